@@ -1,0 +1,50 @@
+/* Simulator speed: one simulated hour (default) of a scenario with ~100 queues, on one core.
+ * Prints JSON with events/s. Target: an hour in under 10 s of wall time. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/utsname.h>
+#include <time.h>
+
+#include "gprio/sim.h"
+
+int main(int argc, char **argv)
+{
+	const char *path = argc > 1 ? argv[1] : "examples/mi308x-oversubscribed.scn";
+	const char *dur = argc > 2 ? argv[2] : "3600s";
+	static struct sim_scenario sc;
+	static struct sim_result r;
+	char err[SIM_ERR_LEN];
+	if (sim_scenario_load(&sc, path, err, sizeof(err)) ||
+	    sim_scenario_finalize(&sc, NULL, err, sizeof(err))) {
+		fprintf(stderr, "bench_sim: %s\n", err);
+		return 1;
+	}
+	gprio_ns d;
+	if (sim_parse_duration(dur, &d) || d <= sc.warmup) {
+		fprintf(stderr, "bench_sim: bad duration '%s'\n", dur);
+		return 2;
+	}
+	sc.duration = d;
+	uint32_t nq = 0;
+	for (uint32_t i = 0; i < sc.nprocs; i++)
+		nq += sc.procs[i].queues;
+	if (sim_run(&sc, &r, err, sizeof(err))) {
+		fprintf(stderr, "bench_sim: %s\n", err);
+		return 1;
+	}
+	struct utsname u;
+	uname(&u);
+	time_t now = time(NULL);
+	char date[32];
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+	printf("{\"bench\": \"sim_speed\", \"command\": \"bench_sim %s %s\", \"machine\": \"%s %s\", "
+	       "\"date\": \"%s\", \"scenario\": \"%s\", \"policy\": \"%s\", \"queues\": %u, "
+	       "\"simulated_s\": %.1f, \"wall_s\": %.3f, \"events\": %llu, \"events_per_s\": %.0f, "
+	       "\"sim_seconds_per_wall_second\": %.1f, \"work_lost\": %llu, \"target_wall_s\": 10}\n",
+	       path, dur, u.nodename, u.machine, date, path, r.policy, nq, (double)d / 1e9, r.wall_s,
+	       (unsigned long long)r.events, (double)r.events / r.wall_s, (double)d / 1e9 / r.wall_s,
+	       (unsigned long long)r.lost);
+	sim_scenario_free(&sc);
+	return 0;
+}

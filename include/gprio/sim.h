@@ -1,0 +1,136 @@
+/* The simulator's public face: scenarios (docs/scenarios.md), running them through the real
+ * monitor/policy code in virtual time, and the report. */
+#ifndef GPRIO_SIM_H
+#define GPRIO_SIM_H
+
+#include <stdio.h>
+
+#include "gprio/monitor.h"
+#include "gprio/stats.h"
+#include "gprio/sim_profile.h"
+#include "gprio/sim_rng.h"
+
+#define SIM_MAX_PROCS 64
+#define SIM_MAX_GPU_KEYS 32
+#define SIM_ERR_LEN 512
+
+enum sim_arrival { SIM_ARRIVE_CONTINUOUS = 0, SIM_ARRIVE_POISSON, SIM_ARRIVE_TRACE };
+
+struct sim_proc_spec {
+	char name[32];
+	enum gprio_class klass;
+	int priority;
+	uint32_t queues;
+	enum sim_arrival arrival;
+	double rate;           /* poisson: requests per second */
+	gprio_ns *trace;       /* trace: arrival times, ascending */
+	size_t ntrace;
+	uint32_t kernels;      /* per request (online) or per iteration (offline) */
+	struct sim_dist kernel_time; /* duration of one block (workgroup) */
+	struct sim_dist blocks;      /* blocks per kernel */
+	struct sim_dist gap;         /* CPU time between two launches */
+	uint32_t inflight;     /* continuous: most commands outstanding per queue */
+	gprio_ns timeslice;    /* nv: TSG timeslice for this process (0: profile default) */
+	gprio_ns start;
+	int line;              /* where the section starts, for messages */
+};
+
+struct sim_gpu_kv {
+	char key[32];
+	char val[64];
+	int line;
+};
+
+struct sim_scenario {
+	char path[256];
+	char profile_name[32];
+	struct sim_profile profile; /* valid after sim_scenario_finalize */
+	gprio_ns duration;
+	gprio_ns warmup;
+	uint64_t seed;
+	struct gprio_monitor_cfg sched;
+	gprio_ns event_latency; /* backend reports new work -> monitor runs */
+	gprio_ns die_at;        /* the controller dies then (fail-open); GPRIO_NS_NEVER: never */
+	uint32_t nprocs;
+	struct sim_proc_spec procs[SIM_MAX_PROCS];
+	uint32_t ngpu;
+	struct sim_gpu_kv gpu[SIM_MAX_GPU_KEYS];
+};
+
+/* Parse scenario text. `path` names it in messages and anchors relative trace files.
+ * 0, or a negative errno with "path:line: ..." in err. The scenario must be freed. */
+int sim_scenario_parse(struct sim_scenario *sc, const char *text, const char *path, char *err,
+		       size_t errlen);
+int sim_scenario_load(struct sim_scenario *sc, const char *path, char *err, size_t errlen);
+/* Choose the profile (override or the scenario's) and apply [gpu] overrides to it. */
+int sim_scenario_finalize(struct sim_scenario *sc, const char *profile_override, char *err,
+			  size_t errlen);
+void sim_scenario_free(struct sim_scenario *sc);
+/* Parse "5ms", "200us", "1.5s", "100ns", "0" into ns. 0 or -EINVAL. */
+int sim_parse_duration(const char *s, gprio_ns *out);
+
+extern const char gprio_default_scenario[];
+extern const char gprio_default_scenario_name[];
+
+/* What one run measured. */
+struct sim_proc_result {
+	char name[32];
+	enum gprio_class klass;
+	struct gprio_hist latency;   /* online: request latency (arrival -> last kernel done) */
+	uint64_t requests;           /* online: completed in the measured period */
+	uint64_t iterations;         /* offline: completed in the measured period */
+	uint64_t kernels;            /* kernels completed in the measured period */
+	double busy_share;           /* fraction of measured time a kernel of it was on the GPU */
+};
+
+struct sim_result {
+	char policy[24]; /* the variant: policy[:poll] */
+	char profile[32];
+	uint64_t seed;
+	bool poll_only;
+	gprio_ns poll;
+	gprio_ns sim_time;      /* measured virtual time (duration - warmup) */
+	double wall_s;
+	uint64_t events;
+	uint32_t nprocs;
+	struct sim_proc_result procs[SIM_MAX_PROCS];
+	struct gprio_hist online_latency;  /* all online requests */
+	double offline_iter_per_s;         /* all offline processes */
+	double online_busy_share;
+	struct gprio_monitor_stats mon;
+	uint64_t device_wide_ops;          /* AMD: unmap+remap of every queue */
+	uint64_t hw_preemptions;           /* queue-level preemptions the hardware carried out */
+	uint64_t ctx_switches;             /* NV: context switches */
+	uint64_t resets;                   /* GPU resets after a preemption timeout */
+	uint64_t submitted, completed;     /* kernels, whole run including drain */
+	uint64_t lost;                     /* kernels that never completed (must be 0) */
+	uint64_t order_violations;         /* completions out of order (must be 0) */
+	uint64_t held_at_end;              /* queues still held after the run (must be 0) */
+};
+
+/* Run the scenario with its (finalized) configuration. 0 or a negative errno with err set. */
+int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, size_t errlen);
+
+/* A comparison: baselines (online alone, offline alone) plus one run per policy. */
+struct sim_compare {
+	struct sim_result online_alone;
+	struct sim_result offline_alone;
+	bool have_online, have_offline;
+	uint32_t nruns;
+	struct sim_result runs[4];
+};
+
+/* One column of a comparison: a policy, and optionally poll-only or event-driven monitoring.
+ * Written "priority", "priority:poll" (no event wake-ups) or "priority:events". */
+struct sim_variant {
+	enum gprio_policy_kind policy;
+	int events; /* -1: as the scenario says, 0: poll only, 1: event wake-ups */
+};
+
+int sim_variant_parse(const char *s, struct sim_variant *v);
+int sim_compare_run(const struct sim_scenario *sc, const struct sim_variant *variants,
+		    uint32_t n, struct sim_compare *cmp, char *err, size_t errlen);
+void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_compare *cmp);
+void sim_report_json(FILE *f, const struct sim_scenario *sc, const struct sim_compare *cmp);
+
+#endif

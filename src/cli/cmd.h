@@ -1,0 +1,8 @@
+/* The CLI's subcommands. Each returns the process exit status: 0 ok, 1 failure, 2 usage error. */
+#ifndef GPRIO_CLI_CMD_H
+#define GPRIO_CLI_CMD_H
+
+int gprio_cmd_sim(int argc, char **argv);
+int gprio_cmd_profiles(int argc, char **argv);
+
+#endif

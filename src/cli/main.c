@@ -1,0 +1,37 @@
+/* gprio: the command line. Subcommands dispatch to their own modules (sim here; run, status and
+ * set talk to gpriod). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cmd.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: gprio COMMAND [ARGS]\n"
+		"  sim [SCENARIO] [--policy P | --compare P1,P2,...] [--profile X] [--seed N]\n"
+		"      [--duration T] [--poll-ms N] [--events on|off] [--preempt device-wide|per-queue]\n"
+		"      [--json]          simulate a scenario (default: the embedded MI308X example)\n"
+		"  profiles [NAME]        list simulator profiles and their parameters\n"
+		"  help                   this text\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[1];
+	if (strcmp(cmd, "sim") == 0)
+		return gprio_cmd_sim(argc - 1, argv + 1);
+	if (strcmp(cmd, "profiles") == 0)
+		return gprio_cmd_profiles(argc - 1, argv + 1);
+	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "gprio: unknown command '%s'\n", cmd);
+	usage(stderr);
+	return 2;
+}

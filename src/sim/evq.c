@@ -1,0 +1,76 @@
+#include "evq.h"
+
+#include <errno.h>
+#include <stdlib.h>
+
+void sim_evq_init(struct sim_evq *q)
+{
+	q->h = NULL;
+	q->n = q->cap = 0;
+	q->seq = 0;
+}
+
+void sim_evq_free(struct sim_evq *q)
+{
+	free(q->h);
+	sim_evq_init(q);
+}
+
+static bool before(const struct sim_event *x, const struct sim_event *y)
+{
+	return x->t < y->t || (x->t == y->t && x->seq < y->seq);
+}
+
+int sim_evq_push(struct sim_evq *q, gprio_ns t, uint32_t type, uint32_t a, uint64_t b)
+{
+	if (q->n == q->cap) {
+		size_t cap = q->cap ? q->cap * 2 : 1024;
+		struct sim_event *h = realloc(q->h, cap * sizeof(*h));
+		if (!h)
+			return -ENOMEM;
+		q->h = h;
+		q->cap = cap;
+	}
+	struct sim_event e = {t, q->seq++, type, a, b};
+	size_t i = q->n++;
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!before(&e, &q->h[p]))
+			break;
+		q->h[i] = q->h[p];
+		i = p;
+	}
+	q->h[i] = e;
+	return 0;
+}
+
+gprio_ns sim_evq_peek_time(const struct sim_evq *q)
+{
+	return q->n ? q->h[0].t : GPRIO_NS_NEVER;
+}
+
+bool sim_evq_pop(struct sim_evq *q, struct sim_event *e)
+{
+	if (q->n == 0)
+		return false;
+	*e = q->h[0];
+	struct sim_event last = q->h[--q->n];
+	size_t i = 0;
+	for (;;) {
+		size_t l = 2 * i + 1, r = l + 1, m = i;
+		const struct sim_event *best = &last;
+		if (l < q->n && before(&q->h[l], best)) {
+			m = l;
+			best = &q->h[l];
+		}
+		if (r < q->n && before(&q->h[r], best))
+			m = r;
+		if (m == i)
+			break;
+		q->h[i] = q->h[m];
+		i = m;
+	}
+	if (q->n)
+		q->h[i] = last;
+	return true;
+}

@@ -1,0 +1,214 @@
+/* The simulator's report: a side-by-side table (text) or one JSON document. Baseline columns come
+ * from the same seed: online alone and offline alone. */
+#include <stdio.h>
+#include <string.h>
+
+#include "gprio/sim.h"
+
+static double ms(uint64_t ns)
+{
+	return (double)ns / 1e6;
+}
+
+static double us(uint64_t ns)
+{
+	return (double)ns / 1e3;
+}
+
+/* Throughput the online work leaves offline: alone x (1 - online's GPU busy share alone). */
+static double left_for_offline(const struct sim_compare *c)
+{
+	double share = c->have_online ? c->online_alone.online_busy_share : 0;
+	return c->offline_alone.offline_iter_per_s * (1.0 - share);
+}
+
+static const char *preempt_desc(const struct sim_scenario *sc)
+{
+	if (sc->profile.arch == SIM_ARCH_AMD_CPSCH)
+		return sc->profile.preempt == SIM_AMD_PER_QUEUE ? "per-queue unmap (patched KFD)"
+								 : "device-wide unmap (stock KFD)";
+	return sc->profile.mode == SIM_NV_MPS ? "MPS, launch gating" : "TSG timeslice + launch gating";
+}
+
+#define COLS 5
+
+void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_compare *c)
+{
+	fprintf(f, "gprio sim %s\n", sc->path);
+	fprintf(f, "  profile %s, %s; seed %llu; simulated %.1f s (+%.1f s warm-up)\n",
+		sc->profile.name, preempt_desc(sc), (unsigned long long)sc->seed,
+		(double)(sc->duration - sc->warmup) / 1e9, (double)sc->warmup / 1e9);
+	fprintf(f, "  monitor: poll %.3f ms, %s, hysteresis %.3f ms",
+		ms(sc->sched.poll), sc->sched.events ? "event wake-ups on" : "poll only",
+		ms(sc->sched.policy.hysteresis));
+	if (sc->die_at != GPRIO_NS_NEVER)
+		fprintf(f, ", controller dies at %.3f s", (double)sc->die_at / 1e9);
+	fprintf(f, "\n\n");
+
+	const struct sim_result *col[COLS];
+	const char *name[COLS];
+	int n = 0;
+	if (c->have_online || c->have_offline) {
+		col[n] = NULL;
+		name[n++] = "alone";
+	}
+	for (uint32_t i = 0; i < c->nruns && n < COLS; i++) {
+		col[n] = &c->runs[i];
+		name[n++] = c->runs[i].policy;
+	}
+	fprintf(f, "%-28s", "");
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%15s", name[i]);
+	fprintf(f, "\n");
+
+#define ROW(label, fmt, expr_alone, expr)                                    \
+	do {                                                                \
+		fprintf(f, "%-28s", label);                                 \
+		for (int i = 0; i < n; i++) {                               \
+			const struct sim_result *r = col[i];                \
+			if (r)                                              \
+				fprintf(f, fmt, (expr));                    \
+			else                                                \
+				fprintf(f, fmt, (expr_alone));              \
+		}                                                           \
+		fprintf(f, "\n");                                           \
+	} while (0)
+
+	const struct sim_result *on = &c->online_alone, *off = &c->offline_alone;
+	double left = left_for_offline(c);
+	if (c->have_online) {
+		ROW("online requests", "%15llu", (unsigned long long)on->online_latency.count,
+		    (unsigned long long)r->online_latency.count);
+		ROW("online p50 (ms)", "%15.3f", ms(gprio_hist_percentile(&on->online_latency, 50)),
+		    ms(gprio_hist_percentile(&r->online_latency, 50)));
+		ROW("online p90 (ms)", "%15.3f", ms(gprio_hist_percentile(&on->online_latency, 90)),
+		    ms(gprio_hist_percentile(&r->online_latency, 90)));
+		ROW("online p99 (ms)", "%15.3f", ms(gprio_hist_percentile(&on->online_latency, 99)),
+		    ms(gprio_hist_percentile(&r->online_latency, 99)));
+		ROW("online max (ms)", "%15.3f", ms(on->online_latency.max),
+		    ms(r->online_latency.max));
+		double p99a = (double)gprio_hist_percentile(&on->online_latency, 99);
+		ROW("online p99 / alone", "%15.2f", 1.0,
+		    p99a > 0 ? (double)gprio_hist_percentile(&r->online_latency, 99) / p99a : 0);
+		ROW("online GPU busy share", "%15.3f", on->online_busy_share, r->online_busy_share);
+	}
+	if (c->have_offline) {
+		ROW("offline iterations/s", "%15.2f", off->offline_iter_per_s, r->offline_iter_per_s);
+		ROW("offline / alone", "%15.3f", 1.0,
+		    off->offline_iter_per_s > 0 ? r->offline_iter_per_s / off->offline_iter_per_s : 0);
+		ROW("offline / left by online", "%15.3f", left > 0 ? off->offline_iter_per_s / left : 0,
+		    left > 0 ? r->offline_iter_per_s / left : 0);
+	}
+	ROW("suspend requests", "%15llu", 0ull, (unsigned long long)r->mon.suspends);
+	ROW("preempt latency p50 (us)", "%15.1f", 0.0, us(gprio_hist_percentile(&r->mon.preempt_lat, 50)));
+	ROW("preempt latency p99 (us)", "%15.1f", 0.0, us(gprio_hist_percentile(&r->mon.preempt_lat, 99)));
+	ROW("preempt latency max (us)", "%15.1f", 0.0, us(r->mon.preempt_lat.max));
+	ROW("hardware preemptions", "%15llu", 0ull, (unsigned long long)r->hw_preemptions);
+	if (sc->profile.arch == SIM_ARCH_AMD_CPSCH)
+		ROW("device-wide unmaps", "%15llu", 0ull, (unsigned long long)r->device_wide_ops);
+	else
+		ROW("context switches", "%15llu",
+		    (unsigned long long)(on->ctx_switches + off->ctx_switches),
+		    (unsigned long long)r->ctx_switches);
+	ROW("monitor ticks", "%15llu", 0ull, (unsigned long long)r->mon.ticks);
+	ROW("monitor event wake-ups", "%15llu", 0ull, (unsigned long long)r->mon.event_wakeups);
+	ROW("suspend timeouts", "%15llu", 0ull, (unsigned long long)r->mon.timeouts);
+	ROW("GPU resets", "%15llu", (unsigned long long)(on->resets + off->resets),
+	    (unsigned long long)r->resets);
+	ROW("kernels completed", "%15llu", (unsigned long long)(on->completed + off->completed),
+	    (unsigned long long)r->completed);
+	ROW("work lost (kernels)", "%15llu", (unsigned long long)(on->lost + off->lost),
+	    (unsigned long long)r->lost);
+	ROW("order violations", "%15llu",
+	    (unsigned long long)(on->order_violations + off->order_violations),
+	    (unsigned long long)r->order_violations);
+	ROW("queues held at end", "%15llu", (unsigned long long)(on->held_at_end + off->held_at_end),
+	    (unsigned long long)r->held_at_end);
+	ROW("sim events", "%15llu", (unsigned long long)(on->events + off->events),
+	    (unsigned long long)r->events);
+	ROW("wall time (s)", "%15.3f", on->wall_s + off->wall_s, r->wall_s);
+#undef ROW
+}
+
+static void json_hist(FILE *f, const struct gprio_hist *h)
+{
+	fprintf(f, "{\"count\": %llu, \"p50_ms\": %.6f, \"p90_ms\": %.6f, \"p99_ms\": %.6f, "
+		   "\"max_ms\": %.6f, \"mean_ms\": %.6f}",
+		(unsigned long long)h->count, ms(gprio_hist_percentile(h, 50)),
+		ms(gprio_hist_percentile(h, 90)), ms(gprio_hist_percentile(h, 99)),
+		ms(h->count ? h->max : 0), ms(gprio_hist_mean(h)));
+}
+
+static void json_result(FILE *f, const struct sim_result *r, double left, double alone_tput,
+			uint64_t alone_p99)
+{
+	fprintf(f, "{\"policy\": \"%s\", \"online_latency\": ", r->policy);
+	json_hist(f, &r->online_latency);
+	uint64_t p99 = gprio_hist_percentile(&r->online_latency, 99);
+	fprintf(f, ", \"online_p99_vs_alone\": %.4f", alone_p99 ? (double)p99 / (double)alone_p99 : 0);
+	fprintf(f, ", \"online_busy_share\": %.4f", r->online_busy_share);
+	fprintf(f, ", \"offline_iter_per_s\": %.4f", r->offline_iter_per_s);
+	fprintf(f, ", \"offline_vs_alone\": %.4f", alone_tput > 0 ? r->offline_iter_per_s / alone_tput : 0);
+	fprintf(f, ", \"offline_vs_left\": %.4f", left > 0 ? r->offline_iter_per_s / left : 0);
+	fprintf(f, ", \"processes\": [");
+	for (uint32_t i = 0; i < r->nprocs; i++) {
+		const struct sim_proc_result *p = &r->procs[i];
+		fprintf(f, "%s{\"name\": \"%s\", \"class\": \"%s\", \"requests\": %llu, "
+			   "\"iterations\": %llu, \"kernels\": %llu, \"busy_share\": %.4f, \"latency\": ",
+			i ? ", " : "", p->name, gprio_class_name(p->klass),
+			(unsigned long long)p->requests, (unsigned long long)p->iterations,
+			(unsigned long long)p->kernels, p->busy_share);
+		json_hist(f, &p->latency);
+		fprintf(f, "}");
+	}
+	fprintf(f, "], \"monitor\": {\"ticks\": %llu, \"event_wakeups\": %llu, \"inversions\": %llu, "
+		   "\"suspends\": %llu, \"resumes\": %llu, \"suspend_calls\": %llu, "
+		   "\"resume_calls\": %llu, \"timeouts\": %llu, \"failures\": %llu, "
+		   "\"share_releases\": %llu, \"preempt_latency_us\": {\"p50\": %.3f, \"p99\": %.3f, "
+		   "\"max\": %.3f}}",
+		(unsigned long long)r->mon.ticks, (unsigned long long)r->mon.event_wakeups,
+		(unsigned long long)r->mon.inversions, (unsigned long long)r->mon.suspends,
+		(unsigned long long)r->mon.resumes, (unsigned long long)r->mon.suspend_calls,
+		(unsigned long long)r->mon.resume_calls, (unsigned long long)r->mon.timeouts,
+		(unsigned long long)r->mon.failures, (unsigned long long)r->mon.share_releases,
+		us(gprio_hist_percentile(&r->mon.preempt_lat, 50)),
+		us(gprio_hist_percentile(&r->mon.preempt_lat, 99)), us(r->mon.preempt_lat.max));
+	fprintf(f, ", \"hw_preemptions\": %llu, \"device_wide_unmaps\": %llu, \"context_switches\": %llu"
+		   ", \"gpu_resets\": %llu, \"kernels_submitted\": %llu, \"kernels_completed\": %llu"
+		   ", \"work_lost\": %llu, \"order_violations\": %llu, \"held_at_end\": %llu"
+		   ", \"events\": %llu, \"wall_s\": %.4f}",
+		(unsigned long long)r->hw_preemptions, (unsigned long long)r->device_wide_ops,
+		(unsigned long long)r->ctx_switches, (unsigned long long)r->resets,
+		(unsigned long long)r->submitted, (unsigned long long)r->completed,
+		(unsigned long long)r->lost, (unsigned long long)r->order_violations,
+		(unsigned long long)r->held_at_end, (unsigned long long)r->events, r->wall_s);
+}
+
+void sim_report_json(FILE *f, const struct sim_scenario *sc, const struct sim_compare *c)
+{
+	double left = left_for_offline(c);
+	double alone_tput = c->have_offline ? c->offline_alone.offline_iter_per_s : 0;
+	uint64_t alone_p99 = c->have_online ? gprio_hist_percentile(&c->online_alone.online_latency, 99) : 0;
+	fprintf(f, "{\"scenario\": \"%s\", \"profile\": \"%s\", \"preemption\": \"%s\", \"seed\": %llu, "
+		   "\"simulated_s\": %.3f, \"warmup_s\": %.3f, \"poll_ms\": %.3f, \"events\": %s, "
+		   "\"hysteresis_ms\": %.3f, \"offline_left_by_online_iter_per_s\": %.4f",
+		sc->path, sc->profile.name, preempt_desc(sc), (unsigned long long)sc->seed,
+		(double)(sc->duration - sc->warmup) / 1e9, (double)sc->warmup / 1e9, ms(sc->sched.poll),
+		sc->sched.events ? "true" : "false", ms(sc->sched.policy.hysteresis), left);
+	fprintf(f, ", \"online_alone\": ");
+	if (c->have_online)
+		json_result(f, &c->online_alone, left, alone_tput, alone_p99);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"offline_alone\": ");
+	if (c->have_offline)
+		json_result(f, &c->offline_alone, left, alone_tput, alone_p99);
+	else
+		fprintf(f, "null");
+	fprintf(f, ", \"runs\": [");
+	for (uint32_t i = 0; i < c->nruns; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		json_result(f, &c->runs[i], left, alone_tput, alone_p99);
+	}
+	fprintf(f, "]}\n");
+}

@@ -1,0 +1,192 @@
+/* Running a scenario: the world in virtual time, driven by the real monitor (src/core) through
+ * the sim backend, exactly as gpriod drives a real backend. Then the checks every run reports:
+ * work lost, completions out of order, queues left held. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "sim_backend.h"
+
+static double wall_now(void)
+{
+	/* wall time only for the report's "how fast did the simulator run": never in the model */
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void snapshot(struct sim_world *w, struct sim_result *r)
+{
+	const struct sim_scenario *sc = w->sc;
+	double secs = (double)(sc->duration - sc->warmup) / 1e9;
+	gprio_ns end = w->end;
+	r->sim_time = sc->duration - sc->warmup;
+	r->nprocs = w->np;
+	gprio_hist_init(&r->online_latency);
+	r->offline_iter_per_s = 0;
+	for (uint32_t i = 0; i < w->np; i++) {
+		struct sim_p *p = &w->p[i];
+		struct sim_proc_result *pr = &r->procs[i];
+		snprintf(pr->name, sizeof(pr->name), "%s", p->spec->name);
+		pr->klass = p->spec->klass;
+		pr->latency = p->lat;
+		pr->requests = p->requests;
+		pr->iterations = p->iterations;
+		pr->kernels = p->kernels;
+		gprio_ns busy = p->busy_ns;
+		if (p->executing && end > p->busy_since)
+			busy += end - p->busy_since;
+		pr->busy_share = secs > 0 ? (double)busy / 1e9 / secs : 0;
+		if (p->spec->klass == GPRIO_CLASS_ONLINE)
+			gprio_hist_merge(&r->online_latency, &p->lat);
+		else
+			r->offline_iter_per_s += (double)p->iterations / secs;
+	}
+	gprio_ns ob = w->online_busy_ns;
+	if (w->online_exec && end > w->online_busy_since)
+		ob += end - w->online_busy_since;
+	r->online_busy_share = secs > 0 ? (double)ob / 1e9 / secs : 0;
+}
+
+int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, size_t errlen)
+{
+	double t0 = wall_now();
+	struct sim_world w;
+	struct gprio_clock clk;
+	struct gprio_monitor *m = calloc(1, sizeof(*m));
+	memset(res, 0, sizeof(*res));
+	int rc = m ? sim_world_init(&w, sc) : -ENOMEM;
+	if (rc == 0) {
+		sim_clock_init(&clk, &w);
+		rc = gprio_monitor_init(m, &sc->sched, &sim_backend_ops, &w, &clk);
+		if (rc)
+			snprintf(err, errlen, "%s: bad scheduler configuration", sc->path);
+	} else {
+		snprintf(err, errlen, "out of memory building the simulated world");
+	}
+	if (rc) {
+		if (m)
+			sim_world_free(&w);
+		free(m);
+		return rc;
+	}
+	sim_workload_start(&w);
+	sim_push(&w, sc->duration, EV_END, 0, 0);
+
+	while ((rc = gprio_monitor_step(m)) >= 0)
+		;
+	if (rc == -ECANCELED && w.now < w.end) {
+		/* the controller died: the mechanism's own fail-open path puts everything back */
+		w.controller = false;
+		w.arch->fail_open(&w);
+		rc = sim_world_run_until(&w, w.end, false);
+	} else if (rc == -ECANCELED) {
+		rc = gprio_monitor_release_all(m);
+	}
+	if (rc < 0 && rc != -ECANCELED) {
+		snprintf(err, errlen, "simulation failed: %s", strerror(-rc));
+		sim_world_free(&w);
+		free(m);
+		return rc;
+	}
+	snapshot(&w, res);
+	res->mon = m->st;
+
+	/* drain: no new work; everything submitted must complete, in order, and nothing stay held */
+	w.stopping = true;
+	rc = sim_world_run_until(&w, GPRIO_NS_NEVER, false);
+	if (rc < 0) {
+		snprintf(err, errlen, "simulation failed while draining: %s", strerror(-rc));
+		sim_world_free(&w);
+		free(m);
+		return rc;
+	}
+	snprintf(res->policy, sizeof(res->policy), "%s%s", gprio_policy_name(sc->sched.policy.kind),
+		 sc->sched.events ? "" : ":poll");
+	snprintf(res->profile, sizeof(res->profile), "%s", sc->profile.name);
+	res->seed = sc->seed;
+	res->poll_only = !sc->sched.events;
+	res->poll = sc->sched.poll;
+	res->events = w.events;
+	res->device_wide_ops = w.device_wide_ops;
+	res->hw_preemptions = w.hw_preemptions;
+	res->ctx_switches = w.ctx_switches;
+	res->resets = w.resets;
+	res->submitted = w.submitted;
+	res->completed = w.completed;
+	res->lost = w.submitted - w.completed;
+	res->order_violations = w.order_violations;
+	for (uint32_t i = 0; i < w.nq; i++)
+		if (w.q[i].held || w.q[i].hw_held)
+			res->held_at_end++;
+	sim_world_free(&w);
+	free(m);
+	res->wall_s = wall_now() - t0;
+	return 0;
+}
+
+/* A copy of the scenario with only the processes of one class, scheduler off. */
+static bool only_class(const struct sim_scenario *sc, enum gprio_class k, struct sim_scenario *out)
+{
+	*out = *sc;
+	out->nprocs = 0;
+	for (uint32_t i = 0; i < sc->nprocs; i++)
+		if (sc->procs[i].klass == k)
+			out->procs[out->nprocs++] = sc->procs[i];
+	out->sched.policy.kind = GPRIO_POLICY_NONE;
+	return out->nprocs > 0;
+}
+
+int sim_variant_parse(const char *s, struct sim_variant *v)
+{
+	char buf[32];
+	if (!s || strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", s);
+	char *colon = strchr(buf, ':');
+	v->events = -1;
+	if (colon) {
+		*colon++ = '\0';
+		if (strcmp(colon, "poll") == 0)
+			v->events = 0;
+		else if (strcmp(colon, "events") == 0)
+			v->events = 1;
+		else
+			return -EINVAL;
+	}
+	return gprio_policy_parse(buf, &v->policy);
+}
+
+int sim_compare_run(const struct sim_scenario *sc, const struct sim_variant *variants,
+		    uint32_t npolicies, struct sim_compare *cmp, char *err, size_t errlen)
+{
+	static struct sim_scenario tmp; /* large; the CLI is single-threaded */
+	int rc;
+	memset(cmp, 0, sizeof(*cmp));
+	if (npolicies == 0 || npolicies > sizeof(cmp->runs) / sizeof(cmp->runs[0])) {
+		snprintf(err, errlen, "between 1 and 4 policies can be compared, got %u", npolicies);
+		return -EINVAL;
+	}
+	if (only_class(sc, GPRIO_CLASS_ONLINE, &tmp)) {
+		if ((rc = sim_run(&tmp, &cmp->online_alone, err, errlen)))
+			return rc;
+		cmp->have_online = true;
+	}
+	if (only_class(sc, GPRIO_CLASS_OFFLINE, &tmp)) {
+		if ((rc = sim_run(&tmp, &cmp->offline_alone, err, errlen)))
+			return rc;
+		cmp->have_offline = true;
+	}
+	for (uint32_t i = 0; i < npolicies; i++) {
+		tmp = *sc;
+		tmp.sched.policy.kind = variants[i].policy;
+		if (variants[i].events >= 0)
+			tmp.sched.events = variants[i].events;
+		if ((rc = sim_run(&tmp, &cmp->runs[i], err, errlen)))
+			return rc;
+		cmp->nruns++;
+	}
+	return 0;
+}

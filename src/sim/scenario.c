@@ -1,0 +1,718 @@
+/* Scenario files: an INI-like, line-oriented format (docs/scenarios.md). Every error names the
+ * file, the line and the offending value; on error nothing partial is returned. */
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gprio/sim.h"
+
+#define US GPRIO_NS_PER_US
+#define MS GPRIO_NS_PER_MS
+
+enum section { SEC_NONE, SEC_SIM, SEC_GPU, SEC_SCHED, SEC_PROC };
+
+struct parser {
+	struct sim_scenario *sc;
+	const char *path;
+	int line;
+	char *err;
+	size_t errlen;
+	enum section sec;
+	struct sim_proc_spec *proc;
+	bool seen_class, seen_arrival;
+};
+
+static int fail(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+	int n = snprintf(p->err, p->errlen, "%s:%d: ", p->path, p->line);
+	if (n < 0 || (size_t)n >= p->errlen)
+		return -EINVAL;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errlen - (size_t)n, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+int sim_parse_duration(const char *s, gprio_ns *out)
+{
+	char *end;
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || end == s || !isfinite(v) || v < 0)
+		return -EINVAL;
+	double mul;
+	if (strcmp(end, "ns") == 0)
+		mul = 1;
+	else if (strcmp(end, "us") == 0)
+		mul = 1e3;
+	else if (strcmp(end, "ms") == 0)
+		mul = 1e6;
+	else if (strcmp(end, "s") == 0)
+		mul = 1e9;
+	else if (*end == '\0' && v == 0)
+		mul = 0; /* a bare 0 needs no unit */
+	else
+		return -EINVAL;
+	double ns = v * mul;
+	if (ns > 1e18)
+		return -EINVAL;
+	*out = (gprio_ns)llround(ns);
+	return 0;
+}
+
+static int parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-')
+		return -EINVAL;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int parse_double(const char *s, double *out)
+{
+	char *end;
+	if (!s || !*s)
+		return -EINVAL;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || !isfinite(v))
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+/* Split on blanks in place; returns the number of words (at most max). */
+static int words(char *s, char **w, int max)
+{
+	int n = 0;
+	while (*s) {
+		while (*s && isspace((unsigned char)*s))
+			*s++ = '\0';
+		if (!*s)
+			break;
+		if (n == max)
+			return max + 1;
+		w[n++] = s;
+		while (*s && !isspace((unsigned char)*s))
+			s++;
+	}
+	return n;
+}
+
+/* "fixed 5us" | "5us" | "uniform 1us 2us" | "exp 5us" | "normal 5us 1us". Durations when
+ * `time`, else plain non-negative numbers. */
+static int parse_dist(struct parser *p, const char *key, const char *val, bool time,
+		      struct sim_dist *d)
+{
+	char buf[128], *w[4];
+	snprintf(buf, sizeof(buf), "%s", val);
+	int n = words(buf, w, 3);
+	const char *kind = n >= 1 ? w[0] : "";
+	double a[2] = {0, 0};
+	int want;
+	enum sim_dist_kind k;
+	int first = 1;
+	if (strcmp(kind, "fixed") == 0)
+		k = SIM_DIST_FIXED, want = 1;
+	else if (strcmp(kind, "uniform") == 0)
+		k = SIM_DIST_UNIFORM, want = 2;
+	else if (strcmp(kind, "exp") == 0)
+		k = SIM_DIST_EXP, want = 1;
+	else if (strcmp(kind, "normal") == 0)
+		k = SIM_DIST_NORMAL, want = 2;
+	else
+		k = SIM_DIST_FIXED, want = 1, first = 0;
+	if (n != first + want)
+		return fail(p, "%s: bad distribution '%s' (expected e.g. '50us', 'exp 50us', "
+			       "'uniform 40us 60us', 'normal 50us 5us')", key, val);
+	for (int i = 0; i < want; i++) {
+		const char *s = w[first + i];
+		if (time) {
+			gprio_ns ns;
+			if (sim_parse_duration(s, &ns))
+				return fail(p, "%s: bad duration '%s' (expected e.g. 50us, 2ms, 1.5s)",
+					    key, s);
+			a[i] = (double)ns;
+		} else if (parse_double(s, &a[i]) || a[i] < 0) {
+			return fail(p, "%s: bad number '%s' (expected a non-negative number)", key, s);
+		}
+	}
+	if (k == SIM_DIST_UNIFORM && a[1] < a[0])
+		return fail(p, "%s: uniform bounds out of order in '%s'", key, val);
+	d->kind = k;
+	d->a = a[0];
+	d->b = a[1];
+	return 0;
+}
+
+static int parse_dur_key(struct parser *p, const char *key, const char *val, gprio_ns *out)
+{
+	if (sim_parse_duration(val, out))
+		return fail(p, "%s: bad duration '%s' (expected e.g. 5ms, 200us, 1.5s)", key, val);
+	return 0;
+}
+
+static int parse_onoff(struct parser *p, const char *key, const char *val, bool *out)
+{
+	if (strcmp(val, "on") == 0 || strcmp(val, "yes") == 0 || strcmp(val, "true") == 0)
+		*out = true;
+	else if (strcmp(val, "off") == 0 || strcmp(val, "no") == 0 || strcmp(val, "false") == 0)
+		*out = false;
+	else
+		return fail(p, "%s: expected on or off, got '%s'", key, val);
+	return 0;
+}
+
+static int load_trace(struct parser *p, const char *file, struct sim_proc_spec *ps)
+{
+	char full[512];
+	const char *slash = strrchr(p->path, '/');
+	if (file[0] == '/' || !slash)
+		snprintf(full, sizeof(full), "%s", file);
+	else
+		snprintf(full, sizeof(full), "%.*s/%s", (int)(slash - p->path), p->path, file);
+	FILE *f = fopen(full, "r");
+	if (!f)
+		return fail(p, "arrival: cannot open trace '%s': %s", full, strerror(errno));
+	size_t cap = 0, n = 0;
+	gprio_ns *t = NULL, prev = 0;
+	char line[256];
+	int ln = 0, rc = 0;
+	while (fgets(line, sizeof(line), f)) {
+		ln++;
+		char *s = line;
+		while (isspace((unsigned char)*s))
+			s++;
+		s[strcspn(s, "\r\n#")] = '\0';
+		for (size_t k = strlen(s); k > 0 && isspace((unsigned char)s[k - 1]); k--)
+			s[k - 1] = '\0';
+		if (!*s)
+			continue;
+		gprio_ns v;
+		if (sim_parse_duration(s, &v) || v < prev) {
+			snprintf(p->err, p->errlen, "%s:%d: bad arrival time '%s' (expected ascending "
+				 "times with units, e.g. 12.5ms)", full, ln, s);
+			rc = -EINVAL;
+			break;
+		}
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			gprio_ns *nt = realloc(t, cap * sizeof(*t));
+			if (!nt) {
+				rc = -ENOMEM;
+				snprintf(p->err, p->errlen, "%s: out of memory", full);
+				break;
+			}
+			t = nt;
+		}
+		t[n++] = prev = v;
+	}
+	fclose(f);
+	if (rc == 0 && n == 0) {
+		snprintf(p->err, p->errlen, "%s: trace has no arrival times", full);
+		rc = -EINVAL;
+	}
+	if (rc) {
+		free(t);
+		return rc;
+	}
+	ps->trace = t;
+	ps->ntrace = n;
+	return 0;
+}
+
+static int key_sim(struct parser *p, const char *k, const char *v)
+{
+	struct sim_scenario *sc = p->sc;
+	uint64_t u;
+	if (strcmp(k, "profile") == 0) {
+		struct sim_profile tmp;
+		if (sim_profile_get(v, &tmp))
+			return fail(p, "profile: unknown profile '%s' (known: mi308x-cpsch, h100)", v);
+		snprintf(sc->profile_name, sizeof(sc->profile_name), "%s", v);
+		return 0;
+	}
+	if (strcmp(k, "duration") == 0) {
+		int rc = parse_dur_key(p, k, v, &sc->duration);
+		if (!rc && sc->duration == 0)
+			return fail(p, "duration: must be positive, got '%s'", v);
+		return rc;
+	}
+	if (strcmp(k, "warmup") == 0)
+		return parse_dur_key(p, k, v, &sc->warmup);
+	if (strcmp(k, "seed") == 0) {
+		if (parse_u64(v, UINT64_MAX, &u))
+			return fail(p, "seed: expected a non-negative integer, got '%s'", v);
+		sc->seed = u;
+		return 0;
+	}
+	return fail(p, "unknown key '%s' in [sim] (known: profile, duration, warmup, seed)", k);
+}
+
+static int key_sched(struct parser *p, const char *k, const char *v)
+{
+	struct gprio_monitor_cfg *c = &p->sc->sched;
+	if (strcmp(k, "policy") == 0) {
+		if (gprio_policy_parse(v, &c->policy.kind))
+			return fail(p, "policy: unknown policy '%s' (known: none, priority, share)", v);
+		return 0;
+	}
+	if (strcmp(k, "poll") == 0) {
+		int rc = parse_dur_key(p, k, v, &c->poll);
+		if (!rc && c->poll < GPRIO_NS_PER_US)
+			return fail(p, "poll: must be at least 1us, got '%s'", v);
+		return rc;
+	}
+	if (strcmp(k, "events") == 0)
+		return parse_onoff(p, k, v, &c->events);
+	if (strcmp(k, "hysteresis") == 0)
+		return parse_dur_key(p, k, v, &c->policy.hysteresis);
+	if (strcmp(k, "window") == 0) {
+		int rc = parse_dur_key(p, k, v, &c->policy.window);
+		if (!rc && c->policy.window < GPRIO_NS_PER_MS)
+			return fail(p, "window: must be at least 1ms, got '%s'", v);
+		return rc;
+	}
+	if (strcmp(k, "share") == 0) {
+		double d;
+		char buf[32];
+		snprintf(buf, sizeof(buf), "%s", v);
+		size_t l = strlen(buf);
+		if (l > 0 && buf[l - 1] == '%')
+			buf[l - 1] = '\0';
+		if (parse_double(buf, &d) || d < 0 || d > 100)
+			return fail(p, "share: expected a percentage 0..100, got '%s'", v);
+		c->policy.share_permille = (uint32_t)llround(d * 10);
+		return 0;
+	}
+	if (strcmp(k, "grace") == 0)
+		return parse_dur_key(p, k, v, &c->grace);
+	if (strcmp(k, "suspend_timeout") == 0) {
+		int rc = parse_dur_key(p, k, v, &c->suspend_timeout);
+		if (!rc && c->suspend_timeout == 0)
+			return fail(p, "suspend_timeout: must be positive, got '%s'", v);
+		return rc;
+	}
+	if (strcmp(k, "event_latency") == 0)
+		return parse_dur_key(p, k, v, &p->sc->event_latency);
+	if (strcmp(k, "die_at") == 0)
+		return parse_dur_key(p, k, v, &p->sc->die_at);
+	return fail(p, "unknown key '%s' in [scheduler] (known: policy, poll, events, hysteresis, "
+		       "share, window, grace, suspend_timeout, event_latency, die_at)", k);
+}
+
+static int key_proc(struct parser *p, const char *k, const char *v)
+{
+	struct sim_proc_spec *ps = p->proc;
+	uint64_t u;
+	if (strcmp(k, "class") == 0) {
+		if (gprio_class_parse(v, &ps->klass))
+			return fail(p, "class: expected online or offline, got '%s'", v);
+		if (ps->priority < 0)
+			ps->priority = gprio_class_default_priority(ps->klass);
+		p->seen_class = true;
+		return 0;
+	}
+	if (strcmp(k, "priority") == 0) {
+		if (parse_u64(v, GPRIO_PRIO_MAX, &u))
+			return fail(p, "priority: expected 0..15, got '%s'", v);
+		ps->priority = (int)u;
+		return 0;
+	}
+	if (strcmp(k, "queues") == 0) {
+		if (parse_u64(v, 256, &u) || u == 0)
+			return fail(p, "queues: expected 1..256, got '%s'", v);
+		ps->queues = (uint32_t)u;
+		return 0;
+	}
+	if (strcmp(k, "kernels") == 0) {
+		if (parse_u64(v, 100000, &u) || u == 0)
+			return fail(p, "kernels: expected 1..100000, got '%s'", v);
+		ps->kernels = (uint32_t)u;
+		return 0;
+	}
+	if (strcmp(k, "inflight") == 0) {
+		if (parse_u64(v, 1024, &u) || u == 0)
+			return fail(p, "inflight: expected 1..1024, got '%s'", v);
+		ps->inflight = (uint32_t)u;
+		return 0;
+	}
+	if (strcmp(k, "kernel_time") == 0)
+		return parse_dist(p, k, v, true, &ps->kernel_time);
+	if (strcmp(k, "gap") == 0)
+		return parse_dist(p, k, v, true, &ps->gap);
+	if (strcmp(k, "blocks") == 0) {
+		int rc = parse_dist(p, k, v, false, &ps->blocks);
+		if (!rc && sim_dist_mean(&ps->blocks) < 1)
+			return fail(p, "blocks: a kernel needs at least 1 block, got '%s'", v);
+		return rc;
+	}
+	if (strcmp(k, "timeslice") == 0) {
+		int rc = parse_dur_key(p, k, v, &ps->timeslice);
+		if (!rc && (ps->timeslice < GPRIO_NS_PER_US || ps->timeslice > GPRIO_NS_PER_S))
+			return fail(p, "timeslice: expected 1us..1s (SET_TIMESLICE range), got '%s'", v);
+		return rc;
+	}
+	if (strcmp(k, "start") == 0)
+		return parse_dur_key(p, k, v, &ps->start);
+	if (strcmp(k, "arrival") == 0) {
+		char buf[300], *w[3];
+		snprintf(buf, sizeof(buf), "%s", v);
+		int n = words(buf, w, 2);
+		p->seen_arrival = true;
+		if (n == 1 && strcmp(w[0], "continuous") == 0) {
+			ps->arrival = SIM_ARRIVE_CONTINUOUS;
+			return 0;
+		}
+		if (n == 2 && strcmp(w[0], "poisson") == 0) {
+			char *slash = strstr(w[1], "/s");
+			double r;
+			if (slash && slash[2] == '\0')
+				*slash = '\0';
+			if (!slash || parse_double(w[1], &r) || r <= 0 || r > 1e6)
+				return fail(p, "arrival: bad rate in '%s' (expected e.g. 'poisson 40/s')", v);
+			ps->arrival = SIM_ARRIVE_POISSON;
+			ps->rate = r;
+			return 0;
+		}
+		if (n == 2 && strcmp(w[0], "trace") == 0) {
+			if (ps->trace)
+				return fail(p, "arrival: trace given twice");
+			ps->arrival = SIM_ARRIVE_TRACE;
+			return load_trace(p, w[1], ps);
+		}
+		return fail(p, "arrival: expected 'continuous', 'poisson RATE/s' or 'trace FILE', "
+			       "got '%s'", v);
+	}
+	return fail(p, "unknown key '%s' in [process %s] (known: class, priority, queues, arrival, "
+		       "kernels, kernel_time, blocks, gap, inflight, timeslice, start)", k, ps->name);
+}
+
+static int end_proc(struct parser *p)
+{
+	struct sim_proc_spec *ps = p->proc;
+	if (!ps)
+		return 0;
+	int save = p->line;
+	p->line = ps->line;
+	int rc = 0;
+	if (!p->seen_class)
+		rc = fail(p, "[process %s]: 'class' (online or offline) is required", ps->name);
+	else if (!p->seen_arrival)
+		rc = fail(p, "[process %s]: 'arrival' is required", ps->name);
+	p->line = save;
+	p->proc = NULL;
+	return rc;
+}
+
+static void proc_defaults(struct sim_proc_spec *ps)
+{
+	memset(ps, 0, sizeof(*ps));
+	ps->priority = -1;
+	ps->queues = 1;
+	ps->kernels = 1;
+	ps->inflight = 4;
+	ps->kernel_time = (struct sim_dist){SIM_DIST_FIXED, 100e3, 0};
+	ps->blocks = (struct sim_dist){SIM_DIST_FIXED, 1, 0};
+	ps->gap = (struct sim_dist){SIM_DIST_FIXED, 0, 0};
+}
+
+static int section(struct parser *p, char *s)
+{
+	int rc = end_proc(p);
+	if (rc)
+		return rc;
+	char *w[3];
+	int n = words(s, w, 2);
+	if (n == 1 && strcmp(w[0], "sim") == 0)
+		p->sec = SEC_SIM;
+	else if (n == 1 && strcmp(w[0], "gpu") == 0)
+		p->sec = SEC_GPU;
+	else if (n == 1 && strcmp(w[0], "scheduler") == 0)
+		p->sec = SEC_SCHED;
+	else if (n == 2 && strcmp(w[0], "process") == 0) {
+		struct sim_scenario *sc = p->sc;
+		if (strlen(w[1]) >= sizeof(sc->procs[0].name))
+			return fail(p, "process name '%s' is longer than 31 characters", w[1]);
+		for (uint32_t i = 0; i < sc->nprocs; i++)
+			if (strcmp(sc->procs[i].name, w[1]) == 0)
+				return fail(p, "process '%s' defined twice (first at line %d)", w[1],
+					    sc->procs[i].line);
+		if (sc->nprocs == SIM_MAX_PROCS)
+			return fail(p, "too many processes (at most %d)", SIM_MAX_PROCS);
+		p->proc = &sc->procs[sc->nprocs++];
+		proc_defaults(p->proc);
+		snprintf(p->proc->name, sizeof(p->proc->name), "%s", w[1]);
+		p->proc->line = p->line;
+		p->seen_class = p->seen_arrival = false;
+		p->sec = SEC_PROC;
+	} else
+		return fail(p, "unknown section '[%s]' (known: [sim], [gpu], [scheduler], "
+			       "[process NAME])", s);
+	return 0;
+}
+
+static void scenario_defaults(struct sim_scenario *sc, const char *path)
+{
+	memset(sc, 0, sizeof(*sc));
+	snprintf(sc->path, sizeof(sc->path), "%s", path);
+	snprintf(sc->profile_name, sizeof(sc->profile_name), "mi308x-cpsch");
+	sc->duration = 10 * GPRIO_NS_PER_S;
+	sc->warmup = 200 * MS;
+	sc->seed = 1;
+	gprio_monitor_cfg_defaults(&sc->sched);
+	sc->event_latency = 2 * US; /* estimate: shim/eventfd notification -> daemon wakes */
+	sc->die_at = GPRIO_NS_NEVER;
+}
+
+int sim_scenario_parse(struct sim_scenario *sc, const char *text, const char *path, char *err,
+		       size_t errlen)
+{
+	struct parser p = {.sc = sc, .path = path, .err = err, .errlen = errlen, .sec = SEC_NONE};
+	scenario_defaults(sc, path);
+	int rc = 0;
+	const char *s = text;
+	while (*s && rc == 0) {
+		const char *nl = strchr(s, '\n');
+		size_t len = nl ? (size_t)(nl - s) : strlen(s);
+		char line[1024];
+		p.line++;
+		if (len >= sizeof(line)) {
+			rc = fail(&p, "line longer than %zu characters", sizeof(line) - 1);
+			break;
+		}
+		memcpy(line, s, len);
+		line[len] = '\0';
+		s += len + (nl ? 1 : 0);
+		line[strcspn(line, "#\r")] = '\0';
+		char *b = line;
+		while (isspace((unsigned char)*b))
+			b++;
+		for (size_t k = strlen(b); k > 0 && isspace((unsigned char)b[k - 1]); k--)
+			b[k - 1] = '\0';
+		if (!*b)
+			continue;
+		if (*b == '[') {
+			char *e = strchr(b, ']');
+			if (!e || e[1] != '\0') {
+				rc = fail(&p, "bad section header '%s' (expected e.g. [process web])", b);
+				break;
+			}
+			*e = '\0';
+			rc = section(&p, b + 1);
+			continue;
+		}
+		char *eq = strchr(b, '=');
+		if (!eq) {
+			rc = fail(&p, "expected 'key = value', got '%s'", b);
+			break;
+		}
+		*eq = '\0';
+		char *k = b, *v = eq + 1;
+		for (size_t i = strlen(k); i > 0 && isspace((unsigned char)k[i - 1]); i--)
+			k[i - 1] = '\0';
+		while (isspace((unsigned char)*v))
+			v++;
+		if (!*k || !*v) {
+			rc = fail(&p, "expected 'key = value', got '%s=%s'", k, v);
+			break;
+		}
+		switch (p.sec) {
+		case SEC_NONE:
+			rc = fail(&p, "'%s' outside any section (start with [sim])", k);
+			break;
+		case SEC_SIM: rc = key_sim(&p, k, v); break;
+		case SEC_SCHED: rc = key_sched(&p, k, v); break;
+		case SEC_PROC: rc = key_proc(&p, k, v); break;
+		case SEC_GPU:
+			if (sc->ngpu == SIM_MAX_GPU_KEYS) {
+				rc = fail(&p, "too many [gpu] keys");
+				break;
+			}
+			if (strlen(k) >= sizeof(sc->gpu[0].key) || strlen(v) >= sizeof(sc->gpu[0].val)) {
+				rc = fail(&p, "[gpu] '%s': key or value too long", k);
+				break;
+			}
+			snprintf(sc->gpu[sc->ngpu].key, sizeof(sc->gpu[0].key), "%s", k);
+			snprintf(sc->gpu[sc->ngpu].val, sizeof(sc->gpu[0].val), "%s", v);
+			sc->gpu[sc->ngpu++].line = p.line;
+			break;
+		}
+	}
+	if (rc == 0)
+		rc = end_proc(&p);
+	if (rc == 0 && sc->nprocs == 0) {
+		p.line = 0;
+		snprintf(err, errlen, "%s: no [process NAME] sections: nothing to simulate", path);
+		rc = -EINVAL;
+	}
+	if (rc == 0 && sc->warmup >= sc->duration) {
+		snprintf(err, errlen, "%s: warmup (%.3f s) must be shorter than duration (%.3f s)", path,
+			 (double)sc->warmup / 1e9, (double)sc->duration / 1e9);
+		rc = -EINVAL;
+	}
+	sc->sched.policy.guard = sc->sched.poll;
+	if (rc)
+		sim_scenario_free(sc);
+	return rc;
+}
+
+int sim_scenario_load(struct sim_scenario *sc, const char *path, char *err, size_t errlen)
+{
+	FILE *f = fopen(path, "r");
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return -errno;
+	}
+	size_t cap = 4096, n = 0;
+	char *buf = malloc(cap);
+	int rc = 0;
+	while (buf) {
+		n += fread(buf + n, 1, cap - n - 1, f);
+		if (ferror(f)) {
+			snprintf(err, errlen, "%s: read error", path);
+			rc = -EIO;
+			break;
+		}
+		if (feof(f))
+			break;
+		if (cap > (1u << 24)) {
+			snprintf(err, errlen, "%s: larger than 16 MiB", path);
+			rc = -EFBIG;
+			break;
+		}
+		char *nb = realloc(buf, cap * 2);
+		if (!nb) {
+			free(buf);
+			buf = NULL;
+			break;
+		}
+		buf = nb;
+		cap *= 2;
+	}
+	fclose(f);
+	if (!buf) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		return -ENOMEM;
+	}
+	if (rc == 0) {
+		buf[n] = '\0';
+		if (memchr(buf, '\0', n)) {
+			snprintf(err, errlen, "%s: contains a NUL byte: not a scenario text file", path);
+			rc = -EINVAL;
+		} else {
+			rc = sim_scenario_parse(sc, buf, path, err, errlen);
+		}
+	}
+	free(buf);
+	return rc;
+}
+
+static int gpu_key(struct sim_scenario *sc, const struct sim_gpu_kv *kv, char *err, size_t errlen)
+{
+	struct parser p = {.sc = sc, .path = sc->path, .line = kv->line, .err = err, .errlen = errlen};
+	struct sim_profile *pr = &sc->profile;
+	const char *k = kv->key, *v = kv->val;
+	uint64_t u;
+	struct {
+		const char *name;
+		gprio_ns *field;
+	} durs[] = {
+		{"launch", &pr->launch},         {"hiq", &pr->hiq},
+		{"map", &pr->map},               {"cwsr_save", &pr->cwsr_save},
+		{"cwsr_restore", &pr->cwsr_restore}, {"grace", &pr->grace},
+		{"preempt_timeout", &pr->preempt_timeout}, {"oversub_quantum", &pr->oversub_quantum},
+		{"ctx_switch", &pr->ctx_switch}, {"timeslice", &pr->timeslice},
+		{"held_timeslice", &pr->held_timeslice}, {"gate", &pr->gate},
+	};
+	for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++)
+		if (strcmp(k, durs[i].name) == 0) {
+			int rc = parse_dur_key(&p, k, v, durs[i].field);
+			if (!rc && (strcmp(k, "timeslice") == 0 || strcmp(k, "held_timeslice") == 0 ||
+				    strcmp(k, "oversub_quantum") == 0 ||
+				    strcmp(k, "preempt_timeout") == 0) && *durs[i].field == 0)
+				return fail(&p, "%s: must be positive, got '%s'", k, v);
+			return rc;
+		}
+	struct {
+		const char *name;
+		uint32_t *field;
+		uint64_t max;
+	} ints[] = {{"slots", &pr->slots, 1u << 20}, {"xcc", &pr->xcc, 64},
+		    {"pipes", &pr->pipes, 64}, {"queues_per_pipe", &pr->queues_per_pipe, 1024}};
+	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
+		if (strcmp(k, ints[i].name) == 0) {
+			if (parse_u64(v, ints[i].max, &u) || u == 0)
+				return fail(&p, "%s: expected an integer 1..%llu, got '%s'", k,
+					    (unsigned long long)ints[i].max, v);
+			*ints[i].field = (uint32_t)u;
+			return 0;
+		}
+	if (strcmp(k, "preempt") == 0) {
+		if (pr->arch != SIM_ARCH_AMD_CPSCH)
+			return fail(&p, "preempt: only for AMD profiles, not '%s'", pr->name);
+		if (strcmp(v, "device-wide") == 0)
+			pr->preempt = SIM_AMD_DEVICE_WIDE;
+		else if (strcmp(v, "per-queue") == 0)
+			pr->preempt = SIM_AMD_PER_QUEUE;
+		else
+			return fail(&p, "preempt: expected device-wide or per-queue, got '%s'", v);
+		return 0;
+	}
+	if (strcmp(k, "mode") == 0) {
+		if (pr->arch != SIM_ARCH_NV_TSG)
+			return fail(&p, "mode: only for NVIDIA profiles, not '%s'", pr->name);
+		if (strcmp(v, "timeslice") == 0)
+			pr->mode = SIM_NV_TIMESLICE;
+		else if (strcmp(v, "mps") == 0)
+			pr->mode = SIM_NV_MPS;
+		else
+			return fail(&p, "mode: expected timeslice or mps, got '%s'", v);
+		return 0;
+	}
+	if (strcmp(k, "hang_rate") == 0) {
+		double d;
+		if (parse_double(v, &d) || d < 0 || d > 1)
+			return fail(&p, "hang_rate: expected a probability 0..1, got '%s'", v);
+		pr->hang_rate = d;
+		return 0;
+	}
+	return fail(&p, "unknown key '%s' in [gpu] (see docs/scenarios.md)", k);
+}
+
+int sim_scenario_finalize(struct sim_scenario *sc, const char *profile_override, char *err,
+			  size_t errlen)
+{
+	const char *name = profile_override ? profile_override : sc->profile_name;
+	if (sim_profile_get(name, &sc->profile)) {
+		snprintf(err, errlen, "unknown profile '%s' (known: mi308x-cpsch, h100)", name);
+		return -EINVAL;
+	}
+	for (uint32_t i = 0; i < sc->ngpu; i++) {
+		int rc = gpu_key(sc, &sc->gpu[i], err, errlen);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+void sim_scenario_free(struct sim_scenario *sc)
+{
+	for (uint32_t i = 0; i < sc->nprocs; i++) {
+		free(sc->procs[i].trace);
+		sc->procs[i].trace = NULL;
+	}
+	sc->nprocs = 0;
+}

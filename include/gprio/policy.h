@@ -7,7 +7,9 @@
 enum gprio_policy_kind {
 	GPRIO_POLICY_NONE = 0, /* hardware default: never preempt (and release anything held) */
 	GPRIO_POLICY_PRIORITY, /* hold lower-priority queues while a higher one is hot */
-	GPRIO_POLICY_SHARE,    /* priority, plus a guaranteed minimum share for held queues */
+	GPRIO_POLICY_SHARE,    /* priority, plus a guaranteed minimum share for held queues: when a
+				* held queue's share comes due, it runs and the busy queues above it
+				* yield until its window ends */
 };
 
 struct gprio_policy_params {
@@ -28,7 +30,7 @@ enum gprio_action_kind { GPRIO_ACT_SUSPEND = 0, GPRIO_ACT_RESUME = 1 };
 enum gprio_action_reason {
 	GPRIO_WHY_INVERSION = 0, /* suspend: a higher-priority queue is hot */
 	GPRIO_WHY_IDLE,          /* resume: nothing above it is hot any more */
-	GPRIO_WHY_SHARE,         /* resume: its minimum share is due */
+	GPRIO_WHY_SHARE,         /* resume: its minimum share is due; suspend: yield to one that is */
 };
 
 struct gprio_action {

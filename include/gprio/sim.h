@@ -14,7 +14,7 @@
 #define SIM_MAX_GPU_KEYS 32
 #define SIM_ERR_LEN 512
 
-enum sim_arrival { SIM_ARRIVE_CONTINUOUS = 0, SIM_ARRIVE_POISSON, SIM_ARRIVE_TRACE };
+enum sim_arrival { SIM_ARRIVE_CONTINUOUS = 0, SIM_ARRIVE_POISSON, SIM_ARRIVE_TRACE, SIM_ARRIVE_CLOSED };
 
 struct sim_proc_spec {
 	char name[32];
@@ -23,6 +23,7 @@ struct sim_proc_spec {
 	uint32_t queues;
 	enum sim_arrival arrival;
 	double rate;           /* poisson: requests per second */
+	struct sim_dist think; /* closed: the next request this long after the last completes */
 	gprio_ns *trace;       /* trace: arrival times, ascending */
 	size_t ntrace;
 	uint32_t kernels;      /* per request (online) or per iteration (offline) */

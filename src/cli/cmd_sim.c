@@ -120,7 +120,7 @@ int gprio_cmd_sim(int argc, char **argv)
 		if (errno || *end || !*poll || !(v >= 0.001 && v <= 10000))
 			status = usage_err("--poll-ms", poll, "expected milliseconds 0.001..10000");
 		else
-			sc.sched.poll = sc.sched.policy.guard = (gprio_ns)(v * 1e6);
+			sc.sched.poll = (gprio_ns)(v * 1e6);
 	}
 	if (!status && events) {
 		if (strcmp(events, "on") == 0)

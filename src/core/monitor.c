@@ -14,7 +14,7 @@ void gprio_monitor_cfg_defaults(struct gprio_monitor_cfg *c)
 	c->grace = 1 * GPRIO_NS_PER_US;
 	c->suspend_timeout = 100 * GPRIO_NS_PER_MS;
 	c->resume_retry = 100 * GPRIO_NS_PER_MS;
-	c->policy.guard = c->poll;
+	c->policy.guard = 0; /* the policy's recheck timers release a share on time */
 }
 
 int gprio_monitor_init(struct gprio_monitor *m, const struct gprio_monitor_cfg *cfg,

@@ -11,7 +11,7 @@ void gprio_policy_defaults(struct gprio_policy_params *p)
 	p->hysteresis = 2 * GPRIO_NS_PER_MS;
 	p->share_permille = 100;
 	p->window = 100 * GPRIO_NS_PER_MS;
-	p->guard = 5 * GPRIO_NS_PER_MS;
+	p->guard = 0;
 }
 
 const char *gprio_policy_name(enum gprio_policy_kind k)
@@ -70,6 +70,20 @@ size_t gprio_policy_decide(const struct gprio_policy_params *p, const struct gpr
 	gprio_ns recheck = GPRIO_NS_NEVER;
 	int level = p->kind == GPRIO_POLICY_NONE ? -1 : gprio_demand_level(t, now, p->hysteresis);
 
+	/* share: the highest queue below the level whose minimum share is due. Everything busy
+	 * above it yields until its window ends: on hardware that dispatches strictly by
+	 * priority, resuming the starved queue alone would give it nothing. This only happens
+	 * when higher work has held it for (1 - share) of a window. */
+	int yield_to = -1;
+	for (uint32_t i = 0; level >= 0 && i < t->n; i++) {
+		const struct gprio_queue *q = &t->q[i];
+		if (q->state != GPRIO_Q_GONE && (int)q->priority < level && gprio_share_due(p, q, now) &&
+		    (int)q->priority > yield_to) {
+			yield_to = q->priority;
+			recheck = min_ns(recheck, q->win_start + p->window);
+		}
+	}
+
 	for (uint32_t i = 0; i < t->n && n < cap; i++) {
 		const struct gprio_queue *q = &t->q[i];
 		enum gprio_qstate s = (enum gprio_qstate)q->state;
@@ -79,15 +93,19 @@ size_t gprio_policy_decide(const struct gprio_policy_params *p, const struct gpr
 		 * trickle of them as each lower queue gets work (each costs an HIQ round trip on
 		 * AMD and all of them serialize there). */
 		bool want_held = level >= 0 && (int)q->priority < level;
-		uint8_t why = GPRIO_WHY_IDLE;
+		uint8_t why = GPRIO_WHY_IDLE, hold_why = GPRIO_WHY_INVERSION;
 		if (want_held && gprio_share_due(p, q, now)) {
 			want_held = false;
 			why = GPRIO_WHY_SHARE;
+		} else if (yield_to >= 0 && (int)q->priority > yield_to && gprio_queue_busy(q) &&
+			   !gprio_share_due(p, q, now)) {
+			want_held = true;
+			hold_why = GPRIO_WHY_SHARE;
 		} else if (want_held && p->kind == GPRIO_POLICY_SHARE && p->share_permille) {
 			recheck = min_ns(recheck, share_due_at(p, q));
 		}
 		if (want_held && s == GPRIO_Q_ACTIVE)
-			out[n++] = (struct gprio_action){GPRIO_ACT_SUSPEND, GPRIO_WHY_INVERSION, i, q->key};
+			out[n++] = (struct gprio_action){GPRIO_ACT_SUSPEND, hold_why, i, q->key};
 		else if (!want_held && (s == GPRIO_Q_SUSPENDED || s == GPRIO_Q_SUSPENDING))
 			out[n++] = (struct gprio_action){GPRIO_ACT_RESUME, why, i, q->key};
 	}

@@ -368,9 +368,9 @@ static int key_proc(struct parser *p, const char *k, const char *v)
 	if (strcmp(k, "start") == 0)
 		return parse_dur_key(p, k, v, &ps->start);
 	if (strcmp(k, "arrival") == 0) {
-		char buf[300], *w[3];
+		char buf[300], *w[5];
 		snprintf(buf, sizeof(buf), "%s", v);
-		int n = words(buf, w, 2);
+		int n = words(buf, w, 4);
 		p->seen_arrival = true;
 		if (n == 1 && strcmp(w[0], "continuous") == 0) {
 			ps->arrival = SIM_ARRIVE_CONTINUOUS;
@@ -387,14 +387,21 @@ static int key_proc(struct parser *p, const char *k, const char *v)
 			ps->rate = r;
 			return 0;
 		}
+		if (n >= 2 && strcmp(w[0], "closed") == 0) {
+			const char *rest = v + strlen("closed");
+			while (*rest == ' ' || *rest == '\t')
+				rest++;
+			ps->arrival = SIM_ARRIVE_CLOSED;
+			return parse_dist(p, "arrival: closed think time", rest, true, &ps->think);
+		}
 		if (n == 2 && strcmp(w[0], "trace") == 0) {
 			if (ps->trace)
 				return fail(p, "arrival: trace given twice");
 			ps->arrival = SIM_ARRIVE_TRACE;
 			return load_trace(p, w[1], ps);
 		}
-		return fail(p, "arrival: expected 'continuous', 'poisson RATE/s' or 'trace FILE', "
-			       "got '%s'", v);
+		return fail(p, "arrival: expected 'continuous', 'poisson RATE/s', 'closed THINK' or "
+			       "'trace FILE', got '%s'", v);
 	}
 	return fail(p, "unknown key '%s' in [process %s] (known: class, priority, queues, arrival, "
 		       "kernels, kernel_time, blocks, gap, inflight, timeslice, start)", k, ps->name);
@@ -545,8 +552,9 @@ int sim_scenario_parse(struct sim_scenario *sc, const char *text, const char *pa
 				rc = fail(&p, "[gpu] '%s': key or value too long", k);
 				break;
 			}
-			snprintf(sc->gpu[sc->ngpu].key, sizeof(sc->gpu[0].key), "%s", k);
-			snprintf(sc->gpu[sc->ngpu].val, sizeof(sc->gpu[0].val), "%s", v);
+			/* lengths checked above */
+			memcpy(sc->gpu[sc->ngpu].key, k, strlen(k) + 1);
+			memcpy(sc->gpu[sc->ngpu].val, v, strlen(v) + 1);
 			sc->gpu[sc->ngpu++].line = p.line;
 			break;
 		}
@@ -563,7 +571,6 @@ int sim_scenario_parse(struct sim_scenario *sc, const char *text, const char *pa
 			 (double)sc->warmup / 1e9, (double)sc->duration / 1e9);
 		rc = -EINVAL;
 	}
-	sc->sched.policy.guard = sc->sched.poll;
 	if (rc)
 		sim_scenario_free(sc);
 	return rc;

@@ -26,6 +26,8 @@ static void next_arrival(struct sim_world *w, uint32_t pi)
 	if (ps->arrival == SIM_ARRIVE_POISSON) {
 		struct sim_dist d = {SIM_DIST_EXP, 1e9 / ps->rate, 0};
 		t = w->now + sample_ns(p, &d);
+	} else if (ps->arrival == SIM_ARRIVE_CLOSED) {
+		t = w->now + sample_ns(p, &ps->think);
 	} else if (ps->arrival == SIM_ARRIVE_TRACE) {
 		if (p->trace_i >= ps->ntrace)
 			return;
@@ -105,6 +107,10 @@ void sim_workload_start(struct sim_world *w)
 				sim_push(w, p->spec->start, EV_LAUNCH, i, k);
 			}
 		} else {
+			if (p->spec->arrival == SIM_ARRIVE_CLOSED) {
+				sim_push(w, p->spec->start, EV_ARRIVAL, i, 0);
+				continue;
+			}
 			gprio_ns save = w->now;
 			w->now = p->spec->start;
 			next_arrival(w, i);
@@ -136,7 +142,8 @@ void sim_workload_event(struct sim_world *w, const struct sim_event *e)
 			p->pcap = cap;
 		}
 		p->pending[p->pt++ % p->pcap] = w->now;
-		next_arrival(w, pi);
+		if (p->spec->arrival != SIM_ARRIVE_CLOSED)
+			next_arrival(w, pi);
 		start_request(w, pi);
 	} else if (p->spec->arrival == SIM_ARRIVE_CONTINUOUS) {
 		offline_launch(w, pi, (uint32_t)e->b);
@@ -174,6 +181,10 @@ void sim_workload_kernel_done(struct sim_world *w, struct sim_q *q, const struct
 		p->requests++;
 	}
 	p->serving = false;
-	if (!w->stopping)
+	if (w->stopping)
+		return;
+	if (p->spec->arrival == SIM_ARRIVE_CLOSED)
+		next_arrival(w, pi);
+	else
 		start_request(w, pi);
 }

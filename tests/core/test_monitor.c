@@ -1,6 +1,274 @@
+/* The monitor against a scriptable fake backend: batching, asynchronous completion, latency
+ * accounting, refused requests, suspend timeouts (fail open), vanished queues, release_all. */
+#include <errno.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
+#include <string.h>
 #include <cmocka.h>
-static void t(void **s){(void)s;}
-int main(void){const struct CMUnitTest ts[]={cmocka_unit_test(t)};return cmocka_run_group_tests(ts,NULL,NULL);}
+
+#include "gprio/monitor.h"
+
+#define MS GPRIO_NS_PER_MS
+#define US GPRIO_NS_PER_US
+
+struct fake {
+	gprio_ns now;
+	uint32_t n;
+	uint64_t wptr[8], done[8];
+	int prio[8];
+	bool held[8], want_held[8], gone[8], present[8];
+	gprio_ns changed_at[8];
+	bool async;        /* completion only on apply() */
+	bool refuse_suspend, refuse_key1;
+	int refresh_err;
+	int suspend_calls, resume_calls;
+	size_t last_batch;
+};
+
+static struct fake f;
+static struct gprio_monitor m;
+
+static int f_refresh(void *be, struct gprio_table *t, gprio_ns now)
+{
+	struct fake *x = be;
+	if (x->refresh_err)
+		return x->refresh_err;
+	for (uint32_t i = 0; i < x->n; i++) {
+		int idx = gprio_table_find(t, i);
+		if (!x->present[i])
+			continue;
+		if (idx < 0)
+			idx = gprio_table_add(t, i, 100 + i, x->prio[i], gprio_class_of_priority(x->prio[i]), now);
+		struct gprio_queue *q = &t->q[idx];
+		q->wptr = x->wptr[i];
+		q->rptr = q->done = x->done[i];
+		q->hw_held = x->held[i];
+		q->hw_changed_at = x->changed_at[i];
+		q->vanished = x->gone[i];
+	}
+	return 0;
+}
+
+static void apply(void)
+{
+	for (uint32_t i = 0; i < f.n; i++)
+		if (f.held[i] != f.want_held[i]) {
+			f.held[i] = f.want_held[i];
+			f.changed_at[i] = f.now;
+		}
+}
+
+static int act(const uint64_t *k, size_t n, bool held, bool *failed)
+{
+	f.last_batch = n;
+	for (size_t i = 0; i < n; i++) {
+		if (held && f.refuse_key1 && k[i] == 1) {
+			failed[i] = true;
+			continue;
+		}
+		f.want_held[k[i]] = held;
+	}
+	if (!f.async)
+		apply();
+	return 0;
+}
+
+static int f_suspend(void *be, const uint64_t *k, size_t n, gprio_ns g, bool *failed)
+{
+	(void)be;
+	(void)g;
+	f.suspend_calls++;
+	if (f.refuse_suspend)
+		return -EPERM;
+	return act(k, n, true, failed);
+}
+
+static int f_resume(void *be, const uint64_t *k, size_t n, bool *failed)
+{
+	(void)be;
+	f.resume_calls++;
+	return act(k, n, false, failed);
+}
+
+static int f_wait(void *be, gprio_ns deadline)
+{
+	(void)be;
+	f.now = deadline;
+	return GPRIO_WAIT_DEADLINE;
+}
+
+static gprio_ns f_clock(void *c)
+{
+	(void)c;
+	return f.now;
+}
+
+static const struct gprio_backend_ops ops = {"fake", f_refresh, f_suspend, f_resume, NULL, f_wait, NULL};
+static const struct gprio_clock clk = {f_clock, NULL};
+
+static int setup(void **s)
+{
+	(void)s;
+	memset(&f, 0, sizeof(f));
+	f.n = 3;
+	f.prio[0] = 11;
+	f.prio[1] = 0;
+	f.prio[2] = 0;
+	for (int i = 0; i < 3; i++)
+		f.present[i] = true;
+	f.now = 1 * MS;
+	struct gprio_monitor_cfg c;
+	gprio_monitor_cfg_defaults(&c);
+	c.policy.hysteresis = 1 * MS;
+	c.suspend_timeout = 10 * MS;
+	c.resume_retry = 10 * MS;
+	assert_int_equal(gprio_monitor_init(&m, &c, &ops, &f, &clk), 0);
+	return 0;
+}
+
+static int state_of(uint64_t key)
+{
+	int i = gprio_table_find(&m.table, key);
+	assert_true(i >= 0);
+	return m.table.q[i].state;
+}
+
+static void rejects_bad_config(void **s)
+{
+	(void)s;
+	struct gprio_monitor_cfg c;
+	gprio_monitor_cfg_defaults(&c);
+	c.poll = 0;
+	assert_int_equal(gprio_monitor_init(&m, &c, &ops, &f, &clk), -EINVAL);
+	gprio_monitor_cfg_defaults(&c);
+	assert_int_equal(gprio_monitor_init(&m, &c, NULL, &f, &clk), -EINVAL);
+}
+
+static void batches_and_completes_async(void **s)
+{
+	(void)s;
+	f.async = true;
+	f.wptr[1] = f.wptr[2] = 5; /* offline busy */
+	assert_int_equal(gprio_monitor_tick(&m), 0);
+	assert_int_equal(f.suspend_calls, 0);
+	f.wptr[0] = 1; /* online gets work */
+	f.now += 1 * MS;
+	assert_int_equal(gprio_monitor_tick(&m), 0);
+	assert_int_equal(f.suspend_calls, 1); /* one call for both */
+	assert_int_equal(f.last_batch, 2);
+	assert_int_equal(state_of(1), GPRIO_Q_SUSPENDING);
+	f.now += 40 * US;
+	apply(); /* the hardware finishes 40 us after the request */
+	f.now += 1 * MS;
+	gprio_monitor_tick(&m);
+	assert_int_equal(state_of(1), GPRIO_Q_SUSPENDED);
+	assert_int_equal(m.st.preempt_lat.count, 2);
+	assert_int_equal(m.st.preempt_lat.max, 40 * US); /* measured to the hardware's time */
+	/* online finishes; resumed only after the hysteresis */
+	f.done[0] = 1;
+	gprio_monitor_tick(&m);
+	assert_int_equal(f.resume_calls, 0);
+	assert_int_equal(gprio_monitor_next_deadline(&m), f.now + 1 * MS); /* hysteresis timer */
+	f.now += 1 * MS;
+	gprio_monitor_tick(&m);
+	assert_int_equal(f.resume_calls, 1);
+	assert_int_equal(state_of(1), GPRIO_Q_RESUMING);
+	apply();
+	gprio_monitor_tick(&m);
+	assert_int_equal(state_of(1), GPRIO_Q_ACTIVE);
+	assert_int_equal(m.st.suspends, 2);
+	assert_int_equal(m.st.resumes, 2);
+}
+
+static void refused_suspend_keeps_queue_active(void **s)
+{
+	(void)s;
+	f.refuse_suspend = true;
+	f.wptr[0] = 1;
+	f.wptr[1] = 1;
+	assert_int_equal(gprio_monitor_tick(&m), 0);
+	assert_int_equal(state_of(1), GPRIO_Q_ACTIVE);
+	assert_int_equal(m.st.failures, 2);
+	f.refuse_suspend = false;
+	f.refuse_key1 = true; /* partial failure: only key 1 refused */
+	gprio_monitor_tick(&m);
+	gprio_monitor_tick(&m); /* completion is observed on the next refresh */
+	assert_int_equal(state_of(1), GPRIO_Q_ACTIVE);
+	assert_int_equal(state_of(2), GPRIO_Q_SUSPENDED);
+}
+
+static void suspend_timeout_fails_open(void **s)
+{
+	(void)s;
+	f.async = true; /* the hardware never confirms */
+	f.wptr[0] = 1;
+	f.wptr[1] = 1;
+	gprio_monitor_tick(&m);
+	assert_int_equal(state_of(1), GPRIO_Q_SUSPENDING);
+	assert_int_equal(gprio_monitor_next_deadline(&m), f.now + 5 * MS); /* poll before timeout */
+	f.now += 10 * MS;
+	gprio_monitor_tick(&m);
+	assert_int_equal(m.st.timeouts, 2);
+	assert_int_equal(state_of(1), GPRIO_Q_RESUMING);
+	assert_true(f.resume_calls >= 1);
+	assert_false(f.want_held[1]);
+}
+
+static void vanished_queue_leaves_table(void **s)
+{
+	(void)s;
+	f.wptr[0] = 1;
+	f.wptr[1] = 1;
+	gprio_monitor_tick(&m);
+	gprio_monitor_tick(&m);
+	assert_int_equal(state_of(1), GPRIO_Q_SUSPENDED);
+	f.gone[1] = true; /* process exits while suspended */
+	gprio_monitor_tick(&m);
+	assert_int_equal(gprio_table_find(&m.table, 1), -1);
+	assert_int_equal(m.st.gone, 1);
+	assert_int_equal(m.table.n, 2);
+}
+
+static void release_all_resumes_everything(void **s)
+{
+	(void)s;
+	f.wptr[0] = 1;
+	f.wptr[1] = f.wptr[2] = 1;
+	gprio_monitor_tick(&m);
+	assert_true(f.held[1] && f.held[2]);
+	assert_int_equal(gprio_monitor_release_all(&m), 0);
+	assert_false(f.held[1] || f.held[2]);
+}
+
+static void refresh_error_is_returned(void **s)
+{
+	(void)s;
+	f.refresh_err = -EIO;
+	assert_int_equal(gprio_monitor_tick(&m), -EIO);
+	assert_int_equal(gprio_monitor_step(&m), -EIO);
+}
+
+static void step_waits_until_poll(void **s)
+{
+	(void)s;
+	gprio_ns t0 = f.now;
+	assert_int_equal(gprio_monitor_step(&m), GPRIO_WAIT_DEADLINE);
+	assert_int_equal(f.now, t0 + 5 * MS);
+	assert_int_equal(m.st.ticks, 1);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(rejects_bad_config, setup),
+		cmocka_unit_test_setup(batches_and_completes_async, setup),
+		cmocka_unit_test_setup(refused_suspend_keeps_queue_active, setup),
+		cmocka_unit_test_setup(suspend_timeout_fails_open, setup),
+		cmocka_unit_test_setup(vanished_queue_leaves_table, setup),
+		cmocka_unit_test_setup(release_all_resumes_everything, setup),
+		cmocka_unit_test_setup(refresh_error_is_returned, setup),
+		cmocka_unit_test_setup(step_waits_until_poll, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,6 +1,213 @@
+/* Scenario tests through the simulator: the real monitor and policies against the GPU models. */
+#include <errno.h>
+#include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
-#include <setjmp.h>
+#include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
-static void t(void **s){(void)s;}
-int main(void){const struct CMUnitTest ts[]={cmocka_unit_test(t)};return cmocka_run_group_tests(ts,NULL,NULL);}
+
+#include "gprio/sim.h"
+
+static struct sim_scenario sc;
+static struct sim_result r1, r2;
+static struct sim_compare cmp;
+static char err[SIM_ERR_LEN];
+
+static void load(const char *path, const char *duration)
+{
+	if (sim_scenario_load(&sc, path, err, sizeof(err)) ||
+	    sim_scenario_finalize(&sc, NULL, err, sizeof(err)))
+		fail_msg("%s", err);
+	if (duration)
+		assert_int_equal(sim_parse_duration(duration, &sc.duration), 0);
+}
+
+static void parse(const char *text)
+{
+	if (sim_scenario_parse(&sc, text, "inline.scn", err, sizeof(err)) ||
+	    sim_scenario_finalize(&sc, NULL, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+static void run(struct sim_result *r)
+{
+	if (sim_run(&sc, r, err, sizeof(err)))
+		fail_msg("%s", err);
+}
+
+static void assert_nothing_lost(const struct sim_result *r, const char *what)
+{
+	if (r->lost || r->order_violations || r->held_at_end || r->completed != r->submitted)
+		fail_msg("%s/%s: lost %llu, out of order %llu, held at end %llu, %llu of %llu completed",
+			 what, r->policy, (unsigned long long)r->lost,
+			 (unsigned long long)r->order_violations, (unsigned long long)r->held_at_end,
+			 (unsigned long long)r->completed, (unsigned long long)r->submitted);
+}
+
+/* Every example, every policy, both AMD preemption variants, event and poll monitoring: every
+ * command completes exactly once and in order, and nothing stays held. */
+static void exactly_once_in_order(void **s)
+{
+	(void)s;
+	const char *ex[] = {"examples/mi308x-online-offline.scn", "examples/h100-online-offline.scn",
+			    "examples/h100-launch-bound.scn", "examples/mi308x-oversubscribed.scn"};
+	uint64_t preemptions = 0;
+	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
+		for (int pol = GPRIO_POLICY_NONE; pol <= GPRIO_POLICY_SHARE; pol++) {
+			for (int variant = 0; variant < 2; variant++) {
+				load(ex[i], "3s");
+				sc.sched.policy.kind = (enum gprio_policy_kind)pol;
+				if (sc.profile.arch == SIM_ARCH_AMD_CPSCH)
+					sc.profile.preempt = variant ? SIM_AMD_PER_QUEUE : SIM_AMD_DEVICE_WIDE;
+				else
+					sc.sched.events = variant;
+				run(&r1);
+				assert_nothing_lost(&r1, ex[i]);
+				assert_true(r1.completed > 1000);
+				if (pol == GPRIO_POLICY_NONE)
+					assert_int_equal(r1.mon.suspends, 0);
+				else
+					assert_true(r1.mon.suspends > 0);
+				preemptions += r1.hw_preemptions;
+				sim_scenario_free(&sc);
+			}
+		}
+	}
+	assert_true(preemptions > 1000); /* the runs did preempt running work */
+}
+
+static void same_seed_same_report(void **s)
+{
+	(void)s;
+	load("examples/mi308x-oversubscribed.scn", "2s");
+	run(&r1);
+	run(&r2);
+	r1.wall_s = r2.wall_s = 0;
+	assert_memory_equal(&r1, &r2, sizeof(r1));
+	sc.seed = 8;
+	run(&r2);
+	r2.wall_s = 0;
+	assert_true(memcmp(&r1.online_latency, &r2.online_latency, sizeof(r1.online_latency)) != 0);
+	sim_scenario_free(&sc);
+}
+
+/* The issue's bar on the shipped MI308X example: priority cuts online p99 at least 5x against
+ * no scheduler, and offline keeps >= 80 % of what online leaves it. */
+static void mi308x_priority_beats_none(void **s)
+{
+	(void)s;
+	if (sim_scenario_parse(&sc, gprio_default_scenario, "default", err, sizeof(err)) ||
+	    sim_scenario_finalize(&sc, NULL, err, sizeof(err)))
+		fail_msg("%s", err);
+	struct sim_variant v[] = {{GPRIO_POLICY_NONE, -1}, {GPRIO_POLICY_PRIORITY, -1}};
+	assert_int_equal(sim_compare_run(&sc, v, 2, &cmp, err, sizeof(err)), 0);
+	double none99 = (double)gprio_hist_percentile(&cmp.runs[0].online_latency, 99);
+	double prio99 = (double)gprio_hist_percentile(&cmp.runs[1].online_latency, 99);
+	double left = cmp.offline_alone.offline_iter_per_s * (1 - cmp.online_alone.online_busy_share);
+	print_message("MI308X p99 none %.2f ms, priority %.2f ms (x%.1f); offline/left %.3f\n",
+		      none99 / 1e6, prio99 / 1e6, none99 / prio99, cmp.runs[1].offline_iter_per_s / left);
+	assert_true(cmp.runs[1].online_latency.count > 1000);
+	assert_true(none99 >= 5 * prio99);
+	assert_true(cmp.runs[1].offline_iter_per_s >= 0.8 * left);
+	assert_nothing_lost(&cmp.runs[0], "default");
+	assert_nothing_lost(&cmp.runs[1], "default");
+	/* stock KFD: every suspend and resume is a device-wide unmap; the patch: none */
+	assert_true(cmp.runs[1].device_wide_ops >= cmp.runs[1].mon.suspend_calls);
+	sc.profile.preempt = SIM_AMD_PER_QUEUE;
+	sc.sched.policy.kind = GPRIO_POLICY_PRIORITY;
+	run(&r1);
+	assert_int_equal(r1.device_wide_ops, 0);
+	assert_true(r1.hw_preemptions > 0);
+	/* per-queue preemption costs less than unmapping everything */
+	assert_true(gprio_hist_percentile(&r1.mon.preempt_lat, 50) <
+		    gprio_hist_percentile(&cmp.runs[1].mon.preempt_lat, 50));
+	/* event wake-ups react sooner than the 5 ms poll */
+	sc.profile.preempt = SIM_AMD_DEVICE_WIDE;
+	sc.sched.events = false;
+	run(&r2);
+	assert_true(gprio_hist_percentile(&r2.online_latency, 99) > prio99);
+	assert_int_equal(r2.mon.event_wakeups, 0);
+	sim_scenario_free(&sc);
+}
+
+/* Online always busy: priority starves offline; share guarantees it its slice. */
+static const char *busy_online =
+	"[sim]\nprofile = mi308x-cpsch\nduration = 3s\nwarmup = 100ms\n"
+	"[gpu]\npreempt = per-queue\n"
+	"[scheduler]\npolicy = priority\nshare = 20%\nwindow = 50ms\n"
+	"[process online]\nclass = online\narrival = continuous\nkernel_time = 100us\nblocks = 80\n"
+	"[process offline]\nclass = offline\narrival = continuous\nkernel_time = 200us\nblocks = 80\n";
+
+static void share_guarantees_offline(void **s)
+{
+	(void)s;
+	parse(busy_online);
+	run(&r1);
+	sc.sched.policy.kind = GPRIO_POLICY_SHARE;
+	run(&r2);
+	print_message("offline it/s: priority %.1f, share %.1f\n", r1.offline_iter_per_s,
+		      r2.offline_iter_per_s);
+	assert_true(r1.offline_iter_per_s < 50);   /* starved: alone it would do 5000 */
+	assert_true(r2.offline_iter_per_s > 800);  /* >= ~20 % of 5000 minus switching */
+	assert_true(r2.mon.share_releases > 10);
+	assert_nothing_lost(&r1, "priority");
+	assert_nothing_lost(&r2, "share");
+	sim_scenario_free(&sc);
+}
+
+/* The controller dies while offline is held: the mechanism's fail-open path resumes it. */
+static void controller_death_fails_open(void **s)
+{
+	(void)s;
+	for (int arch = 0; arch < 2; arch++) {
+		parse(busy_online);
+		if (arch) {
+			assert_int_equal(sim_profile_get("h100", &sc.profile), 0);
+		}
+		sc.die_at = 1 * GPRIO_NS_PER_S;
+		run(&r1);
+		/* a queue left held by the dead controller could never drain: lost and held > 0 */
+		assert_nothing_lost(&r1, "died");
+		assert_true(r1.mon.suspends > 0);
+		if (arch) {
+			/* time slicing shares the GPU again once the gate is open: offline runs
+			 * (it is starved, < 50 kernels, while the controller lives) */
+			print_message("h100: offline kernels after the controller died: %llu\n",
+				      (unsigned long long)r1.procs[1].kernels);
+			assert_true(r1.procs[1].kernels > 1000);
+		}
+		sim_scenario_free(&sc);
+	}
+}
+
+/* An unmap that never completes: after queue_preemption_timeout_ms the GPU resets and the work
+ * in flight is lost; the report says so (the metric can fail). */
+static void preemption_timeout_resets_gpu(void **s)
+{
+	(void)s;
+	parse(busy_online);
+	sc.profile.hang_rate = 0.5;
+	sc.profile.preempt_timeout = 20 * GPRIO_NS_PER_MS;
+	sc.sched.policy.kind = GPRIO_POLICY_SHARE;
+	run(&r1);
+	assert_true(r1.resets > 0);
+	assert_true(r1.lost > 0);
+	assert_int_equal(r1.order_violations, 0);
+	assert_int_equal(r1.held_at_end, 0);
+	assert_int_equal(r1.completed + r1.lost, r1.submitted);
+	sim_scenario_free(&sc);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(exactly_once_in_order),
+		cmocka_unit_test(same_seed_same_report),
+		cmocka_unit_test(mi308x_priority_beats_none),
+		cmocka_unit_test(share_guarantees_offline),
+		cmocka_unit_test(controller_death_fails_open),
+		cmocka_unit_test(preemption_timeout_resets_gpu),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

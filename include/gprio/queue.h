@@ -40,6 +40,9 @@ struct gprio_table {
 void gprio_table_init(struct gprio_table *t);
 /* Index of the row with this key, or -1. */
 int gprio_table_find(const struct gprio_table *t, uint64_t key);
+/* The same, trying row `hint` first (a backend caches where its queue was last time: O(1)
+ * lookups while rows do not move). */
+int gprio_table_find_hint(const struct gprio_table *t, uint64_t key, uint32_t hint);
 /* Add a queue (state active). Returns its index, -EEXIST if the key is present (row unchanged),
  * -ENOSPC when full, -EINVAL for a priority outside 0..15. */
 int gprio_table_add(struct gprio_table *t, uint64_t key, uint32_t pid, int priority,

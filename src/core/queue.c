@@ -16,6 +16,13 @@ int gprio_table_find(const struct gprio_table *t, uint64_t key)
 	return -1;
 }
 
+int gprio_table_find_hint(const struct gprio_table *t, uint64_t key, uint32_t hint)
+{
+	if (hint < t->n && t->q[hint].key == key)
+		return (int)hint;
+	return gprio_table_find(t, key);
+}
+
 int gprio_table_add(struct gprio_table *t, uint64_t key, uint32_t pid, int priority,
 		    enum gprio_class klass, gprio_ns now)
 {

@@ -63,7 +63,9 @@ int sim_world_init(struct sim_world *w, const struct sim_scenario *sc)
 		w->nq += sc->procs[i].queues;
 	w->q = calloc(w->nq, sizeof(*w->q));
 	w->order = calloc(w->nq, sizeof(*w->order));
-	if (!w->p || !w->q || !w->order)
+	w->band_end = calloc(w->nq, sizeof(*w->band_end));
+	w->ready = calloc(w->nq, 1);
+	if (!w->p || !w->q || !w->order || !w->band_end || !w->ready)
 		return -ENOMEM;
 	uint32_t qi = 0;
 	for (uint32_t i = 0; i < sc->nprocs; i++) {
@@ -94,16 +96,44 @@ int sim_world_init(struct sim_world *w, const struct sim_scenario *sc)
 			q->cap = 64;
 			q->ring = calloc(q->cap, sizeof(*q->ring));
 			q->freeze_at = GPRIO_NS_NEVER;
+			q->dispatch_at = GPRIO_NS_NEVER;
 			if (!q->ring)
 				return -ENOMEM;
 			w->order[qi] = qi;
 		}
 	}
+	sim_world_reorder(w);
+	return 0;
+}
+
+void sim_world_reorder(struct sim_world *w)
+{
 	sort_world = w;
 	qsort(w->order, w->nq, sizeof(*w->order), cmp_order);
 	for (uint32_t i = 0; i < w->nq; i++)
 		w->q[w->order[i]].rank = i;
-	return 0;
+	for (uint32_t i = w->nq; i-- > 0;)
+		w->band_end[i] = (i + 1 < w->nq && w->q[w->order[i + 1]].prio == w->q[w->order[i]].prio)
+					 ? w->band_end[i + 1] : i + 1;
+}
+
+void sim_mark(struct sim_world *w, const struct sim_q *q)
+{
+	w->ready[q->rank] = 1;
+}
+
+void sim_mark_all(struct sim_world *w)
+{
+	memset(w->ready, 1, w->nq);
+}
+
+/* Make sure the dispatcher runs when q's head command becomes visible. */
+static void dispatch_when_visible(struct sim_world *w, struct sim_q *q, gprio_ns t)
+{
+	if (q->dispatch_at == t)
+		return;
+	q->dispatch_at = t;
+	sim_push(w, t, EV_DISPATCH, q->id, 0);
 }
 
 void sim_world_free(struct sim_world *w)
@@ -123,6 +153,8 @@ void sim_world_free(struct sim_world *w)
 	free(w->ops);
 	free(w->q);
 	free(w->order);
+	free(w->band_end);
+	free(w->ready);
 	free(w->p);
 	free(w->g);
 	sim_evq_free(&w->evq);
@@ -162,7 +194,10 @@ void sim_submit(struct sim_world *w, struct sim_q *q, gprio_ns block_ns, uint32_
 	c->last = last;
 	q->wptr++;
 	w->submitted++;
-	sim_push(w, c->visible_at, EV_DISPATCH, 0, 0);
+	/* A queue with a kernel executing starts the next one when that completes; only an idle
+	 * queue needs waking when the command becomes visible. */
+	if (was_idle)
+		dispatch_when_visible(w, q, c->visible_at);
 	if (was_idle && w->controller && w->sc->sched.events && !w->wake_pending) {
 		w->wake_pending = true;
 		sim_push(w, w->now + w->sc->event_latency, EV_WAKE, 0, 0);
@@ -239,6 +274,8 @@ uint32_t sim_save_groups(struct sim_world *w, struct sim_q *q, gprio_ns at)
 			continue;
 		g->remaining = g->end - at;
 		g->st = G_SAVED;
+		q->nsaved++;
+		sim_mark(w, q);
 		g->gen++; /* its completion event is now stale */
 		w->free_slots += g->blocks;
 		saved++;
@@ -274,6 +311,7 @@ static void kernel_complete(struct sim_world *w, struct sim_q *q, bool lost)
 	else
 		w->completed++;
 	proc_exec(w, q, -1);
+	sim_mark(w, q);
 	sim_workload_kernel_done(w, q, &c, lost);
 }
 
@@ -285,6 +323,7 @@ void sim_lose_kernel(struct sim_world *w, struct sim_q *q)
 			w->free_slots += w->g[id].blocks;
 		group_free(w, q, id);
 	}
+	q->nsaved = 0;
 	q->undispatched = 0;
 	if (q->rptr != q->done)
 		kernel_complete(w, q, true);
@@ -294,7 +333,7 @@ static uint32_t serve(struct sim_world *w, struct sim_q *q)
 {
 	uint32_t given = 0;
 	/* saved blocks first: they hold the oldest work of the queue */
-	for (uint32_t i = 0; i < q->ngroups && w->free_slots; i++) {
+	for (uint32_t i = 0; q->nsaved && i < q->ngroups && w->free_slots; i++) {
 		uint32_t id = q->groups[i];
 		struct sim_group *g = &w->g[id];
 		if (g->st != G_SAVED)
@@ -311,14 +350,17 @@ static uint32_t serve(struct sim_world *w, struct sim_q *q)
 				return given;
 			group_run(w, q, nid, n, rem);
 		} else {
+			q->nsaved--;
 			group_run(w, q, id, n, rem);
 		}
 		given += n;
 	}
 	if (q->rptr == q->done && q->wptr != q->rptr && !q->held) {
 		struct sim_cmd *c = &q->ring[q->rptr & (q->cap - 1)];
-		if (c->visible_at > w->now)
-			return given; /* EV_DISPATCH already scheduled for it */
+		if (c->visible_at > w->now) {
+			dispatch_when_visible(w, q, c->visible_at);
+			return given;
+		}
 		q->rptr++;
 		q->undispatched = c->blocks;
 		q->block_ns = c->block_ns;
@@ -343,15 +385,21 @@ void sim_dispatch(struct sim_world *w)
 	/* Strict priority between bands; round-robin inside a band so equal queues share. */
 	uint32_t i = 0;
 	while (i < w->nq && w->free_slots) {
-		uint32_t j = i;
-		struct sim_q *first = &w->q[w->order[i]];
-		while (j < w->nq && w->q[w->order[j]].prio == first->prio)
-			j++;
-		uint32_t band = j - i, start = band > 1 ? w->rr % band : 0;
-		for (uint32_t k = 0; k < band && w->free_slots; k++) {
-			struct sim_q *q = &w->q[w->order[i + (start + k) % band]];
+		uint32_t j = w->band_end[i];
+		uint32_t band = j - i, idx = i + (band > 1 ? w->rr % band : 0);
+		for (uint32_t k = 0; k < band && w->free_slots; k++, idx++) {
+			if (idx == j)
+				idx = i; /* wrap inside the band (no division per queue) */
+			if (!w->ready[idx])
+				continue;
+			struct sim_q *q = &w->q[w->order[idx]];
 			if (w->arch->eligible(w, q))
 				serve(w, q);
+			/* nothing left to hand out, or not allowed to: off the list until a completion,
+			 * a visible command, a save or an eligibility change marks it again */
+			if (!w->arch->eligible(w, q) || (q->nsaved == 0 && !q->undispatched &&
+							 (q->rptr != q->done || q->wptr == q->rptr)))
+				w->ready[idx] = 0;
 		}
 		i = j;
 	}
@@ -383,14 +431,23 @@ void sim_handle(struct sim_world *w, const struct sim_event *e)
 		break;
 	case EV_ARRIVAL:
 	case EV_LAUNCH:
+		/* a launch is not visible to the GPU yet (EV_DISPATCH follows at visible_at) */
 		sim_workload_event(w, e);
-		break;
-	case EV_DISPATCH:
+		w->arch->changed(w);
+		return;
 	case EV_WAKE:
 	case EV_END:
+		return;
+	case EV_DISPATCH:
+		if (e->a < w->nq) {
+			if (w->q[e->a].dispatch_at == e->t)
+				w->q[e->a].dispatch_at = GPRIO_NS_NEVER;
+			sim_mark(w, &w->q[e->a]);
+		}
 		break;
 	default:
 		w->arch->event(w, e);
+		sim_mark_all(w); /* an architecture event can change who is eligible */
 		break;
 	}
 	w->arch->changed(w);

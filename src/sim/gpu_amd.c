@@ -255,23 +255,19 @@ static void rotate(struct sim_world *w)
 		q->resident_since = w->now;
 		q->ready_at = w->now + w->pr->cwsr_save + w->pr->cwsr_restore;
 		w->resident++;
-		sim_push(w, q->ready_at, EV_DISPATCH, 0, 0);
+		sim_push(w, q->ready_at, EV_DISPATCH, q->id, 1);
 	}
 }
 
+/* While queues outnumber HQDs the HWS rotates every quantum (a timer, not a per-event scan). */
 static void amd_changed(struct sim_world *w)
 {
 	if (w->rotate_pending || sim_profile_queue_hqds(w->pr) >= w->nq)
 		return;
-	/* something waits for an HQD: rotate at the next quantum */
-	for (uint32_t i = 0; i < w->nq; i++) {
-		struct sim_q *q = &w->q[i];
-		if (!q->resident && !q->held && sim_q_has_work(w, q)) {
-			w->rotate_pending = true;
-			sim_push(w, w->now + w->pr->oversub_quantum, EV_AMD_ROTATE, 0, 0);
-			return;
-		}
-	}
+	if (w->stopping && w->submitted == w->completed + w->lost)
+		return; /* drained: let the event queue run dry */
+	w->rotate_pending = true;
+	sim_push(w, w->now + w->pr->oversub_quantum, EV_AMD_ROTATE, 0, 0);
 }
 
 static void amd_event(struct sim_world *w, const struct sim_event *e)

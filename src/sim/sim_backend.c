@@ -11,7 +11,7 @@ static int sb_refresh(void *be, struct gprio_table *t, gprio_ns now)
 	(void)now;
 	for (uint32_t i = 0; i < w->nq; i++) {
 		struct sim_q *q = &w->q[i];
-		int idx = gprio_table_find(t, q->id);
+		int idx = gprio_table_find_hint(t, q->id, q->row);
 		if (idx < 0) {
 			if (q->wptr == 0)
 				continue; /* not created yet from the monitor's point of view */
@@ -20,6 +20,7 @@ static int sb_refresh(void *be, struct gprio_table *t, gprio_ns now)
 			if (idx < 0)
 				return idx;
 		}
+		q->row = (uint32_t)idx;
 		struct gprio_queue *r = &t->q[idx];
 		r->wptr = q->wptr;
 		r->rptr = q->rptr;
@@ -33,6 +34,7 @@ static int sb_refresh(void *be, struct gprio_table *t, gprio_ns now)
 /* A control action changes who may run right now, not at the next event. */
 static void kick(struct sim_world *w)
 {
+	sim_mark_all(w);
 	w->arch->changed(w);
 	sim_dispatch(w);
 }
@@ -68,6 +70,8 @@ static int sb_set_priority(void *be, uint64_t key, int prio)
 	if (key >= w->nq || !gprio_priority_valid(prio))
 		return -EINVAL;
 	w->q[key].prio = (uint8_t)prio;
+	sim_world_reorder(w);
+	sim_mark_all(w);
 	return 0;
 }
 

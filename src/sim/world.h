@@ -52,6 +52,8 @@ struct sim_q {
 	gprio_ns block_ns;
 	uint32_t *groups; /* ids of its running and saved groups */
 	uint32_t ngroups, gcap;
+	uint32_t nsaved;  /* of those, saved (waiting for a restore) */
+	gprio_ns dispatch_at; /* an EV_DISPATCH is pending for this time (GPRIO_NS_NEVER: none) */
 	/* control */
 	bool held;          /* controller suspension in effect: starts nothing new */
 	bool hw_held;
@@ -62,6 +64,7 @@ struct sim_q {
 	gprio_ns resident_since;
 	gprio_ns ready_at;
 	uint32_t rank; /* position in dispatch order */
+	uint32_t row;  /* where the monitor's table had it last (lookup hint) */
 };
 
 struct sim_p {
@@ -128,6 +131,8 @@ struct sim_world {
 	uint32_t nq, np;
 	struct sim_q *q;
 	uint32_t *order; /* queue indices in dispatch order: pipe, then priority */
+	uint32_t *band_end; /* order[i]'s band of equal priority ends before band_end[i] */
+	uint8_t *ready;     /* by rank: the queue may have something to dispatch */
 	uint32_t rr;
 	struct sim_p *p;
 	struct sim_group *g;
@@ -162,9 +167,14 @@ extern const struct sim_arch_ops sim_arch_nv;
 
 /* gpu.c: the architecture-independent model */
 int sim_world_init(struct sim_world *w, const struct sim_scenario *sc);
+/* Recompute the dispatch order after a priority change. */
+void sim_world_reorder(struct sim_world *w);
 void sim_world_free(struct sim_world *w);
 void sim_push(struct sim_world *w, gprio_ns t, enum sim_ev type, uint32_t a, uint64_t b);
 void sim_dispatch(struct sim_world *w);
+/* Mark a queue (or all: eligibility changed) for the dispatcher's next pass. */
+void sim_mark(struct sim_world *w, const struct sim_q *q);
+void sim_mark_all(struct sim_world *w);
 /* The application writes a command into its queue (wptr++). */
 void sim_submit(struct sim_world *w, struct sim_q *q, gprio_ns block_ns, uint32_t blocks, bool last);
 /* Freeze running groups of q that end after `at` into saved groups (CWSR / context save). */

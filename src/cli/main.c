@@ -13,6 +13,8 @@ static void usage(FILE *f)
 		"      [--duration T] [--poll-ms N] [--events on|off] [--preempt device-wide|per-queue]\n"
 		"      [--json]          simulate a scenario (default: the embedded MI308X example)\n"
 		"  profiles [NAME]        list simulator profiles and their parameters\n"
+		"  run --online|--offline [--priority N] -- CMD...\n"
+		"                         run an unmodified CUDA program under gprio (needs gpriod)\n"
 		"  help                   this text\n");
 }
 
@@ -25,6 +27,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "sim") == 0)
 		return gprio_cmd_sim(argc - 1, argv + 1);
+	if (strcmp(cmd, "run") == 0)
+		return gprio_cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "profiles") == 0)
 		return gprio_cmd_profiles(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {

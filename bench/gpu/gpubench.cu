@@ -1,0 +1,263 @@
+// gpubench: the workloads of gprio's NVIDIA benchmark, in CUDA C++ so that CPU noise does not
+// hide microsecond effects.
+//   gpubench offline --block-us B [--blocks-per-sm N] [--seconds S] [--inflight D]
+//       saturating job: kernels of (SMs x N) blocks, each spinning B us on clock64 and doing a
+//       deterministic update of its own slice of a buffer; prints throughput and a checksum that
+//       must not depend on how often it was preempted.
+//   gpubench online --kernels K --kernel-us k --blocks NB --gap-us g --rate R [--graph] [--seconds S]
+//       service: Poisson arrivals at R/s, served one at a time; a request is K kernels of NB
+//       blocks x k us, launched g us apart (busy-waited CPU gap: launch-bound when g > k) or as
+//       one CUDA graph (--graph). Latency = arrival -> last kernel done.
+//   gpubench probe [--seconds S]
+//       closed loop: launch one 10 us kernel, wait, pause 10-30 ms; latency = launch -> done.
+// Every mode prints one JSON object on stdout.
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+#include <thread>
+#include <vector>
+
+#define CK(x)                                                                                   \
+	do {                                                                                    \
+		cudaError_t e_ = (x);                                                           \
+		if (e_ != cudaSuccess) {                                                        \
+			fprintf(stderr, "gpubench: %s:%d: %s: %s\n", __FILE__, __LINE__, #x,    \
+				cudaGetErrorString(e_));                                        \
+			exit(1);                                                                \
+		}                                                                               \
+	} while (0)
+
+static double now_s()
+{
+	return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+__global__ void spin(long long cycles, unsigned *buf, unsigned salt)
+{
+	long long t0 = clock64();
+	while (clock64() - t0 < cycles) {
+	}
+	if (buf && threadIdx.x == 0) {
+		// deterministic: depends only on the block index and the launch number
+		unsigned v = buf[blockIdx.x];
+		buf[blockIdx.x] = v * 1664525u + 1013904223u + salt;
+	}
+}
+
+static long long cycles_for_us(double us)
+{
+	int khz = 0;
+	CK(cudaDeviceGetAttribute(&khz, cudaDevAttrClockRate, 0));
+	return (long long)(us * khz / 1000.0);
+}
+
+static int sms()
+{
+	int n = 0;
+	CK(cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, 0));
+	return n;
+}
+
+static const char *arg(int argc, char **argv, const char *name, const char *def)
+{
+	for (int i = 2; i + 1 < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return argv[i + 1];
+	return def;
+}
+
+static bool flag(int argc, char **argv, const char *name)
+{
+	for (int i = 2; i < argc; i++)
+		if (strcmp(argv[i], name) == 0)
+			return true;
+	return false;
+}
+
+static void print_lat(const char *mode, std::vector<double> &lat, const char *extra, const char *dump)
+{
+	if (dump) { // raw samples for the CDF plot
+		FILE *f = fopen(dump, "w");
+		if (f) {
+			for (double v : lat)
+				fprintf(f, "%.5f\n", v);
+			fclose(f);
+		}
+	}
+	std::sort(lat.begin(), lat.end());
+	auto pct = [&](double p) {
+		if (lat.empty())
+			return 0.0;
+		size_t r = (size_t)std::ceil(p / 100.0 * lat.size());
+		return lat[std::min(lat.size() - 1, r ? r - 1 : 0)];
+	};
+	printf("{\"mode\": \"%s\", \"requests\": %zu, \"p50_ms\": %.4f, \"p90_ms\": %.4f, "
+	       "\"p99_ms\": %.4f, \"max_ms\": %.4f%s}\n",
+	       mode, lat.size(), pct(50), pct(90), pct(99), lat.empty() ? 0 : lat.back(), extra);
+	fflush(stdout);
+}
+
+static int offline(int argc, char **argv)
+{
+	double block_us = atof(arg(argc, argv, "--block-us", "1000"));
+	int per_sm = atoi(arg(argc, argv, "--blocks-per-sm", "2"));
+	double seconds = atof(arg(argc, argv, "--seconds", "10"));
+	long long iters_max = atoll(arg(argc, argv, "--iterations", "0"));
+	int inflight = atoi(arg(argc, argv, "--inflight", "4"));
+	int threads = atoi(arg(argc, argv, "--threads", "1024"));
+	// throughput is counted over [w0, w1] seconds after the start (the window the online
+	// service is measured in); default: the whole run
+	double w0 = atof(arg(argc, argv, "--window-start", "0"));
+	double w1 = atof(arg(argc, argv, "--window-end", "1e9"));
+	long long in_window = 0;
+	int blocks = sms() * per_sm;
+	unsigned *buf;
+	CK(cudaMalloc(&buf, blocks * sizeof(unsigned)));
+	CK(cudaMemset(buf, 0, blocks * sizeof(unsigned)));
+	cudaStream_t s;
+	CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+	std::vector<cudaEvent_t> ev(inflight);
+	for (auto &e : ev)
+		CK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+	long long cyc = cycles_for_us(block_us);
+	double t0 = now_s();
+	long long n = 0;
+	while (iters_max ? n < iters_max : now_s() - t0 < seconds) {
+		if (n >= inflight) {
+			CK(cudaEventSynchronize(ev[n % inflight]));
+			double t = now_s() - t0; // kernel n - inflight has completed by now
+			in_window += t >= w0 && t <= w1;
+		}
+		spin<<<blocks, threads, 0, s>>>(cyc, buf, (unsigned)n);
+		CK(cudaGetLastError());
+		CK(cudaEventRecord(ev[n % inflight], s));
+		n++;
+	}
+	CK(cudaStreamSynchronize(s));
+	double el = now_s() - t0;
+	std::vector<unsigned> h(blocks);
+	CK(cudaMemcpy(h.data(), buf, blocks * sizeof(unsigned), cudaMemcpyDeviceToHost));
+	unsigned long long sum = 1469598103934665603ull;
+	for (unsigned v : h)
+		sum = (sum ^ v) * 1099511628211ull;
+	double wl = std::min(w1, el) - w0;
+	printf("{\"mode\": \"offline\", \"block_us\": %.1f, \"blocks\": %d, \"kernels\": %lld, "
+	       "\"seconds\": %.3f, \"kernels_per_s\": %.3f, \"window_s\": %.3f, "
+	       "\"window_kernels_per_s\": %.3f, \"checksum\": \"%016llx\"}\n",
+	       block_us, blocks, n, el, n / el, wl, wl > 0 ? in_window / wl : 0.0, sum);
+	return 0;
+}
+
+static void busy_wait_us(double us)
+{
+	double until = now_s() + us * 1e-6;
+	while (now_s() < until) {
+	}
+}
+
+static int online(int argc, char **argv)
+{
+	int k = atoi(arg(argc, argv, "--kernels", "32"));
+	double kus = atof(arg(argc, argv, "--kernel-us", "20"));
+	int nb = atoi(arg(argc, argv, "--blocks", "16"));
+	double gap = atof(arg(argc, argv, "--gap-us", "50"));
+	double rate = atof(arg(argc, argv, "--rate", "50"));
+	double seconds = atof(arg(argc, argv, "--seconds", "20"));
+	double warm = atof(arg(argc, argv, "--warmup", "2"));
+	bool graph = flag(argc, argv, "--graph");
+	cudaStream_t s;
+	CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+	long long cyc = cycles_for_us(kus);
+	cudaGraphExec_t exec = nullptr;
+	if (graph) {
+		cudaGraph_t g;
+		CK(cudaStreamBeginCapture(s, cudaStreamCaptureModeGlobal));
+		for (int i = 0; i < k; i++)
+			spin<<<nb, 64, 0, s>>>(cyc, nullptr, 0);
+		CK(cudaStreamEndCapture(s, &g));
+		CK(cudaGraphInstantiate(&exec, g, 0));
+	}
+	std::mt19937_64 rng(12345);
+	std::exponential_distribution<double> ia(rate);
+	std::vector<double> lat;
+	double t0 = now_s(), next = t0 + warm, busy = 0;
+	while (next < t0 + warm + seconds) {
+		double now = now_s();
+		if (now < next) {
+			double d = next - now;
+			if (d > 200e-6)
+				std::this_thread::sleep_for(std::chrono::duration<double>(d - 150e-6));
+			while (now_s() < next) {
+			}
+		}
+		double start = now_s();
+		if (graph) {
+			CK(cudaGraphLaunch(exec, s));
+		} else {
+			for (int i = 0; i < k; i++) {
+				spin<<<nb, 64, 0, s>>>(cyc, nullptr, 0);
+				if (gap > 0 && i + 1 < k)
+					busy_wait_us(gap);
+			}
+		}
+		CK(cudaStreamSynchronize(s));
+		double end = now_s();
+		busy += end - start;
+		lat.push_back((end - next) * 1e3); // from the scheduled arrival: includes queueing
+		next += ia(rng);
+	}
+	char extra[160];
+	snprintf(extra, sizeof(extra), ", \"kernels\": %d, \"kernel_us\": %.1f, \"gap_us\": %.1f, "
+		 "\"rate\": %.1f, \"graph\": %s, \"busy_share\": %.4f", k, kus, gap, rate,
+		 graph ? "true" : "false", busy / seconds);
+	print_lat(graph ? "online-graph" : "online-launch-bound", lat, extra,
+		  arg(argc, argv, "--dump", nullptr));
+	return 0;
+}
+
+static int probe(int argc, char **argv)
+{
+	double seconds = atof(arg(argc, argv, "--seconds", "10"));
+	cudaStream_t s;
+	CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+	long long cyc = cycles_for_us(10);
+	std::mt19937_64 rng(7);
+	std::uniform_real_distribution<double> pause(0.010, 0.030);
+	spin<<<1, 32, 0, s>>>(cyc, nullptr, 0);
+	CK(cudaStreamSynchronize(s));
+	std::vector<double> lat;
+	double t_end = now_s() + seconds;
+	while (now_s() < t_end) {
+		double a = now_s();
+		spin<<<1, 32, 0, s>>>(cyc, nullptr, 0);
+		CK(cudaStreamSynchronize(s));
+		lat.push_back((now_s() - a) * 1e3);
+		std::this_thread::sleep_for(std::chrono::duration<double>(pause(rng)));
+	}
+	print_lat("probe", lat, "", arg(argc, argv, "--dump", nullptr));
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		fprintf(stderr, "usage: gpubench offline|online|probe [options]\n");
+		return 2;
+	}
+	std::string m = argv[1];
+	if (m == "offline")
+		return offline(argc, argv);
+	if (m == "online")
+		return online(argc, argv);
+	if (m == "probe")
+		return probe(argc, argv);
+	fprintf(stderr, "gpubench: unknown mode '%s'\n", argv[1]);
+	return 2;
+}

@@ -1,0 +1,106 @@
+#!/bin/bash
+# gprio's NVIDIA benchmark, one command on the GPU machine:
+#   bench/gpu/run.sh OUTDIR [CASE...]     CASE: launchbound graph probe (default: all three)
+#   DUR=30 (seconds per measured run)
+# Every case runs as: online alone, offline alone, together (nothing), together under MPS client
+# priority, together with static TSG timeslices only (gpriod --gating off), together under gprio.
+# Writes OUTDIR/<case>.<setup>.{online,offline}.json and raw latencies; bench/gpu/summarize.py
+# turns them into results JSON, a table and a CDF plot.
+set -u
+OUT=${1:?usage: run.sh OUTDIR [launchbound|graph|probe]...}
+shift
+CASES=${*:-launchbound graph probe}
+DUR=${DUR:-30}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+B=$ROOT/build-gpu
+mkdir -p "$OUT"
+cmake -S "$ROOT" -B "$B" -DCMAKE_BUILD_TYPE=Release -DGPRIO_TESTS=OFF >/dev/null || exit 1
+cmake --build "$B" -j16 --target gprio gpriod gprio-cuda >/dev/null || exit 1
+nvcc -O2 -arch=sm_90 -o "$B/gpubench" "$ROOT/bench/gpu/gpubench.cu" || exit 1
+GB=$B/gpubench
+export GPRIO_SHM=/dev/shm/gprio-bench
+HYST_US=${HYST_US:-500}
+DPID=
+
+daemon_start() { "$B/gpriod" --shm "$GPRIO_SHM" --hysteresis-us "$HYST_US" "$@" 2>>"$OUT/gpriod.log" & DPID=$!; sleep 0.3; }
+daemon_stop() { if [ -n "$DPID" ]; then kill -INT "$DPID"; wait "$DPID"; DPID=; fi; }
+mps_start() {
+	export CUDA_MPS_PIPE_DIRECTORY=/tmp/gprio-mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/gprio-mps-log
+	mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+	nvidia-cuda-mps-control -d && sleep 1
+}
+mps_stop() {
+	echo quit | nvidia-cuda-mps-control; sleep 1
+	unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
+}
+trap 'daemon_stop; [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && mps_stop' EXIT
+
+# setup_env SETUP: prefixes for the online and the offline command
+setup_begin() {
+	ON=(); OFF=()
+	case $1 in
+	mps) mps_start; ON=(env CUDA_MPS_CLIENT_PRIORITY=0); OFF=(env CUDA_MPS_CLIENT_PRIORITY=1) ;;
+	tsg) daemon_start --gating off --online-timeslice-us 1000000 --offline-timeslice-us 1
+	     ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --) ;;
+	gprio) daemon_start --gating on --online-timeslice-us 1000000 --offline-timeslice-us 1
+	       ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --) ;;
+	esac
+}
+setup_end() {
+	case $1 in
+	mps) mps_stop ;;
+	tsg | gprio) daemon_stop ;;
+	esac
+}
+
+# pair CASE SETUP ONLINE_ARGS OFFLINE_ARGS
+pair() {
+	local c=$1 s=$2 on=$3 off=$4 opid=
+	setup_begin "$s"
+	echo "== $c / $s" >&2
+	if [ "$s" != online_alone ]; then
+		"${OFF[@]}" "$GB" offline $off --seconds $((DUR + 4)) --window-start 1.5 \
+			--window-end $((DUR + 1)).5 >"$OUT/$c.$s.offline.json" &
+		opid=$!
+	fi
+	if [ "$s" != offline_alone ]; then
+		sleep 1
+		"${ON[@]}" "$GB" $on --warmup 0.5 --seconds "$DUR" --dump "$OUT/$c.$s.lat" >"$OUT/$c.$s.online.json"
+	fi
+	[ -n "$opid" ] && wait "$opid"
+	setup_end "$s"
+}
+
+SETUPS="online_alone offline_alone together mps tsg gprio"
+for c in $CASES; do
+	case $c in
+	launchbound)
+		# 32 kernels of 16 blocks x 20 us, 50 us of CPU between launches, 40 requests/s;
+		# offline: every SM full of 1 ms blocks
+		for s in $SETUPS; do
+			pair launchbound "$s" "online --kernels 32 --kernel-us 20 --blocks 16 --gap-us 50 --rate 40" \
+				"--block-us 1000 --blocks-per-sm 2"
+		done ;;
+	graph)
+		# GPU-bound: one CUDA graph of 60 kernels x 132 blocks x 40 us per request, 40/s
+		for s in $SETUPS; do
+			pair graph "$s" "online --graph --kernels 60 --kernel-us 40 --blocks 132 --rate 40" \
+				"--block-us 1000 --blocks-per-sm 2"
+		done ;;
+	probe)
+		# preemption latency of a tiny kernel against offline blocks of 0.1 ms ... 1.5 s
+		for L in 100 1000 10000 100000 1500000; do
+			for s in together tsg gprio; do
+				DUR=8 pair "probe$L" "$s" "probe" "--block-us $L --blocks-per-sm 2 --inflight 2"
+			done
+		done ;;
+	esac
+done
+# offline correctness: the same fixed job alone and under gprio next to online work
+"$GB" offline --iterations 3000 --block-us 300 >"$OUT/correct.alone.json"
+daemon_start --gating on --online-timeslice-us 1000000 --offline-timeslice-us 1
+"$B/gprio" run --online -- "$GB" online --kernels 32 --kernel-us 20 --blocks 16 --gap-us 50 --rate 40 --seconds 6 >/dev/null &
+"$B/gprio" run --offline -- "$GB" offline --iterations 3000 --block-us 300 >"$OUT/correct.gprio.json"
+wait
+daemon_stop
+echo "done: $OUT" >&2

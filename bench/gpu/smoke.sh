@@ -1,0 +1,21 @@
+#!/bin/bash
+# Quick check on the GPU machine that the shim intercepts launches, sees TSGs and sets timeslices.
+set -u
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+B=$ROOT/build-gpu
+cmake -S "$ROOT" -B "$B" -DCMAKE_BUILD_TYPE=Release -DGPRIO_TESTS=OFF >/dev/null || exit 1
+cmake --build "$B" -j16 --target gprio gpriod gprio-cuda >/dev/null || exit 1
+nvcc -O2 -arch=sm_90 -o "$B/gpubench" "$ROOT/bench/gpu/gpubench.cu" || exit 1
+export GPRIO_SHM=/dev/shm/gprio-smoke
+nvidia-smi --query-gpu=name,driver_version,compute_mode --format=csv,noheader
+"$B/gpriod" --shm $GPRIO_SHM --status-ms 2000 --online-timeslice-us 1000000 --offline-timeslice-us 1 &
+D=$!
+sleep 0.3
+GPRIO_DEBUG=1 "$B/gprio" run --offline -- "$B/gpubench" offline --block-us 1000 --seconds 4 &
+sleep 1
+GPRIO_DEBUG=1 "$B/gprio" run --online -- "$B/gpubench" online --kernels 8 --kernel-us 20 --blocks 16 --gap-us 50 --rate 40 --seconds 2 --warmup 0.2
+wait %2 2>/dev/null
+sleep 0.1
+kill -INT $D; wait $D
+echo "--- no daemon: pass-through"
+"$B/gprio" run --online -- "$B/gpubench" online --kernels 8 --kernel-us 20 --blocks 16 --gap-us 50 --rate 40 --seconds 1 --warmup 0.2

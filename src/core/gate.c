@@ -1,0 +1,22 @@
+#include "gprio/gate.h"
+
+int gprio_hot_level(const gprio_ns hot_until[GPRIO_LEVELS], gprio_ns now)
+{
+	for (int l = GPRIO_LEVELS - 1; l >= 0; l--)
+		if (hot_until[l] > now)
+			return l;
+	return -1;
+}
+
+bool gprio_gate_closed(const gprio_ns hot_until[GPRIO_LEVELS], int prio, unsigned override,
+		       gprio_ns now)
+{
+	if (override == 1)
+		return false;
+	if (override == 2)
+		return true;
+	for (int l = GPRIO_LEVELS - 1; l > prio; l--)
+		if (hot_until[l] > now)
+			return true;
+	return false;
+}

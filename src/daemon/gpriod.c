@@ -1,0 +1,186 @@
+/* gpriod: the node daemon for the nvidia backend. Owns the shared segment the shims attach to,
+ * keeps the heartbeat that keeps them active, and runs the same monitor loop as the simulator
+ * (src/core) over the nvidia backend. Logs to stderr (journald picks it up under systemd).
+ *
+ *   gpriod [--shm PATH] [--policy none|priority|share] [--hysteresis-us N] [--poll-ms N]
+ *          [--online-timeslice-us N] [--offline-timeslice-us N] [--share PCT] [--gating on|off]
+ *          [--status-ms N]
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "../backends/nvidia/nvidia_backend.h"
+#include "gprio/monitor.h"
+
+static volatile int g_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	g_stop = 1;
+}
+
+static gprio_ns mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (gprio_ns)ts.tv_sec * GPRIO_NS_PER_S + (gprio_ns)ts.tv_nsec;
+}
+
+static gprio_ns clock_now(void *ctx)
+{
+	(void)ctx;
+	return mono();
+}
+
+/* Sleep until deadline, but never longer than 10 ms so the heartbeat stays fresh. */
+static int sleep_until(gprio_ns deadline)
+{
+	gprio_ns now = mono();
+	gprio_ns cap = now + 10 * GPRIO_NS_PER_MS;
+	if (deadline > cap)
+		deadline = cap;
+	if (deadline <= now)
+		return 0;
+	struct timespec ts = {(time_t)(deadline / GPRIO_NS_PER_S), (long)(deadline % GPRIO_NS_PER_S)};
+	int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+	return rc == EINTR ? -EINTR : 0;
+}
+
+static int usage(const char *bad, const char *val)
+{
+	if (bad)
+		fprintf(stderr, "gpriod: %s: bad value '%s'\n", bad, val ? val : "(missing)");
+	fprintf(stderr, "usage: gpriod [--shm PATH] [--policy none|priority|share] [--hysteresis-us N]\n"
+			"              [--poll-ms N] [--online-timeslice-us N] [--offline-timeslice-us N]\n"
+			"              [--share PCT] [--gating on|off] [--status-ms N]\n");
+	return 2;
+}
+
+static bool num(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static void print_status(const struct gprio_monitor *m, const struct gprio_shm *s)
+{
+	fprintf(stderr, "gpriod: ticks %llu, suspends %llu, resumes %llu, failures %llu\n",
+		(unsigned long long)m->st.ticks, (unsigned long long)m->st.suspends,
+		(unsigned long long)m->st.resumes, (unsigned long long)m->st.failures);
+	for (int i = 0; i < GPRIO_SHM_PROCS; i++) {
+		const struct gprio_shm_proc *r = &s->procs[i];
+		uint32_t pid = atomic_load(&r->pid);
+		if (!pid)
+			continue;
+		uint32_t mech = atomic_load(&r->mechanisms);
+		fprintf(stderr, "  pid %u %s prio %u: launches %llu, gated %llu (%.3f ms waited), "
+				"TSGs %u%s%s\n",
+			pid, gprio_class_name((enum gprio_class)atomic_load(&r->klass)),
+			atomic_load(&r->priority), (unsigned long long)atomic_load(&r->launches),
+			(unsigned long long)atomic_load(&r->gated_launches),
+			(double)atomic_load(&r->gate_wait_ns) / 1e6, atomic_load(&r->tsgs),
+			mech & GPRIO_MECH_TSG_TIMESLICE ? ", timeslice set" : "",
+			mech & GPRIO_MECH_TSG_FAILED ? ", timeslice REFUSED" : "");
+	}
+}
+
+int main(int argc, char **argv)
+{
+	const char *path = getenv("GPRIO_SHM");
+	if (!path || !*path)
+		path = GPRIO_SHM_DEFAULT_PATH;
+	struct gprio_monitor_cfg cfg;
+	gprio_monitor_cfg_defaults(&cfg);
+	cfg.events = false;
+	cfg.policy.hysteresis = 500 * GPRIO_NS_PER_US;
+	double online_ts = 0, offline_ts = 1, status_ms = 0, v;
+	bool gating = true;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
+			return usage(NULL, NULL), 0;
+		if (!val)
+			return usage(a, NULL);
+		i++;
+		if (strcmp(a, "--shm") == 0)
+			path = val;
+		else if (strcmp(a, "--policy") == 0) {
+			if (gprio_policy_parse(val, &cfg.policy.kind))
+				return usage(a, val);
+		} else if (strcmp(a, "--hysteresis-us") == 0 && num(val, 0, 1e7, &v))
+			cfg.policy.hysteresis = (gprio_ns)(v * 1e3);
+		else if (strcmp(a, "--poll-ms") == 0 && num(val, 0.01, 1e4, &v))
+			cfg.poll = (gprio_ns)(v * 1e6);
+		else if (strcmp(a, "--online-timeslice-us") == 0 && num(val, 0, 1e6, &v))
+			online_ts = v;
+		else if (strcmp(a, "--offline-timeslice-us") == 0 && num(val, 0, 1e6, &v))
+			offline_ts = v;
+		else if (strcmp(a, "--share") == 0 && num(val, 0, 100, &v))
+			cfg.policy.share_permille = (uint32_t)(v * 10);
+		else if (strcmp(a, "--gating") == 0 && (!strcmp(val, "on") || !strcmp(val, "off")))
+			gating = strcmp(val, "on") == 0;
+		else if (strcmp(a, "--status-ms") == 0 && num(val, 0, 1e7, &v))
+			status_ms = v;
+		else
+			return usage(a, val);
+	}
+
+	static struct gprio_nv nv;
+	static struct gprio_monitor m;
+	nv.now = mono;
+	nv.sleep_until = sleep_until;
+	nv.stop = &g_stop;
+	int rc = gprio_nv_shm_create(&nv, path, (uint32_t)cfg.policy.kind, cfg.policy.hysteresis,
+				     (uint32_t)online_ts, (uint32_t)offline_ts, gating);
+	if (rc) {
+		fprintf(stderr, "gpriod: %s: cannot create the shared segment: %s\n", path, strerror(-rc));
+		return 1;
+	}
+	struct gprio_clock clk = {clock_now, NULL};
+	if (gprio_monitor_init(&m, &cfg, &gprio_nvidia_ops, &nv, &clk)) {
+		fprintf(stderr, "gpriod: bad configuration\n");
+		gprio_nv_shm_close(&nv, false);
+		return 1;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	atomic_store(&nv.shm->heartbeat_ns, mono());
+	fprintf(stderr, "gpriod: %s, policy %s, gating %s, hysteresis %.0f us, poll %.1f ms, TSG "
+			"timeslice online %.0f us / offline %.0f us (0 = driver default)\n",
+		path, gprio_policy_name(cfg.policy.kind), gating ? "on" : "off",
+		(double)cfg.policy.hysteresis / 1e3, (double)cfg.poll / 1e6, online_ts, offline_ts);
+	gprio_ns next_status = mono() + (gprio_ns)(status_ms * 1e6), next_reap = 0;
+	while ((rc = gprio_monitor_step(&m)) >= 0) {
+		gprio_ns now = mono();
+		if (now >= next_reap) {
+			int n = gprio_nv_reap(&nv, now);
+			if (n)
+				fprintf(stderr, "gpriod: freed %d row(s) of exited processes\n", n);
+			next_reap = now + 500 * GPRIO_NS_PER_MS;
+		}
+		if (status_ms > 0 && now >= next_status) {
+			print_status(&m, nv.shm);
+			next_status = now + (gprio_ns)(status_ms * 1e6);
+		}
+	}
+	gprio_monitor_release_all(&m);
+	print_status(&m, nv.shm);
+	gprio_nv_shm_close(&nv, false);
+	fprintf(stderr, "gpriod: stopped; shims fail open\n");
+	return rc == -ECANCELED ? 0 : 1;
+}

@@ -104,9 +104,10 @@ if [ -n "${CORRECT:-1}" ] && [ "${CORRECT:-1}" != 0 ]; then
 	daemon_start --gating on --online-timeslice-us 1000000 --offline-timeslice-us 1
 	"$B/gprio" run --online -- "$GB" online --kernels 32 --kernel-us 20 --blocks 16 --gap-us 50 \
 		--rate 100 --seconds 12 --warmup 0 >"$OUT/correct.online.json" &
+	opid=$!
 	sleep 0.5
 	"$B/gprio" run --offline -- "$GB" offline --iterations 20000 --block-us 300 >"$OUT/correct.gprio.json"
-	wait
+	wait "$opid" # not a bare wait: gpriod is a background child too
 	daemon_stop
 fi
 echo "done: $OUT" >&2

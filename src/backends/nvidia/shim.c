@@ -379,18 +379,32 @@ static int rm_control(struct tsg *t, uint32_t cmd, uint64_t *us)
 	return c.status == 0 ? 0 : -EIO;
 }
 
-/* Give every TSG of this process the timeslice the daemon asks for its class, or put back the
- * original (want == 0). */
-static void apply_timeslices(uint64_t want_us)
+/* Give every TSG of this process the timeslice the daemon asks for its class (want > 0), or put
+ * back the original (want == 0). With `verify`, read each one back and set it again where it
+ * differs: libcuda finishes setting a context up after creating its TSGs and a value set at
+ * creation does not stay (seen on driver 580). */
+static unsigned g_resets; /* times a TSG was found changed behind our back */
+
+static void apply_timeslices(uint64_t want_us, bool verify)
 {
 	pthread_mutex_lock(&g_tsg_lock);
 	for (unsigned i = 0; i < g_ntsg; i++) {
 		struct tsg *t = &g_tsg[i];
-		uint64_t us = want_us ? want_us : t->orig_us;
-		if (us == 0 || us == t->set_us || (!want_us && !t->set_us))
-			continue;
 		if (!t->orig_us && rm_control(t, TSG_GET_TIMESLICE, &t->orig_us) != 0)
 			t->orig_us = 0;
+		uint64_t us = want_us ? want_us : t->orig_us;
+		if (us == 0 || (!want_us && !t->set_us))
+			continue; /* nothing to restore */
+		if (us == t->set_us && !verify)
+			continue;
+		if (verify && us == t->set_us) {
+			uint64_t cur = 0;
+			if (rm_control(t, TSG_GET_TIMESLICE, &cur) != 0 || cur == us)
+				continue;
+			g_resets++;
+			LOG("TSG %#x timeslice found at %llu us, setting %llu again\n", t->handle,
+			    (unsigned long long)cur, (unsigned long long)us);
+		}
 		uint64_t v = us;
 		if (rm_control(t, TSG_SET_TIMESLICE, &v) == 0) {
 			t->set_us = want_us ? us : 0;
@@ -440,7 +454,7 @@ int ioctl(int fd, unsigned long req, ...)
 	LOG("TSG %#x created (client %#x)\n", p[2], p[0]);
 	uint64_t want = wanted_timeslice();
 	if (want)
-		apply_timeslices(want);
+		apply_timeslices(want, false);
 	return rc;
 }
 
@@ -498,6 +512,7 @@ static void *watcher(void *unused)
 {
 	(void)unused;
 	uint64_t applied = 0;
+	unsigned tick = 0;
 	for (;;) {
 		gprio_ns now = mono();
 		if (!g_shm)
@@ -511,8 +526,10 @@ static void *watcher(void *unused)
 		}
 		uint64_t want = wanted_timeslice();
 		if (want != applied) {
-			apply_timeslices(want); /* 0: restore the originals */
+			apply_timeslices(want, false); /* 0: restore the originals */
 			applied = want;
+		} else if (want && ++tick % 10 == 0) {
+			apply_timeslices(want, true); /* every 100 ms: still what we set? */
 		}
 		struct timespec ts = {0, 10 * 1000 * 1000}; /* 10 ms: fail open well within 100 ms */
 		nanosleep(&ts, NULL);
@@ -550,7 +567,7 @@ __attribute__((constructor)) static void shim_init(void)
 __attribute__((destructor)) static void shim_fini(void)
 {
 	atomic_store(&g_live, 0);
-	apply_timeslices(0);
+	apply_timeslices(0, false);
 	if (g_row)
 		atomic_store(&g_row->pid, 0); /* free the row */
 }

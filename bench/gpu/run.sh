@@ -1,6 +1,7 @@
 #!/bin/bash
 # gprio's NVIDIA benchmark, one command on the GPU machine:
-#   bench/gpu/run.sh OUTDIR [CASE...]     CASE: launchbound graph probe (default: all three)
+#   bench/gpu/run.sh OUTDIR [CASE...]     CASE: launchbound graph probe torchgraph torcheager
+#                                         (default: all)
 #   DUR=30 (seconds per measured run)
 # Every case runs as: online alone, offline alone, together (nothing), together under MPS client
 # priority, together with static TSG timeslices only (gpriod --gating off), together under gprio.
@@ -9,7 +10,7 @@
 set -u
 OUT=${1:?usage: run.sh OUTDIR [launchbound|graph|probe]...}
 shift
-CASES=${*:-launchbound graph probe}
+CASES=${*:-launchbound graph probe torchgraph torcheager}
 DUR=${DUR:-30}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 B=$ROOT/build-gpu
@@ -53,19 +54,20 @@ setup_end() {
 	esac
 }
 
-# pair CASE SETUP ONLINE_ARGS OFFLINE_ARGS
+# pair CASE SETUP ONLINE_CMD OFFLINE_CMD (commands as words; the window/duration options are
+# appended). START: seconds the offline job gets before the online one starts (model loading).
 pair() {
-	local c=$1 s=$2 on=$3 off=$4 opid=
+	local c=$1 s=$2 on=$3 off=$4 opid= start=${START:-1}
 	setup_begin "$s"
 	echo "== $(date +%T) $c / $s" >&2
 	if [ "$s" != online_alone ]; then
-		"${OFF[@]}" "$GB" offline $off --seconds $((DUR + 4)) --window-start 1.5 \
-			--window-end $((DUR + 1)).5 >"$OUT/$c.$s.offline.json" &
+		"${OFF[@]}" $off --seconds $((DUR + start + 3)) --window-start $((start)).5 \
+			--window-end $((DUR + start)).5 >"$OUT/$c.$s.offline.json" &
 		opid=$!
 	fi
 	if [ "$s" != offline_alone ]; then
-		sleep 1
-		"${ON[@]}" "$GB" $on --warmup 0.5 --seconds "$DUR" --dump "$OUT/$c.$s.lat" >"$OUT/$c.$s.online.json"
+		sleep "$start"
+		"${ON[@]}" $on --warmup 0.5 --seconds "$DUR" --dump "$OUT/$c.$s.lat" >"$OUT/$c.$s.online.json"
 	fi
 	[ -n "$opid" ] && wait "$opid"
 	setup_end "$s"
@@ -78,21 +80,30 @@ for c in $CASES; do
 		# 32 kernels of 16 blocks x 20 us, 50 us of CPU between launches, 40 requests/s;
 		# offline: every SM full of 1 ms blocks
 		for s in $SETUPS; do
-			pair launchbound "$s" "online --kernels 32 --kernel-us 20 --blocks 16 --gap-us 50 --rate 40" \
-				"--block-us 1000 --blocks-per-sm 2"
+			pair launchbound "$s" "$GB online --kernels 32 --kernel-us 20 --blocks 16 --gap-us 50 --rate 40" \
+				"$GB offline --block-us 1000 --blocks-per-sm 2"
 		done ;;
 	graph)
 		# GPU-bound: one CUDA graph of 60 kernels x 132 blocks x 40 us per request, 40/s
 		for s in $SETUPS; do
-			pair graph "$s" "online --graph --kernels 60 --kernel-us 40 --blocks 132 --rate 40" \
-				"--block-us 1000 --blocks-per-sm 2"
+			pair graph "$s" "$GB online --graph --kernels 60 --kernel-us 40 --blocks 132 --rate 40" \
+				"$GB offline --block-us 1000 --blocks-per-sm 2"
 		done ;;
 	probe)
 		# preemption latency of a tiny kernel against offline blocks of 0.1 ms ... 1.5 s
 		for L in 100 1000 10000 100000 1500000; do
 			for s in together tsg gprio; do
-				DUR=8 pair "probe$L" "$s" "probe" "--block-us $L --blocks-per-sm 2 --inflight 2"
+				DUR=8 pair "probe$L" "$s" "$GB probe" "$GB offline --block-us $L --blocks-per-sm 2 --inflight 2"
 			done
+		done ;;
+	torchgraph | torcheager)
+		# facts/nvidia.md's pairing: ResNet-50 serving (CUDA graph bs16 at 40/s, or eager bs1
+		# at 20/s) next to transformer training; the models load before the window opens
+		T=$ROOT/bench/gpu/torch_bench.py
+		mode=online-graph rate=40
+		[ "$c" = torcheager ] && mode=online-eager rate=20
+		for s in $SETUPS; do
+			START=12 pair "$c" "$s" "python3 $T $mode --rate $rate" "python3 $T offline"
 		done ;;
 	esac
 done
@@ -109,5 +120,16 @@ if [ -n "${CORRECT:-1}" ] && [ "${CORRECT:-1}" != 0 ]; then
 	"$B/gprio" run --offline -- "$GB" offline --iterations 20000 --block-us 300 >"$OUT/correct.gprio.json"
 	wait "$opid" # not a bare wait: gpriod is a background child too
 	daemon_stop
+	if [ -n "${TORCH_CORRECT:-}" ]; then
+		T=$ROOT/bench/gpu/torch_bench.py
+		python3 "$T" offline --iterations 150 >"$OUT/correct_torch.alone.json"
+		daemon_start --gating on --online-timeslice-us 1000000 --offline-timeslice-us 1
+		"$B/gprio" run --online -- "$GB" online --kernels 32 --kernel-us 20 --blocks 16 --gap-us 50 \
+			--rate 100 --seconds 25 --warmup 0 >/dev/null &
+		opid=$!
+		"$B/gprio" run --offline -- python3 "$T" offline --iterations 150 >"$OUT/correct_torch.gprio.json"
+		kill "$opid" 2>/dev/null; wait "$opid" 2>/dev/null
+		daemon_stop
+	fi
 fi
 echo "done: $OUT" >&2

@@ -1,0 +1,143 @@
+#!/usr/bin/env python3
+"""Real PyTorch workloads for gprio's NVIDIA benchmark (facts/nvidia.md's co-location baseline).
+
+  torch_bench.py online-graph  [--rate 40] [--seconds S] [--warmup W] [--dump F]
+      ResNet-50, batch 16, fp16, replayed as a CUDA graph (GPU-bound), Poisson arrivals.
+  torch_bench.py online-eager  [--rate 20] ...
+      ResNet-50, batch 1, fp16, eager (launch-bound: short kernels separated by Python).
+  torch_bench.py offline [--seconds S | --iterations N] [--window-start A --window-end B]
+      8-layer transformer encoder (d=1024) training, batch 16 x 512 tokens, bf16 autocast,
+      fixed seeds and deterministic algorithms; prints iterations/s, final loss and a checksum
+      of the weights (bit-identical alone and under preemption, or preemption corrupted work).
+Prints one JSON line like gpubench.
+"""
+import argparse
+import hashlib
+import json
+import math
+import os
+import random
+import time
+
+os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+import torch  # noqa: E402
+
+
+def pct(v, p):
+    if not v:
+        return 0.0
+    v = sorted(v)
+    return v[min(len(v) - 1, max(0, math.ceil(p / 100 * len(v)) - 1))]
+
+
+def serve(step, rate, seconds, warmup, dump, mode):
+    rng = random.Random(12345)
+    lat = []
+    t0 = time.perf_counter()
+    nxt = t0 + warmup
+    busy = 0.0
+    while nxt < t0 + warmup + seconds:
+        now = time.perf_counter()
+        if now < nxt:
+            time.sleep(max(0.0, nxt - now - 0.0002))
+            while time.perf_counter() < nxt:
+                pass
+        s = time.perf_counter()
+        step()
+        torch.cuda.synchronize()
+        e = time.perf_counter()
+        busy += e - s
+        lat.append((e - nxt) * 1e3)
+        nxt += rng.expovariate(rate)
+    if dump:
+        with open(dump, "w") as f:
+            f.write("".join(f"{x:.5f}\n" for x in lat))
+    print(json.dumps({"mode": mode, "requests": len(lat), "p50_ms": pct(lat, 50), "p90_ms": pct(lat, 90),
+                      "p99_ms": pct(lat, 99), "max_ms": max(lat) if lat else 0, "rate": rate,
+                      "busy_share": busy / seconds}), flush=True)
+
+
+def online(args, graph):
+    import torchvision
+    torch.manual_seed(0)
+    m = torchvision.models.resnet50(weights=None).cuda().half().eval()
+    bs = 16 if graph else 1
+    x = torch.randn(bs, 3, 224, 224, device="cuda", dtype=torch.half)
+    with torch.no_grad():
+        for _ in range(5):
+            m(x)
+        torch.cuda.synchronize()
+        if graph:
+            g = torch.cuda.CUDAGraph()
+            s = torch.cuda.Stream()
+            s.wait_stream(torch.cuda.current_stream())
+            with torch.cuda.stream(s):
+                for _ in range(3):
+                    m(x)
+            torch.cuda.current_stream().wait_stream(s)
+            with torch.cuda.graph(g):
+                y = m(x)
+            step = g.replay
+        else:
+            def step():
+                m(x)
+        serve(step, args.rate, args.seconds, args.warmup, args.dump, "torch-graph" if graph else "torch-eager")
+
+
+def offline(args):
+    torch.manual_seed(0)
+    random.seed(0)
+    torch.use_deterministic_algorithms(True)
+    torch.backends.cudnn.benchmark = False
+    layer = torch.nn.TransformerEncoderLayer(1024, 16, 4096, dropout=0.0, batch_first=True)
+    model = torch.nn.TransformerEncoder(layer, 8).cuda()
+    opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
+    g = torch.Generator(device="cuda").manual_seed(1)
+    x = torch.randn(16, 512, 1024, device="cuda", generator=g)
+    tgt = torch.randn(16, 512, 1024, device="cuda", generator=g)
+    t0 = time.perf_counter()
+    n = in_win = 0
+    loss = None
+    while (n < args.iterations) if args.iterations else (time.perf_counter() - t0 < args.seconds):
+        with torch.autocast("cuda", dtype=torch.bfloat16):
+            out = model(x)
+            loss = torch.nn.functional.mse_loss(out.float(), tgt)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        n += 1
+        if n % 4 == 0:
+            torch.cuda.synchronize()
+            t = time.perf_counter() - t0
+            in_win += 4 if args.window_start <= t <= args.window_end else 0
+    torch.cuda.synchronize()
+    el = time.perf_counter() - t0
+    h = hashlib.sha256()
+    for p in model.parameters():
+        h.update(p.detach().float().cpu().numpy().tobytes())
+    wl = min(args.window_end, el) - args.window_start
+    print(json.dumps({"mode": "torch-offline", "iterations": n, "seconds": el, "iter_per_s": n / el,
+                      "window_kernels_per_s": in_win / wl if wl > 0 else 0.0,
+                      "final_loss": float(loss.item()) if loss is not None else None,
+                      "checksum": h.hexdigest()[:16]}), flush=True)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("mode", choices=["online-graph", "online-eager", "offline"])
+    ap.add_argument("--rate", type=float, default=40)
+    ap.add_argument("--seconds", type=float, default=20)
+    ap.add_argument("--warmup", type=float, default=1)
+    ap.add_argument("--dump")
+    ap.add_argument("--iterations", type=int, default=0)
+    ap.add_argument("--window-start", type=float, default=0)
+    ap.add_argument("--window-end", type=float, default=1e9)
+    a = ap.parse_args()
+    if a.mode == "offline":
+        offline(a)
+    else:
+        online(a, a.mode == "online-graph")
+
+
+if __name__ == "__main__":
+    main()

@@ -232,6 +232,8 @@ static const struct wrapped wrapped[] = {
  * slot already holding it). NULL when both slots hold other functions: pass through. */
 static void *adopt(const struct wrapped *w, void *real)
 {
+	if (real == w->wrap || real == w->wrap_ptsz)
+		return real; /* a driver whose own references bind to our exports: never loop */
 	if (!*w->slot || *w->slot == real) {
 		*w->slot = real;
 		return w->wrap;
@@ -319,6 +321,8 @@ void *dlsym(void *handle, const char *name)
 		size_t l = strlen(wrapped[i].name);
 		if (strncmp(name, wrapped[i].name, l) != 0)
 			continue;
+		if (f == wrapped[i].wrap || f == wrapped[i].wrap_ptsz)
+			return f;
 		if (name[l] == '\0') {
 			if (!*wrapped[i].slot)
 				*wrapped[i].slot = f;
@@ -552,7 +556,9 @@ __attribute__((constructor)) static void shim_init(void)
 		if (*end == '\0' && gprio_priority_valid(v))
 			g_prio = (int)v;
 	}
-	attach();
+	/* go live before main() runs: a program's first launches must already be seen */
+	if (attach() && daemon_fresh(mono()) && atomic_load(&g_shm->policy) != 0)
+		atomic_store(&g_live, 1);
 	pthread_t t;
 	pthread_attr_t a;
 	pthread_attr_init(&a);

@@ -1,0 +1,81 @@
+/* An "unmodified CUDA program" as the CUDA runtime behaves: dlopen libcuda.so.1, dlsym
+ * cuGetProcAddress_v2, get every entry point through it (legacy and per-thread variants), launch.
+ *   fake_app N [legacy|ptsz|graph|bench]   prints JSON: calls reaching each real variant, and for
+ *   bench the mean ns per launch. */
+#include <dlfcn.h>
+#include <stdbool.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "gprio/shm.h"
+
+/* launches/gated counters of this process's row in the daemon segment, or -1 */
+static void shm_row(long long *launches, long long *gated)
+{
+	*launches = *gated = -1;
+	const char *p = getenv("GPRIO_SHM");
+	int fd = p ? open(p, O_RDONLY) : -1;
+	if (fd < 0)
+		return;
+	struct gprio_shm *s = mmap(NULL, sizeof(*s), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (s == MAP_FAILED)
+		return;
+	for (int i = 0; i < GPRIO_SHM_PROCS; i++)
+		if (atomic_load(&s->procs[i].pid) == (uint32_t)getpid()) {
+			*launches = (long long)atomic_load(&s->procs[i].launches);
+			*gated = (long long)atomic_load(&s->procs[i].gated_launches);
+		}
+	munmap(s, sizeof(*s));
+}
+
+typedef int (*gpa_fn)(const char *, void **, int, unsigned long long, void *);
+typedef int (*launch_fn)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+			 void *, void **, void **);
+typedef int (*graph_fn)(void *, void *);
+
+int main(int argc, char **argv)
+{
+	long n = argc > 1 ? atol(argv[1]) : 10;
+	const char *mode = argc > 2 ? argv[2] : "legacy";
+	void *h = dlopen("libcuda.so.1", RTLD_NOW);
+	if (!h) {
+		fprintf(stderr, "fake_app: %s\n", dlerror());
+		return 1;
+	}
+	gpa_fn gpa = (gpa_fn)dlsym(h, "cuGetProcAddress_v2");
+	unsigned long *calls = (unsigned long *)dlsym(h, "fake_calls");
+	if (!gpa || !calls)
+		return 1;
+	void *lk = NULL, *gl = NULL;
+	unsigned long long fl = strcmp(mode, "ptsz") == 0 ? 2 : 0;
+	if (gpa("cuLaunchKernel", &lk, 12000, fl, NULL) || gpa("cuGraphLaunch", &gl, 12000, fl, NULL))
+		return 1;
+	struct timespec a, b;
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	bool paced = strcmp(mode, "paced") == 0; /* an online service: one launch per 100 us */
+	for (long i = 0; i < n; i++) {
+		if (strcmp(mode, "graph") == 0)
+			((graph_fn)gl)(NULL, NULL);
+		else
+			((launch_fn)lk)(NULL, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL);
+		if (paced) {
+			struct timespec ts = {0, 100000};
+			nanosleep(&ts, NULL);
+		}
+	}
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	double ns = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)n;
+	long long sl, sg;
+	shm_row(&sl, &sg);
+	printf("{\"legacy\": %lu, \"ptsz\": %lu, \"graph\": %lu, \"graph_ptsz\": %lu, \"ns_per_launch\": %.1f, "
+	       "\"elapsed_ms\": %.1f, \"shm_launches\": %lld, \"shm_gated\": %lld}\n",
+	       calls[0], calls[1], calls[2], calls[3], ns, ns * (double)n / 1e6, sl, sg);
+	return 0;
+}

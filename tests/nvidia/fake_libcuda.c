@@ -1,0 +1,73 @@
+/* A stand-in libcuda.so.1 for testing the shim without a GPU: the entry points the shim wraps,
+ * in both default-stream variants, counting how often each real function was reached. */
+#include <string.h>
+
+#define EXPORT __attribute__((visibility("default")))
+typedef int CUresult;
+
+EXPORT unsigned long fake_calls[8]; /* 0 legacy launch, 1 ptsz launch, 2 graph, 3 graph ptsz */
+
+EXPORT CUresult cuLaunchKernel(void *f, unsigned a, unsigned b, unsigned c, unsigned d, unsigned e,
+			       unsigned g, unsigned s, void *st, void **p, void **x);
+CUresult cuLaunchKernel(void *f, unsigned a, unsigned b, unsigned c, unsigned d, unsigned e,
+			unsigned g, unsigned s, void *st, void **p, void **x)
+{
+	(void)f, (void)a, (void)b, (void)c, (void)d, (void)e, (void)g, (void)s, (void)st, (void)p, (void)x;
+	fake_calls[0]++;
+	return 0;
+}
+
+EXPORT CUresult cuLaunchKernel_ptsz(void *f, unsigned a, unsigned b, unsigned c, unsigned d, unsigned e,
+				    unsigned g, unsigned s, void *st, void **p, void **x);
+CUresult cuLaunchKernel_ptsz(void *f, unsigned a, unsigned b, unsigned c, unsigned d, unsigned e,
+			     unsigned g, unsigned s, void *st, void **p, void **x)
+{
+	(void)f, (void)a, (void)b, (void)c, (void)d, (void)e, (void)g, (void)s, (void)st, (void)p, (void)x;
+	fake_calls[1]++;
+	return 0;
+}
+
+EXPORT CUresult cuGraphLaunch(void *g, void *s);
+CUresult cuGraphLaunch(void *g, void *s)
+{
+	(void)g, (void)s;
+	fake_calls[2]++;
+	return 0;
+}
+
+EXPORT CUresult cuGraphLaunch_ptsz(void *g, void *s);
+CUresult cuGraphLaunch_ptsz(void *g, void *s)
+{
+	(void)g, (void)s;
+	fake_calls[3]++;
+	return 0;
+}
+
+EXPORT CUresult cuInit(unsigned flags);
+CUresult cuInit(unsigned flags)
+{
+	(void)flags;
+	return 0;
+}
+
+/* cuGetProcAddress_v2(symbol, pfn, version, flags, status): the driver picks the variant */
+EXPORT CUresult cuGetProcAddress_v2(const char *sym, void **pfn, int ver, unsigned long long flags,
+				    void *status);
+CUresult cuGetProcAddress_v2(const char *sym, void **pfn, int ver, unsigned long long flags, void *status)
+{
+	(void)ver, (void)status;
+	int ptds = (flags & 2) != 0;
+	if (strcmp(sym, "cuLaunchKernel") == 0)
+		*pfn = ptds ? (void *)cuLaunchKernel_ptsz : (void *)cuLaunchKernel;
+	else if (strcmp(sym, "cuGraphLaunch") == 0)
+		*pfn = ptds ? (void *)cuGraphLaunch_ptsz : (void *)cuGraphLaunch;
+	else if (strcmp(sym, "cuInit") == 0)
+		*pfn = (void *)cuInit;
+	else if (strcmp(sym, "cuGetProcAddress") == 0)
+		*pfn = (void *)cuGetProcAddress_v2;
+	else {
+		*pfn = NULL;
+		return 500; /* CUDA_ERROR_NOT_FOUND */
+	}
+	return 0;
+}

@@ -7,6 +7,7 @@ usage: summarize.py OUTDIR RESULTS.json [--gpu NAME] [--driver VER] [--command C
 """
 import glob
 import json
+import math
 import os
 import sys
 from datetime import datetime, timezone
@@ -22,6 +23,67 @@ def load(path):
             return json.loads(f.read().strip().splitlines()[-1])
     except (OSError, ValueError, IndexError):
         return None
+
+
+COLORS = {"online_alone": (0, 0, 0), "together": (220, 40, 40), "mps": (150, 80, 200),
+          "tsg": (240, 160, 0), "gprio": (0, 150, 60)}
+
+
+def plain_png(out, res, path):
+    """CDF panels without matplotlib: one panel per case, x = log10 latency from 0.1 ms to 10 s
+    (grey lines at each decade), y = 0..1 (grey lines at 0.5, 0.9, 0.99). Colours: black online
+    alone, red together, purple MPS, orange static TSG, green gprio."""
+    import struct
+    import zlib
+    cases = [c for c in res["cases"] if any(os.path.exists(os.path.join(out, f"{c}.{s}.lat")) for s in COLORS)]
+    if not cases:
+        return
+    pw, ph, m = 420, 300, 20
+    cols = min(3, len(cases))
+    rows = (len(cases) + cols - 1) // cols
+    W, H = cols * (pw + m) + m, rows * (ph + m) + m
+    img = bytearray([255] * (W * H * 3))
+
+    def put(x, y, c):
+        if 0 <= x < W and 0 <= y < H:
+            i = (y * W + x) * 3
+            img[i:i + 3] = bytes(c)
+
+    lo, hi = math.log10(0.1), math.log10(10000.0)
+    for k, c in enumerate(cases):
+        ox, oy = m + (k % cols) * (pw + m), m + (k // cols) * (ph + m)
+        X = lambda v: ox + int((min(max(math.log10(max(v, 1e-9)), lo), hi) - lo) / (hi - lo) * (pw - 1))
+        Y = lambda q: oy + ph - 1 - int(q * (ph - 1))
+        for d in range(int(lo), int(hi) + 1):
+            for y in range(oy, oy + ph):
+                put(X(10.0 ** d), y, (210, 210, 210))
+        for q in (0.5, 0.9, 0.99):
+            for x in range(ox, ox + pw):
+                put(x, Y(q), (210, 210, 210))
+        for x in range(ox, ox + pw):
+            put(x, oy, (0, 0, 0)), put(x, oy + ph - 1, (0, 0, 0))
+        for y in range(oy, oy + ph):
+            put(ox, y, (0, 0, 0)), put(ox + pw - 1, y, (0, 0, 0))
+        for s, col in COLORS.items():
+            p = os.path.join(out, f"{c}.{s}.lat")
+            if not os.path.exists(p):
+                continue
+            v = sorted(float(x) for x in open(p) if x.strip())
+            prev = None
+            for i, val in enumerate(v):
+                pt = (X(val), Y((i + 1) / len(v)))
+                if prev:
+                    n = max(abs(pt[0] - prev[0]), abs(pt[1] - prev[1]), 1)
+                    for t in range(n + 1):
+                        put(prev[0] + (pt[0] - prev[0]) * t // n, prev[1] + (pt[1] - prev[1]) * t // n, col)
+                prev = pt
+    raw = b"".join(b"\x00" + bytes(img[y * W * 3:(y + 1) * W * 3]) for y in range(H))
+
+    def chunk(t, d):
+        return struct.pack(">I", len(d)) + t + d + struct.pack(">I", zlib.crc32(t + d) & 0xffffffff)
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", W, H, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
 
 
 def main():
@@ -64,13 +126,14 @@ def main():
                 if share is not None and share < 1:
                     r["offline_vs_left_by_online"] = round(r["offline_kernels_per_s"] / (a * (1 - share)), 3)
         res["cases"][c] = rows
-    for name in ("alone", "gprio", "online"):
-        d = load(os.path.join(out, f"correct.{name}.json"))
-        if d:
-            res.setdefault("offline_correctness", {})[name] = d
-    cor = res.get("offline_correctness", {})
-    if "alone" in cor and "gprio" in cor:
-        cor["bit_identical"] = cor["alone"]["checksum"] == cor["gprio"]["checksum"]
+    for job in ("correct", "correct_torch"):
+        for name in ("alone", "gprio", "online"):
+            d = load(os.path.join(out, f"{job}.{name}.json"))
+            if d:
+                res.setdefault("offline_correctness", {}).setdefault(job, {})[name] = d
+    for job, cor in res.get("offline_correctness", {}).items():
+        if "alone" in cor and "gprio" in cor:
+            cor["bit_identical"] = cor["alone"]["checksum"] == cor["gprio"]["checksum"]
     with open(dest, "w") as f:
         json.dump(res, f, indent=1)
 
@@ -87,15 +150,18 @@ def main():
                   f"{f('p99_ms', '%8.3f'):>8s} {f('max_ms', '%8.3f'):>8s} {f('p99_vs_alone', '%10.3f'):>10s} "
                   f"{f('offline_kernels_per_s', '%10.1f'):>10s} {f('offline_vs_alone', '%9.3f'):>9s} "
                   f"{f('offline_vs_left_by_online', '%9.3f'):>9s}")
-    if cor:
-        print(f"\noffline correctness: checksum alone {cor.get('alone', {}).get('checksum')}, under gprio "
-              f"{cor.get('gprio', {}).get('checksum')}: {'bit-identical' if cor.get('bit_identical') else 'DIFFERENT'}")
+    for job, cor in res.get("offline_correctness", {}).items():
+        print(f"\noffline correctness ({job}): checksum alone {cor.get('alone', {}).get('checksum')}, "
+              f"under gprio {cor.get('gprio', {}).get('checksum')}: "
+              f"{'bit-identical' if cor.get('bit_identical') else 'DIFFERENT'}")
+    png = os.path.splitext(dest)[0] + ".png"
     try:
         import matplotlib
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        print("\n(matplotlib not available: no CDF plot)")
+        plain_png(out, res, png)
+        print(f"\nCDF plot (built-in renderer, no matplotlib here): {png}")
         return 0
     fig, axes = plt.subplots(1, len(res["cases"]), figsize=(6 * len(res["cases"]), 4), squeeze=False)
     for ax, c in zip(axes[0], res["cases"]):
@@ -113,7 +179,6 @@ def main():
         ax.legend(fontsize=8)
         ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
-    png = os.path.splitext(dest)[0] + ".png"
     fig.savefig(png, dpi=110)
     print(f"\nCDF plot: {png}")
     return 0

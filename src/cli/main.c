@@ -15,6 +15,7 @@ static void usage(FILE *f)
 		"  profiles [NAME]        list simulator profiles and their parameters\n"
 		"  run --online|--offline [--priority N] -- CMD...\n"
 		"                         run an unmodified CUDA program under gprio (needs gpriod)\n"
+		"  status [--shm PATH]    gpriod's state and every process under gprio\n"
 		"  help                   this text\n");
 }
 
@@ -27,6 +28,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "sim") == 0)
 		return gprio_cmd_sim(argc - 1, argv + 1);
+	if (strcmp(cmd, "status") == 0)
+		return gprio_cmd_status(argc - 1, argv + 1);
 	if (strcmp(cmd, "run") == 0)
 		return gprio_cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "profiles") == 0)

@@ -142,13 +142,19 @@ static void launch_gate(void)
 		struct timespec ts = {0, 20000}; /* 20 us: well under a context switch */
 		nanosleep(&ts, NULL);
 		now = mono();
-		if (!daemon_fresh(now) || !atomic_load_explicit(&g_live, memory_order_relaxed))
+		if (!daemon_fresh(now) || !atomic_load_explicit(&g_live, memory_order_relaxed)) {
+			LOG("gate released after %.3f ms: daemon %s\n", (double)(now - t0) / 1e6,
+			    daemon_fresh(now) ? "inactive" : "heartbeat stale");
 			break; /* fail open */
+		}
 		load_hot(hot);
 		ov = atomic_load_explicit(&g_row->gate_override, memory_order_relaxed);
 		prio = (int)atomic_load_explicit(&g_row->priority, memory_order_relaxed);
-		if (!gprio_gate_closed(hot, prio, ov, now))
+		if (!gprio_gate_closed(hot, prio, ov, now)) {
+			LOG("gate opened after %.3f ms (hot level %d, override %u)\n",
+			    (double)(now - t0) / 1e6, gprio_hot_level(hot, now), ov);
 			break;
+		}
 	}
 	atomic_fetch_sub(&g_row->waiting, 1);
 	atomic_fetch_add(&g_row->gated_launches, 1);

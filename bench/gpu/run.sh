@@ -43,7 +43,8 @@ setup_begin() {
 	mps) mps_start; ON=(env CUDA_MPS_CLIENT_PRIORITY=0); OFF=(env CUDA_MPS_CLIENT_PRIORITY=1) ;;
 	tsg) daemon_start --gating off --online-timeslice-us 1000000 --offline-timeslice-us 1
 	     ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --) ;;
-	gprio) daemon_start --gating on --online-timeslice-us 1000000 --offline-timeslice-us 1
+	gprio) daemon_start --gating on --online-timeslice-us 1000000 --offline-timeslice-us 1 \
+		--offline-inflight "${INFLIGHT:-0}"
 	       ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --) ;;
 	esac
 }
@@ -73,7 +74,7 @@ pair() {
 	setup_end "$s"
 }
 
-SETUPS="online_alone offline_alone together mps tsg gprio"
+SETUPS=${SETUPS:-online_alone offline_alone together mps tsg gprio}
 for c in $CASES; do
 	case $c in
 	launchbound)

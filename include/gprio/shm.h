@@ -14,7 +14,7 @@
 #include "gprio/types.h"
 
 #define GPRIO_SHM_MAGIC 0x6770726fu /* "gpro" */
-#define GPRIO_SHM_VERSION 1u
+#define GPRIO_SHM_VERSION 2u
 #define GPRIO_SHM_PROCS 64
 #define GPRIO_SHM_LEVELS 16
 #define GPRIO_SHM_STALE_NS (100 * GPRIO_NS_PER_MS)
@@ -27,6 +27,7 @@ enum gprio_gate_override { GPRIO_GATE_AUTO = 0, GPRIO_GATE_OPEN = 1, GPRIO_GATE_
 #define GPRIO_MECH_GATING 2u        /* launches go through the gate */
 #define GPRIO_MECH_MPS 4u           /* running as an MPS client */
 #define GPRIO_MECH_TSG_FAILED 8u    /* the driver refused SET_TIMESLICE: degraded */
+#define GPRIO_MECH_INFLIGHT 16u     /* submissions tracked with events: in-flight bound active */
 
 struct gprio_shm_proc {
 	_Atomic uint32_t pid;       /* 0: free; a shim claims a row by CAS 0 -> pid */
@@ -53,6 +54,8 @@ struct gprio_shm {
 	_Atomic uint32_t online_timeslice_us;  /* TSG timeslice for online processes (0: leave) */
 	_Atomic uint32_t offline_timeslice_us; /* TSG timeslice for offline processes (0: leave) */
 	_Atomic uint32_t gating;       /* 0: timeslices only (no launch gating) */
+	_Atomic uint32_t inflight_bound; /* offline: most submissions not yet finished (0: no bound) */
+	_Atomic uint32_t pad;
 	_Atomic uint64_t hot_until[GPRIO_SHM_LEVELS]; /* per priority level */
 	struct gprio_shm_proc procs[GPRIO_SHM_PROCS];
 };

@@ -58,12 +58,13 @@ int gprio_cmd_status(int argc, char **argv)
 	gprio_ns now = mono(), hb = atomic_load(&s->heartbeat_ns);
 	bool alive = hb + GPRIO_SHM_STALE_NS > now;
 	printf("gpriod: %s (heartbeat %s), policy %s, gating %s, hysteresis %.0f us, TSG timeslice "
-	       "online %u us / offline %u us\n",
+	       "online %u us / offline %u us, offline in flight %u (0: unbounded)\n",
 	       alive ? "running" : "NOT RUNNING: shims pass through",
 	       hb ? (alive ? "fresh" : "stale") : "none",
 	       gprio_policy_name((enum gprio_policy_kind)atomic_load(&s->policy)),
 	       atomic_load(&s->gating) ? "on" : "off", (double)atomic_load(&s->hysteresis_ns) / 1e3,
-	       atomic_load(&s->online_timeslice_us), atomic_load(&s->offline_timeslice_us));
+	       atomic_load(&s->online_timeslice_us), atomic_load(&s->offline_timeslice_us),
+	       atomic_load(&s->inflight_bound));
 	printf("%8s %-8s %4s %-28s %12s %10s %12s %7s\n", "PID", "CLASS", "PRIO", "MECHANISMS",
 	       "LAUNCHES", "GATED", "WAITED(ms)", "WAITING");
 	int n = 0;
@@ -74,9 +75,10 @@ int gprio_cmd_status(int argc, char **argv)
 			continue;
 		uint32_t mech = atomic_load(&r->mechanisms);
 		char mbuf[64];
-		snprintf(mbuf, sizeof(mbuf), "%s%s%s%s", mech & GPRIO_MECH_GATING ? "gating " : "",
+		snprintf(mbuf, sizeof(mbuf), "%s%s%s%s%s", mech & GPRIO_MECH_GATING ? "gating " : "",
 			 mech & GPRIO_MECH_TSG_TIMESLICE ? "tsg-timeslice " : "",
-			 mech & GPRIO_MECH_TSG_FAILED ? "tsg-REFUSED " : "", mech & GPRIO_MECH_MPS ? "mps" : "");
+			 mech & GPRIO_MECH_TSG_FAILED ? "tsg-REFUSED " : "",
+			 mech & GPRIO_MECH_INFLIGHT ? "inflight " : "", mech & GPRIO_MECH_MPS ? "mps" : "");
 		printf("%8u %-8s %4u %-28s %12llu %10llu %12.3f %7u\n", pid,
 		       gprio_class_name((enum gprio_class)atomic_load(&r->klass)), atomic_load(&r->priority),
 		       mbuf, (unsigned long long)atomic_load(&r->launches),

@@ -4,7 +4,7 @@
  *
  *   gpriod [--shm PATH] [--policy none|priority|share] [--hysteresis-us N] [--poll-ms N]
  *          [--online-timeslice-us N] [--offline-timeslice-us N] [--share PCT] [--gating on|off]
- *          [--status-ms N]
+ *          [--offline-inflight N (0: no bound)] [--status-ms N]
  */
 #include <errno.h>
 #include <signal.h>
@@ -57,7 +57,7 @@ static int usage(const char *bad, const char *val)
 		fprintf(stderr, "gpriod: %s: bad value '%s'\n", bad, val ? val : "(missing)");
 	fprintf(stderr, "usage: gpriod [--shm PATH] [--policy none|priority|share] [--hysteresis-us N]\n"
 			"              [--poll-ms N] [--online-timeslice-us N] [--offline-timeslice-us N]\n"
-			"              [--share PCT] [--gating on|off] [--status-ms N]\n");
+			"              [--share PCT] [--gating on|off] [--offline-inflight N] [--status-ms N]\n");
 	return 2;
 }
 
@@ -107,6 +107,7 @@ int main(int argc, char **argv)
 	cfg.policy.hysteresis = 500 * GPRIO_NS_PER_US;
 	double online_ts = 0, offline_ts = 1, status_ms = 0, v;
 	bool gating = true;
+	double inflight = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -131,6 +132,8 @@ int main(int argc, char **argv)
 			cfg.policy.share_permille = (uint32_t)(v * 10);
 		else if (strcmp(a, "--gating") == 0 && (!strcmp(val, "on") || !strcmp(val, "off")))
 			gating = strcmp(val, "on") == 0;
+		else if (strcmp(a, "--offline-inflight") == 0 && num(val, 0, 255, &inflight))
+			;
 		else if (strcmp(a, "--status-ms") == 0 && num(val, 0, 1e7, &v))
 			status_ms = v;
 		else
@@ -143,7 +146,7 @@ int main(int argc, char **argv)
 	nv.sleep_until = sleep_until;
 	nv.stop = &g_stop;
 	int rc = gprio_nv_shm_create(&nv, path, (uint32_t)cfg.policy.kind, cfg.policy.hysteresis,
-				     (uint32_t)online_ts, (uint32_t)offline_ts, gating);
+				     (uint32_t)online_ts, (uint32_t)offline_ts, gating, (uint32_t)inflight);
 	if (rc) {
 		fprintf(stderr, "gpriod: %s: cannot create the shared segment: %s\n", path, strerror(-rc));
 		return 1;

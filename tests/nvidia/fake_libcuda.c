@@ -1,6 +1,8 @@
 /* A stand-in libcuda.so.1 for testing the shim without a GPU: the entry points the shim wraps,
  * in both default-stream variants, counting how often each real function was reached. */
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define EXPORT __attribute__((visibility("default")))
 typedef int CUresult;
@@ -48,6 +50,40 @@ CUresult cuInit(unsigned flags)
 {
 	(void)flags;
 	return 0;
+}
+
+/* Events: each recorded event "completes" 2 ms after the previous one, as if every submission
+ * were a 2 ms kernel on one serial stream. */
+static double fake_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+static double fake_busy_until;
+
+EXPORT CUresult cuEventCreate(void **ev, unsigned flags);
+CUresult cuEventCreate(void **ev, unsigned flags)
+{
+	(void)flags;
+	*ev = calloc(1, sizeof(double));
+	return *ev ? 0 : 2;
+}
+
+EXPORT CUresult cuEventRecord(void *ev, void *stream);
+CUresult cuEventRecord(void *ev, void *stream)
+{
+	(void)stream;
+	double now = fake_now();
+	fake_busy_until = (fake_busy_until > now ? fake_busy_until : now) + 0.002;
+	*(double *)ev = fake_busy_until;
+	return 0;
+}
+
+EXPORT CUresult cuEventQuery(void *ev);
+CUresult cuEventQuery(void *ev)
+{
+	return fake_now() >= *(double *)ev ? 0 : 600; /* CUDA_ERROR_NOT_READY */
 }
 
 /* cuGetProcAddress_v2(symbol, pfn, version, flags, status): the driver picks the variant */

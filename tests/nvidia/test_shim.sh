@@ -98,12 +98,26 @@ if [ "$(field legacy <"$TMP/held.json")" = 5 ] && [ "$after" -ge 50 ] && [ "$aft
 	ok "daemon killed (SIGKILL): held launches released ${after} ms later"
 else bad "fail-open: released ${after} ms after the kill: $(cat "$TMP/held.json")"; fi
 
-# status after the daemon died says so
+# status after the daemon died says so (checked below)
 "$GPRIO" status --shm "$TMP/shm" | grep -q "NOT RUNNING: shims pass through" && ok "status: dead daemon reported" || bad "status after death"
 "$GPRIO" status --shm "$TMP/none" >/dev/null 2>"$TMP/err"; rc=$?
 [ $rc = 1 ] && grep -q "none: No such file or directory (is gpriod running?)" "$TMP/err" && ok "status without a segment" || bad "status missing ($rc)"
 
-# 5. bad invocations
+# 5. the in-flight bound: each stand-in submission "runs" 2 ms; with at most 1 in flight, 20
+#    launches take >= 19 x 2 ms; unbounded they return at once
+"$GPRIOD" --shm "$TMP/shm3" --offline-inflight 1 2>/dev/null &
+DPID=$!
+sleep 0.3
+out=$(GPRIO_SHM="$TMP/shm3" "$GPRIO" run --offline -- "$APP" 20 legacy)
+el=$(echo "$out" | field elapsed_ms)
+kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+if awk -v e="$el" 'BEGIN { exit !(e >= 36) }'; then ok "offline in-flight bound 1: 20 launches took ${el} ms"
+else bad "in-flight bound: $out"; fi
+out=$("$GPRIO" run --offline -- "$APP" 20 legacy)
+el=$(echo "$out" | field elapsed_ms)
+awk -v e="$el" 'BEGIN { exit !(e < 20) }' && ok "no daemon: no bound (${el} ms)" || bad "unbounded: $out"
+
+# 6. bad invocations
 "$GPRIO" run -- "$APP" 1 >/dev/null 2>"$TMP/err"; rc=$?
 [ $rc = 2 ] && grep -q "usage: gprio run" "$TMP/err" && ok "run without a class" || bad "run usage ($rc)"
 "$GPRIO" run --online --priority 99 -- "$APP" 1 >/dev/null 2>"$TMP/err"; rc=$?

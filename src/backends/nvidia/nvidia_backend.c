@@ -9,7 +9,7 @@
 #include <unistd.h>
 
 int gprio_nv_shm_create(struct gprio_nv *nv, const char *path, uint32_t policy, gprio_ns hysteresis,
-			uint32_t online_ts_us, uint32_t offline_ts_us, bool gating)
+			uint32_t online_ts_us, uint32_t offline_ts_us, bool gating, uint32_t inflight_bound)
 {
 	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
 	if (fd < 0)
@@ -36,6 +36,7 @@ int gprio_nv_shm_create(struct gprio_nv *nv, const char *path, uint32_t policy, 
 	atomic_store(&s->online_timeslice_us, online_ts_us);
 	atomic_store(&s->offline_timeslice_us, offline_ts_us);
 	atomic_store(&s->gating, gating ? 1u : 0u);
+	atomic_store(&s->inflight_bound, inflight_bound);
 	atomic_store(&s->policy, policy);
 	for (int l = 0; l < GPRIO_SHM_LEVELS; l++)
 		atomic_store(&s->hot_until[l], 0);

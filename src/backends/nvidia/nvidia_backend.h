@@ -21,7 +21,7 @@ extern const struct gprio_backend_ops gprio_nvidia_ops;
 
 /* Create (or take over) the segment at path, mode 0666. 0 or -errno. */
 int gprio_nv_shm_create(struct gprio_nv *nv, const char *path, uint32_t policy, gprio_ns hysteresis,
-			uint32_t online_ts_us, uint32_t offline_ts_us, bool gating);
+			uint32_t online_ts_us, uint32_t offline_ts_us, bool gating, uint32_t inflight_bound);
 void gprio_nv_shm_close(struct gprio_nv *nv, bool unlink_file);
 /* Free rows of processes that no longer exist. Returns how many. */
 int gprio_nv_reap(struct gprio_nv *nv, gprio_ns now);

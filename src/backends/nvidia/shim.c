@@ -109,6 +109,9 @@ static bool daemon_fresh(gprio_ns now)
 	return hb + GPRIO_SHM_STALE_NS > now;
 }
 
+static unsigned inflight_bound(void);
+static void fl_wait(unsigned bound);
+
 /* Called before every submission. Cheap when inactive: one relaxed load. */
 static void launch_gate(void)
 {
@@ -130,6 +133,9 @@ static void launch_gate(void)
 	}
 	if (!atomic_load_explicit(&g_shm->gating, memory_order_relaxed))
 		return;
+	unsigned bound = inflight_bound();
+	if (bound)
+		fl_wait(bound);
 	gprio_ns hot[GPRIO_LEVELS];
 	load_hot(hot);
 	unsigned ov = atomic_load_explicit(&g_row->gate_override, memory_order_relaxed);
@@ -161,6 +167,94 @@ static void launch_gate(void)
 	atomic_fetch_add(&g_row->gate_wait_ns, now - t0);
 }
 
+/* ---------------------------------------------------------------- offline work in flight */
+
+/* An offline process records an event after each submission; before the next one it waits while
+ * `inflight_bound` of them are unfinished. Work it already queued is what runs in the CPU gaps of
+ * a launch-bound online service (each gap then costs online a context switch back), so the bound
+ * caps how much of it there can be when online work arrives. Events are created lazily in the
+ * submitting thread's context; any driver error turns the bound off for good (fail open). */
+#define RING 256
+typedef CUresult (*ev_create_fn)(void **, unsigned);
+typedef CUresult (*ev_record_fn)(void *, CUstream);
+typedef CUresult (*ev_query_fn)(void *);
+static struct {
+	pthread_mutex_t lock;
+	void *ev[RING];
+	uint64_t head, tail; /* head: oldest unfinished; tail: next to record */
+	bool broken;
+	ev_create_fn create;
+	ev_record_fn record, record_ptsz;
+	ev_query_fn query;
+} g_fl = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static unsigned inflight_bound(void)
+{
+	if (g_class != GPRIO_CLASS_OFFLINE || g_fl.broken ||
+	    !atomic_load_explicit(&g_live, memory_order_acquire))
+		return 0;
+	unsigned k = atomic_load_explicit(&g_shm->inflight_bound, memory_order_relaxed);
+	return k < RING ? k : RING - 1;
+}
+
+static void fl_retire(void) /* lock held */
+{
+	while (g_fl.head < g_fl.tail && g_fl.query(g_fl.ev[g_fl.head % RING]) == 0)
+		g_fl.head++;
+}
+
+/* before a submission: wait while `bound` are unfinished */
+static void fl_wait(unsigned bound)
+{
+	pthread_mutex_lock(&g_fl.lock);
+	if (g_fl.query) {
+		fl_retire();
+		while (g_fl.tail - g_fl.head >= bound && !g_fl.broken) {
+			pthread_mutex_unlock(&g_fl.lock);
+			struct timespec ts = {0, 20000};
+			nanosleep(&ts, NULL);
+			if (!atomic_load_explicit(&g_live, memory_order_acquire) ||
+			    !daemon_fresh(mono()))
+				return; /* fail open */
+			pthread_mutex_lock(&g_fl.lock);
+			fl_retire();
+		}
+	}
+	pthread_mutex_unlock(&g_fl.lock);
+}
+
+static void track_submission(CUstream stream, bool ptsz)
+{
+	if (!inflight_bound())
+		return;
+	pthread_mutex_lock(&g_fl.lock);
+	if (!g_fl.query) {
+		g_fl.create = (ev_create_fn)resolve("cuEventCreate");
+		g_fl.record = (ev_record_fn)resolve("cuEventRecord");
+		g_fl.record_ptsz = (ev_record_fn)resolve("cuEventRecord_ptsz");
+		g_fl.query = (ev_query_fn)resolve("cuEventQuery");
+		if (!g_fl.create || !g_fl.record || !g_fl.query)
+			g_fl.broken = true;
+	}
+	void **ev = &g_fl.ev[g_fl.tail % RING];
+	ev_record_fn rec = ptsz && g_fl.record_ptsz ? g_fl.record_ptsz : g_fl.record;
+	if (!g_fl.broken && g_fl.tail - g_fl.head >= RING - 1)
+		fl_retire();
+	if (g_fl.broken || g_fl.tail - g_fl.head >= RING - 1 ||
+	    (!*ev && g_fl.create(ev, 2 /* CU_EVENT_DISABLE_TIMING */) != 0) || rec(*ev, stream) != 0) {
+		if (!g_fl.broken)
+			LOG("in-flight tracking failed: bound off for this process\n");
+		g_fl.broken = true;
+		if (g_row)
+			atomic_fetch_and(&g_row->mechanisms, ~GPRIO_MECH_INFLIGHT);
+	} else {
+		g_fl.tail++;
+		if (g_row)
+			atomic_fetch_or(&g_row->mechanisms, GPRIO_MECH_INFLIGHT);
+	}
+	pthread_mutex_unlock(&g_fl.lock);
+}
+
 /* ---------------------------------------------------------------- wrapped entry points */
 
 /* Each API has two real slots: the CUDA runtime may ask for the legacy and the per-thread
@@ -169,7 +263,7 @@ static void launch_gate(void)
 	static void *real_##name;                                          \
 	static void *real_##name##_ptsz;
 
-#define WRAP(name, params, args)                                            \
+#define WRAP(name, params, args, stream)                                    \
 	SLOTS(name)                                                        \
 	EXPORT CUresult name params;                                       \
 	CUresult name params                                               \
@@ -179,7 +273,10 @@ static void launch_gate(void)
 		if (!real_##name)                                          \
 			return 999; /* CUDA_ERROR_UNKNOWN */               \
 		launch_gate();                                             \
-		return ((CUresult(*) params)real_##name) args;             \
+		CUresult rc_ = ((CUresult(*) params)real_##name) args;     \
+		if (rc_ == 0)                                              \
+			track_submission(stream, false);                   \
+		return rc_;                                                \
 	}                                                                  \
 	EXPORT CUresult name##_ptsz params;                                \
 	CUresult name##_ptsz params                                        \
@@ -189,25 +286,35 @@ static void launch_gate(void)
 		if (!real_##name##_ptsz)                                   \
 			return 999;                                        \
 		launch_gate();                                             \
-		return ((CUresult(*) params)real_##name##_ptsz) args;      \
+		CUresult rc_ = ((CUresult(*) params)real_##name##_ptsz) args; \
+		if (rc_ == 0)                                              \
+			track_submission(stream, true);                    \
+		return rc_;                                                \
 	}
+
+/* CUlaunchConfig: 7 unsigned (grid, block, shared memory), then the stream */
+struct launch_config {
+	unsigned dims[7];
+	CUstream stream;
+};
 
 WRAP(cuLaunchKernel,
      (CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
       unsigned shm, CUstream s, void **p, void **e),
-     (f, gx, gy, gz, bx, by, bz, shm, s, p, e))
-WRAP(cuLaunchKernelEx, (const void *cfg, CUfunction f, void **p, void **e), (cfg, f, p, e))
+     (f, gx, gy, gz, bx, by, bz, shm, s, p, e), s)
+WRAP(cuLaunchKernelEx, (const void *cfg, CUfunction f, void **p, void **e), (cfg, f, p, e),
+     cfg ? ((const struct launch_config *)cfg)->stream : NULL)
 WRAP(cuLaunchCooperativeKernel,
      (CUfunction f, unsigned gx, unsigned gy, unsigned gz, unsigned bx, unsigned by, unsigned bz,
       unsigned shm, CUstream s, void **p),
-     (f, gx, gy, gz, bx, by, bz, shm, s, p))
-WRAP(cuGraphLaunch, (CUgraphExec g, CUstream s), (g, s))
-WRAP(cuMemcpyAsync, (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st))
-WRAP(cuMemcpyHtoDAsync_v2, (CUdeviceptr d, const void *s, size_t n, CUstream st), (d, s, n, st))
-WRAP(cuMemcpyDtoHAsync_v2, (void *d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st))
-WRAP(cuMemcpyDtoDAsync_v2, (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st))
-WRAP(cuMemsetD8Async, (CUdeviceptr d, unsigned char v, size_t n, CUstream st), (d, v, n, st))
-WRAP(cuMemsetD32Async, (CUdeviceptr d, unsigned v, size_t n, CUstream st), (d, v, n, st))
+     (f, gx, gy, gz, bx, by, bz, shm, s, p), s)
+WRAP(cuGraphLaunch, (CUgraphExec g, CUstream s), (g, s), s)
+WRAP(cuMemcpyAsync, (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st), st)
+WRAP(cuMemcpyHtoDAsync_v2, (CUdeviceptr d, const void *s, size_t n, CUstream st), (d, s, n, st), st)
+WRAP(cuMemcpyDtoHAsync_v2, (void *d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st), st)
+WRAP(cuMemcpyDtoDAsync_v2, (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st), st)
+WRAP(cuMemsetD8Async, (CUdeviceptr d, unsigned char v, size_t n, CUstream st), (d, v, n, st), st)
+WRAP(cuMemsetD32Async, (CUdeviceptr d, unsigned v, size_t n, CUstream st), (d, v, n, st), st)
 
 struct wrapped {
 	const char *name;     /* as exported by libcuda */

@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../backends/nvidia/nvidia_backend.h"
 #include "cmd.h"
 #include "gprio/policy.h"
 #include "gprio/priority.h"
@@ -65,29 +66,7 @@ int gprio_cmd_status(int argc, char **argv)
 	       atomic_load(&s->gating) ? "on" : "off", (double)atomic_load(&s->hysteresis_ns) / 1e3,
 	       atomic_load(&s->online_timeslice_us), atomic_load(&s->offline_timeslice_us),
 	       atomic_load(&s->inflight_bound));
-	printf("%8s %-8s %4s %-28s %12s %10s %12s %7s\n", "PID", "CLASS", "PRIO", "MECHANISMS",
-	       "LAUNCHES", "GATED", "WAITED(ms)", "WAITING");
-	int n = 0;
-	for (int i = 0; i < GPRIO_SHM_PROCS; i++) {
-		const struct gprio_shm_proc *r = &s->procs[i];
-		uint32_t pid = atomic_load(&r->pid);
-		if (!pid)
-			continue;
-		uint32_t mech = atomic_load(&r->mechanisms);
-		char mbuf[64];
-		snprintf(mbuf, sizeof(mbuf), "%s%s%s%s%s", mech & GPRIO_MECH_GATING ? "gating " : "",
-			 mech & GPRIO_MECH_TSG_TIMESLICE ? "tsg-timeslice " : "",
-			 mech & GPRIO_MECH_TSG_FAILED ? "tsg-REFUSED " : "",
-			 mech & GPRIO_MECH_INFLIGHT ? "inflight " : "", mech & GPRIO_MECH_MPS ? "mps" : "");
-		printf("%8u %-8s %4u %-28s %12llu %10llu %12.3f %7u\n", pid,
-		       gprio_class_name((enum gprio_class)atomic_load(&r->klass)), atomic_load(&r->priority),
-		       mbuf, (unsigned long long)atomic_load(&r->launches),
-		       (unsigned long long)atomic_load(&r->gated_launches),
-		       (double)atomic_load(&r->gate_wait_ns) / 1e6, atomic_load(&r->waiting));
-		n++;
-	}
-	if (!n)
-		printf("(no processes registered)\n");
+	gprio_nv_print_procs(stdout, s);
 	munmap(m, sizeof(*s));
 	return 0;
 }

@@ -79,21 +79,7 @@ static void print_status(const struct gprio_monitor *m, const struct gprio_shm *
 	fprintf(stderr, "gpriod: ticks %llu, suspends %llu, resumes %llu, failures %llu\n",
 		(unsigned long long)m->st.ticks, (unsigned long long)m->st.suspends,
 		(unsigned long long)m->st.resumes, (unsigned long long)m->st.failures);
-	for (int i = 0; i < GPRIO_SHM_PROCS; i++) {
-		const struct gprio_shm_proc *r = &s->procs[i];
-		uint32_t pid = atomic_load(&r->pid);
-		if (!pid)
-			continue;
-		uint32_t mech = atomic_load(&r->mechanisms);
-		fprintf(stderr, "  pid %u %s prio %u: launches %llu, gated %llu (%.3f ms waited), "
-				"TSGs %u%s%s\n",
-			pid, gprio_class_name((enum gprio_class)atomic_load(&r->klass)),
-			atomic_load(&r->priority), (unsigned long long)atomic_load(&r->launches),
-			(unsigned long long)atomic_load(&r->gated_launches),
-			(double)atomic_load(&r->gate_wait_ns) / 1e6, atomic_load(&r->tsgs),
-			mech & GPRIO_MECH_TSG_TIMESLICE ? ", timeslice set" : "",
-			mech & GPRIO_MECH_TSG_FAILED ? ", timeslice REFUSED" : "");
-	}
+	gprio_nv_print_procs(stderr, s);
 }
 
 int main(int argc, char **argv)

@@ -26,7 +26,7 @@ out=$("$GPRIO" run --offline -- "$APP" 10 graph)
 # 2. with the daemon: launches are counted in the segment (so the shim's wrappers were called)
 # 20 ms hysteresis: a paced "online" process descheduled for a few ms on a loaded 2-core CI
 # machine must not count as idle (that would open the gate, correctly, and flake the test)
-"$GPRIOD" --shm "$TMP/shm" --hysteresis-us 20000 --status-ms 20 2>"$TMP/gpriod.log" &
+"$GPRIOD" --shm "$TMP/shm" --hysteresis-us 20000 2>"$TMP/gpriod.log" &
 DPID=$!
 sleep 0.3
 out=$("$GPRIO" run --offline -- "$APP" 500 legacy)
@@ -35,10 +35,14 @@ out=$("$GPRIO" run --offline -- "$APP" 500 legacy)
 out=$("$GPRIO" run --offline -- "$APP" 500 ptsz)
 [ "$(echo "$out" | field shm_launches)" = 500 ] && ok "daemon: ptsz launches counted too" || bad "ptsz counting: $out"
 
-# wait_online PID: until gpriod reports that online process launching (at most 3 s)
+# wait_online PID: until gprio status shows that online process launching (at most 3 s)
+launching() {
+	"$GPRIO" status --shm "$TMP/shm" 2>/dev/null |
+		awk -v p="$1" '$1 == p && $2 == "online" && $(NF - 3) > 0 { f = 1 } END { exit !f }'
+}
 wait_online() {
 	i=0
-	while [ $i -lt 150 ] && ! grep -q "pid $1 online prio 11: launches [1-9]" "$TMP/gpriod.log"; do
+	while [ $i -lt 150 ] && ! launching "$1"; do
 		sleep 0.02
 		i=$((i + 1))
 	done

@@ -61,6 +61,33 @@ void gprio_nv_shm_close(struct gprio_nv *nv, bool unlink_file)
 		unlink(nv->path);
 }
 
+void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s)
+{
+	fprintf(f, "%8s %-8s %4s %-34s %12s %10s %12s %7s\n", "PID", "CLASS", "PRIO", "MECHANISMS",
+		"LAUNCHES", "GATED", "WAITED(ms)", "WAITING");
+	int n = 0;
+	for (int i = 0; i < GPRIO_SHM_PROCS; i++) {
+		const struct gprio_shm_proc *r = &s->procs[i];
+		uint32_t pid = atomic_load(&r->pid);
+		if (!pid)
+			continue;
+		uint32_t mech = atomic_load(&r->mechanisms);
+		char m[64];
+		snprintf(m, sizeof(m), "%s%s%s%s%s", mech & GPRIO_MECH_GATING ? "gating " : "",
+			 mech & GPRIO_MECH_TSG_TIMESLICE ? "tsg-timeslice " : "",
+			 mech & GPRIO_MECH_TSG_FAILED ? "tsg-REFUSED " : "",
+			 mech & GPRIO_MECH_INFLIGHT ? "inflight " : "", mech & GPRIO_MECH_MPS ? "mps" : "");
+		fprintf(f, "%8u %-8s %4u %-34s %12llu %10llu %12.3f %7u\n", pid,
+			gprio_class_name((enum gprio_class)atomic_load(&r->klass)), atomic_load(&r->priority),
+			m, (unsigned long long)atomic_load(&r->launches),
+			(unsigned long long)atomic_load(&r->gated_launches),
+			(double)atomic_load(&r->gate_wait_ns) / 1e6, atomic_load(&r->waiting));
+		n++;
+	}
+	if (!n)
+		fprintf(f, "(no processes registered)\n");
+}
+
 int gprio_nv_reap(struct gprio_nv *nv, gprio_ns now)
 {
 	int n = 0;

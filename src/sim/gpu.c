@@ -24,17 +24,14 @@ struct sim_q *sim_q_by_key(struct sim_world *w, uint64_t key)
 	return key < w->nq ? &w->q[key] : NULL;
 }
 
-static int cmp_rank(const void *a, const void *b, void *ctx);
+/* qsort has no context argument: the world being sorted, for the comparator (init is single
+ * threaded) */
+static const struct sim_world *sort_world;
 
-static struct sim_world *sort_world;
+/* Dispatch order: pipe priority, then queue priority, then id. */
 static int cmp_order(const void *a, const void *b)
 {
-	return cmp_rank(a, b, sort_world);
-}
-
-static int cmp_rank(const void *a, const void *b, void *ctx)
-{
-	const struct sim_world *w = ctx;
+	const struct sim_world *w = sort_world;
 	const struct sim_q *x = &w->q[*(const uint32_t *)a], *y = &w->q[*(const uint32_t *)b];
 	int px = gprio_pipe_priority(x->prio), py = gprio_pipe_priority(y->prio);
 	if (px != py)

@@ -135,7 +135,9 @@ static int nv_refresh(void *be, struct gprio_table *t, gprio_ns now)
 		q->priority = (uint8_t)prio;
 		q->wptr = q->rptr = q->done = atomic_load(&r->launches);
 		gprio_ns last = atomic_load(&r->last_launch_ns);
-		q->last_busy = last ? last : GPRIO_NS_NEVER;
+		/* a launch stamped after this tick read the clock counts as now (hot), not as a
+		 * future time gprio_queue_hot() would reject */
+		q->last_busy = !last ? GPRIO_NS_NEVER : last > now ? now : last;
 		bool held = atomic_load(&r->gate_override) == GPRIO_GATE_CLOSED;
 		if (q->hw_held != held) {
 			q->hw_held = held;

@@ -16,6 +16,7 @@ static void usage(FILE *f)
 		"  run --online|--offline [--priority N] -- CMD...\n"
 		"                         run an unmodified CUDA program under gprio (needs gpriod)\n"
 		"  status [--shm PATH]    gpriod's state and every process under gprio\n"
+		"  doctor                 what this machine offers the AMD backend (KFD, HWS, CWSR)\n"
 		"  help                   this text\n");
 }
 
@@ -28,6 +29,8 @@ int main(int argc, char **argv)
 	const char *cmd = argv[1];
 	if (strcmp(cmd, "sim") == 0)
 		return gprio_cmd_sim(argc - 1, argv + 1);
+	if (strcmp(cmd, "doctor") == 0)
+		return gprio_cmd_doctor(argc - 1, argv + 1);
 	if (strcmp(cmd, "status") == 0)
 		return gprio_cmd_status(argc - 1, argv + 1);
 	if (strcmp(cmd, "run") == 0)

@@ -61,7 +61,11 @@ expect_fail "unknown profile option" 2 "unknown profile 'tpu'" -- sim --profile 
 expect_fail "policy and compare" 2 "not both" -- sim --policy none --compare none
 expect_fail "unknown command" 2 "unknown command 'frob'" -- frob
 
-# 5. profiles list their parameters
+# 5. doctor gives a verdict on a machine without an AMD GPU too
+if GPRIO_KFD_DEV=/nonexistent/kfd "$GPRIO" doctor | grep -q "verdict: no AMD GPU here"; then ok "doctor without AMD GPU"; else bad "doctor"; fi
+expect_fail "doctor takes no arguments" 2 "usage: gprio doctor" -- doctor now
+
+# 6. profiles list their parameters
 if "$GPRIO" profiles h100 | grep -q "context switch 175.0 us"; then ok "profiles"; else bad "profiles"; fi
 
 [ "$fails" -eq 0 ] || { echo "$fails CLI test(s) failed"; exit 1; }

@@ -1,0 +1,95 @@
+/* The subset of the KFD ioctl interface gprio uses, written from ../shared/facts/kfd.md (KFD ioctl
+ * API 1.13-1.17), not copied from the kernel header. Debian 12's installed header is API 1.11 and
+ * lacks RUNTIME_ENABLE and DBG_TRAP, so gprio carries its own. */
+#ifndef GPRIO_KFD_UAPI_H
+#define GPRIO_KFD_UAPI_H
+
+#include <stdint.h>
+#include <sys/ioctl.h>
+
+#define GPRIO_KFD_IOC 'K'
+
+struct gprio_kfd_version {
+	uint32_t major;
+	uint32_t minor;
+};
+#define GPRIO_KFD_GET_VERSION _IOR(GPRIO_KFD_IOC, 0x01, struct gprio_kfd_version)
+
+struct gprio_kfd_runtime_enable {
+	uint64_t r_debug;
+	uint32_t mode_mask;
+	uint32_t capabilities_mask;
+};
+#define GPRIO_KFD_RUNTIME_ENABLE _IOWR(GPRIO_KFD_IOC, 0x25, struct gprio_kfd_runtime_enable)
+
+enum gprio_kfd_dbg_op {
+	GPRIO_KFD_DBG_ENABLE = 0,
+	GPRIO_KFD_DBG_DISABLE = 1,
+	GPRIO_KFD_DBG_SUSPEND_QUEUES = 6,
+	GPRIO_KFD_DBG_RESUME_QUEUES = 7,
+	GPRIO_KFD_DBG_GET_QUEUE_SNAPSHOT = 13,
+};
+
+struct gprio_kfd_dbg_enable {
+	uint64_t exception_mask;
+	uint64_t rinfo_ptr;
+	uint32_t rinfo_size;
+	uint32_t dbg_fd;
+};
+
+struct gprio_kfd_dbg_suspend {
+	uint64_t exception_mask;
+	uint64_t queue_array_ptr;
+	uint32_t num_queues;
+	uint32_t grace_period; /* units of 1000 GPU clocks; KFD turns 0 into 1 */
+};
+
+struct gprio_kfd_dbg_resume {
+	uint64_t queue_array_ptr;
+	uint32_t num_queues;
+	uint32_t pad;
+};
+
+struct gprio_kfd_dbg_snapshot {
+	uint64_t exception_mask;
+	uint64_t snapshot_buf_ptr;
+	uint32_t num_queues;
+	uint32_t entry_size;
+};
+
+struct gprio_kfd_dbg_trap {
+	uint32_t pid;
+	uint32_t op;
+	union {
+		struct gprio_kfd_dbg_enable enable;
+		struct gprio_kfd_dbg_suspend suspend;
+		struct gprio_kfd_dbg_resume resume;
+		struct gprio_kfd_dbg_snapshot snapshot;
+	};
+};
+#define GPRIO_KFD_DBG_TRAP _IOWR(GPRIO_KFD_IOC, 0x26, struct gprio_kfd_dbg_trap)
+
+/* per-queue result bits in SUSPEND/RESUME queue arrays */
+#define GPRIO_KFD_QUEUE_ERROR (1u << 30)
+#define GPRIO_KFD_QUEUE_INVALID (1u << 31)
+
+/* one GET_QUEUE_SNAPSHOT entry */
+struct gprio_kfd_queue_snapshot {
+	uint64_t exception_status;
+	uint64_t ring_base_address;
+	uint64_t write_pointer_address;
+	uint64_t read_pointer_address;
+	uint64_t ctx_save_restore_address;
+	uint32_t queue_id;
+	uint32_t gpu_id;
+	uint32_t ring_size;
+	uint32_t queue_type;
+	uint32_t ctx_save_restore_area_size;
+	uint32_t reserved;
+};
+
+/* The debugger API (DBG_TRAP) arrived in KFD ioctl API 1.13. */
+#define GPRIO_KFD_MIN_MAJOR 1u
+#define GPRIO_KFD_MIN_MINOR_DBG 13u
+
+#endif

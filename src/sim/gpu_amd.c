@@ -105,7 +105,6 @@ static void start_op(struct sim_world *w)
 	gprio_ns t1 = w->now + pr->hiq, freeze = t1 + pr->grace, done;
 	w->op_busy = true;
 	w->op_gen++;
-	w->op_t1 = t1;
 	w->op_hang = pr->hang_rate > 0 && sim_rng_unit(&w->p[0].rng) < pr->hang_rate;
 
 	if (!op->suspend && !wide) {

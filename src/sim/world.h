@@ -143,7 +143,6 @@ struct sim_world {
 	uint32_t nops, opcap;
 	bool op_busy, stall;
 	uint64_t op_gen;
-	gprio_ns op_t1;
 	bool op_hang;
 	uint32_t resident;
 	bool rotate_pending;

@@ -500,8 +500,6 @@ static int rm_control(struct tsg *t, uint32_t cmd, uint64_t *us)
  * back the original (want == 0). With `verify`, read each one back and set it again where it
  * differs: libcuda finishes setting a context up after creating its TSGs and a value set at
  * creation does not stay (seen on driver 580). */
-static unsigned g_resets; /* times a TSG was found changed behind our back */
-
 static void apply_timeslices(uint64_t want_us, bool verify)
 {
 	pthread_mutex_lock(&g_tsg_lock);
@@ -518,7 +516,6 @@ static void apply_timeslices(uint64_t want_us, bool verify)
 			uint64_t cur = 0;
 			if (rm_control(t, TSG_GET_TIMESLICE, &cur) != 0 || cur == us)
 				continue;
-			g_resets++;
 			LOG("TSG %#x timeslice found at %llu us, setting %llu again\n", t->handle,
 			    (unsigned long long)cur, (unsigned long long)us);
 		}

@@ -96,9 +96,10 @@ int gprio_nv_reap(struct gprio_nv *nv, gprio_ns now)
 		uint32_t pid = atomic_load(&r->pid);
 		if (!pid)
 			continue;
-		bool dead = kill((pid_t)pid, 0) != 0 && errno == ESRCH;
+		/* gone (ESRCH), or silent for a second and not probeable (another user's pid) */
+		bool unreachable = kill((pid_t)pid, 0) != 0;
 		bool silent = atomic_load(&r->heartbeat_ns) + GPRIO_NS_PER_S < now;
-		if (dead || (silent && kill((pid_t)pid, 0) != 0)) {
+		if (unreachable && (errno == ESRCH || silent)) {
 			atomic_store(&r->gate_override, GPRIO_GATE_AUTO);
 			atomic_store(&r->pid, 0);
 			n++;
@@ -107,17 +108,24 @@ int gprio_nv_reap(struct gprio_nv *nv, gprio_ns now)
 	return n;
 }
 
+/* The row a queue key (slot << 32 | pid) names, or NULL when the slot is out of range or now
+ * belongs to another process (the key's process exited). */
+static struct gprio_shm_proc *row_of(struct gprio_nv *nv, uint64_t key)
+{
+	uint64_t slot = key >> 32;
+	if (slot >= GPRIO_SHM_PROCS || atomic_load(&nv->shm->procs[slot].pid) != (uint32_t)key)
+		return NULL;
+	return &nv->shm->procs[slot];
+}
+
 static int nv_refresh(void *be, struct gprio_table *t, gprio_ns now)
 {
 	struct gprio_nv *nv = be;
 	atomic_store(&nv->shm->heartbeat_ns, now);
 	/* rows are keyed by (slot, pid) so a reused slot is a new queue */
-	for (uint32_t i = 0; i < t->n; i++) {
-		uint64_t slot = t->q[i].key >> 32;
-		uint32_t pid = (uint32_t)t->q[i].key;
-		if (slot >= GPRIO_SHM_PROCS || atomic_load(&nv->shm->procs[slot].pid) != pid)
+	for (uint32_t i = 0; i < t->n; i++)
+		if (!row_of(nv, t->q[i].key))
 			t->q[i].vanished = 1;
-	}
 	for (uint32_t s = 0; s < GPRIO_SHM_PROCS; s++) {
 		struct gprio_shm_proc *r = &nv->shm->procs[s];
 		uint32_t pid = atomic_load(&r->pid);
@@ -151,14 +159,14 @@ static int set_override(struct gprio_nv *nv, const uint64_t *keys, size_t n, uin
 {
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {
-		uint64_t slot = keys[i] >> 32;
-		if (slot >= GPRIO_SHM_PROCS || atomic_load(&nv->shm->procs[slot].pid) != (uint32_t)keys[i]) {
+		struct gprio_shm_proc *r = row_of(nv, keys[i]);
+		if (!r) {
 			if (failed)
 				failed[i] = true;
 			rc = -ESRCH;
 			continue;
 		}
-		atomic_store(&nv->shm->procs[slot].gate_override, v);
+		atomic_store(&r->gate_override, v);
 	}
 	return rc == -ESRCH && n == 1 ? rc : 0;
 }
@@ -176,13 +184,12 @@ static int nv_resume(void *be, const uint64_t *keys, size_t n, bool *failed)
 
 static int nv_set_priority(void *be, uint64_t key, int prio)
 {
-	struct gprio_nv *nv = be;
-	uint64_t slot = key >> 32;
 	if (!gprio_priority_valid(prio))
 		return -EINVAL;
-	if (slot >= GPRIO_SHM_PROCS || atomic_load(&nv->shm->procs[slot].pid) != (uint32_t)key)
+	struct gprio_shm_proc *r = row_of(be, key);
+	if (!r)
 		return -ESRCH;
-	atomic_store(&nv->shm->procs[slot].priority, (uint32_t)prio);
+	atomic_store(&r->priority, (uint32_t)prio);
 	return 0;
 }
 

@@ -16,13 +16,6 @@
 #include "gprio/priority.h"
 #include "gprio/shm.h"
 
-static gprio_ns mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (gprio_ns)ts.tv_sec * GPRIO_NS_PER_S + (gprio_ns)ts.tv_nsec;
-}
-
 int gprio_cmd_status(int argc, char **argv)
 {
 	const char *path = getenv("GPRIO_SHM");
@@ -56,7 +49,7 @@ int gprio_cmd_status(int argc, char **argv)
 		munmap(m, sizeof(*s));
 		return 1;
 	}
-	gprio_ns now = mono(), hb = atomic_load(&s->heartbeat_ns);
+	gprio_ns now = gprio_nv_now(), hb = atomic_load(&s->heartbeat_ns);
 	bool alive = hb + GPRIO_SHM_STALE_NS > now;
 	printf("gpriod: %s (heartbeat %s), policy %s, gating %s, hysteresis %.0f us, TSG timeslice "
 	       "online %u us / offline %u us, offline in flight %u (0: unbounded)\n",

@@ -24,23 +24,16 @@ static void on_signal(int sig)
 	g_stop = 1;
 }
 
-static gprio_ns mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (gprio_ns)ts.tv_sec * GPRIO_NS_PER_S + (gprio_ns)ts.tv_nsec;
-}
-
 static gprio_ns clock_now(void *ctx)
 {
 	(void)ctx;
-	return mono();
+	return gprio_nv_now();
 }
 
 /* Sleep until deadline, but never longer than 10 ms so the heartbeat stays fresh. */
 static int sleep_until(gprio_ns deadline)
 {
-	gprio_ns now = mono();
+	gprio_ns now = gprio_nv_now();
 	gprio_ns cap = now + 10 * GPRIO_NS_PER_MS;
 	if (deadline > cap)
 		deadline = cap;
@@ -128,7 +121,7 @@ int main(int argc, char **argv)
 
 	static struct gprio_nv nv;
 	static struct gprio_monitor m;
-	nv.now = mono;
+	nv.now = gprio_nv_now;
 	nv.sleep_until = sleep_until;
 	nv.stop = &g_stop;
 	int rc = gprio_nv_shm_create(&nv, path, (uint32_t)cfg.policy.kind, cfg.policy.hysteresis,
@@ -148,14 +141,14 @@ int main(int argc, char **argv)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
-	atomic_store(&nv.shm->heartbeat_ns, mono());
+	atomic_store(&nv.shm->heartbeat_ns, gprio_nv_now());
 	fprintf(stderr, "gpriod: %s, policy %s, gating %s, hysteresis %.0f us, poll %.1f ms, TSG "
 			"timeslice online %.0f us / offline %.0f us (0 = driver default)\n",
 		path, gprio_policy_name(cfg.policy.kind), gating ? "on" : "off",
 		(double)cfg.policy.hysteresis / 1e3, (double)cfg.poll / 1e6, online_ts, offline_ts);
-	gprio_ns next_status = mono() + (gprio_ns)(status_ms * 1e6), next_reap = 0;
+	gprio_ns next_status = gprio_nv_now() + (gprio_ns)(status_ms * 1e6), next_reap = 0;
 	while ((rc = gprio_monitor_step(&m)) >= 0) {
-		gprio_ns now = mono();
+		gprio_ns now = gprio_nv_now();
 		if (now >= next_reap) {
 			int n = gprio_nv_reap(&nv, now);
 			if (n)

@@ -25,6 +25,8 @@ extern const struct gprio_backend_ops gprio_nvidia_ops;
 int gprio_nv_shm_create(struct gprio_nv *nv, const char *path, uint32_t policy, gprio_ns hysteresis,
 			uint32_t online_ts_us, uint32_t offline_ts_us, bool gating, uint32_t inflight_bound);
 void gprio_nv_shm_close(struct gprio_nv *nv, bool unlink_file);
+/* CLOCK_MONOTONIC in ns: the clock the shims stamp launches and heartbeats with. */
+gprio_ns gprio_nv_now(void);
 /* The per-process table `gprio status` and gpriod print. */
 void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s);
 /* Free rows of processes that no longer exist. Returns how many. */

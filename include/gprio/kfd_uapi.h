@@ -88,6 +88,26 @@ struct gprio_kfd_queue_snapshot {
 	uint32_t reserved;
 };
 
+/* gprio's stage-2 KFD change (kernel/amdkfd/): preempt or resume only the given queues of a
+ * process (UNMAP_QUEUES by doorbell, CWSR save; MAP_QUEUES of that queue), no debugger mode,
+ * no ptrace; CAP_SYS_ADMIN. Probed with num_queues = 0: 0 when the patched KFD is loaded,
+ * ENOTTY/EINVAL from a stock one. Same per-entry error bits as DBG_TRAP. */
+enum gprio_kfd_preempt_op { GPRIO_KFD_PREEMPT = 0, GPRIO_KFD_RESUME = 1 };
+struct gprio_kfd_preempt_queues {
+	uint64_t queue_array_ptr; /* uint32_t queue ids */
+	uint32_t pid;
+	uint32_t num_queues;
+	uint32_t op;
+	uint32_t grace_period;    /* as DBG_TRAP: units of 1000 GPU clocks, 0 -> 1 */
+	uint32_t timeout_ms;      /* fence wait; 0: queue_preemption_timeout_ms */
+	uint32_t pad;
+};
+#define GPRIO_KFD_PREEMPT_QUEUES _IOWR(GPRIO_KFD_IOC, 0x27, struct gprio_kfd_preempt_queues)
+
+/* KFD exception codes gprio cares about (bit (code - 1) of an exception mask) */
+#define GPRIO_KFD_EC_QUEUE_NEW 5u
+#define GPRIO_KFD_EC_MASK(ec) (1ull << ((ec)-1))
+
 /* The debugger API (DBG_TRAP) arrived in KFD ioctl API 1.13. */
 #define GPRIO_KFD_MIN_MAJOR 1u
 #define GPRIO_KFD_MIN_MINOR_DBG 13u

@@ -36,6 +36,32 @@ struct sim_proc_spec {
 	int line;              /* where the section starts, for messages */
 };
 
+/* The simulated KFD ([kfd] section, docs/scenarios.md): the conditions and faults the amdkfd
+ * backend must handle, applied when a run uses the amdkfd backend (variants :stage1/:stage2). */
+#define SIM_KFD_MAX_EVENTS 16
+enum sim_kfd_ev_kind {
+	SIM_KFD_EXIT = 0,     /* the process exits at `at` (possibly while suspended) */
+	SIM_KFD_DESTROY,      /* the process destroys queue `queue` at `at` */
+	SIM_KFD_DEBUGGER,     /* another debugger (gdb/rocgdb) holds the process from the start */
+	SIM_KFD_NO_RUNTIME,   /* the process never did RUNTIME_ENABLE */
+};
+struct sim_kfd_event {
+	enum sim_kfd_ev_kind kind;
+	char proc[32];
+	uint32_t proc_idx; /* resolved after parsing */
+	uint32_t queue;
+	gprio_ns at;
+	int line;
+};
+struct sim_kfd_cfg {
+	int stage;          /* 0: the sim backend controls; 1, 2: the amdkfd backend on the simulated KFD */
+	bool no_hws;        /* amdgpu.sched_policy=2: DBG_TRAP answers EINVAL */
+	bool unprivileged;  /* the daemon is not root: ptrace, process_vm_readv, PREEMPT refused */
+	uint32_t major, minor; /* KFD ioctl API version reported (default 1.17, Linux 6.12) */
+	uint32_t nev;
+	struct sim_kfd_event ev[SIM_KFD_MAX_EVENTS];
+};
+
 struct sim_gpu_kv {
 	char key[32];
 	char val[64];
@@ -56,6 +82,7 @@ struct sim_scenario {
 	struct sim_proc_spec procs[SIM_MAX_PROCS];
 	uint32_t ngpu;
 	struct sim_gpu_kv gpu[SIM_MAX_GPU_KEYS];
+	struct sim_kfd_cfg kfd;
 };
 
 /* Parse scenario text. `path` names it in messages and anchors relative trace files.
@@ -107,6 +134,10 @@ struct sim_result {
 	uint64_t lost;                     /* kernels that never completed (must be 0) */
 	uint64_t order_violations;         /* completions out of order (must be 0) */
 	uint64_t held_at_end;              /* queues still held after the run (must be 0) */
+	/* amdkfd runs (stage 1/2): what the backend did against the simulated KFD */
+	int kfd_stage;
+	uint64_t kfd_ioctls, kfd_enables, kfd_ebusy_retries, kfd_queue_errors, kfd_call_errors;
+	uint64_t kfd_blocked;
 };
 
 /* Run the scenario with its (finalized) configuration. 0 or a negative errno with err set. */
@@ -121,11 +152,14 @@ struct sim_compare {
 	struct sim_result runs[4];
 };
 
-/* One column of a comparison: a policy, and optionally poll-only or event-driven monitoring.
- * Written "priority", "priority:poll" (no event wake-ups) or "priority:events". */
+/* One column of a comparison: a policy, and optionally poll-only or event-driven monitoring,
+ * or the amdkfd backend on the simulated KFD. Written "priority", "priority:poll" (no event
+ * wake-ups), "priority:events", "priority:stage1" (unmodified KFD: DBG_TRAP, device-wide unmap)
+ * or "priority:stage2" (gprio's KFD patch: per-queue unmap). */
 struct sim_variant {
 	enum gprio_policy_kind policy;
 	int events; /* -1: as the scenario says, 0: poll only, 1: event wake-ups */
+	int stage;  /* 0: sim backend; 1, 2: amdkfd backend, stage 1 or 2 */
 };
 
 int sim_variant_parse(const char *s, struct sim_variant *v);

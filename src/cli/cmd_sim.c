@@ -145,7 +145,7 @@ int gprio_cmd_sim(int argc, char **argv)
 	if (!status) {
 		const char *list = compare ? compare : policy;
 		if (!list) {
-			v[nv++] = (struct sim_variant){sc.sched.policy.kind, -1};
+			v[nv++] = (struct sim_variant){sc.sched.policy.kind, -1, 0};
 		} else {
 			char buf[256];
 			snprintf(buf, sizeof(buf), "%s", list);
@@ -156,7 +156,7 @@ int gprio_cmd_sim(int argc, char **argv)
 				else if (sim_variant_parse(t, &v[nv++]))
 					status = usage_err(compare ? "--compare" : "--policy", t,
 							   "expected none, priority or share, optionally "
-							   "with :poll or :events");
+							   "with :poll, :events, :stage1 or :stage2");
 			}
 			if (!status && nv == 0)
 				status = usage_err("--compare", list, "expected a policy list");

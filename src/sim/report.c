@@ -43,7 +43,16 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 		ms(sc->sched.policy.hysteresis));
 	if (sc->die_at != GPRIO_NS_NEVER)
 		fprintf(f, ", controller dies at %.3f s", (double)sc->die_at / 1e9);
-	fprintf(f, "\n\n");
+	fprintf(f, "\n");
+	for (uint32_t i = 0; i < c->nruns; i++)
+		if (c->runs[i].kfd_stage) {
+			fprintf(f, "  :stage1 / :stage2 = the amdkfd backend on the simulated KFD: stock KFD "
+				   "(DBG_TRAP, device-wide unmap) / gprio's KFD patch (per-queue unmap);\n"
+				   "  both poll, since KFD reports no new work, and see rptr (consumed), "
+				   "not completion\n");
+			break;
+		}
+	fprintf(f, "\n");
 
 	const struct sim_result *col[COLS];
 	const char *name[COLS];
@@ -58,7 +67,7 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 	}
 	fprintf(f, "%-28s", "");
 	for (int i = 0; i < n; i++)
-		fprintf(f, "%15s", name[i]);
+		fprintf(f, "%16s", name[i]);
 	fprintf(f, "\n");
 
 #define ROW(label, fmt, expr_alone, expr)                                    \
@@ -77,56 +86,66 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 	const struct sim_result *on = &c->online_alone, *off = &c->offline_alone;
 	double left = left_for_offline(c);
 	if (c->have_online) {
-		ROW("online requests", "%15llu", (unsigned long long)on->online_latency.count,
+		ROW("online requests", "%16llu", (unsigned long long)on->online_latency.count,
 		    (unsigned long long)r->online_latency.count);
-		ROW("online p50 (ms)", "%15.3f", ms(gprio_hist_percentile(&on->online_latency, 50)),
+		ROW("online p50 (ms)", "%16.3f", ms(gprio_hist_percentile(&on->online_latency, 50)),
 		    ms(gprio_hist_percentile(&r->online_latency, 50)));
-		ROW("online p90 (ms)", "%15.3f", ms(gprio_hist_percentile(&on->online_latency, 90)),
+		ROW("online p90 (ms)", "%16.3f", ms(gprio_hist_percentile(&on->online_latency, 90)),
 		    ms(gprio_hist_percentile(&r->online_latency, 90)));
-		ROW("online p99 (ms)", "%15.3f", ms(gprio_hist_percentile(&on->online_latency, 99)),
+		ROW("online p99 (ms)", "%16.3f", ms(gprio_hist_percentile(&on->online_latency, 99)),
 		    ms(gprio_hist_percentile(&r->online_latency, 99)));
-		ROW("online max (ms)", "%15.3f", ms(on->online_latency.max),
+		ROW("online max (ms)", "%16.3f", ms(on->online_latency.max),
 		    ms(r->online_latency.max));
 		double p99a = (double)gprio_hist_percentile(&on->online_latency, 99);
-		ROW("online p99 / alone", "%15.2f", 1.0,
+		ROW("online p99 / alone", "%16.2f", 1.0,
 		    p99a > 0 ? (double)gprio_hist_percentile(&r->online_latency, 99) / p99a : 0);
-		ROW("online GPU busy share", "%15.3f", on->online_busy_share, r->online_busy_share);
+		ROW("online GPU busy share", "%16.3f", on->online_busy_share, r->online_busy_share);
 	}
 	if (c->have_offline) {
-		ROW("offline iterations/s", "%15.2f", off->offline_iter_per_s, r->offline_iter_per_s);
-		ROW("offline / alone", "%15.3f", 1.0,
+		ROW("offline iterations/s", "%16.2f", off->offline_iter_per_s, r->offline_iter_per_s);
+		ROW("offline / alone", "%16.3f", 1.0,
 		    off->offline_iter_per_s > 0 ? r->offline_iter_per_s / off->offline_iter_per_s : 0);
-		ROW("offline / left by online", "%15.3f", left > 0 ? off->offline_iter_per_s / left : 0,
+		ROW("offline / left by online", "%16.3f", left > 0 ? off->offline_iter_per_s / left : 0,
 		    left > 0 ? r->offline_iter_per_s / left : 0);
 	}
-	ROW("suspend requests", "%15llu", 0ull, (unsigned long long)r->mon.suspends);
-	ROW("preempt latency p50 (us)", "%15.1f", 0.0, us(gprio_hist_percentile(&r->mon.preempt_lat, 50)));
-	ROW("preempt latency p99 (us)", "%15.1f", 0.0, us(gprio_hist_percentile(&r->mon.preempt_lat, 99)));
-	ROW("preempt latency max (us)", "%15.1f", 0.0, us(r->mon.preempt_lat.max));
-	ROW("hardware preemptions", "%15llu", 0ull, (unsigned long long)r->hw_preemptions);
+	ROW("suspend requests", "%16llu", 0ull, (unsigned long long)r->mon.suspends);
+	ROW("preempt latency p50 (us)", "%16.1f", 0.0, us(gprio_hist_percentile(&r->mon.preempt_lat, 50)));
+	ROW("preempt latency p99 (us)", "%16.1f", 0.0, us(gprio_hist_percentile(&r->mon.preempt_lat, 99)));
+	ROW("preempt latency max (us)", "%16.1f", 0.0, us(r->mon.preempt_lat.max));
+	ROW("hardware preemptions", "%16llu", 0ull, (unsigned long long)r->hw_preemptions);
 	if (sc->profile.arch == SIM_ARCH_AMD_CPSCH)
-		ROW("device-wide unmaps", "%15llu", 0ull, (unsigned long long)r->device_wide_ops);
+		ROW("device-wide unmaps", "%16llu", 0ull, (unsigned long long)r->device_wide_ops);
 	else
-		ROW("context switches", "%15llu",
+		ROW("context switches", "%16llu",
 		    (unsigned long long)(on->ctx_switches + off->ctx_switches),
 		    (unsigned long long)r->ctx_switches);
-	ROW("monitor ticks", "%15llu", 0ull, (unsigned long long)r->mon.ticks);
-	ROW("monitor event wake-ups", "%15llu", 0ull, (unsigned long long)r->mon.event_wakeups);
-	ROW("suspend timeouts", "%15llu", 0ull, (unsigned long long)r->mon.timeouts);
-	ROW("GPU resets", "%15llu", (unsigned long long)(on->resets + off->resets),
+	bool kfd = false;
+	for (uint32_t i = 0; i < c->nruns; i++)
+		kfd |= c->runs[i].kfd_stage != 0;
+	if (kfd) {
+		ROW("KFD ioctls (amdkfd backend)", "%16llu", 0ull, (unsigned long long)r->kfd_ioctls);
+		ROW("DBG_TRAP ENABLEs", "%16llu", 0ull, (unsigned long long)r->kfd_enables);
+		ROW("EC_QUEUE_NEW retries", "%16llu", 0ull, (unsigned long long)r->kfd_ebusy_retries);
+		ROW("refused KFD calls", "%16llu", 0ull, (unsigned long long)r->kfd_call_errors);
+		ROW("processes not controllable", "%16llu", 0ull, (unsigned long long)r->kfd_blocked);
+	}
+	ROW("monitor ticks", "%16llu", 0ull, (unsigned long long)r->mon.ticks);
+	ROW("monitor event wake-ups", "%16llu", 0ull, (unsigned long long)r->mon.event_wakeups);
+	ROW("suspend timeouts", "%16llu", 0ull, (unsigned long long)r->mon.timeouts);
+	ROW("GPU resets", "%16llu", (unsigned long long)(on->resets + off->resets),
 	    (unsigned long long)r->resets);
-	ROW("kernels completed", "%15llu", (unsigned long long)(on->completed + off->completed),
+	ROW("kernels completed", "%16llu", (unsigned long long)(on->completed + off->completed),
 	    (unsigned long long)r->completed);
-	ROW("work lost (kernels)", "%15llu", (unsigned long long)(on->lost + off->lost),
+	ROW("work lost (kernels)", "%16llu", (unsigned long long)(on->lost + off->lost),
 	    (unsigned long long)r->lost);
-	ROW("order violations", "%15llu",
+	ROW("order violations", "%16llu",
 	    (unsigned long long)(on->order_violations + off->order_violations),
 	    (unsigned long long)r->order_violations);
-	ROW("queues held at end", "%15llu", (unsigned long long)(on->held_at_end + off->held_at_end),
+	ROW("queues held at end", "%16llu", (unsigned long long)(on->held_at_end + off->held_at_end),
 	    (unsigned long long)r->held_at_end);
-	ROW("sim events", "%15llu", (unsigned long long)(on->events + off->events),
+	ROW("sim events", "%16llu", (unsigned long long)(on->events + off->events),
 	    (unsigned long long)r->events);
-	ROW("wall time (s)", "%15.3f", on->wall_s + off->wall_s, r->wall_s);
+	ROW("wall time (s)", "%16.3f", on->wall_s + off->wall_s, r->wall_s);
 #undef ROW
 }
 
@@ -176,12 +195,20 @@ static void json_result(FILE *f, const struct sim_result *r, double left, double
 	fprintf(f, ", \"hw_preemptions\": %llu, \"device_wide_unmaps\": %llu, \"context_switches\": %llu"
 		   ", \"gpu_resets\": %llu, \"kernels_submitted\": %llu, \"kernels_completed\": %llu"
 		   ", \"work_lost\": %llu, \"order_violations\": %llu, \"held_at_end\": %llu"
-		   ", \"events\": %llu, \"wall_s\": %.4f}",
+		   ", \"events\": %llu, \"wall_s\": %.4f",
 		(unsigned long long)r->hw_preemptions, (unsigned long long)r->device_wide_ops,
 		(unsigned long long)r->ctx_switches, (unsigned long long)r->resets,
 		(unsigned long long)r->submitted, (unsigned long long)r->completed,
 		(unsigned long long)r->lost, (unsigned long long)r->order_violations,
 		(unsigned long long)r->held_at_end, (unsigned long long)r->events, r->wall_s);
+	if (r->kfd_stage)
+		fprintf(f, ", \"kfd\": {\"stage\": %d, \"ioctls\": %llu, \"enables\": %llu, "
+			   "\"ec_queue_new_retries\": %llu, \"queue_errors\": %llu, \"refused_calls\": %llu, "
+			   "\"blocked_processes\": %llu}",
+			r->kfd_stage, (unsigned long long)r->kfd_ioctls, (unsigned long long)r->kfd_enables,
+			(unsigned long long)r->kfd_ebusy_retries, (unsigned long long)r->kfd_queue_errors,
+			(unsigned long long)r->kfd_call_errors, (unsigned long long)r->kfd_blocked);
+	fprintf(f, "}");
 }
 
 void sim_report_json(FILE *f, const struct sim_scenario *sc, const struct sim_compare *c)

@@ -7,7 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "../backends/amdkfd/amdkfd_backend.h"
 #include "sim_backend.h"
+#include "sim_kfd.h"
 
 static double wall_now(void)
 {
@@ -50,25 +52,85 @@ static void snapshot(struct sim_world *w, struct sim_result *r)
 	r->online_busy_share = secs > 0 ? (double)ob / 1e9 / secs : 0;
 }
 
+/* The controller under test: the sim backend, or the amdkfd backend on the simulated KFD. */
+struct controller {
+	const struct gprio_backend_ops *ops;
+	void *be;
+	struct sim_kfd kfd;
+	struct gprio_amdkfd *ak;
+};
+
+static int controller_init(struct controller *c, struct sim_world *w, const struct sim_scenario *sc,
+			   char *err, size_t errlen)
+{
+	memset(c, 0, sizeof(*c));
+	c->ops = &sim_backend_ops;
+	c->be = w;
+	if (sc->kfd.stage == 0)
+		return 0;
+	if (sc->profile.arch != SIM_ARCH_AMD_CPSCH) {
+		snprintf(err, errlen, "%s: stage %d needs an AMD profile, not '%s'", sc->path,
+			 sc->kfd.stage, sc->profile.name);
+		return -EINVAL;
+	}
+	int rc = sim_kfd_init(&c->kfd, w, &sc->kfd);
+	c->ak = rc ? NULL : malloc(sizeof(*c->ak));
+	if (!c->ak) {
+		snprintf(err, errlen, "out of memory building the simulated KFD");
+		sim_kfd_free(&c->kfd);
+		return -ENOMEM;
+	}
+	struct gprio_kfd_sys sys;
+	struct gprio_amdkfd_cfg cfg;
+	sim_kfd_sys(&c->kfd, &sys);
+	gprio_amdkfd_cfg_defaults(&cfg);
+	cfg.stage = sc->kfd.stage;
+	rc = gprio_amdkfd_open(c->ak, &sys, &cfg, err, errlen);
+	if (rc) {
+		free(c->ak);
+		sim_kfd_free(&c->kfd);
+		c->ak = NULL;
+		return rc;
+	}
+	c->ops = &gprio_amdkfd_ops;
+	c->be = c->ak;
+	return 0;
+}
+
+static void controller_free(struct controller *c)
+{
+	if (c->ak) {
+		free(c->ak);
+		sim_kfd_free(&c->kfd);
+		c->ak = NULL;
+	}
+}
+
 int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, size_t errlen)
 {
 	double t0 = wall_now();
 	struct sim_world w;
 	struct gprio_clock clk;
+	struct controller ctl;
 	struct gprio_monitor *m = calloc(1, sizeof(*m));
 	memset(res, 0, sizeof(*res));
 	int rc = m ? sim_world_init(&w, sc) : -ENOMEM;
+	if (rc) {
+		snprintf(err, errlen, "out of memory building the simulated world");
+		free(m);
+		return rc;
+	}
+	rc = controller_init(&ctl, &w, sc, err, errlen);
 	if (rc == 0) {
 		sim_clock_init(&clk, &w);
-		rc = gprio_monitor_init(m, &sc->sched, &sim_backend_ops, &w, &clk);
-		if (rc)
+		rc = gprio_monitor_init(m, &sc->sched, ctl.ops, ctl.be, &clk);
+		if (rc) {
 			snprintf(err, errlen, "%s: bad scheduler configuration", sc->path);
-	} else {
-		snprintf(err, errlen, "out of memory building the simulated world");
+			controller_free(&ctl);
+		}
 	}
 	if (rc) {
-		if (m)
-			sim_world_free(&w);
+		sim_world_free(&w);
 		free(m);
 		return rc;
 	}
@@ -80,31 +142,49 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, si
 	if (rc == -ECANCELED && w.now < w.end) {
 		/* the controller died: the mechanism's own fail-open path puts everything back */
 		w.controller = false;
+		if (ctl.ak)
+			sim_kfd_controller_died(&ctl.kfd);
 		w.arch->fail_open(&w);
 		rc = sim_world_run_until(&w, w.end, false);
 	} else if (rc == -ECANCELED) {
 		rc = gprio_monitor_release_all(m);
+		if (ctl.ak) {
+			int rc2 = gprio_amdkfd_close(ctl.ak);
+			rc = rc < 0 ? rc : rc2;
+		}
 	}
 	if (rc < 0 && rc != -ECANCELED) {
 		snprintf(err, errlen, "simulation failed: %s", strerror(-rc));
+		controller_free(&ctl);
 		sim_world_free(&w);
 		free(m);
 		return rc;
 	}
 	snapshot(&w, res);
 	res->mon = m->st;
+	if (ctl.ak) {
+		res->kfd_stage = ctl.ak->stage;
+		res->kfd_ioctls = ctl.ak->st.ioctls;
+		res->kfd_enables = ctl.ak->st.enables;
+		res->kfd_ebusy_retries = ctl.ak->st.ebusy_retries;
+		res->kfd_queue_errors = ctl.ak->st.queue_errors;
+		res->kfd_call_errors = ctl.ak->st.call_errors;
+		res->kfd_blocked = ctl.ak->st.blocked;
+	}
 
 	/* drain: no new work; everything submitted must complete, in order, and nothing stay held */
 	w.stopping = true;
 	rc = sim_world_run_until(&w, GPRIO_NS_NEVER, false);
 	if (rc < 0) {
 		snprintf(err, errlen, "simulation failed while draining: %s", strerror(-rc));
+		controller_free(&ctl);
 		sim_world_free(&w);
 		free(m);
 		return rc;
 	}
-	snprintf(res->policy, sizeof(res->policy), "%s%s", gprio_policy_name(sc->sched.policy.kind),
-		 sc->sched.events ? "" : ":poll");
+	snprintf(res->policy, sizeof(res->policy), "%s%s%s", gprio_policy_name(sc->sched.policy.kind),
+		 sc->kfd.stage ? "" : sc->sched.events ? "" : ":poll",
+		 sc->kfd.stage == 1 ? ":stage1" : sc->kfd.stage == 2 ? ":stage2" : "");
 	snprintf(res->profile, sizeof(res->profile), "%s", sc->profile.name);
 	res->seed = sc->seed;
 	res->poll_only = !sc->sched.events;
@@ -121,6 +201,7 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, si
 	for (uint32_t i = 0; i < w.nq; i++)
 		if (w.q[i].held || w.q[i].hw_held)
 			res->held_at_end++;
+	controller_free(&ctl);
 	sim_world_free(&w);
 	free(m);
 	res->wall_s = wall_now() - t0;
@@ -147,12 +228,17 @@ int sim_variant_parse(const char *s, struct sim_variant *v)
 	snprintf(buf, sizeof(buf), "%s", s);
 	char *colon = strchr(buf, ':');
 	v->events = -1;
+	v->stage = 0;
 	if (colon) {
 		*colon++ = '\0';
 		if (strcmp(colon, "poll") == 0)
 			v->events = 0;
 		else if (strcmp(colon, "events") == 0)
 			v->events = 1;
+		else if (strcmp(colon, "stage1") == 0)
+			v->stage = 1;
+		else if (strcmp(colon, "stage2") == 0)
+			v->stage = 2;
 		else
 			return -EINVAL;
 	}
@@ -184,6 +270,13 @@ int sim_compare_run(const struct sim_scenario *sc, const struct sim_variant *var
 		tmp.sched.policy.kind = variants[i].policy;
 		if (variants[i].events >= 0)
 			tmp.sched.events = variants[i].events;
+		if (variants[i].stage) {
+			/* the amdkfd backend on the simulated KFD: stock KFD (device-wide unmap) or the
+			 * patched one (per-queue); KFD reports no new work, so it polls */
+			tmp.kfd.stage = variants[i].stage;
+			tmp.profile.preempt = variants[i].stage == 1 ? SIM_AMD_DEVICE_WIDE : SIM_AMD_PER_QUEUE;
+			tmp.sched.events = false;
+		}
 		if ((rc = sim_run(&tmp, &cmp->runs[i], err, errlen)))
 			return rc;
 		cmp->nruns++;

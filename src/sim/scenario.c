@@ -13,7 +13,7 @@
 #define US GPRIO_NS_PER_US
 #define MS GPRIO_NS_PER_MS
 
-enum section { SEC_NONE, SEC_SIM, SEC_GPU, SEC_SCHED, SEC_PROC };
+enum section { SEC_NONE, SEC_SIM, SEC_GPU, SEC_SCHED, SEC_PROC, SEC_KFD };
 
 struct parser {
 	struct sim_scenario *sc;
@@ -313,6 +313,99 @@ static int key_sched(struct parser *p, const char *k, const char *v)
 		       "share, window, grace, suspend_timeout, event_latency, die_at)", k);
 }
 
+/* [kfd]: conditions of the simulated KFD. Process names are resolved once all are known. */
+static int kfd_event(struct parser *p, enum sim_kfd_ev_kind kind, const char *k, const char *v)
+{
+	struct sim_kfd_cfg *c = &p->sc->kfd;
+	char buf[128], *w[5];
+	if (strlen(v) >= sizeof(buf))
+		return fail(p, "%s: value too long", k);
+	snprintf(buf, sizeof(buf), "%s", v);
+	int n = words(buf, w, 4);
+	struct sim_kfd_event e = {.kind = kind, .line = p->line};
+	/* exit = NAME at TIME | destroy = NAME QUEUE at TIME | debugger = NAME | no_runtime_enable = NAME */
+	bool timed = kind == SIM_KFD_EXIT || kind == SIM_KFD_DESTROY;
+	int want = kind == SIM_KFD_EXIT ? 3 : kind == SIM_KFD_DESTROY ? 4 : 1;
+	if (n != want || (timed && strcmp(w[n - 2], "at") != 0))
+		return fail(p, "%s: expected '%s', got '%s'", k,
+			    kind == SIM_KFD_EXIT      ? "PROCESS at TIME"
+			    : kind == SIM_KFD_DESTROY ? "PROCESS QUEUE at TIME"
+						  : "PROCESS",
+			    v);
+	if (strlen(w[0]) >= sizeof(e.proc))
+		return fail(p, "%s: process name '%s' too long", k, w[0]);
+	snprintf(e.proc, sizeof(e.proc), "%s", w[0]);
+	if (kind == SIM_KFD_DESTROY) {
+		uint64_t q;
+		if (parse_u64(w[1], 1023, &q))
+			return fail(p, "%s: queue: expected 0..1023, got '%s'", k, w[1]);
+		e.queue = (uint32_t)q;
+	}
+	if (timed && sim_parse_duration(w[n - 1], &e.at))
+		return fail(p, "%s: time: expected a duration such as 2s, got '%s'", k, w[n - 1]);
+	if (c->nev == SIM_KFD_MAX_EVENTS)
+		return fail(p, "too many [kfd] events (at most %d)", SIM_KFD_MAX_EVENTS);
+	c->ev[c->nev++] = e;
+	return 0;
+}
+
+static int key_kfd(struct parser *p, const char *k, const char *v)
+{
+	struct sim_kfd_cfg *c = &p->sc->kfd;
+	bool b;
+	if (strcmp(k, "hws") == 0) {
+		int rc = parse_onoff(p, k, v, &b);
+		c->no_hws = !b;
+		return rc;
+	}
+	if (strcmp(k, "root") == 0) {
+		int rc = parse_onoff(p, k, v, &b);
+		c->unprivileged = !b;
+		return rc;
+	}
+	if (strcmp(k, "version") == 0) {
+		unsigned ma, mi;
+		char tail;
+		if (sscanf(v, "%u.%u%c", &ma, &mi, &tail) != 2)
+			return fail(p, "version: expected MAJOR.MINOR such as 1.17, got '%s'", v);
+		c->major = ma;
+		c->minor = mi;
+		return 0;
+	}
+	if (strcmp(k, "exit") == 0)
+		return kfd_event(p, SIM_KFD_EXIT, k, v);
+	if (strcmp(k, "destroy") == 0)
+		return kfd_event(p, SIM_KFD_DESTROY, k, v);
+	if (strcmp(k, "debugger") == 0)
+		return kfd_event(p, SIM_KFD_DEBUGGER, k, v);
+	if (strcmp(k, "no_runtime_enable") == 0)
+		return kfd_event(p, SIM_KFD_NO_RUNTIME, k, v);
+	return fail(p, "unknown key '%s' in [kfd] (known: hws, root, version, exit, destroy, "
+		       "debugger, no_runtime_enable)", k);
+}
+
+static int resolve_kfd(struct sim_scenario *sc, char *err, size_t errlen)
+{
+	for (uint32_t i = 0; i < sc->kfd.nev; i++) {
+		struct sim_kfd_event *e = &sc->kfd.ev[i];
+		uint32_t j = 0;
+		while (j < sc->nprocs && strcmp(sc->procs[j].name, e->proc) != 0)
+			j++;
+		if (j == sc->nprocs) {
+			snprintf(err, errlen, "%s:%d: [kfd]: no process named '%s'", sc->path, e->line,
+				 e->proc);
+			return -EINVAL;
+		}
+		if (e->kind == SIM_KFD_DESTROY && e->queue >= sc->procs[j].queues) {
+			snprintf(err, errlen, "%s:%d: [kfd]: process '%s' has %u queue(s), no queue %u",
+				 sc->path, e->line, e->proc, sc->procs[j].queues, e->queue);
+			return -EINVAL;
+		}
+		e->proc_idx = j;
+	}
+	return 0;
+}
+
 static int key_proc(struct parser *p, const char *k, const char *v)
 {
 	struct sim_proc_spec *ps = p->proc;
@@ -449,6 +542,8 @@ static int section(struct parser *p, char *s)
 		p->sec = SEC_GPU;
 	else if (n == 1 && strcmp(w[0], "scheduler") == 0)
 		p->sec = SEC_SCHED;
+	else if (n == 1 && strcmp(w[0], "kfd") == 0)
+		p->sec = SEC_KFD;
 	else if (n == 2 && strcmp(w[0], "process") == 0) {
 		struct sim_scenario *sc = p->sc;
 		if (strlen(w[1]) >= sizeof(sc->procs[0].name))
@@ -467,7 +562,7 @@ static int section(struct parser *p, char *s)
 		p->sec = SEC_PROC;
 	} else
 		return fail(p, "unknown section '[%s]' (known: [sim], [gpu], [scheduler], "
-			       "[process NAME])", s);
+			       "[kfd], [process NAME])", s);
 	return 0;
 }
 
@@ -482,6 +577,8 @@ static void scenario_defaults(struct sim_scenario *sc, const char *path)
 	gprio_monitor_cfg_defaults(&sc->sched);
 	sc->event_latency = 2 * US; /* estimate: shim/eventfd notification -> daemon wakes */
 	sc->die_at = GPRIO_NS_NEVER;
+	sc->kfd.major = 1;
+	sc->kfd.minor = 17; /* Linux 6.12's KFD ioctl API */
 }
 
 int sim_scenario_parse(struct sim_scenario *sc, const char *text, const char *path, char *err,
@@ -543,6 +640,7 @@ int sim_scenario_parse(struct sim_scenario *sc, const char *text, const char *pa
 		case SEC_SIM: rc = key_sim(&p, k, v); break;
 		case SEC_SCHED: rc = key_sched(&p, k, v); break;
 		case SEC_PROC: rc = key_proc(&p, k, v); break;
+		case SEC_KFD: rc = key_kfd(&p, k, v); break;
 		case SEC_GPU:
 			if (sc->ngpu == SIM_MAX_GPU_KEYS) {
 				rc = fail(&p, "too many [gpu] keys");
@@ -566,6 +664,8 @@ int sim_scenario_parse(struct sim_scenario *sc, const char *text, const char *pa
 		snprintf(err, errlen, "%s: no [process NAME] sections: nothing to simulate", path);
 		rc = -EINVAL;
 	}
+	if (rc == 0)
+		rc = resolve_kfd(sc, err, errlen);
 	if (rc == 0 && sc->warmup >= sc->duration) {
 		snprintf(err, errlen, "%s: warmup (%.3f s) must be shorter than duration (%.3f s)", path,
 			 (double)sc->warmup / 1e9, (double)sc->duration / 1e9);

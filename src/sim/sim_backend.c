@@ -31,8 +31,7 @@ static int sb_refresh(void *be, struct gprio_table *t, gprio_ns now)
 	return 0;
 }
 
-/* A control action changes who may run right now, not at the next event. */
-static void kick(struct sim_world *w)
+void sim_kick(struct sim_world *w)
 {
 	sim_mark_all(w);
 	w->arch->changed(w);
@@ -48,7 +47,7 @@ static int sb_suspend(void *be, const uint64_t *keys, size_t n, gprio_ns grace, 
 			return -ENOENT;
 	(void)failed;
 	w->arch->suspend(w, keys, n);
-	kick(w);
+	sim_kick(w);
 	return w->err;
 }
 
@@ -60,7 +59,7 @@ static int sb_resume(void *be, const uint64_t *keys, size_t n, bool *failed)
 			return -ENOENT;
 	(void)failed;
 	w->arch->resume(w, keys, n);
-	kick(w);
+	sim_kick(w);
 	return w->err;
 }
 

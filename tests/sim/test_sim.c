@@ -100,7 +100,7 @@ static void mi308x_priority_beats_none(void **s)
 	if (sim_scenario_parse(&sc, gprio_default_scenario, "default", err, sizeof(err)) ||
 	    sim_scenario_finalize(&sc, NULL, err, sizeof(err)))
 		fail_msg("%s", err);
-	struct sim_variant v[] = {{GPRIO_POLICY_NONE, -1}, {GPRIO_POLICY_PRIORITY, -1}};
+	struct sim_variant v[] = {{GPRIO_POLICY_NONE, -1, 0}, {GPRIO_POLICY_PRIORITY, -1, 0}};
 	assert_int_equal(sim_compare_run(&sc, v, 2, &cmp, err, sizeof(err)), 0);
 	double none99 = (double)gprio_hist_percentile(&cmp.runs[0].online_latency, 99);
 	double prio99 = (double)gprio_hist_percentile(&cmp.runs[1].online_latency, 99);

@@ -352,15 +352,17 @@ static int kfd_event(struct parser *p, enum sim_kfd_ev_kind kind, const char *k,
 static int key_kfd(struct parser *p, const char *k, const char *v)
 {
 	struct sim_kfd_cfg *c = &p->sc->kfd;
-	bool b;
+	bool b = true;
 	if (strcmp(k, "hws") == 0) {
 		int rc = parse_onoff(p, k, v, &b);
-		c->no_hws = !b;
+		if (rc == 0)
+			c->no_hws = !b;
 		return rc;
 	}
 	if (strcmp(k, "root") == 0) {
 		int rc = parse_onoff(p, k, v, &b);
-		c->unprivileged = !b;
+		if (rc == 0)
+			c->unprivileged = !b;
 		return rc;
 	}
 	if (strcmp(k, "version") == 0) {

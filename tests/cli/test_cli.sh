@@ -45,13 +45,22 @@ fi
 "$GPRIO" sim --duration 3s --seed 6 --json | sed 's/"wall_s": [0-9.]*//g' >"$TMP/c"
 if cmp -s "$TMP/a" "$TMP/b" && ! cmp -s "$TMP/a" "$TMP/c"; then ok "deterministic per seed"; else bad "determinism"; fi
 
+# 3b. AMD: no scheduler, stage 1 and stage 2 (the amdkfd backend on the simulated KFD) side by side
+if "$GPRIO" sim --duration 3s --compare none,priority:stage1,priority:stage2 --json >"$TMP/k" 2>"$TMP/err" &&
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); r=d["runs"]; assert [x["policy"] for x in r]==["none","priority:stage1","priority:stage2"]; assert all(x["work_lost"]==0 and x["held_at_end"]==0 for x in r); assert r[1]["device_wide_unmaps"]>0 and r[2]["device_wide_unmaps"]==0; assert r[1]["kfd"]["stage"]==1 and r[2]["kfd"]["stage"]==2 and r[2]["monitor"]["suspends"]>0' "$TMP/k"; then
+	ok "stage 1 vs stage 2 report"
+else
+	bad "stage report: $(cat "$TMP/err")"
+fi
+expect_fail "stage on nvidia" 1 "stage 1 needs an AMD profile, not 'h100'" -- sim examples/h100-online-offline.scn --duration 3s --policy priority:stage1
+
 # 4. bad scenarios and options
 printf '[sim]\nduration = 10s\n[process web]\nclass = online\narrival = poisson 40/s\nkernel_time = 5 ms\n' >"$TMP/bad.scn"
 expect_fail "bad value names file:line:value" 1 "bad.scn:6: kernel_time: bad distribution '5 ms'" -- sim "$TMP/bad.scn"
 printf '[sim]\nprofile = a100\n' >"$TMP/prof.scn"
 expect_fail "unknown profile in scenario" 1 "prof.scn:2: profile: unknown profile 'a100'" -- sim "$TMP/prof.scn"
 expect_fail "missing file" 1 "nope.scn: cannot open" -- sim "$TMP/nope.scn"
-expect_fail "unknown policy" 2 "--policy: expected none, priority or share, optionally with :poll or :events, got fifo" -- sim --policy fifo
+expect_fail "unknown policy" 2 "--policy: expected none, priority or share, optionally with :poll, :events, :stage1 or :stage2, got fifo" -- sim --policy fifo
 expect_fail "bad seed" 2 "--seed: expected a non-negative integer, got -1" -- sim --seed -1
 expect_fail "bad poll" 2 "--poll-ms: expected milliseconds 0.001..10000, got 0" -- sim --poll-ms 0
 expect_fail "unknown option" 2 "--frobnicate: unknown option" -- sim --frobnicate

@@ -59,13 +59,18 @@ int gprio_amdkfd_open(struct gprio_amdkfd *b, const struct gprio_kfd_sys *sys,
 		snprintf(err, errlen, "amdkfd: GET_VERSION on /dev/kfd failed: %s", strerror(-rc));
 		return rc;
 	}
-	bool s2 = gprio_kfd_has_stage2(&b->sys);
-	if (cfg->stage == 2 && !s2) {
+	int s2 = gprio_kfd_has_stage2(&b->sys);
+	if (cfg->stage == 2 && s2 == -EPERM) {
+		snprintf(err, errlen, "amdkfd: stage 2: PREEMPT_QUEUES refused (EPERM): gpriod needs "
+				      "CAP_SYS_ADMIN (run it as root)");
+		return -EPERM;
+	}
+	if (cfg->stage == 2 && s2 != 1) {
 		snprintf(err, errlen, "amdkfd: stage 2 asked for, but this KFD has no PREEMPT_QUEUES "
 				      "ioctl (load the kernel/amdkfd patch series)");
 		return -EOPNOTSUPP;
 	}
-	b->stage = cfg->stage ? cfg->stage : (s2 ? 2 : 1);
+	b->stage = cfg->stage ? cfg->stage : (s2 == 1 ? 2 : 1);
 	return 0;
 }
 

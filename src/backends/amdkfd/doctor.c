@@ -145,5 +145,10 @@ void gprio_kfd_probe_machine(struct gprio_kfd_probe *p)
 		p->major = v.major;
 		p->minor = v.minor;
 	}
+	/* gprio's stage-2 ioctl answers an empty request with 0 (EPERM when not root) */
+	struct gprio_kfd_preempt_queues pq;
+	memset(&pq, 0, sizeof(pq));
+	pq.pid = (uint32_t)getpid();
+	p->stage2_ioctl = ioctl(fd, GPRIO_KFD_PREEMPT_QUEUES, &pq) == 0 || errno == EPERM;
 	close(fd);
 }

@@ -17,12 +17,13 @@ int gprio_kfd_version(const struct gprio_kfd_sys *s, uint32_t *major, uint32_t *
 	return 0;
 }
 
-bool gprio_kfd_has_stage2(const struct gprio_kfd_sys *s)
+int gprio_kfd_has_stage2(const struct gprio_kfd_sys *s)
 {
 	struct gprio_kfd_preempt_queues a;
 	memset(&a, 0, sizeof(a));
 	a.pid = s->ops->self(s->ctx);
-	return s->ops->ioctl(s->ctx, GPRIO_KFD_PREEMPT_QUEUES, &a) == 0;
+	int rc = s->ops->ioctl(s->ctx, GPRIO_KFD_PREEMPT_QUEUES, &a);
+	return rc == 0 ? 1 : rc == -EPERM ? -EPERM : 0;
 }
 
 static int dbg(const struct gprio_kfd_sys *s, struct gprio_kfd_dbg_trap *a)

@@ -10,8 +10,9 @@
 
 /* GET_VERSION, refused (-EPROTO) below 1.13, which has no DBG_TRAP. */
 int gprio_kfd_version(const struct gprio_kfd_sys *s, uint32_t *major, uint32_t *minor);
-/* Is gprio's stage-2 ioctl there? (PREEMPT_QUEUES with no queues answers 0.) */
-bool gprio_kfd_has_stage2(const struct gprio_kfd_sys *s);
+/* Is gprio's stage-2 ioctl there? PREEMPT_QUEUES with no queues: 1 (answered 0), 0 (a stock
+ * KFD: ENOTTY/EINVAL), or -EPERM (there, but the caller lacks CAP_SYS_ADMIN). */
+int gprio_kfd_has_stage2(const struct gprio_kfd_sys *s);
 
 /* DBG_TRAP ENABLE: the caller becomes pid's debugger (needs to be its ptrace parent, or pid
  * itself). dbg_fd: a file descriptor of the caller KFD keeps for debug events. */

@@ -1,0 +1,405 @@
+/* The amdkfd backend's error handling against a scripted KFD (cases the simulated KFD cannot
+ * produce on demand: a queue SUSPEND skips as new, per-queue error bits, a process vanishing
+ * between calls), and the real Linux port's parsing of KFD's sysfs and /proc on a fake tree. */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "../../src/backends/amdkfd/amdkfd_backend.h"
+#include "../../src/backends/amdkfd/kfd.h"
+#include "../../src/backends/amdkfd/kfd_sys_linux.h"
+
+/* --- scripted KFD: process 100 (offline, queues 0 and 1), process 200 (online, queue 0) --- */
+struct fake {
+	uint64_t rptr[2][2], wptr[2][2];
+	bool gone100;
+	int suspend_calls, resume_calls, snapshots, disables, enables;
+	bool q1_new;          /* queue 1 of 100 is skipped by SUSPEND until a snapshot */
+	bool error_q0;        /* SUSPEND sets the error bit on queue 0 */
+	int suspend_rc;       /* forced return of SUSPEND (0: normal) */
+	gprio_ns now;
+};
+static struct fake F;
+
+static int pidx(uint32_t pid)
+{
+	return pid == 100 ? 0 : pid == 200 ? 1 : -1;
+}
+
+static int f_ioctl(void *ctx, unsigned long req, void *arg)
+{
+	(void)ctx;
+	if (req == GPRIO_KFD_GET_VERSION) {
+		struct gprio_kfd_version *v = arg;
+		v->major = 1;
+		v->minor = 15;
+		return 0;
+	}
+	if (req == GPRIO_KFD_PREEMPT_QUEUES)
+		return -ENOTTY;
+	if (req != GPRIO_KFD_DBG_TRAP)
+		return -ENOTTY;
+	struct gprio_kfd_dbg_trap *a = arg;
+	if (a->pid == 100 && F.gone100)
+		return -ESRCH;
+	int p = pidx(a->pid);
+	uint32_t *arr;
+	switch (a->op) {
+	case GPRIO_KFD_DBG_ENABLE: F.enables++; return 0;
+	case GPRIO_KFD_DBG_DISABLE: F.disables++; return 0;
+	case GPRIO_KFD_DBG_GET_QUEUE_SNAPSHOT: {
+		struct gprio_kfd_queue_snapshot *s = (void *)(uintptr_t)a->snapshot.snapshot_buf_ptr;
+		uint32_t n = p == 0 ? 2 : 1;
+		for (uint32_t i = 0; i < n && i < a->snapshot.num_queues; i++) {
+			memset(&s[i], 0, sizeof(s[i]));
+			s[i].queue_id = i;
+			s[i].read_pointer_address = 0x1000 + (uint64_t)p * 0x100 + i * 0x10;
+			s[i].write_pointer_address = s[i].read_pointer_address + 8;
+		}
+		a->snapshot.num_queues = n;
+		F.snapshots++;
+		if (a->snapshot.exception_mask & GPRIO_KFD_EC_MASK(GPRIO_KFD_EC_QUEUE_NEW) && F.snapshots > 2)
+			F.q1_new = false;
+		return 0;
+	}
+	case GPRIO_KFD_DBG_SUSPEND_QUEUES:
+		F.suspend_calls++;
+		if (F.suspend_rc)
+			return F.suspend_rc;
+		arr = (void *)(uintptr_t)a->suspend.queue_array_ptr;
+		for (uint32_t i = 0; i < a->suspend.num_queues; i++) {
+			if (arr[i] == 1 && F.q1_new)
+				arr[i] |= GPRIO_KFD_QUEUE_INVALID;
+			else if (arr[i] == 0 && F.error_q0)
+				arr[i] |= GPRIO_KFD_QUEUE_ERROR;
+		}
+		return (int)a->suspend.num_queues;
+	case GPRIO_KFD_DBG_RESUME_QUEUES:
+		F.resume_calls++;
+		return (int)a->resume.num_queues;
+	}
+	return -EINVAL;
+}
+
+static int f_list_procs(void *ctx, uint32_t *pids, size_t cap)
+{
+	(void)ctx;
+	size_t n = 0;
+	if (!F.gone100 && n < cap)
+		pids[n++] = 100;
+	if (n < cap)
+		pids[n++] = 200;
+	if (n < cap)
+		pids[n++] = 7; /* ourselves */
+	return (int)n;
+}
+
+static int f_list_queues(void *ctx, uint32_t pid, struct gprio_kfd_sysq *q, size_t cap)
+{
+	(void)ctx;
+	if ((pid == 100 && F.gone100) || pidx(pid) < 0)
+		return -ENOENT;
+	uint32_t n = pid == 100 ? 2 : 1;
+	for (uint32_t i = 0; i < n && i < cap; i++) {
+		memset(&q[i], 0, sizeof(q[i]));
+		q[i].qid = i;
+	}
+	return (int)n;
+}
+
+static int f_read_mem(void *ctx, uint32_t pid, uint64_t addr, void *buf, size_t len)
+{
+	(void)ctx;
+	int p = pidx(pid);
+	if (p < 0 || len != 8)
+		return -EFAULT;
+	uint64_t off = addr - 0x1000 - (uint64_t)p * 0x100;
+	uint64_t v = (off & 8) ? F.wptr[p][off / 0x10] : F.rptr[p][off / 0x10];
+	memcpy(buf, &v, 8);
+	return 0;
+}
+
+static int f_ok(void *ctx, uint32_t pid)
+{
+	(void)ctx;
+	(void)pid;
+	return 0;
+}
+
+static int f_classify(void *ctx, uint32_t pid, enum gprio_class *k, int *prio)
+{
+	(void)ctx;
+	*k = pid == 100 ? GPRIO_CLASS_OFFLINE : GPRIO_CLASS_ONLINE;
+	*prio = pid == 100 ? 0 : 11;
+	return 0;
+}
+
+static uint32_t f_self(void *ctx)
+{
+	(void)ctx;
+	return 7;
+}
+
+static gprio_ns f_now(void *ctx)
+{
+	(void)ctx;
+	return F.now;
+}
+
+static int f_sleep(void *ctx, gprio_ns d)
+{
+	(void)ctx;
+	F.now = d;
+	return 0;
+}
+
+static const struct gprio_kfd_sys_ops fake_ops = {
+	f_ioctl, f_list_procs, f_list_queues, f_read_mem, f_ok, f_ok, f_classify, f_self, f_now, f_sleep,
+};
+
+static struct gprio_amdkfd B;
+static struct gprio_table T;
+
+static void open_fake(void)
+{
+	memset(&F, 0, sizeof(F));
+	F.now = 1000;
+	struct gprio_kfd_sys sys = {&fake_ops, NULL};
+	struct gprio_amdkfd_cfg cfg;
+	char err[200];
+	gprio_amdkfd_cfg_defaults(&cfg);
+	assert_int_equal(gprio_amdkfd_open(&B, &sys, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(B.stage, 1); /* no PREEMPT_QUEUES here */
+	gprio_table_init(&T);
+}
+
+static int row(uint32_t pid, uint32_t qid)
+{
+	return gprio_table_find(&T, (uint64_t)pid << 32 | qid);
+}
+
+static void discovery_and_pointers(void **s)
+{
+	(void)s;
+	open_fake();
+	F.wptr[0][1] = 5;
+	F.rptr[0][1] = 3;
+	assert_int_equal(gprio_amdkfd_ops.refresh(&B, &T, F.now), 0);
+	assert_int_equal(T.n, 3); /* not our own pid 7 */
+	int i = row(100, 1);
+	assert_true(i >= 0);
+	assert_int_equal(T.q[i].wptr, 5);
+	assert_int_equal(T.q[i].rptr, 3);
+	assert_int_equal(T.q[i].done, 3);
+	assert_int_equal(T.q[i].klass, GPRIO_CLASS_OFFLINE);
+	/* the online process was only observed: debugging enabled, then disabled again */
+	assert_int_equal(F.enables, 2);
+	assert_int_equal(F.disables, 1);
+	assert_int_equal(B.procs[0].mode == AMDKFD_P_DEBUGGER || B.procs[1].mode == AMDKFD_P_DEBUGGER, 1);
+}
+
+/* SUSPEND skips a queue still flagged EC_QUEUE_NEW: the backend clears it and asks again. */
+static void ec_queue_new_retry(void **s)
+{
+	(void)s;
+	open_fake();
+	assert_int_equal(gprio_amdkfd_ops.refresh(&B, &T, F.now), 0);
+	F.q1_new = true;
+	uint64_t keys[2] = {(uint64_t)100 << 32 | 0, (uint64_t)100 << 32 | 1};
+	bool failed[2] = {false, false};
+	assert_int_equal(gprio_amdkfd_ops.suspend(&B, keys, 2, 1000, failed), 0);
+	assert_false(failed[0]);
+	assert_false(failed[1]);
+	assert_int_equal(F.suspend_calls, 2);
+	assert_int_equal(B.st.ebusy_retries, 1);
+	assert_int_equal(gprio_amdkfd_ops.refresh(&B, &T, F.now), 0);
+	assert_true(T.q[row(100, 0)].hw_held);
+	assert_true(T.q[row(100, 1)].hw_held);
+}
+
+static void error_bit_fails_that_queue(void **s)
+{
+	(void)s;
+	open_fake();
+	assert_int_equal(gprio_amdkfd_ops.refresh(&B, &T, F.now), 0);
+	F.error_q0 = true;
+	uint64_t keys[2] = {(uint64_t)100 << 32 | 0, (uint64_t)100 << 32 | 1};
+	bool failed[2] = {false, false};
+	assert_int_equal(gprio_amdkfd_ops.suspend(&B, keys, 2, 1000, failed), 0);
+	assert_true(failed[0]);
+	assert_false(failed[1]);
+	assert_int_equal(B.st.queue_errors, 1);
+}
+
+/* Online processes are not debug-enabled: asking to suspend them fails cleanly. A refused call
+ * changes nothing and reports its errno. */
+static void refused_calls(void **s)
+{
+	(void)s;
+	open_fake();
+	assert_int_equal(gprio_amdkfd_ops.refresh(&B, &T, F.now), 0);
+	uint64_t on = (uint64_t)200 << 32;
+	bool failed[1] = {false};
+	assert_int_equal(gprio_amdkfd_ops.suspend(&B, &on, 1, 1000, failed), -EPERM);
+	assert_true(failed[0]);
+	F.suspend_rc = -EPERM; /* e.g. RUNTIME_ENABLE never happened */
+	uint64_t off = (uint64_t)100 << 32;
+	failed[0] = false;
+	assert_int_equal(gprio_amdkfd_ops.suspend(&B, &off, 1, 1000, failed), -EPERM);
+	assert_true(failed[0]);
+	assert_false(T.q[row(100, 0)].hw_held);
+	assert_int_equal(gprio_amdkfd_ops.set_priority(&B, off, 3), -EOPNOTSUPP);
+}
+
+/* The process exits while suspended: ESRCH, then its rows vanish; nothing is left behind. */
+static void process_vanishes(void **s)
+{
+	(void)s;
+	open_fake();
+	assert_int_equal(gprio_amdkfd_ops.refresh(&B, &T, F.now), 0);
+	uint64_t keys[2] = {(uint64_t)100 << 32 | 0, (uint64_t)100 << 32 | 1};
+	assert_int_equal(gprio_amdkfd_ops.suspend(&B, keys, 2, 1000, NULL), 0);
+	F.gone100 = true;
+	assert_int_equal(gprio_amdkfd_ops.resume(&B, keys, 2, NULL), -ESRCH);
+	assert_int_equal(gprio_amdkfd_ops.refresh(&B, &T, F.now), 0);
+	assert_true(T.q[row(100, 0)].vanished);
+	assert_true(T.q[row(100, 1)].vanished);
+	assert_int_equal(B.nprocs, 1);
+}
+
+/* Fail open on exit: held queues resumed, debugging disabled. */
+static void close_resumes(void **s)
+{
+	(void)s;
+	open_fake();
+	assert_int_equal(gprio_amdkfd_ops.refresh(&B, &T, F.now), 0);
+	uint64_t keys[1] = {(uint64_t)100 << 32 | 1};
+	assert_int_equal(gprio_amdkfd_ops.suspend(&B, keys, 1, 1000, NULL), 0);
+	int disables = F.disables;
+	assert_int_equal(gprio_amdkfd_close(&B), 0);
+	assert_int_equal(F.resume_calls, 1);
+	assert_int_equal(F.disables, disables + 1);
+	assert_int_equal(B.nprocs, 0);
+}
+
+static void grace_units(void **s)
+{
+	(void)s;
+	assert_int_equal(gprio_kfd_grace_units(0, 2100), 1);
+	assert_int_equal(gprio_kfd_grace_units(1000, 2100), 3);      /* 1 us = 2100 clocks */
+	assert_int_equal(gprio_kfd_grace_units(1000000, 2100), 2100); /* 1 ms */
+}
+
+/* --- the real Linux port on a fake sysfs/proc tree --- */
+static void put(const char *dir, const char *name, const char *text, size_t len)
+{
+	char p[1100];
+	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	FILE *f = fopen(p, "w");
+	assert_non_null(f);
+	fwrite(text, 1, len, f);
+	fclose(f);
+}
+
+static void linux_port_parsing(void **s)
+{
+	(void)s;
+	char root[] = "/tmp/gprio-kfd-XXXXXX";
+	assert_non_null(mkdtemp(root));
+	char d[512];
+	snprintf(d, sizeof(d), "%s/kfd", root);
+	mkdir(d, 0755);
+	snprintf(d, sizeof(d), "%s/kfd/4242", root);
+	mkdir(d, 0755);
+	snprintf(d, sizeof(d), "%s/kfd/4242/queues", root);
+	mkdir(d, 0755);
+	snprintf(d, sizeof(d), "%s/kfd/4242/queues/0", root);
+	mkdir(d, 0755);
+	put(d, "type", "0\n", 2);
+	put(d, "gpuid", "54321\n", 6);
+	snprintf(d, sizeof(d), "%s/kfd/4242/queues/3", root);
+	mkdir(d, 0755);
+	put(d, "type", "0\n", 2);
+	put(d, "gpuid", "54321\n", 6);
+	put(d, "rptr", "17\n", 3);
+	put(d, "wptr", "20\n", 3);
+	put(d, "active", "0\n", 2);
+	put(d, "suspended", "1\n", 2);
+	snprintf(d, sizeof(d), "%s/kfd/notapid", root);
+	mkdir(d, 0755);
+	snprintf(d, sizeof(d), "%s/proc/4242", root);
+	char pd[512];
+	snprintf(pd, sizeof(pd), "%s/proc", root);
+	mkdir(pd, 0755);
+	mkdir(d, 0755);
+	static const char env[] = "PATH=/bin\0GPRIO_CLASS=offline\0GPRIO_PRIORITY=3\0";
+	put(d, "environ", env, sizeof(env) - 1);
+
+	struct gprio_kfd_linux l;
+	assert_int_equal(gprio_kfd_linux_init(&l, false), 0);
+	snprintf(l.kfd_proc, sizeof(l.kfd_proc), "%s/kfd", root);
+	snprintf(l.proc, sizeof(l.proc), "%s/proc", root);
+	struct gprio_kfd_sys sys;
+	gprio_kfd_linux_sys(&l, &sys);
+
+	uint32_t pids[8];
+	assert_int_equal(sys.ops->list_procs(sys.ctx, pids, 8), 1);
+	assert_int_equal(pids[0], 4242);
+	struct gprio_kfd_sysq q[8];
+	int n = sys.ops->list_queues(sys.ctx, 4242, q, 8);
+	assert_int_equal(n, 2);
+	for (int i = 0; i < n; i++) {
+		assert_int_equal(q[i].gpu_id, 54321);
+		if (q[i].qid == 3) {
+			assert_true(q[i].has_ptrs);
+			assert_int_equal(q[i].rptr, 17);
+			assert_int_equal(q[i].wptr, 20);
+			assert_true(q[i].suspended);
+			assert_false(q[i].active);
+		} else {
+			assert_int_equal(q[i].qid, 0);
+			assert_false(q[i].has_ptrs); /* stock KFD: no pointers in sysfs */
+		}
+	}
+	assert_int_equal(sys.ops->list_queues(sys.ctx, 999, q, 8), -ENOENT);
+	enum gprio_class k;
+	int prio;
+	assert_int_equal(sys.ops->classify(sys.ctx, 4242, &k, &prio), 0);
+	assert_int_equal(k, GPRIO_CLASS_OFFLINE);
+	assert_int_equal(prio, 3);
+	assert_int_equal(sys.ops->classify(sys.ctx, 999, &k, &prio), -ENOENT);
+	/* process_vm_readv on ourselves needs no privilege */
+	uint64_t secret = 0x1234567890abcdefull, got = 0;
+	assert_int_equal(sys.ops->read_mem(sys.ctx, (uint32_t)getpid(), (uint64_t)(uintptr_t)&secret,
+					   &got, sizeof(got)), 0);
+	assert_true(got == secret);
+	/* no /dev/kfd opened: ioctls refuse */
+	struct gprio_kfd_version v;
+	assert_int_equal(sys.ops->ioctl(sys.ctx, GPRIO_KFD_GET_VERSION, &v), -ENODEV);
+	gprio_kfd_linux_close(&l);
+	char cmd[600];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", root);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(discovery_and_pointers),
+		cmocka_unit_test(ec_queue_new_retry),
+		cmocka_unit_test(error_bit_fails_that_queue),
+		cmocka_unit_test(refused_calls),
+		cmocka_unit_test(process_vanishes),
+		cmocka_unit_test(close_resumes),
+		cmocka_unit_test(grace_units),
+		cmocka_unit_test(linux_port_parsing),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -34,6 +34,21 @@
 		}                                                                               \
 	} while (0)
 
+
+/* GPRIO_STREAM_PRIORITY=high|low: create the stream with the device's highest / lowest stream
+ * priority (the AMD kit's "HIP stream priority" setup; plain streams otherwise). */
+static cudaError_t make_stream(cudaStream_t *s)
+{
+	const char *p = getenv("GPRIO_STREAM_PRIORITY");
+	if (!p || !*p)
+		return cudaStreamCreateWithFlags(s, cudaStreamNonBlocking);
+	int lo = 0, hi = 0;
+	cudaError_t e = cudaDeviceGetStreamPriorityRange(&lo, &hi);
+	if (e != cudaSuccess)
+		return e;
+	return cudaStreamCreateWithPriority(s, cudaStreamNonBlocking, strcmp(p, "high") == 0 ? hi : lo);
+}
+
 static double now_s()
 {
 	return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
@@ -122,7 +137,7 @@ static int offline(int argc, char **argv)
 	CK(cudaMalloc(&buf, blocks * sizeof(unsigned)));
 	CK(cudaMemset(buf, 0, blocks * sizeof(unsigned)));
 	cudaStream_t s;
-	CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+	CK(make_stream(&s));
 	std::vector<cudaEvent_t> ev(inflight);
 	for (auto &e : ev)
 		CK(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
@@ -173,7 +188,7 @@ static int online(int argc, char **argv)
 	double warm = atof(arg(argc, argv, "--warmup", "2"));
 	bool graph = flag(argc, argv, "--graph");
 	cudaStream_t s;
-	CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+	CK(make_stream(&s));
 	long long cyc = cycles_for_us(kus);
 	cudaGraphExec_t exec = nullptr;
 	if (graph) {
@@ -226,7 +241,7 @@ static int probe(int argc, char **argv)
 {
 	double seconds = atof(arg(argc, argv, "--seconds", "10"));
 	cudaStream_t s;
-	CK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
+	CK(make_stream(&s));
 	long long cyc = cycles_for_us(10);
 	std::mt19937_64 rng(7);
 	std::uniform_real_distribution<double> pause(0.010, 0.030);

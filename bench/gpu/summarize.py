@@ -12,9 +12,11 @@ import os
 import sys
 from datetime import datetime, timezone
 
-SETUPS = ["online_alone", "offline_alone", "together", "mps", "tsg", "gprio"]
+# NVIDIA setups, then the AMD kit's (bench/amd/run.sh); missing ones are skipped
+SETUPS = ["online_alone", "offline_alone", "together", "mps", "tsg", "gprio", "prio", "stage1", "stage2"]
 LABEL = {"online_alone": "online alone", "offline_alone": "offline alone", "together": "together",
-         "mps": "MPS priority", "tsg": "static TSG", "gprio": "gprio"}
+         "mps": "MPS priority", "tsg": "static TSG", "gprio": "gprio",
+         "prio": "HIP stream priority", "stage1": "gprio stage 1", "stage2": "gprio stage 2"}
 
 
 def load(path):

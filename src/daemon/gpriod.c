@@ -5,6 +5,8 @@
  *   gpriod [--shm PATH] [--policy none|priority|share] [--hysteresis-us N] [--poll-ms N]
  *          [--online-timeslice-us N] [--offline-timeslice-us N] [--share PCT] [--gating on|off]
  *          [--offline-inflight N (0: no bound)] [--status-ms N]
+ *   gpriod --backend amdkfd [--stage 1|2] [--policy ...] [--hysteresis-us N] [--poll-ms N]
+ *          [--status-ms N]     (AMD: /dev/kfd, root; docs/amd.md)
  */
 #include <errno.h>
 #include <signal.h>
@@ -13,6 +15,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../backends/amdkfd/amdkfd_backend.h"
+#include "../backends/amdkfd/kfd_sys_linux.h"
 #include "../backends/nvidia/nvidia_backend.h"
 #include "gprio/monitor.h"
 
@@ -50,7 +54,9 @@ static int usage(const char *bad, const char *val)
 		fprintf(stderr, "gpriod: %s: bad value '%s'\n", bad, val ? val : "(missing)");
 	fprintf(stderr, "usage: gpriod [--shm PATH] [--policy none|priority|share] [--hysteresis-us N]\n"
 			"              [--poll-ms N] [--online-timeslice-us N] [--offline-timeslice-us N]\n"
-			"              [--share PCT] [--gating on|off] [--offline-inflight N] [--status-ms N]\n");
+			"              [--share PCT] [--gating on|off] [--offline-inflight N] [--status-ms N]\n"
+			"       gpriod --backend amdkfd [--stage 1|2] [--policy ...] [--hysteresis-us N]\n"
+			"              [--poll-ms N] [--status-ms N]\n");
 	return 2;
 }
 
@@ -75,6 +81,61 @@ static void print_status(const struct gprio_monitor *m, const struct gprio_shm *
 	gprio_nv_print_procs(stderr, s);
 }
 
+/* AMD: the same monitor over the amdkfd backend on the real /dev/kfd. */
+static int run_amdkfd(const struct gprio_monitor_cfg *cfg, int stage, double status_ms)
+{
+	static struct gprio_kfd_linux l;
+	static struct gprio_amdkfd ak;
+	static struct gprio_monitor m;
+	int rc = gprio_kfd_linux_init(&l, true);
+	if (rc) {
+		fprintf(stderr, "gpriod: /dev/kfd: %s (no AMD GPU driver here, or no access: run "
+				"`gprio doctor`)\n", strerror(-rc));
+		return 1;
+	}
+	l.stop = &g_stop;
+	struct gprio_kfd_sys sys;
+	gprio_kfd_linux_sys(&l, &sys);
+	struct gprio_amdkfd_cfg acfg;
+	gprio_amdkfd_cfg_defaults(&acfg);
+	acfg.stage = stage;
+	acfg.dbg_fd = l.dbg_fd;
+	char err[256];
+	if ((rc = gprio_amdkfd_open(&ak, &sys, &acfg, err, sizeof(err)))) {
+		fprintf(stderr, "gpriod: %s\n", err);
+		gprio_kfd_linux_close(&l);
+		return 1;
+	}
+	struct gprio_clock clk = {clock_now, NULL};
+	if (gprio_monitor_init(&m, cfg, &gprio_amdkfd_ops, &ak, &clk)) {
+		fprintf(stderr, "gpriod: bad configuration\n");
+		gprio_kfd_linux_close(&l);
+		return 1;
+	}
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	fprintf(stderr, "gpriod: amdkfd, KFD %u.%u, stage %d, policy %s, hysteresis %.0f us, poll %.1f ms\n",
+		ak.major, ak.minor, ak.stage, gprio_policy_name(cfg->policy.kind),
+		(double)cfg->policy.hysteresis / 1e3, (double)cfg->poll / 1e6);
+	gprio_ns next_status = gprio_nv_now() + (gprio_ns)(status_ms * 1e6);
+	while ((rc = gprio_monitor_step(&m)) >= 0) {
+		if (status_ms > 0 && gprio_nv_now() >= next_status) {
+			gprio_amdkfd_print(&ak, stderr);
+			next_status = gprio_nv_now() + (gprio_ns)(status_ms * 1e6);
+		}
+	}
+	/* fail open: resume what we hold, stop being anyone's debugger */
+	gprio_monitor_release_all(&m);
+	int crc = gprio_amdkfd_close(&ak);
+	gprio_amdkfd_print(&ak, stderr);
+	gprio_kfd_linux_close(&l);
+	fprintf(stderr, "gpriod: stopped%s\n", crc ? " (a resume failed; KFD resumes on our exit)" : "");
+	return rc == -ECANCELED ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = getenv("GPRIO_SHM");
@@ -85,8 +146,8 @@ int main(int argc, char **argv)
 	cfg.events = false;
 	cfg.policy.hysteresis = 500 * GPRIO_NS_PER_US;
 	double online_ts = 0, offline_ts = 1, status_ms = 0, v;
-	bool gating = true;
-	double inflight = 0;
+	bool gating = true, amd = false;
+	double inflight = 0, stage = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		if (strcmp(a, "--help") == 0 || strcmp(a, "-h") == 0)
@@ -96,6 +157,11 @@ int main(int argc, char **argv)
 		i++;
 		if (strcmp(a, "--shm") == 0)
 			path = val;
+		else if (strcmp(a, "--backend") == 0 &&
+			 (!strcmp(val, "nvidia") || !strcmp(val, "amdkfd")))
+			amd = strcmp(val, "amdkfd") == 0;
+		else if (strcmp(a, "--stage") == 0 && num(val, 0, 2, &stage) && stage == (int)stage)
+			;
 		else if (strcmp(a, "--policy") == 0) {
 			if (gprio_policy_parse(val, &cfg.policy.kind))
 				return usage(a, val);
@@ -118,6 +184,11 @@ int main(int argc, char **argv)
 		else
 			return usage(a, val);
 	}
+
+	if (amd)
+		return run_amdkfd(&cfg, (int)stage, status_ms);
+	if (stage)
+		return usage("--stage", "(only with --backend amdkfd)");
 
 	static struct gprio_nv nv;
 	static struct gprio_monitor m;

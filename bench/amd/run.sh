@@ -25,7 +25,7 @@ cmake -S "$ROOT" -B "$B" -DCMAKE_BUILD_TYPE=Release -DGPRIO_TESTS=OFF >/dev/null
 cmake --build "$B" -j"$(nproc)" --target gprio gpriod gprio-cuda >/dev/null || exit 1
 "$B/gprio" doctor | tee "$OUT/doctor.txt"
 STAGE2=0
-grep -q "stage 2: yes" "$OUT/doctor.txt" && STAGE2=1
+grep -q "stage 2 yes" "$OUT/doctor.txt" && STAGE2=1
 
 # the CUDA benchmark, translated to HIP (hipify-perl ships with ROCm)
 command -v hipify-perl >/dev/null && command -v hipcc >/dev/null ||

@@ -1,12 +1,13 @@
 #!/bin/sh
 # The main job: build gprio and simulate the embedded MI308X scenario under no scheduler and
-# gprio's policies, side by side. Extra arguments go to `gprio sim`.
+# gprio: the ideal sim backend, the amdkfd backend on the simulated stock KFD (stage 1) and on the
+# patched KFD (stage 2), side by side. Extra arguments go to `gprio sim`.
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGPRIO_TESTS=OFF >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 if [ "$#" -eq 0 ]; then
-	set -- --compare none,priority,priority:poll,share
+	set -- --compare none,priority,priority:stage1,priority:stage2
 fi
 exec ./build/gprio sim "$@"

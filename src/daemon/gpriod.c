@@ -28,6 +28,16 @@ static void on_signal(int sig)
 	g_stop = 1;
 }
 
+/* SIGINT/SIGTERM end the loop (fail-open path), whichever backend runs. */
+static void catch_stop_signals(void)
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
 static gprio_ns clock_now(void *ctx)
 {
 	(void)ctx;
@@ -112,11 +122,7 @@ static int run_amdkfd(const struct gprio_monitor_cfg *cfg, int stage, double sta
 		gprio_kfd_linux_close(&l);
 		return 1;
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	catch_stop_signals();
 	fprintf(stderr, "gpriod: amdkfd, KFD %u.%u, stage %d, policy %s, hysteresis %.0f us, poll %.1f ms\n",
 		ak.major, ak.minor, ak.stage, gprio_policy_name(cfg->policy.kind),
 		(double)cfg->policy.hysteresis / 1e3, (double)cfg->poll / 1e6);
@@ -207,11 +213,7 @@ int main(int argc, char **argv)
 		gprio_nv_shm_close(&nv, false);
 		return 1;
 	}
-	struct sigaction sa;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
+	catch_stop_signals();
 	atomic_store(&nv.shm->heartbeat_ns, gprio_nv_now());
 	fprintf(stderr, "gpriod: %s, policy %s, gating %s, hysteresis %.0f us, poll %.1f ms, TSG "
 			"timeslice online %.0f us / offline %.0f us (0 = driver default)\n",

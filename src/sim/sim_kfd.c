@@ -149,30 +149,30 @@ static bool may_debug(const struct sim_kfd_p *p, uint32_t caller)
 	return p->tracer == caller || p->debugger == caller;
 }
 
-static int dbg_queue_op(struct sim_kfd *k, uint32_t idx, bool suspend, uint32_t *arr, uint32_t n)
+/* One queue array of SUSPEND/RESUME_QUEUES (stage2 false: the debugger's is_suspended) or of
+ * PREEMPT_QUEUES (stage2 true: the patch's is_gprio_preempted). Entries start invalid and are
+ * cleared on success, as KFD does; the count of queues done is returned. */
+static int queue_array_op(struct sim_kfd *k, uint32_t idx, bool stage2, bool suspend, uint32_t *arr,
+			  uint32_t n)
 {
 	uint64_t keys[GPRIO_MAX_QUEUES];
 	size_t nk = 0;
 	int count = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t qid = arr[i], wq;
-		arr[i] = qid | GPRIO_KFD_QUEUE_INVALID; /* cleared on success, as KFD does */
+		arr[i] = qid | GPRIO_KFD_QUEUE_INVALID;
 		if (!queue_of(k, idx, qid, &wq))
 			continue;
 		struct sim_kfd_q *q = &k->q[wq];
-		if (suspend) {
-			if (q->is_new || q->destroy_pending)
-				continue; /* -EBUSY inside KFD: left invalid, not counted */
-			if (!q->dbg_suspended && nk < GPRIO_MAX_QUEUES)
-				keys[nk++] = wq;
-			q->dbg_suspended = true;
-		} else {
-			if (q->dbg_suspended && nk < GPRIO_MAX_QUEUES)
-				keys[nk++] = wq;
-			q->dbg_suspended = false;
-			if (q->destroy_pending)
-				destroy_now(k, wq);
-		}
+		bool *mine = stage2 ? &q->preempted : &q->dbg_suspended;
+		bool other = stage2 ? q->dbg_suspended : q->preempted;
+		if (!stage2 && suspend && (q->is_new || q->destroy_pending))
+			continue; /* -EBUSY inside KFD: left invalid, not counted */
+		if (*mine != suspend && nk < GPRIO_MAX_QUEUES)
+			keys[nk++] = wq;
+		*mine = suspend;
+		if (!suspend && q->destroy_pending && !other)
+			destroy_now(k, wq); /* the blocked destroy completes */
 		arr[i] = qid;
 		count++;
 	}
@@ -218,7 +218,7 @@ static int sk_dbg_trap(struct sim_kfd *k, struct gprio_kfd_dbg_trap *a)
 		p->debug = false;
 		p->debugger = 0;
 		if (n)
-			dbg_queue_op(k, idx, false, arr, n);
+			queue_array_op(k, idx, false, false, arr, n);
 		else if (p->runtime_enabled)
 			refresh_runlist(k);
 		return 0;
@@ -255,11 +255,11 @@ static int sk_dbg_trap(struct sim_kfd *k, struct gprio_kfd_dbg_trap *a)
 		return 0;
 	}
 	case GPRIO_KFD_DBG_SUSPEND_QUEUES:
-		return dbg_queue_op(k, idx, true,
-				    (uint32_t *)(uintptr_t)a->suspend.queue_array_ptr, a->suspend.num_queues);
+		return queue_array_op(k, idx, false, true,
+				      (uint32_t *)(uintptr_t)a->suspend.queue_array_ptr, a->suspend.num_queues);
 	case GPRIO_KFD_DBG_RESUME_QUEUES:
-		return dbg_queue_op(k, idx, false,
-				    (uint32_t *)(uintptr_t)a->resume.queue_array_ptr, a->resume.num_queues);
+		return queue_array_op(k, idx, false, false,
+				      (uint32_t *)(uintptr_t)a->resume.queue_array_ptr, a->resume.num_queues);
 	default:
 		return -EINVAL;
 	}
@@ -278,28 +278,8 @@ static int sk_preempt(struct sim_kfd *k, struct gprio_kfd_preempt_queues *a)
 	uint32_t idx;
 	if (!proc_of(k, a->pid, &idx))
 		return -ESRCH;
-	bool suspend = a->op == GPRIO_KFD_PREEMPT;
-	uint32_t *arr = (uint32_t *)(uintptr_t)a->queue_array_ptr;
-	uint64_t keys[GPRIO_MAX_QUEUES];
-	size_t nk = 0;
-	int count = 0;
-	for (uint32_t i = 0; i < a->num_queues; i++) {
-		uint32_t qid = arr[i], wq;
-		arr[i] = qid | GPRIO_KFD_QUEUE_INVALID;
-		if (!queue_of(k, idx, qid, &wq))
-			continue;
-		struct sim_kfd_q *q = &k->q[wq];
-		if (q->preempted != suspend && nk < GPRIO_MAX_QUEUES)
-			keys[nk++] = wq;
-		q->preempted = suspend;
-		if (!suspend && q->destroy_pending && !q->dbg_suspended)
-			destroy_now(k, wq);
-		arr[i] = qid;
-		count++;
-	}
-	if (nk)
-		hw(k, suspend, keys, nk);
-	return count;
+	return queue_array_op(k, idx, true, a->op == GPRIO_KFD_PREEMPT,
+			      (uint32_t *)(uintptr_t)a->queue_array_ptr, a->num_queues);
 }
 
 static int sk_ioctl(void *ctx, unsigned long req, void *arg)

@@ -40,6 +40,11 @@ struct gprio_kfd_sys_ops {
 	gprio_ns (*now)(void *ctx);
 	/* Sleep until `deadline` (serving ptrace stops meanwhile). 0, or -ECANCELED to stop. */
 	int (*sleep)(void *ctx, gprio_ns deadline);
+	/* In-process mode (src/backends/amdkfd/kfd_agent.h): does pid run gprio's HSA shim with a
+	 * live connection to us, and run one KFD ioctl inside pid through it (the agent acts on
+	 * itself). -ENOENT: no agent (any more). Both may be NULL: no in-process mode. */
+	bool (*has_agent)(void *ctx, uint32_t pid);
+	int (*agent_ioctl)(void *ctx, uint32_t pid, unsigned long req, void *arg);
 };
 
 struct gprio_kfd_sys {

@@ -44,6 +44,8 @@ enum sim_kfd_ev_kind {
 	SIM_KFD_DESTROY,      /* the process destroys queue `queue` at `at` */
 	SIM_KFD_DEBUGGER,     /* another debugger (gdb/rocgdb) holds the process from the start */
 	SIM_KFD_NO_RUNTIME,   /* the process never did RUNTIME_ENABLE */
+	SIM_KFD_SHIM,         /* the process runs gprio's HSA shim (in-process mode) */
+	SIM_KFD_SHIM_LOST,    /* at `at` its shim loses gpriod: resumes its queues, disables debug */
 };
 struct sim_kfd_event {
 	enum sim_kfd_ev_kind kind;
@@ -138,6 +140,7 @@ struct sim_result {
 	int kfd_stage;
 	uint64_t kfd_ioctls, kfd_enables, kfd_ebusy_retries, kfd_queue_errors, kfd_call_errors;
 	uint64_t kfd_blocked;
+	uint64_t kfd_agent_calls; /* in-process mode: calls an HSA shim ran on itself */
 };
 
 /* Run the scenario with its (finalized) configuration. 0 or a negative errno with err set. */

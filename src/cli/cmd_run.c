@@ -1,6 +1,9 @@
 /* gprio run --online|--offline [--priority N] -- CMD...: run an unmodified program under the shim.
- * Sets GPRIO_CLASS / GPRIO_PRIORITY and preloads libgprio-cuda.so (found next to the gprio
- * binary, or in GPRIO_SHIM). Without gpriod running, the shim passes everything through. */
+ * Sets GPRIO_CLASS / GPRIO_PRIORITY and preloads the shim of this machine's GPU, found next to
+ * the gprio binary or named by an environment variable: libgprio-cuda.so (GPRIO_SHIM) unless the
+ * machine has /dev/kfd and no /dev/nvidiactl, and libgprio-hsa.so (GPRIO_HSA_SHIM, AMD's
+ * in-process agent) when it has /dev/kfd. Without gpriod running, the shims pass everything
+ * through. */
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
@@ -11,9 +14,9 @@
 #include "cmd.h"
 #include "gprio/priority.h"
 
-static int find_shim(char *out, size_t len)
+static int find_shim(const char *var, const char *file, char *out, size_t len)
 {
-	const char *env = getenv("GPRIO_SHIM");
+	const char *env = getenv(var);
 	if (env && *env) {
 		snprintf(out, len, "%s", env);
 		return access(out, R_OK) == 0 ? 0 : -ENOENT;
@@ -26,12 +29,12 @@ static int find_shim(char *out, size_t len)
 	char *slash = strrchr(self, '/');
 	if (!slash)
 		return -ENOENT;
-	static const char name[] = "/libgprio-cuda.so";
-	size_t dir = (size_t)(slash - self);
-	if (dir + sizeof(name) > len)
+	size_t dir = (size_t)(slash - self), flen = strlen(file);
+	if (dir + 1 + flen + 1 > len)
 		return -ENAMETOOLONG;
 	memcpy(out, self, dir);
-	memcpy(out + dir, name, sizeof(name));
+	out[dir] = '/';
+	memcpy(out + dir + 1, file, flen + 1);
 	return access(out, R_OK) == 0 ? 0 : -ENOENT;
 }
 
@@ -66,17 +69,21 @@ int gprio_cmd_run(int argc, char **argv)
 		fprintf(stderr, "usage: gprio run --online|--offline [--priority N] -- CMD [ARGS...]\n");
 		return 2;
 	}
-	char shim[PATH_MAX];
-	if (find_shim(shim, sizeof(shim))) {
+	bool amd = access("/dev/kfd", F_OK) == 0;
+	bool nv = !amd || access("/dev/nvidiactl", F_OK) == 0;
+	char cuda[PATH_MAX], hsa[PATH_MAX];
+	if (nv && find_shim("GPRIO_SHIM", "libgprio-cuda.so", cuda, sizeof(cuda))) {
 		fprintf(stderr, "gprio run: libgprio-cuda.so not found next to gprio (set GPRIO_SHIM)\n");
 		return 1;
 	}
+	if (amd && find_shim("GPRIO_HSA_SHIM", "libgprio-hsa.so", hsa, sizeof(hsa))) {
+		fprintf(stderr, "gprio run: libgprio-hsa.so not found next to gprio (set GPRIO_HSA_SHIM)\n");
+		return 1;
+	}
 	const char *pre = getenv("LD_PRELOAD");
-	char buf[2 * PATH_MAX];
-	if (pre && *pre)
-		snprintf(buf, sizeof(buf), "%s:%s", shim, pre);
-	else
-		snprintf(buf, sizeof(buf), "%s", shim);
+	char buf[3 * PATH_MAX + 2];
+	snprintf(buf, sizeof(buf), "%s%s%s%s%s", nv ? cuda : "", nv && amd ? ":" : "", amd ? hsa : "",
+		 pre && *pre ? ":" : "", pre && *pre ? pre : "");
 	setenv("LD_PRELOAD", buf, 1);
 	setenv("GPRIO_CLASS", klass, 1);
 	if (prio)

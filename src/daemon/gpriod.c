@@ -6,7 +6,7 @@
  *          [--online-timeslice-us N] [--offline-timeslice-us N] [--share PCT] [--gating on|off]
  *          [--offline-inflight N (0: no bound)] [--status-ms N]
  *   gpriod --backend amdkfd [--stage 1|2] [--policy ...] [--hysteresis-us N] [--poll-ms N]
- *          [--status-ms N]     (AMD: /dev/kfd, root; docs/amd.md)
+ *          [--status-ms N] [--agent-socket PATH|none]   (AMD: /dev/kfd, root; docs/amd.md)
  */
 #include <errno.h>
 #include <signal.h>
@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "../backends/amdkfd/amdkfd_backend.h"
+#include "../backends/amdkfd/kfd_agent.h"
 #include "../backends/amdkfd/kfd_sys_linux.h"
 #include "../backends/nvidia/nvidia_backend.h"
 #include "gprio/monitor.h"
@@ -66,7 +67,7 @@ static int usage(const char *bad, const char *val)
 			"              [--poll-ms N] [--online-timeslice-us N] [--offline-timeslice-us N]\n"
 			"              [--share PCT] [--gating on|off] [--offline-inflight N] [--status-ms N]\n"
 			"       gpriod --backend amdkfd [--stage 1|2] [--policy ...] [--hysteresis-us N]\n"
-			"              [--poll-ms N] [--status-ms N]\n");
+			"              [--poll-ms N] [--status-ms N] [--agent-socket PATH|none]\n");
 	return 2;
 }
 
@@ -92,18 +93,22 @@ static void print_status(const struct gprio_monitor *m, const struct gprio_shm *
 }
 
 /* AMD: the same monitor over the amdkfd backend on the real /dev/kfd. */
-static int run_amdkfd(const struct gprio_monitor_cfg *cfg, int stage, double status_ms)
+static int run_amdkfd(const struct gprio_monitor_cfg *cfg, int stage, double status_ms,
+		      const char *agent_path)
 {
 	static struct gprio_kfd_linux l;
 	static struct gprio_amdkfd ak;
 	static struct gprio_monitor m;
-	int rc = gprio_kfd_linux_init(&l, true);
+	int rc = gprio_kfd_linux_init(&l, GPRIO_KFD_DEV);
 	if (rc) {
 		fprintf(stderr, "gpriod: /dev/kfd: %s (no AMD GPU driver here, or no access: run "
 				"`gprio doctor`)\n", strerror(-rc));
 		return 1;
 	}
 	l.stop = &g_stop;
+	if (strcmp(agent_path, "none") != 0 && (rc = gprio_kfd_linux_listen(&l, agent_path)) < 0)
+		fprintf(stderr, "gpriod: %s: %s: in-process mode (libgprio-hsa.so) off, ptrace mode "
+				"only\n", agent_path, strerror(-rc));
 	struct gprio_kfd_sys sys;
 	gprio_kfd_linux_sys(&l, &sys);
 	struct gprio_amdkfd_cfg acfg;
@@ -123,9 +128,11 @@ static int run_amdkfd(const struct gprio_monitor_cfg *cfg, int stage, double sta
 		return 1;
 	}
 	catch_stop_signals();
-	fprintf(stderr, "gpriod: amdkfd, KFD %u.%u, stage %d, policy %s, hysteresis %.0f us, poll %.1f ms\n",
+	fprintf(stderr, "gpriod: amdkfd, KFD %u.%u, stage %d, policy %s, hysteresis %.0f us, poll %.1f ms, "
+			"HSA shims at %s\n",
 		ak.major, ak.minor, ak.stage, gprio_policy_name(cfg->policy.kind),
-		(double)cfg->policy.hysteresis / 1e3, (double)cfg->poll / 1e6);
+		(double)cfg->policy.hysteresis / 1e3, (double)cfg->poll / 1e6,
+		l.agent_listen >= 0 ? l.agent_path : "(off)");
 	gprio_ns next_status = gprio_nv_now() + (gprio_ns)(status_ms * 1e6);
 	while ((rc = gprio_monitor_step(&m)) >= 0) {
 		if (status_ms > 0 && gprio_nv_now() >= next_status) {
@@ -153,6 +160,7 @@ int main(int argc, char **argv)
 	cfg.policy.hysteresis = 500 * GPRIO_NS_PER_US;
 	double online_ts = 0, offline_ts = 1, status_ms = 0, v;
 	bool gating = true, amd = false;
+	const char *agent_path = GPRIO_KFD_AGENT_DEFAULT_SOCKET;
 	double inflight = 0, stage = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -163,6 +171,8 @@ int main(int argc, char **argv)
 		i++;
 		if (strcmp(a, "--shm") == 0)
 			path = val;
+		else if (strcmp(a, "--agent-socket") == 0)
+			agent_path = val;
 		else if (strcmp(a, "--backend") == 0 &&
 			 (!strcmp(val, "nvidia") || !strcmp(val, "amdkfd")))
 			amd = strcmp(val, "amdkfd") == 0;
@@ -192,7 +202,7 @@ int main(int argc, char **argv)
 	}
 
 	if (amd)
-		return run_amdkfd(&cfg, (int)stage, status_ms);
+		return run_amdkfd(&cfg, (int)stage, status_ms, agent_path);
 	if (stage)
 		return usage("--stage", "(only with --backend amdkfd)");
 

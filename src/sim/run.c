@@ -170,6 +170,7 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, si
 		res->kfd_queue_errors = ctl.ak->st.queue_errors;
 		res->kfd_call_errors = ctl.ak->st.call_errors;
 		res->kfd_blocked = ctl.ak->st.blocked;
+		res->kfd_agent_calls = ctl.ak->st.agent_calls;
 	}
 
 	/* drain: no new work; everything submitted must complete, in order, and nothing stay held */

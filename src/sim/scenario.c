@@ -323,14 +323,15 @@ static int kfd_event(struct parser *p, enum sim_kfd_ev_kind kind, const char *k,
 	snprintf(buf, sizeof(buf), "%s", v);
 	int n = words(buf, w, 4);
 	struct sim_kfd_event e = {.kind = kind, .line = p->line};
-	/* exit = NAME at TIME | destroy = NAME QUEUE at TIME | debugger = NAME | no_runtime_enable = NAME */
-	bool timed = kind == SIM_KFD_EXIT || kind == SIM_KFD_DESTROY;
-	int want = kind == SIM_KFD_EXIT ? 3 : kind == SIM_KFD_DESTROY ? 4 : 1;
+	/* exit = NAME at TIME | destroy = NAME QUEUE at TIME | shim_lost = NAME at TIME |
+	 * debugger = NAME | no_runtime_enable = NAME | shim = NAME */
+	bool timed = kind == SIM_KFD_EXIT || kind == SIM_KFD_DESTROY || kind == SIM_KFD_SHIM_LOST;
+	int want = kind == SIM_KFD_DESTROY ? 4 : timed ? 3 : 1;
 	if (n != want || (timed && strcmp(w[n - 2], "at") != 0))
 		return fail(p, "%s: expected '%s', got '%s'", k,
-			    kind == SIM_KFD_EXIT      ? "PROCESS at TIME"
-			    : kind == SIM_KFD_DESTROY ? "PROCESS QUEUE at TIME"
-						  : "PROCESS",
+			    kind == SIM_KFD_DESTROY ? "PROCESS QUEUE at TIME"
+			    : timed		    ? "PROCESS at TIME"
+						    : "PROCESS",
 			    v);
 	if (strlen(w[0]) >= sizeof(e.proc))
 		return fail(p, "%s: process name '%s' too long", k, w[0]);
@@ -382,8 +383,12 @@ static int key_kfd(struct parser *p, const char *k, const char *v)
 		return kfd_event(p, SIM_KFD_DEBUGGER, k, v);
 	if (strcmp(k, "no_runtime_enable") == 0)
 		return kfd_event(p, SIM_KFD_NO_RUNTIME, k, v);
+	if (strcmp(k, "shim") == 0)
+		return kfd_event(p, SIM_KFD_SHIM, k, v);
+	if (strcmp(k, "shim_lost") == 0)
+		return kfd_event(p, SIM_KFD_SHIM_LOST, k, v);
 	return fail(p, "unknown key '%s' in [kfd] (known: hws, root, version, exit, destroy, "
-		       "debugger, no_runtime_enable)", k);
+		       "debugger, no_runtime_enable, shim, shim_lost)", k);
 }
 
 static int resolve_kfd(struct sim_scenario *sc, char *err, size_t errlen)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "gprio/kfd_uapi.h"
+#include "../backends/amdkfd/kfd_agent.h"
 #include "sim_backend.h"
 
 #define ADDR_BASE 0x7f0000000000ull
@@ -37,6 +38,8 @@ int sim_kfd_init(struct sim_kfd *k, struct sim_world *w, const struct sim_kfd_cf
 			k->p[e->proc_idx].debug = true;
 		} else if (e->kind == SIM_KFD_NO_RUNTIME) {
 			k->p[e->proc_idx].runtime_enabled = false;
+		} else if (e->kind == SIM_KFD_SHIM) {
+			k->p[e->proc_idx].shim = true;
 		}
 	}
 	return 0;
@@ -104,6 +107,8 @@ static void destroy_now(struct sim_kfd *k, uint32_t wq)
 	k->q[wq].destroy_pending = false;
 }
 
+static void shim_fail_open(struct sim_kfd *k, uint32_t idx);
+
 /* Queues come into being when first used; timed [kfd] events happen when due. */
 static void sync(struct sim_kfd *k)
 {
@@ -116,9 +121,14 @@ static void sync(struct sim_kfd *k)
 	for (uint32_t i = 0; i < k->cfg->nev; i++) {
 		const struct sim_kfd_event *e = &k->cfg->ev[i];
 		if (k->ev_done[i] || e->at > w->now ||
-		    (e->kind != SIM_KFD_EXIT && e->kind != SIM_KFD_DESTROY))
+		    (e->kind != SIM_KFD_EXIT && e->kind != SIM_KFD_DESTROY &&
+		     e->kind != SIM_KFD_SHIM_LOST))
 			continue;
 		k->ev_done[i] = true;
+		if (e->kind == SIM_KFD_SHIM_LOST) {
+			shim_fail_open(k, e->proc_idx);
+			continue;
+		}
 		const struct sim_p *sp = &w->p[e->proc_idx];
 		uint64_t keys[64];
 		size_t n = 0;
@@ -181,7 +191,8 @@ static int queue_array_op(struct sim_kfd *k, uint32_t idx, bool stage2, bool sus
 	return count;
 }
 
-static int sk_dbg_trap(struct sim_kfd *k, struct gprio_kfd_dbg_trap *a)
+/* DBG_TRAP as process `me` (the daemon, or a process acting on itself through its shim). */
+static int sk_dbg_trap(struct sim_kfd *k, uint32_t me, struct gprio_kfd_dbg_trap *a)
 {
 	if (k->cfg->no_hws)
 		return -EINVAL;
@@ -189,8 +200,7 @@ static int sk_dbg_trap(struct sim_kfd *k, struct gprio_kfd_dbg_trap *a)
 	struct sim_kfd_p *p = proc_of(k, a->pid, &idx);
 	if (!p)
 		return -ESRCH;
-	const uint32_t me = SIM_KFD_DAEMON_PID;
-	if (!may_debug(p, me))
+	if (!may_debug(p, me) && a->pid != me)
 		return -EPERM;
 	if (a->op != GPRIO_KFD_DBG_ENABLE && !(p->debug && p->debugger == me))
 		return -EINVAL;
@@ -201,8 +211,8 @@ static int sk_dbg_trap(struct sim_kfd *k, struct gprio_kfd_dbg_trap *a)
 	case GPRIO_KFD_DBG_ENABLE:
 		if (p->debug)
 			return -EALREADY;
-		if (p->tracer != me)
-			return -EPERM; /* ENABLE itself needs the ptrace relationship */
+		if (p->tracer != me && a->pid != me)
+			return -EPERM; /* ENABLE itself needs the ptrace relationship (or to be the target) */
 		p->debug = true;
 		p->debugger = me;
 		if (p->runtime_enabled)
@@ -294,7 +304,7 @@ static int sk_ioctl(void *ctx, unsigned long req, void *arg)
 		return 0;
 	}
 	if (req == GPRIO_KFD_DBG_TRAP)
-		return sk_dbg_trap(k, arg);
+		return sk_dbg_trap(k, SIM_KFD_DAEMON_PID, arg);
 	if (req == GPRIO_KFD_PREEMPT_QUEUES)
 		return sk_preempt(k, arg);
 	return -ENOTTY;
@@ -358,8 +368,9 @@ static int sk_read_mem(void *ctx, uint32_t pid, uint64_t addr, void *buf, size_t
 	struct sim_kfd_p *p = proc_of(k, pid, &idx);
 	if (!p)
 		return -ESRCH;
-	if (k->cfg->unprivileged && p->tracer != SIM_KFD_DAEMON_PID)
-		return -EPERM; /* process_vm_readv needs CAP_SYS_PTRACE or the ptrace relationship */
+	if (k->cfg->unprivileged && p->tracer != SIM_KFD_DAEMON_PID && !p->shim)
+		return -EPERM; /* process_vm_readv needs CAP_SYS_PTRACE, the ptrace relationship, or
+				* the target's PR_SET_PTRACER (which the HSA shim grants) */
 	uint64_t base = q_addr(pid, 0, 0);
 	if (addr < base || len != sizeof(uint64_t))
 		return -EFAULT;
@@ -435,6 +446,71 @@ static int sk_sleep(void *ctx, gprio_ns deadline)
 	return w->now >= w->stop_at ? -ECANCELED : 0;
 }
 
+/* In-process mode: the shim inside process `pid`, with its own view of KFD (caller = pid). */
+struct sim_agent_ctx {
+	struct sim_kfd *k;
+	uint32_t pid;
+};
+
+static int sa_ioctl(void *ctx, unsigned long req, void *arg)
+{
+	struct sim_agent_ctx *a = ctx;
+	a->k->ioctls++;
+	sync(a->k);
+	return req == GPRIO_KFD_DBG_TRAP ? sk_dbg_trap(a->k, a->pid, arg) : -ENOTTY;
+}
+
+static uint32_t sa_self(void *ctx)
+{
+	return ((struct sim_agent_ctx *)ctx)->pid;
+}
+
+static const struct gprio_kfd_sys_ops sim_agent_ops = {.ioctl = sa_ioctl, .self = sa_self};
+
+static bool sk_has_agent(void *ctx, uint32_t pid)
+{
+	struct sim_kfd *k = ctx;
+	sync(k);
+	uint32_t idx;
+	struct sim_kfd_p *p = proc_of(k, pid, &idx);
+	return p && p->shim;
+}
+
+/* The daemon's side of the wire: encode, the shim serves it on itself, decode. */
+static int sk_agent_ioctl(void *ctx, uint32_t pid, unsigned long req, void *arg)
+{
+	struct sim_kfd *k = ctx;
+	if (!sk_has_agent(k, pid))
+		return -ENOENT;
+	if (req != GPRIO_KFD_DBG_TRAP)
+		return -EOPNOTSUPP;
+	static struct gprio_kfd_agent_msg m;
+	int rc = gprio_kfd_agent_encode(arg, &m);
+	if (rc < 0)
+		return rc;
+	struct sim_agent_ctx a = {k, pid};
+	struct gprio_kfd_sys local = {&sim_agent_ops, &a};
+	gprio_kfd_agent_serve(&local, 3 /* the shim's own eventfd */, &m);
+	return gprio_kfd_agent_decode(&m, arg);
+}
+
+/* What the shim does when it loses the daemon: resume what it holds, disable debugging. */
+static void shim_fail_open(struct sim_kfd *k, uint32_t idx)
+{
+	struct sim_kfd_p *p = &k->p[idx];
+	uint32_t pid = SIM_KFD_PID0 + idx;
+	if (!p->shim || p->exited)
+		return;
+	p->shim = false;
+	if (p->debug && p->debugger == pid) {
+		struct gprio_kfd_dbg_trap a;
+		memset(&a, 0, sizeof(a));
+		a.pid = pid;
+		a.op = GPRIO_KFD_DBG_DISABLE; /* resumes what is suspended */
+		sk_dbg_trap(k, pid, &a);
+	}
+}
+
 static const struct gprio_kfd_sys_ops sim_kfd_ops = {
 	.ioctl = sk_ioctl,
 	.list_procs = sk_list_procs,
@@ -446,6 +522,8 @@ static const struct gprio_kfd_sys_ops sim_kfd_ops = {
 	.self = sk_self,
 	.now = sk_now,
 	.sleep = sk_sleep,
+	.has_agent = sk_has_agent,
+	.agent_ioctl = sk_agent_ioctl,
 };
 
 void sim_kfd_sys(struct sim_kfd *k, struct gprio_kfd_sys *out)
@@ -456,6 +534,8 @@ void sim_kfd_sys(struct sim_kfd *k, struct gprio_kfd_sys *out)
 
 void sim_kfd_controller_died(struct sim_kfd *k)
 {
+	for (uint32_t i = 0; i < k->np; i++)
+		shim_fail_open(k, i); /* each shim sees gpriod's socket close */
 	for (uint32_t i = 0; i < k->np; i++)
 		if (k->p[i].debugger == SIM_KFD_DAEMON_PID) {
 			k->p[i].debug = false;

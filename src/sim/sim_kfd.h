@@ -12,6 +12,10 @@
  *   - gprio's stage-2 PREEMPT_QUEUES (only when the scenario runs stage 2): CAP_SYS_ADMIN,
  *     per-queue unmap, no debugger; ENOTTY on a stock KFD.
  *   - the controller's death: KFD disables debugging on its targets and resumes their queues.
+ *   - in-process mode ([kfd] shim = P): P's HSA shim runs DBG_TRAP on itself for the daemon
+ *     (caller = target: no ptrace needed), through the real wire code (kfd_agent.c); it grants
+ *     the daemon process_vm_readv (PR_SET_PTRACER) and, when it loses the daemon, resumes its
+ *     queues and disables debugging on itself.
  * Queues appear (with EC_QUEUE_NEW) when their process first submits to them. A process that
  * exits or a queue that is destroyed disappears from sysfs and from the ioctls; the simulated GPU
  * keeps running what was already submitted to it (it does not model process teardown), unmanaged.
@@ -33,6 +37,7 @@ struct sim_kfd_q {
 
 struct sim_kfd_p {
 	bool exited, runtime_enabled, debug;
+	bool shim; /* its HSA shim is connected to the daemon (in-process mode) */
 	uint32_t tracer, debugger;
 };
 

@@ -209,6 +209,52 @@ static void daemon_dies(void **s)
 	}
 }
 
+/* In-process mode: both processes run the HSA shim, the daemon is not root. No ptrace and no
+ * CAP_SYS_PTRACE, yet stage 1 works: each shim runs DBG_TRAP on itself for the daemon (through
+ * the real wire code) and grants it process_vm_readv with PR_SET_PTRACER. */
+static void in_process_without_root(void **s)
+{
+	(void)s;
+	baseline();
+	setup_run("[kfd]\nroot = no\nshim = train\nshim = web\n", 1, &r, 0);
+	nothing_lost(&r);
+	assert_int_equal(r.kfd_blocked, 0);
+	assert_int_equal(r.kfd_call_errors, 0);
+	assert_true(r.kfd_agent_calls > 10);
+	assert_true(r.mon.suspends > 10);
+	assert_int_equal(r.kfd_enables, 2);
+	if ((double)p99(&r) >= 0.85 * (double)p99(&base))
+		fail_msg("p99 %.3f ms vs %.3f ms without gprio", p99(&r) / 1e6, p99(&base) / 1e6);
+}
+
+/* The offline process's shim loses gpriod at 1 s (it resumes its queues and disables debugging
+ * on itself). As root the daemon falls back to ptrace and keeps preempting; without root that
+ * process is left alone, blocked with the reason. Nothing is lost either way. */
+static void shim_lost_falls_back(void **s)
+{
+	(void)s;
+	setup_run("[kfd]\nshim = train\nshim_lost = train at 1s\n", 1, &r, 0);
+	nothing_lost(&r);
+	assert_true(r.kfd_agent_calls > 0);
+	assert_true(r.kfd_enables >= 3); /* web observed, train in-process, train through ptrace */
+	assert_true(r.mon.suspends > 10);
+	uint64_t before = r.mon.suspends;
+	setup_run("[kfd]\nroot = no\nshim = train\nshim_lost = train at 1s\n", 1, &r, 0);
+	nothing_lost(&r);
+	assert_true(r.kfd_blocked > 0);
+	assert_true(r.mon.suspends < before);
+}
+
+/* The daemon dies while in-process processes are suspended: each shim sees the socket close and
+ * resumes itself. */
+static void daemon_dies_in_process(void **s)
+{
+	(void)s;
+	setup_run("[scheduler]\ndie_at = 1200ms\n[kfd]\nshim = train\nshim = web\n", 1, &r, 0);
+	nothing_lost(&r);
+	assert_true(r.kfd_agent_calls > 0);
+}
+
 static void variant_names(void **s)
 {
 	(void)s;
@@ -234,6 +280,8 @@ static void kfd_section_errors(void **s)
 		{"[kfd]\nexit = train 1s\n", "kfd.scn:28: exit: expected 'PROCESS at TIME', got 'train 1s'"},
 		{"[kfd]\nversion = one\n", "kfd.scn:28: version: expected MAJOR.MINOR such as 1.17, got 'one'"},
 		{"[kfd]\nstage = 2\n", "kfd.scn:28: unknown key 'stage' in [kfd]"},
+		{"[kfd]\nshim_lost = train\n", "kfd.scn:28: shim_lost: expected 'PROCESS at TIME', got 'train'"},
+		{"[kfd]\nshim = train web\n", "kfd.scn:28: shim: expected 'PROCESS', got 'train web'"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char text[4096];
@@ -259,6 +307,9 @@ int main(void)
 		cmocka_unit_test(queue_destroyed_mid_preemption),
 		cmocka_unit_test(queues_created_mid_run),
 		cmocka_unit_test(daemon_dies),
+		cmocka_unit_test(in_process_without_root),
+		cmocka_unit_test(shim_lost_falls_back),
+		cmocka_unit_test(daemon_dies_in_process),
 		cmocka_unit_test(variant_names),
 		cmocka_unit_test(kfd_section_errors),
 	};

@@ -162,6 +162,7 @@ static int f_sleep(void *ctx, gprio_ns d)
 
 static const struct gprio_kfd_sys_ops fake_ops = {
 	f_ioctl, f_list_procs, f_list_queues, f_read_mem, f_ok, f_ok, f_classify, f_self, f_now, f_sleep,
+	NULL, NULL, /* no in-process agents */
 };
 
 static struct gprio_amdkfd B;
@@ -343,7 +344,7 @@ static void linux_port_parsing(void **s)
 	put(d, "environ", env, sizeof(env) - 1);
 
 	struct gprio_kfd_linux l;
-	assert_int_equal(gprio_kfd_linux_init(&l, false), 0);
+	assert_int_equal(gprio_kfd_linux_init(&l, NULL), 0);
 	snprintf(l.kfd_proc, sizeof(l.kfd_proc), "%s/kfd", root);
 	snprintf(l.proc, sizeof(l.proc), "%s/proc", root);
 	struct gprio_kfd_sys sys;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "kfd.h"
+#include "kfd_agent.h"
 
 #define KFD_QUEUE_TYPE_COMPUTE 0u /* sysfs "type": the AQL compute queues the design is about */
 #define RETRY_BLOCKED (1 * GPRIO_NS_PER_S)
@@ -90,6 +91,26 @@ static struct amdkfd_q *q_find(struct amdkfd_proc *p, uint32_t qid)
 	return NULL;
 }
 
+/* The KFD p's calls go to: our own /dev/kfd, or p's in-process agent (its HSA shim). */
+static const struct gprio_kfd_sys *psys(struct gprio_amdkfd *b, const struct amdkfd_proc *p,
+					struct gprio_kfd_agent_view *v, struct gprio_kfd_sys *out)
+{
+	if (!p->agent)
+		return &b->sys;
+	v->base = &b->sys;
+	v->pid = p->pid;
+	gprio_kfd_agent_sys(v, out);
+	b->st.agent_calls++;
+	return out;
+}
+
+/* A call through p's shim failed because the shim is gone or stuck. Such a shim resumes its own
+ * queues and disables debugging on itself, so nothing of ours is held there any more. */
+static bool agent_lost(const struct amdkfd_proc *p, int rc)
+{
+	return p->agent && (rc == -ENOENT || rc == -ETIMEDOUT || rc == -ECONNRESET || rc == -EPROTO);
+}
+
 static void block(struct gprio_amdkfd *b, struct amdkfd_proc *p, int rc, const char *what)
 {
 	p->mode = AMDKFD_P_BLOCKED;
@@ -99,7 +120,9 @@ static void block(struct gprio_amdkfd *b, struct amdkfd_proc *p, int rc, const c
 	const char *hint = rc == -EPERM	    ? " (another tracer such as a debugger, or no ptrace rights)"
 			   : rc == -EALREADY ? " (already debugged through KFD)"
 			   : rc == -EINVAL   ? " (no HWS: sched_policy must be 0)"
-					     : "";
+			   : rc == -ENOENT || rc == -ETIMEDOUT || rc == -ECONNRESET
+				   ? " (its HSA shim went away or stopped answering)"
+				   : "";
 	snprintf(p->why, sizeof(p->why), "%s: %s%s", what, strerror(-rc), hint);
 }
 
@@ -108,6 +131,18 @@ static void block(struct gprio_amdkfd *b, struct amdkfd_proc *p, int rc, const c
  * ptrace (its signals, and a later gdb, are not our business). */
 static int become_debugger(struct gprio_amdkfd *b, struct amdkfd_proc *p)
 {
+	struct gprio_kfd_agent_view v;
+	struct gprio_kfd_sys as;
+	if (p->agent) { /* the shim enables debugging on itself: KFD needs no ptrace for that */
+		int rc = ioctl_count(b, gprio_kfd_dbg_enable(psys(b, p, &v, &as), p->pid, -1));
+		if (rc < 0) {
+			block(b, p, rc, "DBG_TRAP ENABLE (in-process)");
+			return rc;
+		}
+		b->st.enables++;
+		p->mode = AMDKFD_P_DEBUGGER;
+		return 0;
+	}
 	int rc = b->sys.ops->attach(b->sys.ctx, p->pid);
 	if (rc < 0) {
 		block(b, p, rc, "ptrace attach");
@@ -128,8 +163,11 @@ static int become_debugger(struct gprio_amdkfd *b, struct amdkfd_proc *p)
 static int snapshot(struct gprio_amdkfd *b, struct amdkfd_proc *p)
 {
 	struct gprio_kfd_queue_snapshot s[AMDKFD_MAX_QPP];
+	struct gprio_kfd_agent_view v;
+	struct gprio_kfd_sys as;
 	uint32_t n = 0;
-	int rc = ioctl_count(b, gprio_kfd_snapshot(&b->sys, p->pid, true, s, AMDKFD_MAX_QPP, &n));
+	int rc = ioctl_count(b, gprio_kfd_snapshot(psys(b, p, &v, &as), p->pid, true, s,
+						   AMDKFD_MAX_QPP, &n));
 	if (rc < 0)
 		return rc;
 	b->st.snapshots++;
@@ -162,6 +200,8 @@ static void setup_stage1(struct gprio_amdkfd *b, struct amdkfd_proc *p, gprio_ns
 		return;
 	if (p->nq == 0)
 		return; /* nothing to debug yet */
+	if (p->mode == AMDKFD_P_NEW || p->mode == AMDKFD_P_BLOCKED)
+		p->agent = b->sys.ops->has_agent && b->sys.ops->has_agent(b->sys.ctx, p->pid);
 	if (p->mode != AMDKFD_P_DEBUGGER && become_debugger(b, p) < 0)
 		return;
 	int rc = snapshot(b, p);
@@ -172,7 +212,9 @@ static void setup_stage1(struct gprio_amdkfd *b, struct amdkfd_proc *p, gprio_ns
 	p->err = 0;
 	p->why[0] = '\0';
 	if (p->klass == GPRIO_CLASS_ONLINE) {
-		ioctl_count(b, gprio_kfd_dbg_disable(&b->sys, p->pid));
+		struct gprio_kfd_agent_view v;
+		struct gprio_kfd_sys as;
+		ioctl_count(b, gprio_kfd_dbg_disable(psys(b, p, &v, &as), p->pid));
 		p->mode = AMDKFD_P_OBSERVED;
 	}
 }
@@ -335,14 +377,17 @@ static int proc_op(struct gprio_amdkfd *b, struct amdkfd_proc *p, bool suspend, 
 		   uint32_t n, gprio_ns grace, enum gprio_kfd_qresult *res)
 {
 	uint32_t units = gprio_kfd_grace_units(grace, b->cfg.sclk_mhz);
+	struct gprio_kfd_agent_view v;
+	struct gprio_kfd_sys as;
+	const struct gprio_kfd_sys *s = psys(b, p, &v, &as);
 	int rc;
 	if (b->stage == 2)
 		rc = gprio_kfd_preempt2(&b->sys, p->pid, qids, n,
 					suspend ? GPRIO_KFD_PREEMPT : GPRIO_KFD_RESUME, units, res);
 	else if (suspend)
-		rc = gprio_kfd_suspend(&b->sys, p->pid, qids, n, units, res);
+		rc = gprio_kfd_suspend(s, p->pid, qids, n, units, res);
 	else
-		rc = gprio_kfd_resume(&b->sys, p->pid, qids, n, res);
+		rc = gprio_kfd_resume(s, p->pid, qids, n, res);
 	ioctl_count(b, rc);
 	if (rc < 0 || !suspend || b->stage == 2)
 		return rc;
@@ -358,7 +403,7 @@ static int proc_op(struct gprio_amdkfd *b, struct amdkfd_proc *p, bool suspend, 
 		return rc;
 	b->st.ebusy_retries += m;
 	enum gprio_kfd_qresult r2[GPRIO_KFD_MAX_BATCH];
-	int rc2 = ioctl_count(b, gprio_kfd_suspend(&b->sys, p->pid, again, m, units, r2));
+	int rc2 = ioctl_count(b, gprio_kfd_suspend(s, p->pid, again, m, units, r2));
 	if (rc2 < 0)
 		return rc;
 	for (uint32_t i = 0; i < m; i++)
@@ -393,11 +438,28 @@ static int ak_act(struct gprio_amdkfd *b, bool suspend, const uint64_t *keys, si
 						  : p->mode == AMDKFD_P_DEBUGGER);
 		enum gprio_kfd_qresult res[GPRIO_KFD_MAX_BATCH];
 		int rc = usable ? proc_op(b, p, suspend, qids, m, grace, res) : -EPERM;
+		bool lost = p && agent_lost(p, rc);
+		if (lost) {
+			/* its shim is gone or stuck: a shim that loses us resumes its own queues, so
+			 * nothing stays held; set the process up again (ptrace, or blocked) */
+			snprintf(p->why, sizeof(p->why), "HSA shim lost (%s)", strerror(-rc));
+			p->mode = AMDKFD_P_NEW;
+			p->agent = false;
+			for (uint32_t k = 0; k < p->nq; k++)
+				if (p->q[k].held) {
+					p->q[k].held = false;
+					p->q[k].changed_at = now_of(b);
+				}
+			if (!suspend) { /* what we asked for is what the shim did */
+				ok += m;
+				continue;
+			}
+		}
 		if (rc < 0) {
 			b->st.call_errors++;
 			if (!first_err)
 				first_err = rc;
-			if (p) {
+			if (p && !lost) {
 				p->err = -rc;
 				snprintf(p->why, sizeof(p->why), "%s: %s", suspend ? "suspend" : "resume",
 					 strerror(-rc));
@@ -488,15 +550,17 @@ int gprio_amdkfd_close(struct gprio_amdkfd *b)
 		if (m) {
 			enum gprio_kfd_qresult res[GPRIO_KFD_MAX_BATCH];
 			int rc = proc_op(b, p, false, qids, m, 0, res);
-			if (rc < 0 && !first && rc != -ESRCH)
+			if (rc < 0 && !first && rc != -ESRCH && !agent_lost(p, rc))
 				first = rc;
 			for (uint32_t k = 0; k < p->nq; k++)
 				p->q[k].held = false;
 		}
 		if (b->stage == 1 && p->mode == AMDKFD_P_DEBUGGER) {
 			/* DISABLE also resumes anything still suspended */
-			int rc = ioctl_count(b, gprio_kfd_dbg_disable(&b->sys, p->pid));
-			if (rc < 0 && !first && rc != -ESRCH)
+			struct gprio_kfd_agent_view v;
+			struct gprio_kfd_sys as;
+			int rc = ioctl_count(b, gprio_kfd_dbg_disable(psys(b, p, &v, &as), p->pid));
+			if (rc < 0 && !first && rc != -ESRCH && !agent_lost(p, rc))
 				first = rc;
 		}
 	}
@@ -521,22 +585,24 @@ void gprio_amdkfd_print(const struct gprio_amdkfd *b, FILE *f)
 	fprintf(f, "amdkfd: KFD %u.%u, stage %d (%s)\n", b->major, b->minor, b->stage,
 		b->stage == 2 ? "PREEMPT_QUEUES: per-queue unmap"
 			      : "DBG_TRAP suspend/resume: device-wide unmap");
-	fprintf(f, "%-8s %-8s %4s %-9s %6s %5s  %s\n", "PID", "CLASS", "PRIO", "MODE", "QUEUES",
-		"HELD", "NOTE");
+	fprintf(f, "%-8s %-8s %4s %-9s %-6s %6s %5s  %s\n", "PID", "CLASS", "PRIO", "MODE", "VIA",
+		"QUEUES", "HELD", "NOTE");
 	for (uint32_t i = 0; i < b->nprocs; i++) {
 		const struct amdkfd_proc *p = &b->procs[i];
 		uint32_t held = 0;
 		for (uint32_t k = 0; k < p->nq; k++)
 			held += p->q[k].held;
-		fprintf(f, "%-8u %-8s %4d %-9s %6u %5u  %s\n", p->pid, gprio_class_name(p->klass),
-			p->prio, mode_name(p->mode), p->nq, held, p->why);
+		fprintf(f, "%-8u %-8s %4d %-9s %-6s %6u %5u  %s\n", p->pid, gprio_class_name(p->klass),
+			p->prio, mode_name(p->mode),
+			b->stage == 2 ? "sysfs" : p->agent ? "shim" : "ptrace", p->nq, held, p->why);
 	}
 	fprintf(f, "ioctls %llu, suspend calls %llu, resume calls %llu, snapshots %llu, enables %llu, "
-		   "EC_QUEUE_NEW retries %llu, queue errors %llu, refused calls %llu\n",
+		   "EC_QUEUE_NEW retries %llu, queue errors %llu, refused calls %llu, in-process calls %llu\n",
 		(unsigned long long)b->st.ioctls, (unsigned long long)b->st.suspend_calls,
 		(unsigned long long)b->st.resume_calls, (unsigned long long)b->st.snapshots,
 		(unsigned long long)b->st.enables, (unsigned long long)b->st.ebusy_retries,
-		(unsigned long long)b->st.queue_errors, (unsigned long long)b->st.call_errors);
+		(unsigned long long)b->st.queue_errors, (unsigned long long)b->st.call_errors,
+		(unsigned long long)b->st.agent_calls);
 }
 
 const struct gprio_backend_ops gprio_amdkfd_ops = {

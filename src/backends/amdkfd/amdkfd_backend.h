@@ -6,6 +6,9 @@
  *             becomes each offline process's KFD debugger: PTRACE_SEIZE, DBG_TRAP ENABLE, detach
  *             (after ENABLE KFD accepts the registered debugger without ptrace). Every call
  *             unmaps all user queues of the device (HWS), online ones included.
+ *             In-process mode: a process running gprio's HSA shim (libgprio-hsa.so) makes the
+ *             same calls on itself for us (kfd_agent.h): no ptrace, no debugger slot taken by
+ *             the daemon; used whenever that process's shim is connected.
  *             stage 2: gprio's PREEMPT_QUEUES ioctl (kernel/amdkfd): only the given queues.
  * Fail-open: gprio_amdkfd_close resumes everything and disables debugging; if the daemon dies,
  * KFD itself disables debugging on its targets and resumes their queues (stage 2: the patch
@@ -56,6 +59,7 @@ struct amdkfd_proc {
 	enum gprio_class klass;
 	int prio;
 	enum amdkfd_pmode mode;
+	bool agent;          /* stage 1 in-process: KFD calls go through its HSA shim (no ptrace) */
 	int err;             /* last errno of a failed setup/ioctl (positive) */
 	char why[96];
 	gprio_ns retry_at;   /* blocked: next setup attempt */
@@ -70,6 +74,7 @@ struct gprio_amdkfd_stats {
 	uint64_t queue_errors;    /* per-queue error bits */
 	uint64_t call_errors;     /* whole calls refused */
 	uint64_t blocked;         /* processes we could not set up */
+	uint64_t agent_calls;     /* KFD calls run in-process by an HSA shim */
 };
 
 struct gprio_amdkfd {

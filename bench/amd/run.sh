@@ -22,7 +22,7 @@ B=$ROOT/build-amd
 mkdir -p "$OUT"
 [ "$(id -u)" -eq 0 ] || { echo "run.sh: gpriod needs root (ptrace, DBG_TRAP, PREEMPT_QUEUES)" >&2; exit 1; }
 cmake -S "$ROOT" -B "$B" -DCMAKE_BUILD_TYPE=Release -DGPRIO_TESTS=OFF >/dev/null || exit 1
-cmake --build "$B" -j"$(nproc)" --target gprio gpriod gprio-cuda >/dev/null || exit 1
+cmake --build "$B" -j"$(nproc)" --target gprio gpriod gprio-cuda gprio-hsa >/dev/null || exit 1
 "$B/gprio" doctor | tee "$OUT/doctor.txt"
 STAGE2=0
 grep -q "stage 2 yes" "$OUT/doctor.txt" && STAGE2=1
@@ -42,12 +42,14 @@ setup_begin() {
 	ON=(); OFF=()
 	case $1 in
 	prio) ON=(env GPRIO_STREAM_PRIORITY=high); OFF=(env GPRIO_STREAM_PRIORITY=low) ;;
-	stage1 | stage2)
-		daemon_start --stage "${1#stage}"
-		ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --) ;;
+	stage1 | stage1shim | stage2)
+		st=${1#stage}; daemon_start --stage "${st%shim}"
+		# gprio run preloads libgprio-hsa.so on AMD; stage1 measures the ptrace mode without it
+		NOSHIM=(); [ "$1" = stage1shim ] || NOSHIM=(env GPRIO_HSA_AGENT=0)
+		ON=("${NOSHIM[@]}" "$B/gprio" run --online --); OFF=("${NOSHIM[@]}" "$B/gprio" run --offline --) ;;
 	esac
 }
-setup_end() { case $1 in stage1 | stage2) daemon_stop ;; esac; }
+setup_end() { case $1 in stage1 | stage1shim | stage2) daemon_stop ;; esac; }
 
 pair() {
 	local c=$1 s=$2 on=$3 off=$4 opid= start=${START:-1}
@@ -66,7 +68,7 @@ pair() {
 	setup_end "$s"
 }
 
-SETUPS=${SETUPS:-online_alone offline_alone together prio stage1}
+SETUPS=${SETUPS:-online_alone offline_alone together prio stage1 stage1shim}
 [ "$STAGE2" = 1 ] && SETUPS="$SETUPS stage2"
 CUS=$(rocminfo 2>/dev/null | awk '/Compute Unit:/ {print $3; exit}')
 CUS=${CUS:-304}

@@ -1,11 +1,17 @@
-/* The node-wide shared state between gpriod and the in-process shims (NVIDIA backend).
- *
- * Fast path without a daemon round trip: an online shim publishes, at every launch, that its
- * priority level is hot until now + hysteresis (one atomic max); an offline shim, at every launch,
- * holds the launch while a level above its own is hot (launch gating). gpriod owns the segment,
- * keeps a heartbeat, sets the policy and hysteresis, assigns priorities, forces gates open or
- * closed (share releases), and reads each process's counters for its monitor. A stale heartbeat
- * (> GPRIO_SHM_STALE_NS) makes every shim fail open. */
+/* The node-wide state between gpriod and the in-process shims (NVIDIA backend), and who may
+ * write what. Three kinds of shared memory, all created by gpriod:
+ *   control  GPRIO_SHM_DEFAULT_PATH, mode 0644: configuration, heartbeat, and per process the
+ *            class and priority gpriod granted, its gate override, and a copy of its counters
+ *            (for `gprio status`). Only gpriod writes it; shims map it read-only.
+ *   hot      PATH.hot, mode 0600: per priority level, "hot until". A shim whose process may
+ *            publish (granted priority > 0) gets a writable descriptor over the control
+ *            socket, the others a read-only one. Fast path without a daemon round trip: an
+ *            online launch does one atomic max on its level; an offline launch holds while a
+ *            level above its own is hot (launch gating).
+ *   stats    one memfd per process, handed to its shim only: its launch counters and heartbeat.
+ * Registration goes through the control socket PATH.sock (include/gprio/ctl.h) with the peer's
+ * credentials; the class a process asked for is granted or demoted by gprio_auth_register.
+ * A stale heartbeat (> GPRIO_SHM_STALE_NS), or the socket closing, makes every shim fail open. */
 #ifndef GPRIO_SHM_H
 #define GPRIO_SHM_H
 
@@ -14,7 +20,7 @@
 #include "gprio/types.h"
 
 #define GPRIO_SHM_MAGIC 0x6770726fu /* "gpro" */
-#define GPRIO_SHM_VERSION 2u
+#define GPRIO_SHM_VERSION 3u
 #define GPRIO_SHM_PROCS 64
 #define GPRIO_SHM_LEVELS 16
 #define GPRIO_SHM_STALE_NS (100 * GPRIO_NS_PER_MS)
@@ -25,15 +31,13 @@ enum gprio_gate_override { GPRIO_GATE_AUTO = 0, GPRIO_GATE_OPEN = 1, GPRIO_GATE_
 /* mechanism bits a shim reports */
 #define GPRIO_MECH_TSG_TIMESLICE 1u /* SET_TIMESLICE accepted on this process's TSGs */
 #define GPRIO_MECH_GATING 2u        /* launches go through the gate */
-#define GPRIO_MECH_MPS 4u           /* running as an MPS client */
+#define GPRIO_MECH_MPS 4u           /* running as an MPS client: block-level priority only */
 #define GPRIO_MECH_TSG_FAILED 8u    /* the driver refused SET_TIMESLICE: degraded */
 #define GPRIO_MECH_INFLIGHT 16u     /* submissions tracked with events: in-flight bound active */
+#define GPRIO_MECH_PUBLISH 32u      /* may publish its level as hot (writable hot segment) */
 
-struct gprio_shm_proc {
-	_Atomic uint32_t pid;       /* 0: free; a shim claims a row by CAS 0 -> pid */
-	_Atomic uint32_t priority;  /* 0..15; the daemon may change it (gprio set) */
-	_Atomic uint32_t klass;     /* enum gprio_class */
-	_Atomic uint32_t gate_override; /* enum gprio_gate_override, written by the daemon */
+/* What a shim writes: its own page, nobody else's. */
+struct gprio_shm_stats {
 	_Atomic uint32_t mechanisms;
 	_Atomic uint32_t tsgs;      /* time-slice groups seen */
 	_Atomic uint32_t waiting;   /* threads held at the gate now */
@@ -42,7 +46,22 @@ struct gprio_shm_proc {
 	_Atomic uint64_t last_launch_ns;
 	_Atomic uint64_t gated_launches; /* submissions that waited at the gate */
 	_Atomic uint64_t gate_wait_ns;   /* total time they waited */
-	_Atomic uint64_t heartbeat_ns;   /* the shim's own, so the daemon sees dead processes */
+	_Atomic uint64_t heartbeat_ns;   /* the shim's own */
+};
+
+/* What gpriod decided about a process (control segment). */
+struct gprio_shm_proc {
+	_Atomic uint32_t pid;       /* 0: free */
+	_Atomic uint32_t uid;
+	_Atomic uint32_t priority;  /* 0..15, granted; `gprio set` changes it */
+	_Atomic uint32_t klass;     /* enum gprio_class, granted */
+	_Atomic uint32_t gate_override; /* enum gprio_gate_override */
+	_Atomic uint32_t pad;
+	struct gprio_shm_stats copy; /* the shim's counters as of gpriod's last tick */
+};
+
+struct gprio_shm_hot {
+	_Atomic uint64_t hot_until[GPRIO_SHM_LEVELS]; /* per priority level */
 };
 
 struct gprio_shm {
@@ -56,7 +75,6 @@ struct gprio_shm {
 	_Atomic uint32_t gating;       /* 0: timeslices only (no launch gating) */
 	_Atomic uint32_t inflight_bound; /* offline: most submissions not yet finished (0: no bound) */
 	_Atomic uint32_t pad;
-	_Atomic uint64_t hot_until[GPRIO_SHM_LEVELS]; /* per priority level */
 	struct gprio_shm_proc procs[GPRIO_SHM_PROCS];
 };
 

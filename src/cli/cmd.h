@@ -6,6 +6,7 @@ int gprio_cmd_sim(int argc, char **argv);
 int gprio_cmd_profiles(int argc, char **argv);
 int gprio_cmd_run(int argc, char **argv);
 int gprio_cmd_status(int argc, char **argv);
+int gprio_cmd_set(int argc, char **argv);
 int gprio_cmd_doctor(int argc, char **argv);
 
 #endif

@@ -1,12 +1,15 @@
-/* gprio status: read gpriod's shared segment (read-only) and show the daemon, its policy, and
- * every registered process with its class, priority, mechanisms and gating counters. */
+/* gprio status: read gpriod's control segment (read-only) and show the daemon, its policy, and
+ * every registered process with its class, priority, mechanisms and gating counters (as of
+ * gpriod's last tick). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -15,6 +18,20 @@
 #include "gprio/policy.h"
 #include "gprio/priority.h"
 #include "gprio/shm.h"
+
+/* Does anything listen on gpriod's control socket? (A killed gpriod leaves a fresh-looking
+ * heartbeat for up to 100 ms; its socket refuses at once.) */
+static bool socket_alive(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	if (snprintf(a.sun_path, sizeof(a.sun_path), "%s.sock", path) >= (int)sizeof(a.sun_path))
+		return false;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	if (fd >= 0)
+		close(fd);
+	return ok;
+}
 
 int gprio_cmd_status(int argc, char **argv)
 {
@@ -50,7 +67,7 @@ int gprio_cmd_status(int argc, char **argv)
 		return 1;
 	}
 	gprio_ns now = gprio_nv_now(), hb = atomic_load(&s->heartbeat_ns);
-	bool alive = hb + GPRIO_SHM_STALE_NS > now;
+	bool alive = hb + GPRIO_SHM_STALE_NS > now && socket_alive(path);
 	printf("gpriod: %s (heartbeat %s), policy %s, gating %s, hysteresis %.0f us, TSG timeslice "
 	       "online %u us / offline %u us, offline in flight %u (0: unbounded)\n",
 	       alive ? "running" : "NOT RUNNING: shims pass through",

@@ -16,6 +16,8 @@ static void usage(FILE *f)
 		"  run --online|--offline [--priority N] -- CMD...\n"
 		"                         run an unmodified CUDA program under gprio (needs gpriod)\n"
 		"  status [--shm PATH]    gpriod's state and every process under gprio\n"
+		"  set PID [--online|--offline] [--priority N] [--shm PATH]\n"
+		"                         change a running process (gpriod checks who asks)\n"
 		"  doctor                 what this machine offers the AMD backend (KFD, HWS, CWSR)\n"
 		"  help                   this text\n");
 }
@@ -33,6 +35,8 @@ int main(int argc, char **argv)
 		return gprio_cmd_doctor(argc - 1, argv + 1);
 	if (strcmp(cmd, "status") == 0)
 		return gprio_cmd_status(argc - 1, argv + 1);
+	if (strcmp(cmd, "set") == 0)
+		return gprio_cmd_set(argc - 1, argv + 1);
 	if (strcmp(cmd, "run") == 0)
 		return gprio_cmd_run(argc - 1, argv + 1);
 	if (strcmp(cmd, "profiles") == 0)

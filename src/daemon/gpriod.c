@@ -2,7 +2,7 @@
  * keeps the heartbeat that keeps them active, and runs the same monitor loop as the simulator
  * (src/core) over the nvidia backend. Logs to stderr (journald picks it up under systemd).
  *
- *   gpriod [--shm PATH] [--policy none|priority|share] [--hysteresis-us N] [--poll-ms N]
+ *   gpriod [--shm PATH] [--allow USER,...] [--policy none|priority|share] [--hysteresis-us N] [--poll-ms N]
  *          [--online-timeslice-us N] [--offline-timeslice-us N] [--share PCT] [--gating on|off]
  *          [--offline-inflight N (0: no bound)] [--status-ms N]
  *   gpriod --backend amdkfd [--stage 1|2] [--policy ...] [--hysteresis-us N] [--poll-ms N]
@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <pwd.h>
+#include <unistd.h>
 
 #include "../backends/amdkfd/amdkfd_backend.h"
 #include "../backends/amdkfd/kfd_agent.h"
@@ -45,25 +47,35 @@ static gprio_ns clock_now(void *ctx)
 	return gprio_nv_now();
 }
 
-/* Sleep until deadline, but never longer than 10 ms so the heartbeat stays fresh. */
+static struct gprio_nv g_nv;
+
+/* Serve the control socket until deadline, but never longer than 10 ms so the heartbeat stays
+ * fresh. */
 static int sleep_until(gprio_ns deadline)
 {
 	gprio_ns now = gprio_nv_now();
 	gprio_ns cap = now + 10 * GPRIO_NS_PER_MS;
 	if (deadline > cap)
 		deadline = cap;
-	if (deadline <= now)
-		return 0;
-	struct timespec ts = {(time_t)(deadline / GPRIO_NS_PER_S), (long)(deadline % GPRIO_NS_PER_S)};
-	int rc = clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-	return rc == EINTR ? -EINTR : 0;
+	gprio_nv_serve(&g_nv, deadline);
+	return g_stop ? -EINTR : 0;
+}
+
+static int uid_of(const char *name, uint32_t *uid)
+{
+	struct passwd *pw = getpwnam(name);
+	if (!pw)
+		return -ENOENT;
+	*uid = (uint32_t)pw->pw_uid;
+	return 0;
 }
 
 static int usage(const char *bad, const char *val)
 {
 	if (bad)
 		fprintf(stderr, "gpriod: %s: bad value '%s'\n", bad, val ? val : "(missing)");
-	fprintf(stderr, "usage: gpriod [--shm PATH] [--policy none|priority|share] [--hysteresis-us N]\n"
+	fprintf(stderr, "usage: gpriod [--shm PATH] [--allow USER,...] [--policy none|priority|share]\n"
+			"              [--hysteresis-us N]\n"
 			"              [--poll-ms N] [--online-timeslice-us N] [--offline-timeslice-us N]\n"
 			"              [--share PCT] [--gating on|off] [--offline-inflight N] [--status-ms N]\n"
 			"       gpriod --backend amdkfd [--stage 1|2] [--policy ...] [--hysteresis-us N]\n"
@@ -161,6 +173,7 @@ int main(int argc, char **argv)
 	double online_ts = 0, offline_ts = 1, status_ms = 0, v;
 	bool gating = true, amd = false;
 	const char *agent_path = GPRIO_KFD_AGENT_DEFAULT_SOCKET;
+	struct gprio_auth auth = {.daemon_uid = (uint32_t)getuid()};
 	double inflight = 0, stage = 0;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -173,6 +186,13 @@ int main(int argc, char **argv)
 			path = val;
 		else if (strcmp(a, "--agent-socket") == 0)
 			agent_path = val;
+		else if (strcmp(a, "--allow") == 0) {
+			char why[128];
+			if (gprio_auth_parse(&auth, val, uid_of, why, sizeof(why))) {
+				fprintf(stderr, "gpriod: --allow: %s\n", why);
+				return 2;
+			}
+		}
 		else if (strcmp(a, "--backend") == 0 &&
 			 (!strcmp(val, "nvidia") || !strcmp(val, "amdkfd")))
 			amd = strcmp(val, "amdkfd") == 0;
@@ -206,46 +226,49 @@ int main(int argc, char **argv)
 	if (stage)
 		return usage("--stage", "(only with --backend amdkfd)");
 
-	static struct gprio_nv nv;
 	static struct gprio_monitor m;
-	nv.now = gprio_nv_now;
-	nv.sleep_until = sleep_until;
-	nv.stop = &g_stop;
-	int rc = gprio_nv_shm_create(&nv, path, (uint32_t)cfg.policy.kind, cfg.policy.hysteresis,
-				     (uint32_t)online_ts, (uint32_t)offline_ts, gating, (uint32_t)inflight);
+	struct gprio_nv *nv = &g_nv;
+	nv->now = gprio_nv_now;
+	nv->sleep_until = sleep_until;
+	nv->stop = &g_stop;
+	nv->log = stderr;
+	const char *what = path;
+	int rc = gprio_nv_open(nv, path, &auth, (uint32_t)cfg.policy.kind, cfg.policy.hysteresis,
+			       (uint32_t)online_ts, (uint32_t)offline_ts, gating, (uint32_t)inflight, &what);
 	if (rc) {
-		fprintf(stderr, "gpriod: %s: cannot create the shared segment: %s\n", path, strerror(-rc));
+		fprintf(stderr, "gpriod: %s: %s\n", what, strerror(-rc));
 		return 1;
 	}
 	struct gprio_clock clk = {clock_now, NULL};
-	if (gprio_monitor_init(&m, &cfg, &gprio_nvidia_ops, &nv, &clk)) {
+	if (gprio_monitor_init(&m, &cfg, &gprio_nvidia_ops, nv, &clk)) {
 		fprintf(stderr, "gpriod: bad configuration\n");
-		gprio_nv_shm_close(&nv, false);
+		gprio_nv_close(nv, false);
 		return 1;
 	}
 	catch_stop_signals();
-	atomic_store(&nv.shm->heartbeat_ns, gprio_nv_now());
-	fprintf(stderr, "gpriod: %s, policy %s, gating %s, hysteresis %.0f us, poll %.1f ms, TSG "
-			"timeslice online %.0f us / offline %.0f us (0 = driver default)\n",
-		path, gprio_policy_name(cfg.policy.kind), gating ? "on" : "off",
-		(double)cfg.policy.hysteresis / 1e3, (double)cfg.poll / 1e6, online_ts, offline_ts);
+	signal(SIGPIPE, SIG_IGN);
+	atomic_store(&nv->shm->heartbeat_ns, gprio_nv_now());
+	fprintf(stderr, "gpriod: %s (socket %s), policy %s, gating %s, hysteresis %.0f us, poll %.1f ms, "
+			"TSG timeslice online %.0f us / offline %.0f us (0 = driver default), %u user(s) "
+			"allowed online besides root and uid %u\n",
+		path, nv->sock_path, gprio_policy_name(cfg.policy.kind), gating ? "on" : "off",
+		(double)cfg.policy.hysteresis / 1e3, (double)cfg.poll / 1e6, online_ts, offline_ts,
+		auth.n, auth.daemon_uid);
 	gprio_ns next_status = gprio_nv_now() + (gprio_ns)(status_ms * 1e6), next_reap = 0;
 	while ((rc = gprio_monitor_step(&m)) >= 0) {
 		gprio_ns now = gprio_nv_now();
 		if (now >= next_reap) {
-			int n = gprio_nv_reap(&nv, now);
-			if (n)
-				fprintf(stderr, "gpriod: freed %d row(s) of exited processes\n", n);
+			gprio_nv_reap(nv);
 			next_reap = now + 500 * GPRIO_NS_PER_MS;
 		}
 		if (status_ms > 0 && now >= next_status) {
-			print_status(&m, nv.shm);
+			print_status(&m, nv->shm);
 			next_status = now + (gprio_ns)(status_ms * 1e6);
 		}
 	}
 	gprio_monitor_release_all(&m);
-	print_status(&m, nv.shm);
-	gprio_nv_shm_close(&nv, false);
+	print_status(&m, nv->shm);
+	gprio_nv_close(nv, false);
 	fprintf(stderr, "gpriod: stopped; shims fail open\n");
 	return rc == -ECANCELED ? 0 : 1;
 }

@@ -15,8 +15,9 @@
 
 #include "gprio/shm.h"
 
-/* launches/gated counters of this process's row in the daemon segment, or -1 */
-static void shm_row(long long *launches, long long *gated)
+/* launches/gated counters of this process's row in gpriod's control segment (gpriod copies
+ * them from our stats page each tick: wait up to 300 ms for `want` launches), or -1 */
+static void shm_row(long long want, long long *launches, long long *gated)
 {
 	*launches = *gated = -1;
 	const char *p = getenv("GPRIO_SHM");
@@ -27,11 +28,20 @@ static void shm_row(long long *launches, long long *gated)
 	close(fd);
 	if (s == MAP_FAILED)
 		return;
-	for (int i = 0; i < GPRIO_SHM_PROCS; i++)
-		if (atomic_load(&s->procs[i].pid) == (uint32_t)getpid()) {
-			*launches = (long long)atomic_load(&s->procs[i].launches);
-			*gated = (long long)atomic_load(&s->procs[i].gated_launches);
-		}
+	uint64_t hb0 = atomic_load(&s->heartbeat_ns);
+	for (int t = 0; t < 300; t++) {
+		if (t == 30 && atomic_load(&s->heartbeat_ns) == hb0)
+			break; /* gpriod is not ticking (dead): nothing more will be copied */
+		for (int i = 0; i < GPRIO_SHM_PROCS; i++)
+			if (atomic_load(&s->procs[i].pid) == (uint32_t)getpid()) {
+				*launches = (long long)atomic_load(&s->procs[i].copy.launches);
+				*gated = (long long)atomic_load(&s->procs[i].copy.gated_launches);
+			}
+		if (*launches >= want || *launches < 0)
+			break;
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
 	munmap(s, sizeof(*s));
 }
 
@@ -73,7 +83,7 @@ int main(int argc, char **argv)
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	double ns = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)n;
 	long long sl, sg;
-	shm_row(&sl, &sg);
+	shm_row(n, &sl, &sg);
 	printf("{\"legacy\": %lu, \"ptsz\": %lu, \"graph\": %lu, \"graph_ptsz\": %lu, \"ns_per_launch\": %.1f, "
 	       "\"elapsed_ms\": %.1f, \"shm_launches\": %lld, \"shm_gated\": %lld}\n",
 	       calls[0], calls[1], calls[2], calls[3], ns, ns * (double)n / 1e6, sl, sg);

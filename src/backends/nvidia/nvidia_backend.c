@@ -1,6 +1,7 @@
 #include "nvidia_backend.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
@@ -16,57 +17,108 @@ gprio_ns gprio_nv_now(void)
 	return (gprio_ns)ts.tv_sec * GPRIO_NS_PER_S + (gprio_ns)ts.tv_nsec;
 }
 
-int gprio_nv_shm_create(struct gprio_nv *nv, const char *path, uint32_t policy, gprio_ns hysteresis,
-			uint32_t online_ts_us, uint32_t offline_ts_us, bool gating, uint32_t inflight_bound)
+static void *map_file(const char *path, int flags, mode_t mode, size_t size, int *fd_out)
 {
-	int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0666);
+	int fd = open(path, flags | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
 	if (fd < 0)
-		return -errno;
-	fchmod(fd, 0666); /* shims of every user attach; see docs/nvidia.md on the trust model */
-	if (ftruncate(fd, sizeof(struct gprio_shm)) != 0) {
-		int e = errno;
+		return NULL;
+	/* an existing file keeps its old mode and owner: make them ours */
+	if (fchmod(fd, mode) != 0 || ftruncate(fd, (off_t)size) != 0) {
 		close(fd);
-		return -e;
+		return NULL;
 	}
-	void *m = mmap(NULL, sizeof(struct gprio_shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED)
+	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED) {
+		close(fd);
+		return NULL;
+	}
+	*fd_out = fd;
+	return m;
+}
+
+int gprio_nv_listen(struct gprio_nv *nv); /* ctl_server.c */
+
+int gprio_nv_open(struct gprio_nv *nv, const char *path, const struct gprio_auth *auth,
+		  uint32_t policy, gprio_ns hysteresis, uint32_t online_ts_us, uint32_t offline_ts_us,
+		  bool gating, uint32_t inflight_bound, const char **what)
+{
+	nv->ctl_ro_fd = nv->hot_rw_fd = nv->hot_ro_fd = nv->listen_fd = -1;
+	nv->ncl = 0;
+	nv->auth = *auth;
+	nv->path = path;
+	snprintf(nv->hot_path, sizeof(nv->hot_path), "%s.hot", path);
+	if (snprintf(nv->sock_path, sizeof(nv->sock_path), "%s.sock", path) >= (int)sizeof(nv->sock_path)) {
+		*what = "socket path";
+		return -ENAMETOOLONG;
+	}
+	int fd;
+	*what = path;
+	struct gprio_shm *s = map_file(path, O_RDWR, 0644, sizeof(*s), &fd);
+	if (!s)
 		return -errno;
-	struct gprio_shm *s = m;
-	bool fresh = s->magic != GPRIO_SHM_MAGIC || s->version != GPRIO_SHM_VERSION;
-	if (fresh) {
-		memset(s, 0, sizeof(*s));
-		s->version = GPRIO_SHM_VERSION;
-		s->magic = GPRIO_SHM_MAGIC;
+	close(fd);
+	nv->ctl_ro_fd = open(path, O_RDONLY | O_CLOEXEC);
+	*what = nv->hot_path;
+	nv->hot = map_file(nv->hot_path, O_RDWR, 0600, sizeof(*nv->hot), &nv->hot_rw_fd);
+	if (!nv->hot || nv->ctl_ro_fd < 0) {
+		int e = -errno;
+		munmap(s, sizeof(*s));
+		return e;
 	}
-	/* rows of running processes survive a daemon restart; configuration is ours */
+	nv->hot_ro_fd = open(nv->hot_path, O_RDONLY | O_CLOEXEC);
+	/* rows of an earlier gpriod are stale: their shims re-register with us */
+	memset(s, 0, sizeof(*s));
+	s->version = GPRIO_SHM_VERSION;
+	s->magic = GPRIO_SHM_MAGIC;
 	atomic_store(&s->hysteresis_ns, hysteresis);
 	atomic_store(&s->online_timeslice_us, online_ts_us);
 	atomic_store(&s->offline_timeslice_us, offline_ts_us);
 	atomic_store(&s->gating, gating ? 1u : 0u);
 	atomic_store(&s->inflight_bound, inflight_bound);
 	atomic_store(&s->policy, policy);
-	for (int l = 0; l < GPRIO_SHM_LEVELS; l++)
-		atomic_store(&s->hot_until[l], 0);
-	for (int i = 0; i < GPRIO_SHM_PROCS; i++)
-		atomic_store(&s->procs[i].gate_override, GPRIO_GATE_AUTO);
+	memset(nv->hot, 0, sizeof(*nv->hot));
 	nv->shm = s;
-	nv->path = path;
+	*what = nv->sock_path;
+	int rc = gprio_nv_listen(nv);
+	if (rc < 0) {
+		gprio_nv_close(nv, false);
+		return rc;
+	}
 	return 0;
 }
 
-void gprio_nv_shm_close(struct gprio_nv *nv, bool unlink_file)
+void gprio_nv_close(struct gprio_nv *nv, bool unlink_files)
 {
 	if (!nv->shm)
 		return;
-	/* a zero heartbeat is stale at once: every shim fails open now, not in 100 ms */
+	/* a zero heartbeat is stale at once, and closed sockets are seen at once: every shim
+	 * fails open now, not in 100 ms */
 	atomic_store(&nv->shm->heartbeat_ns, 0);
-	for (int i = 0; i < GPRIO_SHM_PROCS; i++)
+	for (uint32_t i = 0; i < nv->ncl; i++) {
+		close(nv->cl[i].fd);
+		if (nv->cl[i].stats)
+			munmap(nv->cl[i].stats, sizeof(struct gprio_shm_stats));
+	}
+	nv->ncl = 0;
+	for (int i = 0; i < GPRIO_SHM_PROCS; i++) {
 		atomic_store(&nv->shm->procs[i].gate_override, GPRIO_GATE_AUTO);
+		atomic_store(&nv->shm->procs[i].pid, 0);
+	}
 	munmap(nv->shm, sizeof(*nv->shm));
+	munmap(nv->hot, sizeof(*nv->hot));
 	nv->shm = NULL;
-	if (unlink_file)
+	nv->hot = NULL;
+	int *fds[] = {&nv->ctl_ro_fd, &nv->hot_rw_fd, &nv->hot_ro_fd, &nv->listen_fd};
+	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+		if (*fds[i] >= 0) {
+			close(*fds[i]);
+			*fds[i] = -1;
+		}
+	unlink(nv->sock_path);
+	if (unlink_files) {
 		unlink(nv->path);
+		unlink(nv->hot_path);
+	}
 }
 
 void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s)
@@ -79,41 +131,59 @@ void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s)
 		uint32_t pid = atomic_load(&r->pid);
 		if (!pid)
 			continue;
-		uint32_t mech = atomic_load(&r->mechanisms);
+		const struct gprio_shm_stats *c = &r->copy;
+		uint32_t mech = atomic_load(&c->mechanisms);
 		char m[64];
-		snprintf(m, sizeof(m), "%s%s%s%s%s", mech & GPRIO_MECH_GATING ? "gating " : "",
+		snprintf(m, sizeof(m), "%s%s%s%s%s%s", mech & GPRIO_MECH_GATING ? "gating " : "",
+			 mech & GPRIO_MECH_PUBLISH ? "publish " : "",
 			 mech & GPRIO_MECH_TSG_TIMESLICE ? "tsg-timeslice " : "",
 			 mech & GPRIO_MECH_TSG_FAILED ? "tsg-REFUSED " : "",
 			 mech & GPRIO_MECH_INFLIGHT ? "inflight " : "", mech & GPRIO_MECH_MPS ? "mps" : "");
 		fprintf(f, "%8u %-8s %4u %-34s %12llu %10llu %12.3f %7u\n", pid,
 			gprio_class_name((enum gprio_class)atomic_load(&r->klass)), atomic_load(&r->priority),
-			m, (unsigned long long)atomic_load(&r->launches),
-			(unsigned long long)atomic_load(&r->gated_launches),
-			(double)atomic_load(&r->gate_wait_ns) / 1e6, atomic_load(&r->waiting));
+			m, (unsigned long long)atomic_load(&c->launches),
+			(unsigned long long)atomic_load(&c->gated_launches),
+			(double)atomic_load(&c->gate_wait_ns) / 1e6, atomic_load(&c->waiting));
 		n++;
 	}
 	if (!n)
 		fprintf(f, "(no processes registered)\n");
 }
 
-int gprio_nv_reap(struct gprio_nv *nv, gprio_ns now)
+void gprio_nv_drop(struct gprio_nv *nv, uint32_t i); /* ctl_server.c */
+
+int gprio_nv_reap(struct gprio_nv *nv)
 {
 	int n = 0;
-	for (int i = 0; i < GPRIO_SHM_PROCS; i++) {
-		struct gprio_shm_proc *r = &nv->shm->procs[i];
-		uint32_t pid = atomic_load(&r->pid);
-		if (!pid)
-			continue;
-		/* gone (ESRCH), or silent for a second and not probeable (another user's pid) */
-		bool unreachable = kill((pid_t)pid, 0) != 0;
-		bool silent = atomic_load(&r->heartbeat_ns) + GPRIO_NS_PER_S < now;
-		if (unreachable && (errno == ESRCH || silent)) {
-			atomic_store(&r->gate_override, GPRIO_GATE_AUTO);
-			atomic_store(&r->pid, 0);
+	gprio_ns now = nv->now();
+	for (uint32_t i = nv->ncl; i-- > 0;)
+		if ((nv->cl[i].row >= 0 && kill((pid_t)nv->cl[i].pid, 0) != 0 && errno == ESRCH) ||
+		    (nv->cl[i].row < 0 && nv->cl[i].since + 2 * GPRIO_NS_PER_S < now)) {
+			gprio_nv_drop(nv, i);
 			n++;
 		}
-	}
 	return n;
+}
+
+/* The stats page of row `slot`, or NULL. */
+static const struct gprio_shm_stats *stats_of(const struct gprio_nv *nv, uint32_t slot)
+{
+	for (uint32_t i = 0; i < nv->ncl; i++)
+		if (nv->cl[i].row == (int)slot)
+			return nv->cl[i].stats;
+	return NULL;
+}
+
+static void copy_stats(struct gprio_shm_stats *to, const struct gprio_shm_stats *from)
+{
+	atomic_store(&to->mechanisms, atomic_load(&from->mechanisms));
+	atomic_store(&to->tsgs, atomic_load(&from->tsgs));
+	atomic_store(&to->waiting, atomic_load(&from->waiting));
+	atomic_store(&to->launches, atomic_load(&from->launches));
+	atomic_store(&to->last_launch_ns, atomic_load(&from->last_launch_ns));
+	atomic_store(&to->gated_launches, atomic_load(&from->gated_launches));
+	atomic_store(&to->gate_wait_ns, atomic_load(&from->gate_wait_ns));
+	atomic_store(&to->heartbeat_ns, atomic_load(&from->heartbeat_ns));
 }
 
 /* The row a queue key (slot << 32 | pid) names, or NULL when the slot is out of range or now
@@ -140,6 +210,10 @@ static int nv_refresh(void *be, struct gprio_table *t, gprio_ns now)
 		if (!pid)
 			continue;
 		uint64_t key = (uint64_t)s << 32 | pid;
+		const struct gprio_shm_stats *st = stats_of(nv, s);
+		if (!st)
+			continue;
+		copy_stats(&r->copy, st); /* for gprio status */
 		int prio = (int)atomic_load(&r->priority);
 		int idx = gprio_table_find(t, key);
 		if (idx < 0) {
@@ -149,8 +223,9 @@ static int nv_refresh(void *be, struct gprio_table *t, gprio_ns now)
 		}
 		struct gprio_queue *q = &t->q[idx];
 		q->priority = (uint8_t)prio;
-		q->wptr = q->rptr = q->done = atomic_load(&r->launches);
-		gprio_ns last = atomic_load(&r->last_launch_ns);
+		q->klass = (uint8_t)atomic_load(&r->klass);
+		q->wptr = q->rptr = q->done = atomic_load(&st->launches);
+		gprio_ns last = atomic_load(&st->last_launch_ns);
 		/* a launch stamped after this tick read the clock counts as now (hot), not as a
 		 * future time gprio_queue_hot() would reject */
 		q->last_busy = !last ? GPRIO_NS_NEVER : last > now ? now : last;

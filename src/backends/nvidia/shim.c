@@ -9,8 +9,14 @@
  * - Interposes ioctl to see libcuda create its time-slice groups (NV_ESC_RM_ALLOC of class
  *   KEPLER_CHANNEL_GROUP_A) and sets their timeslice through the same fd and client
  *   (NV_ESC_RM_CONTROL SET_TIMESLICE), keeping the original to restore.
- * - Fails open: with no daemon, or a heartbeat older than 100 ms, it passes everything through and
- *   restores the original timeslices. */
+ * - Registers with gpriod over its control socket (include/gprio/ctl.h): gpriod sees our
+ *   credentials and grants (or demotes) the class we ask for; we get the control segment
+ *   read-only, the hot segment writable only if we may publish, and our own stats page.
+ * - Under MPS (a control pipe in CUDA_MPS_PIPE_DIRECTORY or /tmp/nvidia-mps), an offline process
+ *   gets CUDA_MPS_CLIENT_PRIORITY=1 (below normal) before CUDA reads it: MPS has no TSG per
+ *   client, so block-level client priority is the mechanism there.
+ * - Fails open: with no daemon, a heartbeat older than 100 ms, or its socket closing, it passes
+ *   everything through and restores the original timeslices. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
@@ -20,12 +26,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "gprio/ctl.h"
 #include "gprio/gate.h"
 #include "gprio/priority.h"
 #include "gprio/shm.h"
@@ -41,12 +51,23 @@ typedef unsigned long long CUdeviceptr;
 
 /* ---------------------------------------------------------------- state */
 
-static struct gprio_shm *g_shm;          /* NULL: no daemon segment: pass through */
-static struct gprio_shm_proc *g_row;
+/* What one registration with gpriod gave us. Never unmapped while we run (a launch thread may
+ * still hold the pointers when gpriod goes away); a gpriod restart costs three pages. */
+struct binding {
+	const struct gprio_shm *shm;     /* control segment, read-only */
+	const struct gprio_shm_proc *row; /* our row in it: granted class/priority, gate override */
+	struct gprio_shm_hot *hot;       /* writable only if hot_rw */
+	_Atomic bool hot_rw;
+	struct gprio_shm_stats *stats;   /* ours */
+};
+static struct binding *_Atomic g_b;      /* NULL: never registered; once set, never NULL again */
+static _Atomic bool g_registered;        /* g_b is the current registration (watcher's view) */
+static int g_sock = -1;                  /* the control connection (watcher thread only) */
 static int g_class = -1;                 /* -1: not started by gprio run: pass through */
-static int g_prio;
+static int g_prio;                       /* what we ask for */
 static _Atomic int g_live;               /* daemon alive and policy active */
 static int g_debug;
+static uint32_t g_mps_mech;              /* GPRIO_MECH_MPS when an MPS control daemon runs */
 
 static gprio_ns mono(void)
 {
@@ -97,16 +118,32 @@ static void *resolve(const char *name)
 
 /* ---------------------------------------------------------------- the gate */
 
-static void load_hot(gprio_ns hot[GPRIO_LEVELS])
+static struct binding *binding(void)
 {
-	for (int l = 0; l < GPRIO_LEVELS; l++)
-		hot[l] = atomic_load_explicit(&g_shm->hot_until[l], memory_order_relaxed);
+	return atomic_load_explicit(&g_b, memory_order_acquire);
 }
 
-static bool daemon_fresh(gprio_ns now)
+static void load_hot(const struct binding *b, gprio_ns hot[GPRIO_LEVELS])
 {
-	gprio_ns hb = atomic_load_explicit(&g_shm->heartbeat_ns, memory_order_relaxed);
+	for (int l = 0; l < GPRIO_LEVELS; l++)
+		hot[l] = atomic_load_explicit(&b->hot->hot_until[l], memory_order_relaxed);
+}
+
+static bool daemon_fresh(const struct binding *b, gprio_ns now)
+{
+	gprio_ns hb = atomic_load_explicit(&b->shm->heartbeat_ns, memory_order_relaxed);
 	return hb + GPRIO_SHM_STALE_NS > now;
+}
+
+static void mech_set(uint32_t bits, bool on)
+{
+	struct binding *b = binding();
+	if (!b)
+		return;
+	if (on)
+		atomic_fetch_or(&b->stats->mechanisms, bits);
+	else
+		atomic_fetch_and(&b->stats->mechanisms, ~bits);
 }
 
 static unsigned inflight_bound(void);
@@ -116,55 +153,57 @@ static void fl_wait(unsigned bound);
 static void launch_gate(void)
 {
 	if (!atomic_load_explicit(&g_live, memory_order_acquire))
-		return; /* pairs with the watcher's store after it attached g_row/g_shm */
+		return; /* pairs with the watcher's store after it registered */
+	struct binding *b = binding();
+	const struct gprio_shm_proc *row = b->row;
 	gprio_ns now = mono();
-	atomic_fetch_add_explicit(&g_row->launches, 1, memory_order_relaxed);
-	atomic_store_explicit(&g_row->last_launch_ns, now, memory_order_relaxed);
-	int prio = (int)atomic_load_explicit(&g_row->priority, memory_order_relaxed);
-	gprio_ns hyst = atomic_load_explicit(&g_shm->hysteresis_ns, memory_order_relaxed);
-	if (prio > 0) {
+	atomic_fetch_add_explicit(&b->stats->launches, 1, memory_order_relaxed);
+	atomic_store_explicit(&b->stats->last_launch_ns, now, memory_order_relaxed);
+	int prio = (int)atomic_load_explicit(&row->priority, memory_order_relaxed);
+	gprio_ns hyst = atomic_load_explicit(&b->shm->hysteresis_ns, memory_order_relaxed);
+	if (prio > 0 && atomic_load_explicit(&b->hot_rw, memory_order_relaxed)) {
 		/* publish: this level is hot until now + hysteresis (never moves backwards) */
-		_Atomic uint64_t *h = &g_shm->hot_until[prio];
+		_Atomic uint64_t *h = &b->hot->hot_until[prio];
 		gprio_ns cur = atomic_load_explicit(h, memory_order_relaxed);
 		gprio_ns want = gprio_hot_extend(cur, now, hyst);
 		while (want > cur && !atomic_compare_exchange_weak_explicit(
 					     h, &cur, want, memory_order_release, memory_order_relaxed))
 			want = gprio_hot_extend(cur, now, hyst);
 	}
-	if (!atomic_load_explicit(&g_shm->gating, memory_order_relaxed))
+	if (!atomic_load_explicit(&b->shm->gating, memory_order_relaxed))
 		return;
 	unsigned bound = inflight_bound();
 	if (bound)
 		fl_wait(bound);
 	gprio_ns hot[GPRIO_LEVELS];
-	load_hot(hot);
-	unsigned ov = atomic_load_explicit(&g_row->gate_override, memory_order_relaxed);
+	load_hot(b, hot);
+	unsigned ov = atomic_load_explicit(&row->gate_override, memory_order_relaxed);
 	if (!gprio_gate_closed(hot, prio, ov, now))
 		return;
 	/* held: wait for the level above to cool down, a release, or the daemon to vanish */
-	atomic_fetch_add(&g_row->waiting, 1);
+	atomic_fetch_add(&b->stats->waiting, 1);
 	gprio_ns t0 = now;
 	for (;;) {
 		struct timespec ts = {0, 20000}; /* 20 us: well under a context switch */
 		nanosleep(&ts, NULL);
 		now = mono();
-		if (!daemon_fresh(now) || !atomic_load_explicit(&g_live, memory_order_relaxed)) {
+		if (!daemon_fresh(b, now) || !atomic_load_explicit(&g_live, memory_order_relaxed)) {
 			LOG("gate released after %.3f ms: daemon %s\n", (double)(now - t0) / 1e6,
-			    daemon_fresh(now) ? "inactive" : "heartbeat stale");
+			    daemon_fresh(b, now) ? "inactive or gone" : "heartbeat stale");
 			break; /* fail open */
 		}
-		load_hot(hot);
-		ov = atomic_load_explicit(&g_row->gate_override, memory_order_relaxed);
-		prio = (int)atomic_load_explicit(&g_row->priority, memory_order_relaxed);
+		load_hot(b, hot);
+		ov = atomic_load_explicit(&row->gate_override, memory_order_relaxed);
+		prio = (int)atomic_load_explicit(&row->priority, memory_order_relaxed);
 		if (!gprio_gate_closed(hot, prio, ov, now)) {
 			LOG("gate opened after %.3f ms (hot level %d, override %u)\n",
 			    (double)(now - t0) / 1e6, gprio_hot_level(hot, now), ov);
 			break;
 		}
 	}
-	atomic_fetch_sub(&g_row->waiting, 1);
-	atomic_fetch_add(&g_row->gated_launches, 1);
-	atomic_fetch_add(&g_row->gate_wait_ns, now - t0);
+	atomic_fetch_sub(&b->stats->waiting, 1);
+	atomic_fetch_add(&b->stats->gated_launches, 1);
+	atomic_fetch_add(&b->stats->gate_wait_ns, now - t0);
 }
 
 /* ---------------------------------------------------------------- offline work in flight */
@@ -190,10 +229,12 @@ static struct {
 
 static unsigned inflight_bound(void)
 {
-	if (g_class != GPRIO_CLASS_OFFLINE || g_fl.broken ||
-	    !atomic_load_explicit(&g_live, memory_order_acquire))
+	if (g_fl.broken || !atomic_load_explicit(&g_live, memory_order_acquire))
 		return 0;
-	unsigned k = atomic_load_explicit(&g_shm->inflight_bound, memory_order_relaxed);
+	struct binding *b = binding();
+	if (atomic_load_explicit(&b->row->klass, memory_order_relaxed) != GPRIO_CLASS_OFFLINE)
+		return 0;
+	unsigned k = atomic_load_explicit(&b->shm->inflight_bound, memory_order_relaxed);
 	return k < RING ? k : RING - 1;
 }
 
@@ -213,8 +254,9 @@ static void fl_wait(unsigned bound)
 			pthread_mutex_unlock(&g_fl.lock);
 			struct timespec ts = {0, 20000};
 			nanosleep(&ts, NULL);
-			if (!atomic_load_explicit(&g_live, memory_order_acquire) ||
-			    !daemon_fresh(mono()))
+			struct binding *b = binding();
+			if (!atomic_load_explicit(&g_live, memory_order_acquire) || !b ||
+			    !daemon_fresh(b, mono()))
 				return; /* fail open */
 			pthread_mutex_lock(&g_fl.lock);
 			fl_retire();
@@ -245,12 +287,10 @@ static void track_submission(CUstream stream, bool ptsz)
 		if (!g_fl.broken)
 			LOG("in-flight tracking failed: bound off for this process\n");
 		g_fl.broken = true;
-		if (g_row)
-			atomic_fetch_and(&g_row->mechanisms, ~GPRIO_MECH_INFLIGHT);
+		mech_set(GPRIO_MECH_INFLIGHT, false);
 	} else {
 		g_fl.tail++;
-		if (g_row)
-			atomic_fetch_or(&g_row->mechanisms, GPRIO_MECH_INFLIGHT);
+		mech_set(GPRIO_MECH_INFLIGHT, true);
 	}
 	pthread_mutex_unlock(&g_fl.lock);
 }
@@ -522,11 +562,10 @@ static void apply_timeslices(uint64_t want_us, bool verify)
 		uint64_t v = us;
 		if (rm_control(t, TSG_SET_TIMESLICE, &v) == 0) {
 			t->set_us = want_us ? us : 0;
-			if (g_row)
-				atomic_fetch_or(&g_row->mechanisms, GPRIO_MECH_TSG_TIMESLICE);
+			mech_set(GPRIO_MECH_TSG_TIMESLICE, true);
 			LOG("TSG %#x timeslice -> %llu us\n", t->handle, (unsigned long long)us);
-		} else if (g_row) {
-			atomic_fetch_or(&g_row->mechanisms, GPRIO_MECH_TSG_FAILED);
+		} else {
+			mech_set(GPRIO_MECH_TSG_FAILED, true);
 			LOG("TSG %#x: SET_TIMESLICE refused: timeslices unavailable\n", t->handle);
 		}
 	}
@@ -535,10 +574,12 @@ static void apply_timeslices(uint64_t want_us, bool verify)
 
 static uint64_t wanted_timeslice(void)
 {
-	if (!g_shm || !atomic_load(&g_live))
+	struct binding *b = binding();
+	if (!b || !atomic_load(&g_live))
 		return 0;
-	return g_class == GPRIO_CLASS_ONLINE ? atomic_load(&g_shm->online_timeslice_us)
-					      : atomic_load(&g_shm->offline_timeslice_us);
+	/* the class gpriod granted (it may have demoted us, or `gprio set` changed it) */
+	return atomic_load(&b->row->klass) == GPRIO_CLASS_ONLINE ? atomic_load(&b->shm->online_timeslice_us)
+								 : atomic_load(&b->shm->offline_timeslice_us);
 }
 
 EXPORT int ioctl(int fd, unsigned long req, ...);
@@ -563,8 +604,9 @@ int ioctl(int fd, unsigned long req, ...)
 	if (g_ntsg < MAX_TSGS)
 		g_tsg[g_ntsg++] = (struct tsg){fd, p[0], p[2], 0, 0};
 	pthread_mutex_unlock(&g_tsg_lock);
-	if (g_row)
-		atomic_fetch_add(&g_row->tsgs, 1);
+	struct binding *b = binding();
+	if (b)
+		atomic_fetch_add(&b->stats->tsgs, 1);
 	LOG("TSG %#x created (client %#x)\n", p[2], p[0]);
 	uint64_t want = wanted_timeslice();
 	if (want)
@@ -580,46 +622,135 @@ static const char *shm_path(void)
 	return p && *p ? p : GPRIO_SHM_DEFAULT_PATH;
 }
 
-static bool attach(void)
+/* One control message, with up to 3 descriptors. Bytes received, 0 on hang-up, -1 on error. */
+static ssize_t recv_ctl(int fd, struct gprio_ctl_msg *m, int *fds, int *nfds)
 {
-	int fd = open(shm_path(), O_RDWR | O_CLOEXEC);
+	struct iovec iov = {m, sizeof(*m)};
+	union {
+		char buf[CMSG_SPACE(3 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+			    .msg_controllen = sizeof(u.buf)};
+	ssize_t r;
+	do
+		r = recvmsg(fd, &mh, MSG_CMSG_CLOEXEC);
+	while (r < 0 && errno == EINTR);
+	*nfds = 0;
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c))
+		if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) {
+			int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+			for (int i = 0; i < n; i++) {
+				int f;
+				memcpy(&f, CMSG_DATA(c) + (size_t)i * sizeof(int), sizeof(int));
+				if (*nfds < 3)
+					fds[(*nfds)++] = f;
+				else
+					close(f);
+			}
+		}
+	return r;
+}
+
+static void *map_fd(int fd, size_t size, bool write)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0 || (size_t)st.st_size < size)
+		return NULL;
+	void *m = mmap(NULL, size, PROT_READ | (write ? PROT_WRITE : 0), MAP_SHARED, fd, 0);
+	return m == MAP_FAILED ? NULL : m;
+}
+
+/* Register with gpriod: ask for our class, get what we are granted and three descriptors. */
+static bool register_daemon(void)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	if (snprintf(a.sun_path, sizeof(a.sun_path), "%s.sock", shm_path()) >= (int)sizeof(a.sun_path))
+		return false;
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	struct stat st;
-	void *m = MAP_FAILED;
-	if (fstat(fd, &st) == 0 && (size_t)st.st_size >= sizeof(struct gprio_shm))
-		m = mmap(NULL, sizeof(struct gprio_shm), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	close(fd);
-	if (m == MAP_FAILED)
-		return false;
-	struct gprio_shm *s = m;
-	if (s->magic != GPRIO_SHM_MAGIC || s->version != GPRIO_SHM_VERSION) {
-		munmap(m, sizeof(*s));
+	struct gprio_ctl_msg m = {.magic = GPRIO_CTL_MAGIC, .type = GPRIO_CTL_REGISTER,
+				  .klass = g_class, .priority = g_prio};
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	int fds[3], nfds = 0;
+	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+		  send(fd, &m, sizeof(m), MSG_NOSIGNAL) == (ssize_t)sizeof(m) && poll(&p, 1, 500) == 1 &&
+		  recv_ctl(fd, &m, fds, &nfds) == (ssize_t)sizeof(m) && m.magic == GPRIO_CTL_MAGIC;
+	if (ok && m.rc != 0)
+		LOG("gpriod refused us: %s\n", m.text);
+	ok = ok && m.rc == 0 && nfds == 3 && m.row < GPRIO_SHM_PROCS;
+	struct binding *b = ok ? calloc(1, sizeof(*b)) : NULL;
+	if (b) {
+		b->shm = map_fd(fds[0], sizeof(struct gprio_shm), false);
+		b->hot = map_fd(fds[1], sizeof(struct gprio_shm_hot), m.flags & 1u);
+		b->stats = map_fd(fds[2], sizeof(struct gprio_shm_stats), true);
+		atomic_store(&b->hot_rw, (m.flags & 1u) != 0);
+		ok = b->shm && b->hot && b->stats && b->shm->magic == GPRIO_SHM_MAGIC &&
+		     b->shm->version == GPRIO_SHM_VERSION;
+		if (ok)
+			b->row = &b->shm->procs[m.row];
+	}
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (!ok || !b) {
+		free(b); /* mappings of a failed attempt stay: harmless, and rare */
+		close(fd);
 		return false;
 	}
-	uint32_t pid = (uint32_t)getpid();
-	for (int i = 0; i < GPRIO_SHM_PROCS; i++) {
-		uint32_t zero = 0;
-		struct gprio_shm_proc *r = &s->procs[i];
-		if (atomic_compare_exchange_strong(&r->pid, &zero, pid)) {
-			atomic_store(&r->klass, (uint32_t)g_class);
-			atomic_store(&r->launches, 0);
-			atomic_store(&r->gated_launches, 0);
-			atomic_store(&r->gate_wait_ns, 0);
-			atomic_store(&r->waiting, 0);
-			atomic_store(&r->tsgs, 0);
-			atomic_store(&r->mechanisms, GPRIO_MECH_GATING);
-			atomic_store(&r->gate_override, GPRIO_GATE_AUTO);
-			atomic_store(&r->heartbeat_ns, mono());
-			atomic_store(&r->priority, (uint32_t)g_prio);
-			g_row = r;
-			g_shm = s;
-			return true;
+	if (m.text[0]) {
+		m.text[sizeof(m.text) - 1] = '\0';
+		/* demoted: say so even without GPRIO_DEBUG, a user asked for more */
+		fprintf(stderr, "gprio: %s\n", m.text);
+	}
+	atomic_store(&b->stats->mechanisms,
+		     GPRIO_MECH_GATING | (b->hot_rw ? GPRIO_MECH_PUBLISH : 0) | g_mps_mech);
+	atomic_store(&b->stats->heartbeat_ns, mono());
+	g_sock = fd;
+	atomic_store_explicit(&g_b, b, memory_order_release);
+	atomic_store(&g_registered, true);
+	LOG("registered with gpriod: %s priority %d, row %u%s\n",
+	    gprio_class_name((enum gprio_class)m.klass), m.priority, m.row,
+	    b->hot_rw ? ", publishes its level" : "");
+	return true;
+}
+
+static void fail_open(const char *why)
+{
+	if (atomic_exchange(&g_live, 0))
+		LOG("daemon %s: failing open\n", why);
+	apply_timeslices(0, false);
+}
+
+/* A message from gpriod on the control connection (watcher thread). */
+static void control_message(void)
+{
+	struct gprio_ctl_msg m;
+	int fds[3], nfds = 0;
+	ssize_t r = recv_ctl(g_sock, &m, fds, &nfds);
+	if (r == 0 || (r < 0 && errno != EAGAIN)) {
+		/* gpriod exited or crashed: fail open now, register again when it is back */
+		fail_open("gone (socket closed)");
+		close(g_sock);
+		g_sock = -1;
+		atomic_store(&g_registered, false);
+		return;
+	}
+	struct binding *b = binding();
+	if (r == (ssize_t)sizeof(m) && m.magic == GPRIO_CTL_MAGIC && m.type == GPRIO_CTL_UPDATE && b) {
+		if (nfds >= 1 && !b->hot_rw) { /* promoted: we may publish now */
+			struct gprio_shm_hot *h = map_fd(fds[0], sizeof(*h), true);
+			if (h) {
+				b->hot = h;
+				atomic_store(&b->hot_rw, true);
+				atomic_fetch_or(&b->stats->mechanisms, GPRIO_MECH_PUBLISH);
+			}
 		}
+		LOG("gpriod changed us: %s priority %d\n", gprio_class_name((enum gprio_class)m.klass),
+		    m.priority);
 	}
-	munmap(m, sizeof(*s));
-	LOG("no free process row in %s: passing through\n", shm_path());
-	return false;
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
 }
 
 static void *watcher(void *unused)
@@ -629,14 +760,15 @@ static void *watcher(void *unused)
 	unsigned tick = 0;
 	for (;;) {
 		gprio_ns now = mono();
-		if (!g_shm)
-			attach(); /* the daemon may start after us */
-		bool live = g_shm && daemon_fresh(now) && atomic_load(&g_shm->policy) != 0;
-		if (g_row)
-			atomic_store(&g_row->heartbeat_ns, now);
+		struct binding *b = atomic_load(&g_registered) ? binding() : NULL;
+		if (!b && tick % 10 == 0 && register_daemon()) /* the daemon may start after us */
+			b = binding();
+		bool live = b && daemon_fresh(b, now) && atomic_load(&b->shm->policy) != 0;
+		if (b)
+			atomic_store(&b->stats->heartbeat_ns, now);
 		if (live != atomic_load(&g_live)) {
 			atomic_store(&g_live, live);
-			LOG("daemon %s\n", live ? "alive: gprio active" : "gone: failing open");
+			LOG("daemon %s\n", live ? "alive: gprio active" : "inactive: failing open");
 		}
 		uint64_t want = wanted_timeslice();
 		if (want != applied) {
@@ -645,10 +777,35 @@ static void *watcher(void *unused)
 		} else if (want && ++tick % 10 == 0) {
 			apply_timeslices(want, true); /* every 100 ms: still what we set? */
 		}
-		struct timespec ts = {0, 10 * 1000 * 1000}; /* 10 ms: fail open well within 100 ms */
-		nanosleep(&ts, NULL);
+		tick += !want;
+		/* 10 ms: fail open well within 100 ms; a closed socket is seen at once */
+		if (g_sock >= 0) {
+			struct pollfd p = {.fd = g_sock, .events = POLLIN};
+			if (poll(&p, 1, 10) > 0)
+				control_message();
+		} else {
+			struct timespec ts = {0, 10 * 1000 * 1000};
+			nanosleep(&ts, NULL);
+		}
 	}
 	return NULL;
+}
+
+/* MPS: the server runs every client's work in its own context, so there is no per-process TSG
+ * to reshape; the client priority (CUDA 11.x+: CUDA_MPS_CLIENT_PRIORITY, 0 normal, 1 below
+ * normal) is read by libcuda when the client connects, i.e. after this constructor. */
+static void mps_setup(enum gprio_class k)
+{
+	const char *dir = getenv("CUDA_MPS_PIPE_DIRECTORY");
+	char path[512];
+	snprintf(path, sizeof(path), "%s/control", dir && *dir ? dir : "/tmp/nvidia-mps");
+	if (access(path, F_OK) != 0)
+		return; /* no MPS control daemon: clients run as ordinary contexts */
+	g_mps_mech = GPRIO_MECH_MPS;
+	if (k == GPRIO_CLASS_OFFLINE && !getenv("CUDA_MPS_CLIENT_PRIORITY")) {
+		setenv("CUDA_MPS_CLIENT_PRIORITY", "1", 0);
+		LOG("MPS present (%s): offline client priority below normal\n", path);
+	}
 }
 
 __attribute__((constructor)) static void shim_init(void)
@@ -666,8 +823,10 @@ __attribute__((constructor)) static void shim_init(void)
 		if (*end == '\0' && gprio_priority_valid(v))
 			g_prio = (int)v;
 	}
+	mps_setup(k);
 	/* go live before main() runs: a program's first launches must already be seen */
-	if (attach() && daemon_fresh(mono()) && atomic_load(&g_shm->policy) != 0)
+	struct binding *b = register_daemon() ? binding() : NULL;
+	if (b && daemon_fresh(b, mono()) && atomic_load(&b->shm->policy) != 0)
 		atomic_store(&g_live, 1);
 	pthread_t t;
 	pthread_attr_t a;
@@ -676,14 +835,13 @@ __attribute__((constructor)) static void shim_init(void)
 	if (pthread_create(&t, &a, watcher, NULL) != 0)
 		LOG("cannot start the watcher thread: gprio stays passive\n");
 	pthread_attr_destroy(&a);
-	LOG("class %s priority %d, daemon segment %s\n", gprio_class_name(k), g_prio,
-	    g_shm ? "attached" : "absent");
+	LOG("class %s priority %d, gpriod %s\n", gprio_class_name(k), g_prio,
+	    b ? "registered" : "absent");
 }
 
 __attribute__((destructor)) static void shim_fini(void)
 {
 	atomic_store(&g_live, 0);
 	apply_timeslices(0, false);
-	if (g_row)
-		atomic_store(&g_row->pid, 0); /* free the row */
+	/* our row is freed when gpriod sees this connection close (at exit) */
 }

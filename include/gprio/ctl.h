@@ -1,0 +1,32 @@
+/* gpriod's control socket (SOCK_SEQPACKET, PATH.sock next to the control segment, mode 0666).
+ * The kernel tells gpriod who is calling (SO_PEERCRED); gprio_auth decides what they may do.
+ *   REGISTER  a shim, once: the class/priority it asks for (GPRIO_CLASS / GPRIO_PRIORITY).
+ *             Reply: what was granted (+ why, if demoted), its row, and three descriptors
+ *             (SCM_RIGHTS): control segment (read-only), hot segment (writable only when the
+ *             granted priority > 0), its own stats page. The connection stays open: its closing
+ *             tells gpriod the process is gone, and tells the shim gpriod is gone (fail open).
+ *   UPDATE    gpriod -> shim, when `gprio set` changed it (with a writable hot descriptor if it
+ *             may now publish).
+ *   SET       `gprio set PID [--online|--offline] [--priority N]`: reply rc 0 or -EPERM/-ESRCH
+ *             with the reason in text. */
+#ifndef GPRIO_CTL_H
+#define GPRIO_CTL_H
+
+#include <stdint.h>
+
+#define GPRIO_CTL_MAGIC 0x6763746cu /* "gctl" */
+enum gprio_ctl_type { GPRIO_CTL_REGISTER = 1, GPRIO_CTL_UPDATE = 2, GPRIO_CTL_SET = 3 };
+
+struct gprio_ctl_msg {
+	uint32_t magic;
+	uint32_t type;
+	int32_t rc;
+	uint32_t pid;      /* SET: the target */
+	int32_t klass;     /* enum gprio_class; SET: -1 = unchanged */
+	int32_t priority;  /* SET: -1 = unchanged */
+	uint32_t row;
+	uint32_t flags;    /* reply to REGISTER/UPDATE: 1 = hot descriptor is writable */
+	char text[240];    /* why (demotion, refusal) */
+};
+
+#endif

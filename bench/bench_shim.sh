@@ -17,6 +17,6 @@ sleep 0.3
 off=$(run env LD_PRELOAD="$B/libgprio-cuda.so" GPRIO_CLASS=offline)
 on=$(run env LD_PRELOAD="$B/libgprio-cuda.so" GPRIO_CLASS=online)
 kill $D; wait $D 2>/dev/null || true
-rm -f "$GPRIO_SHM"
+rm -f "$GPRIO_SHM" "$GPRIO_SHM.hot"
 printf '{"bench": "shim_overhead", "command": "bench/bench_shim.sh", "machine": "%s %s", "date": "%s", "launches": %s, "ns_per_launch": {"no_shim": %s, "shim_no_daemon": %s, "shim_offline_daemon": %s, "shim_online_daemon": %s}, "target_ns": 1000}\n' \
 	"$(uname -n)" "$(uname -m)" "$(date -u +%FT%TZ)" $N "$base" "$pass" "$off" "$on" | tee bench/results/shim-overhead.json

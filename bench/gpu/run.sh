@@ -4,7 +4,8 @@
 #                                         (default: all)
 #   DUR=30 (seconds per measured run)
 # Every case runs as: online alone, offline alone, together (nothing), together under MPS client
-# priority, together with static TSG timeslices only (gpriod --gating off), together under gprio.
+# priority, together with static TSG timeslices only (gpriod --gating off), together under gprio
+# (SETUPS="... gprio_mps" adds gprio under MPS: gating + the shim's MPS client priority).
 # Writes OUTDIR/<case>.<setup>.{online,offline}.json and raw latencies; bench/gpu/summarize.py
 # turns them into results JSON, a table and a CDF plot.
 set -u
@@ -46,12 +47,16 @@ setup_begin() {
 	gprio) daemon_start --gating on --online-timeslice-us 1000000 --offline-timeslice-us 1 \
 		--offline-inflight "${INFLIGHT:-0}"
 	       ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --) ;;
+	gprio_mps) # gprio under MPS: the shim gives offline clients CUDA_MPS_CLIENT_PRIORITY=1
+		mps_start; daemon_start --gating on
+		ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --) ;;
 	esac
 }
 setup_end() {
 	case $1 in
 	mps) mps_stop ;;
 	tsg | gprio) daemon_stop ;;
+	gprio_mps) daemon_stop; mps_stop ;;
 	esac
 }
 

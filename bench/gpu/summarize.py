@@ -13,9 +13,9 @@ import sys
 from datetime import datetime, timezone
 
 # NVIDIA setups, then the AMD kit's (bench/amd/run.sh); missing ones are skipped
-SETUPS = ["online_alone", "offline_alone", "together", "mps", "tsg", "gprio", "prio", "stage1", "stage1shim", "stage2"]
+SETUPS = ["online_alone", "offline_alone", "together", "mps", "tsg", "gprio", "gprio_mps", "prio", "stage1", "stage1shim", "stage2"]
 LABEL = {"online_alone": "online alone", "offline_alone": "offline alone", "together": "together",
-         "mps": "MPS priority", "tsg": "static TSG", "gprio": "gprio",
+         "mps": "MPS priority", "tsg": "static TSG", "gprio": "gprio", "gprio_mps": "gprio under MPS",
          "prio": "HIP stream priority", "stage1": "gprio stage 1 (ptrace)",
          "stage1shim": "gprio stage 1 (HSA shim)", "stage2": "gprio stage 2"}
 
@@ -29,13 +29,13 @@ def load(path):
 
 
 COLORS = {"online_alone": (0, 0, 0), "together": (220, 40, 40), "mps": (150, 80, 200),
-          "tsg": (240, 160, 0), "gprio": (0, 150, 60)}
+          "tsg": (240, 160, 0), "gprio": (0, 150, 60), "gprio_mps": (0, 120, 220)}
 
 
 def plain_png(out, res, path):
     """CDF panels without matplotlib: one panel per case, x = log10 latency from 0.1 ms to 10 s
     (grey lines at each decade), y = 0..1 (grey lines at 0.5, 0.9, 0.99). Colours: black online
-    alone, red together, purple MPS, orange static TSG, green gprio."""
+    alone, red together, purple MPS, orange static TSG, green gprio, blue gprio under MPS."""
     import struct
     import zlib
     cases = [c for c in res["cases"] if any(os.path.exists(os.path.join(out, f"{c}.{s}.lat")) for s in COLORS)]

@@ -57,7 +57,6 @@ struct gprio_shm_proc {
 	_Atomic uint32_t klass;     /* enum gprio_class, granted */
 	_Atomic uint32_t gate_override; /* enum gprio_gate_override */
 	_Atomic uint32_t pad;
-	struct gprio_shm_stats copy; /* the shim's counters as of gpriod's last tick */
 };
 
 struct gprio_shm_hot {
@@ -76,6 +75,9 @@ struct gprio_shm {
 	_Atomic uint32_t inflight_bound; /* offline: most submissions not yet finished (0: no bound) */
 	_Atomic uint32_t pad;
 	struct gprio_shm_proc procs[GPRIO_SHM_PROCS];
+	/* each process's counters as of gpriod's last tick (for gprio status), apart from the rows
+	 * the shims read on every launch so that gpriod's copying does not bounce those lines */
+	struct gprio_shm_stats copy[GPRIO_SHM_PROCS];
 };
 
 #endif

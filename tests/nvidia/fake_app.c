@@ -34,8 +34,8 @@ static void shm_row(long long want, long long *launches, long long *gated)
 			break; /* gpriod is not ticking (dead): nothing more will be copied */
 		for (int i = 0; i < GPRIO_SHM_PROCS; i++)
 			if (atomic_load(&s->procs[i].pid) == (uint32_t)getpid()) {
-				*launches = (long long)atomic_load(&s->procs[i].copy.launches);
-				*gated = (long long)atomic_load(&s->procs[i].copy.gated_launches);
+				*launches = (long long)atomic_load(&s->copy[i].launches);
+				*gated = (long long)atomic_load(&s->copy[i].gated_launches);
 			}
 		if (*launches >= want || *launches < 0)
 			break;

@@ -361,14 +361,14 @@ static int lx_sleep(void *ctx, gprio_ns deadline)
 		for (uint32_t i = 0; i < l->nagents; i++)
 			p[n++] = (struct pollfd){.fd = l->agents[i].fd, .events = POLLIN};
 		gprio_ns left = deadline - now;
-		int ms = (int)((left + GPRIO_NS_PER_MS - 1) / GPRIO_NS_PER_MS);
+		struct timespec lts = {(time_t)(left / GPRIO_NS_PER_S), (long)(left % GPRIO_NS_PER_S)};
 		if (n == 0) {
 			struct timespec ts = {(time_t)(deadline / GPRIO_NS_PER_S),
 					      (long)(deadline % GPRIO_NS_PER_S)};
 			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL); /* EINTR: check stop */
 			continue;
 		}
-		if (poll(p, n, ms) <= 0)
+		if (ppoll(p, n, &lts, NULL) <= 0)
 			continue; /* timeout or a signal: loop checks deadline and stop */
 		nfds_t k = l->agent_listen >= 0 ? 1 : 0;
 		/* a shim never speaks first: readable or hung up means it went away */

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <time.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
@@ -117,7 +118,7 @@ static void do_register(struct gprio_nv *nv, struct gprio_nv_client *c, struct g
 	}
 	int demoted = gprio_auth_register(&nv->auth, c->uid, &k, &prio, rep.text, sizeof(rep.text));
 	struct gprio_shm_proc *r = &nv->shm->procs[row];
-	memset(&r->copy, 0, sizeof(r->copy));
+	memset(&nv->shm->copy[row], 0, sizeof(nv->shm->copy[row]));
 	atomic_store(&r->uid, c->uid);
 	atomic_store(&r->priority, (uint32_t)prio);
 	atomic_store(&r->klass, (uint32_t)k);
@@ -236,15 +237,16 @@ static bool serve_one(struct gprio_nv *nv, uint32_t i)
 void gprio_nv_serve(struct gprio_nv *nv, gprio_ns deadline)
 {
 	for (;;) {
-		gprio_ns now = nv->now();
-		int ms = deadline > now ? (int)((deadline - now + GPRIO_NS_PER_MS - 1) / GPRIO_NS_PER_MS) : 0;
+		gprio_ns now = nv->now(), left = deadline > now ? deadline - now : 0;
+		/* ppoll, not poll: the monitor's deadlines are sub-millisecond (hysteresis expiry) */
+		struct timespec ts = {(time_t)(left / GPRIO_NS_PER_S), (long)(left % GPRIO_NS_PER_S)};
 		struct pollfd p[1 + sizeof(nv->cl) / sizeof(nv->cl[0])];
 		nfds_t n = 0;
 		p[n++] = (struct pollfd){.fd = nv->listen_fd, .events = POLLIN};
 		uint32_t ncl = nv->ncl;
 		for (uint32_t i = 0; i < ncl; i++)
 			p[n++] = (struct pollfd){.fd = nv->cl[i].fd, .events = POLLIN};
-		int rc = poll(p, n, ms);
+		int rc = ppoll(p, n, &ts, NULL);
 		if (rc <= 0)
 			return; /* deadline, or a signal: the caller checks stop */
 		for (uint32_t i = ncl; i-- > 0;)

@@ -131,7 +131,7 @@ void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s)
 		uint32_t pid = atomic_load(&r->pid);
 		if (!pid)
 			continue;
-		const struct gprio_shm_stats *c = &r->copy;
+		const struct gprio_shm_stats *c = &s->copy[i];
 		uint32_t mech = atomic_load(&c->mechanisms);
 		char m[64];
 		snprintf(m, sizeof(m), "%s%s%s%s%s%s", mech & GPRIO_MECH_GATING ? "gating " : "",
@@ -213,7 +213,7 @@ static int nv_refresh(void *be, struct gprio_table *t, gprio_ns now)
 		const struct gprio_shm_stats *st = stats_of(nv, s);
 		if (!st)
 			continue;
-		copy_stats(&r->copy, st); /* for gprio status */
+		copy_stats(&nv->shm->copy[s], st); /* for gprio status */
 		int prio = (int)atomic_load(&r->priority);
 		int idx = gprio_table_find(t, key);
 		if (idx < 0) {

@@ -51,22 +51,7 @@ setup_begin() {
 }
 setup_end() { case $1 in stage1 | stage1shim | stage2) daemon_stop ;; esac; }
 
-pair() {
-	local c=$1 s=$2 on=$3 off=$4 opid= start=${START:-1}
-	setup_begin "$s"
-	echo "== $(date +%T) $c / $s" >&2
-	if [ "$s" != online_alone ]; then
-		"${OFF[@]}" $off --seconds $((DUR + start + 3)) --window-start $((start)).5 \
-			--window-end $((DUR + start)).5 >"$OUT/$c.$s.offline.json" &
-		opid=$!
-	fi
-	if [ "$s" != offline_alone ]; then
-		sleep "$start"
-		"${ON[@]}" $on --warmup 0.5 --seconds "$DUR" --dump "$OUT/$c.$s.lat" >"$OUT/$c.$s.online.json"
-	fi
-	[ -n "$opid" ] && wait "$opid"
-	setup_end "$s"
-}
+. "$ROOT/bench/lib.sh" # pair, correctness
 
 SETUPS=${SETUPS:-online_alone offline_alone together prio stage1 stage1shim}
 [ "$STAGE2" = 1 ] && SETUPS="$SETUPS stage2"
@@ -101,15 +86,7 @@ for c in $CASES; do
 	esac
 done
 # offline correctness under stage 1: the same fixed job alone and preempted; checksums must match
-"$GB" offline --iterations 20000 --block-us 300 >"$OUT/correct.alone.json"
-daemon_start --stage 1
-"$B/gprio" run --online -- "$GB" online --kernels 32 --kernel-us 20 --blocks 16 --gap-us 50 \
-	--rate 100 --seconds 12 --warmup 0 >"$OUT/correct.online.json" &
-opid=$!
-sleep 0.5
-"$B/gprio" run --offline -- "$GB" offline --iterations 20000 --block-us 300 >"$OUT/correct.gprio.json"
-wait "$opid"
-daemon_stop
+correctness --stage 1
 GPU=$(rocm-smi --showproductname 2>/dev/null | awk -F: '/Card series/ {gsub(/^ +/, "", $3); print $3; exit}')
 DRV=$(cat /sys/module/amdgpu/version 2>/dev/null || uname -r)
 python3 "$ROOT/bench/gpu/summarize.py" "$OUT" "$OUT/results.json" --gpu "${GPU:-AMD}" \

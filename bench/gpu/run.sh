@@ -60,24 +60,7 @@ setup_end() {
 	esac
 }
 
-# pair CASE SETUP ONLINE_CMD OFFLINE_CMD (commands as words; the window/duration options are
-# appended). START: seconds the offline job gets before the online one starts (model loading).
-pair() {
-	local c=$1 s=$2 on=$3 off=$4 opid= start=${START:-1}
-	setup_begin "$s"
-	echo "== $(date +%T) $c / $s" >&2
-	if [ "$s" != online_alone ]; then
-		"${OFF[@]}" $off --seconds $((DUR + start + 3)) --window-start $((start)).5 \
-			--window-end $((DUR + start)).5 >"$OUT/$c.$s.offline.json" &
-		opid=$!
-	fi
-	if [ "$s" != offline_alone ]; then
-		sleep "$start"
-		"${ON[@]}" $on --warmup 0.5 --seconds "$DUR" --dump "$OUT/$c.$s.lat" >"$OUT/$c.$s.online.json"
-	fi
-	[ -n "$opid" ] && wait "$opid"
-	setup_end "$s"
-}
+. "$ROOT/bench/lib.sh" # pair, correctness
 
 SETUPS=${SETUPS:-online_alone offline_alone together mps tsg gprio}
 for c in $CASES; do
@@ -116,16 +99,7 @@ done
 # offline correctness: the same fixed job (20000 kernels, ~6 s) alone and under gprio with an
 # online service preempting it the whole time; the checksums must be equal
 if [ -n "${CORRECT:-1}" ] && [ "${CORRECT:-1}" != 0 ]; then
-	echo "== $(date +%T) correctness" >&2
-	"$GB" offline --iterations 20000 --block-us 300 >"$OUT/correct.alone.json"
-	daemon_start --gating on --online-timeslice-us 1000000 --offline-timeslice-us 1
-	"$B/gprio" run --online -- "$GB" online --kernels 32 --kernel-us 20 --blocks 16 --gap-us 50 \
-		--rate 100 --seconds 12 --warmup 0 >"$OUT/correct.online.json" &
-	opid=$!
-	sleep 0.5
-	"$B/gprio" run --offline -- "$GB" offline --iterations 20000 --block-us 300 >"$OUT/correct.gprio.json"
-	wait "$opid" # not a bare wait: gpriod is a background child too
-	daemon_stop
+	correctness --gating on --online-timeslice-us 1000000 --offline-timeslice-us 1
 	if [ -n "${TORCH_CORRECT:-}" ]; then
 		T=$ROOT/bench/gpu/torch_bench.py
 		python3 "$T" offline --iterations 150 >"$OUT/correct_torch.alone.json"

@@ -12,7 +12,11 @@
 #ifndef GPRIO_CTL_H
 #define GPRIO_CTL_H
 
+#include <errno.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 
 #define GPRIO_CTL_MAGIC 0x6763746cu /* "gctl" */
 enum gprio_ctl_type { GPRIO_CTL_REGISTER = 1, GPRIO_CTL_UPDATE = 2, GPRIO_CTL_SET = 3 };
@@ -28,5 +32,14 @@ struct gprio_ctl_msg {
 	uint32_t flags;    /* reply to REGISTER/UPDATE: 1 = hot descriptor is writable */
 	char text[240];    /* why (demotion, refusal) */
 };
+
+/* The control socket next to the control segment `shm` (PATH.sock) as an address; 0, or
+ * -ENAMETOOLONG when it does not fit. One definition for gpriod, the shims and the CLI. */
+static inline int gprio_ctl_addr(const char *shm, struct sockaddr_un *a)
+{
+	a->sun_family = AF_UNIX;
+	int n = snprintf(a->sun_path, sizeof(a->sun_path), "%s.sock", shm);
+	return n < 0 || (size_t)n >= sizeof(a->sun_path) ? -ENAMETOOLONG : 0;
+}
 
 #endif

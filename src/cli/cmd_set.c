@@ -59,8 +59,8 @@ int gprio_cmd_set(int argc, char **argv)
 	}
 	if (!have_pid || (m.klass < 0 && m.priority < 0))
 		return usage();
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if (snprintf(a.sun_path, sizeof(a.sun_path), "%s.sock", path) >= (int)sizeof(a.sun_path)) {
+	struct sockaddr_un a;
+	if (gprio_ctl_addr(path, &a) < 0) {
 		fprintf(stderr, "gprio set: %s.sock: path too long\n", path);
 		return 1;
 	}

@@ -15,6 +15,7 @@
 
 #include "../backends/nvidia/nvidia_backend.h"
 #include "cmd.h"
+#include "gprio/ctl.h"
 #include "gprio/policy.h"
 #include "gprio/priority.h"
 #include "gprio/shm.h"
@@ -23,8 +24,8 @@
  * heartbeat for up to 100 ms; its socket refuses at once.) */
 static bool socket_alive(const char *path)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if (snprintf(a.sun_path, sizeof(a.sun_path), "%s.sock", path) >= (int)sizeof(a.sun_path))
+	struct sockaddr_un a;
+	if (gprio_ctl_addr(path, &a) < 0)
 		return false;
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	bool ok = fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;

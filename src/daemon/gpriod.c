@@ -251,7 +251,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "gpriod: %s (socket %s), policy %s, gating %s, hysteresis %.0f us, poll %.1f ms, "
 			"TSG timeslice online %.0f us / offline %.0f us (0 = driver default), %u user(s) "
 			"allowed online besides root and uid %u\n",
-		path, nv->sock_path, gprio_policy_name(cfg.policy.kind), gating ? "on" : "off",
+		path, nv->sock.sun_path, gprio_policy_name(cfg.policy.kind), gating ? "on" : "off",
 		(double)cfg.policy.hysteresis / 1e3, (double)cfg.poll / 1e6, online_ts, offline_ts,
 		auth.n, auth.daemon_uid);
 	gprio_ns next_status = gprio_nv_now() + (gprio_ns)(status_ms * 1e6), next_reap = 0;

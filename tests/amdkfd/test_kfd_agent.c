@@ -91,7 +91,7 @@ static int shim_connect(void)
 static void *shim_main(void *arg)
 {
 	int fd = *(int *)arg;
-	while (gprio_kfd_agent_serve_one(fd, &shim_kfd, 42, NULL, NULL) == 0)
+	while (gprio_kfd_agent_serve_one(fd, &shim_kfd, 42, NULL, NULL, NULL) == 0)
 		;
 	return NULL;
 }

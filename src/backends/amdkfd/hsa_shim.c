@@ -167,26 +167,9 @@ static void *agent_main(void *unused)
 			continue;
 		}
 		warned = false;
-		for (;;) {
-			static struct gprio_kfd_agent_msg req, rep;
-			ssize_t r = recv(fd, &req, sizeof(req), 0);
-			if (r < 0 && errno == EINTR)
-				continue;
-			if (r <= 0)
-				break; /* gpriod exited or was killed */
-			rep = req;
-			pthread_mutex_lock(&S.lock);
-			if ((size_t)r != sizeof(req) || req.magic != GPRIO_KFD_AGENT_MAGIC) {
-				rep.magic = GPRIO_KFD_AGENT_MAGIC;
-				rep.rc = -EPROTO;
-			} else {
-				gprio_kfd_agent_serve(&S.sys, S.kl.dbg_fd, &rep);
-				served(NULL, &req, &rep);
-			}
-			pthread_mutex_unlock(&S.lock);
-			if (send(fd, &rep, sizeof(rep), MSG_NOSIGNAL) < 0)
-				break;
-		}
+		/* until gpriod exits or is killed; one KFD call at a time with hsa_queue_destroy */
+		while (gprio_kfd_agent_serve_one(fd, &S.sys, S.kl.dbg_fd, &S.lock, served, NULL) == 0)
+			;
 		close(fd);
 		pthread_mutex_lock(&S.lock);
 		fail_open();

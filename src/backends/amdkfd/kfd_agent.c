@@ -169,6 +169,7 @@ int gprio_kfd_agent_call(int fd, struct gprio_kfd_agent_msg *m, int timeout_ms)
 }
 
 int gprio_kfd_agent_serve_one(int fd, const struct gprio_kfd_sys *local, int dbg_fd,
+			      pthread_mutex_t *lock,
 			      void (*served)(void *arg, const struct gprio_kfd_agent_msg *req,
 					     const struct gprio_kfd_agent_msg *rep),
 			      void *arg)
@@ -184,9 +185,13 @@ int gprio_kfd_agent_serve_one(int fd, const struct gprio_kfd_sys *local, int dbg
 	if (rc < 0)
 		return rc;
 	rep = req;
+	if (lock)
+		pthread_mutex_lock(lock);
 	gprio_kfd_agent_serve(local, dbg_fd, &rep);
 	if (served)
 		served(arg, &req, &rep);
+	if (lock)
+		pthread_mutex_unlock(lock);
 	return send_msg(fd, &rep);
 }
 

@@ -11,6 +11,8 @@
 #ifndef GPRIO_KFD_AGENT_H
 #define GPRIO_KFD_AGENT_H
 
+#include <pthread.h>
+
 #include "gprio/kfd_sys.h"
 #include "gprio/kfd_uapi.h"
 
@@ -46,9 +48,11 @@ void gprio_kfd_agent_serve(const struct gprio_kfd_sys *local, int dbg_fd,
 /* Transport over a connected SOCK_SEQPACKET socket. call: send, wait up to timeout_ms, receive;
  * -ETIMEDOUT, -ECONNRESET (the peer went away), -EPROTO (a short or foreign message).
  * serve_one: receive one request, serve it, reply; 0, or -ECONNRESET when the daemon is gone.
- * `served` (may be NULL) sees each request after it ran, e.g. to remember what is suspended. */
+ * `lock` (may be NULL) is held while the request runs and `served` (may be NULL) sees it, e.g.
+ * to remember what is suspended. */
 int gprio_kfd_agent_call(int fd, struct gprio_kfd_agent_msg *m, int timeout_ms);
 int gprio_kfd_agent_serve_one(int fd, const struct gprio_kfd_sys *local, int dbg_fd,
+			      pthread_mutex_t *lock,
 			      void (*served)(void *arg, const struct gprio_kfd_agent_msg *req,
 					     const struct gprio_kfd_agent_msg *rep),
 			      void *arg);

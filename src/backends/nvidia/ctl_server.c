@@ -28,14 +28,13 @@ void gprio_nv_drop(struct gprio_nv *nv, uint32_t i);
 
 int gprio_nv_listen(struct gprio_nv *nv)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", nv->sock_path);
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
-	unlink(nv->sock_path); /* an earlier gpriod's */
+	unlink(nv->sock.sun_path); /* an earlier gpriod's */
 	/* anyone may connect: what a caller gets is decided from its credentials */
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(nv->sock_path, 0666) < 0 ||
+	if (bind(fd, (struct sockaddr *)&nv->sock, sizeof(nv->sock)) < 0 ||
+	    chmod(nv->sock.sun_path, 0666) < 0 ||
 	    listen(fd, 32) < 0) {
 		int e = -errno;
 		close(fd);

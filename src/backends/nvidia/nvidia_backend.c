@@ -1,14 +1,16 @@
 #include "nvidia_backend.h"
 
 #include <errno.h>
-#include <stdio.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "gprio/ctl.h"
 
 gprio_ns gprio_nv_now(void)
 {
@@ -47,7 +49,7 @@ int gprio_nv_open(struct gprio_nv *nv, const char *path, const struct gprio_auth
 	nv->auth = *auth;
 	nv->path = path;
 	snprintf(nv->hot_path, sizeof(nv->hot_path), "%s.hot", path);
-	if (snprintf(nv->sock_path, sizeof(nv->sock_path), "%s.sock", path) >= (int)sizeof(nv->sock_path)) {
+	if (gprio_ctl_addr(path, &nv->sock) < 0) {
 		*what = "socket path";
 		return -ENAMETOOLONG;
 	}
@@ -78,7 +80,7 @@ int gprio_nv_open(struct gprio_nv *nv, const char *path, const struct gprio_auth
 	atomic_store(&s->policy, policy);
 	memset(nv->hot, 0, sizeof(*nv->hot));
 	nv->shm = s;
-	*what = nv->sock_path;
+	*what = nv->sock.sun_path;
 	int rc = gprio_nv_listen(nv);
 	if (rc < 0) {
 		gprio_nv_close(nv, false);
@@ -114,7 +116,7 @@ void gprio_nv_close(struct gprio_nv *nv, bool unlink_files)
 			close(*fds[i]);
 			*fds[i] = -1;
 		}
-	unlink(nv->sock_path);
+	unlink(nv->sock.sun_path);
 	if (unlink_files) {
 		unlink(nv->path);
 		unlink(nv->hot_path);

@@ -7,6 +7,7 @@
 #define GPRIO_NVIDIA_BACKEND_H
 
 #include <stdio.h>
+#include <sys/un.h>
 
 #include "gprio/backend.h"
 #include "gprio/shm.h"
@@ -27,7 +28,8 @@ struct gprio_nv {
 	struct gprio_shm *shm;         /* control segment (we write; shims read) */
 	struct gprio_shm_hot *hot;
 	const char *path;
-	char hot_path[300], sock_path[108];
+	char hot_path[300];
+	struct sockaddr_un sock;       /* the control socket, PATH.sock */
 	int ctl_ro_fd, hot_rw_fd, hot_ro_fd, listen_fd;
 	struct gprio_auth auth;
 	uint32_t ncl;

@@ -664,8 +664,8 @@ static void *map_fd(int fd, size_t size, bool write)
 /* Register with gpriod: ask for our class, get what we are granted and three descriptors. */
 static bool register_daemon(void)
 {
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if (snprintf(a.sun_path, sizeof(a.sun_path), "%s.sock", shm_path()) >= (int)sizeof(a.sun_path))
+	struct sockaddr_un a;
+	if (gprio_ctl_addr(shm_path(), &a) < 0)
 		return false;
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)

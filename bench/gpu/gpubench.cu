@@ -8,8 +8,11 @@
 //       service: Poisson arrivals at R/s, served one at a time; a request is K kernels of NB
 //       blocks x k us, launched g us apart (busy-waited CPU gap: launch-bound when g > k) or as
 //       one CUDA graph (--graph). Latency = arrival -> last kernel done.
-//   gpubench probe [--seconds S]
-//       closed loop: launch one 10 us kernel, wait, pause 10-30 ms; latency = launch -> done.
+//   gpubench probe [--seconds S] [--pause-ms LO,HI] [--split FILE]
+//       closed loop: launch one 10 us kernel, wait, pause LO-HI ms (default 10-30); latency =
+//       launch -> done. --split: the kernel also writes a flag to mapped host memory when it
+//       starts and the host spins on it, so each sample splits into launch call, launch -> start
+//       seen, start seen -> done (FILE: one "total launch start rest" line per sample, in ms).
 // Every mode prints one JSON object on stdout.
 #include <cuda_runtime.h>
 
@@ -237,26 +240,84 @@ static int online(int argc, char **argv)
 	return 0;
 }
 
+__global__ void spin_flag(long long cycles, volatile unsigned *flag, unsigned seq)
+{
+	if (threadIdx.x == 0) {
+		*flag = seq; // zero-copy host memory: the host sees the start within a PCIe round trip
+		__threadfence_system();
+	}
+	long long t0 = clock64();
+	while (clock64() - t0 < cycles) {
+	}
+}
+
 static int probe(int argc, char **argv)
 {
 	double seconds = atof(arg(argc, argv, "--seconds", "10"));
+	double lo = 10, hi = 30;
+	if (sscanf(arg(argc, argv, "--pause-ms", "10,30"), "%lf,%lf", &lo, &hi) != 2 || lo < 0 || hi < lo) {
+		fprintf(stderr, "gpubench: --pause-ms wants LO,HI in ms\n");
+		return 2;
+	}
+	const char *split = arg(argc, argv, "--split", nullptr);
 	cudaStream_t s;
 	CK(make_stream(&s));
 	long long cyc = cycles_for_us(10);
 	std::mt19937_64 rng(7);
-	std::uniform_real_distribution<double> pause(0.010, 0.030);
+	std::uniform_real_distribution<double> pause(lo * 1e-3, hi * 1e-3);
+	volatile unsigned *hflag = nullptr;
+	unsigned *dflag = nullptr;
+	if (split) {
+		CK(cudaHostAlloc((void **)&hflag, sizeof(unsigned), cudaHostAllocMapped));
+		CK(cudaHostGetDevicePointer((void **)&dflag, (void *)hflag, 0));
+		*hflag = 0;
+	}
 	spin<<<1, 32, 0, s>>>(cyc, nullptr, 0);
 	CK(cudaStreamSynchronize(s));
-	std::vector<double> lat;
+	std::vector<double> lat, l_call, l_start, l_rest;
 	double t_end = now_s() + seconds;
+	unsigned seq = 0;
 	while (now_s() < t_end) {
-		double a = now_s();
-		spin<<<1, 32, 0, s>>>(cyc, nullptr, 0);
+		double a = now_s(), b = a, c = a;
+		if (split) {
+			spin_flag<<<1, 32, 0, s>>>(cyc, dflag, ++seq);
+			b = now_s();
+			while (*hflag != seq) {
+			}
+			c = now_s();
+		} else {
+			spin<<<1, 32, 0, s>>>(cyc, nullptr, 0);
+		}
 		CK(cudaStreamSynchronize(s));
-		lat.push_back((now_s() - a) * 1e3);
+		double d = now_s();
+		lat.push_back((d - a) * 1e3);
+		if (split) {
+			l_call.push_back((b - a) * 1e3);
+			l_start.push_back((c - a) * 1e3);
+			l_rest.push_back((d - c) * 1e3);
+		}
 		std::this_thread::sleep_for(std::chrono::duration<double>(pause(rng)));
 	}
-	print_lat("probe", lat, "", arg(argc, argv, "--dump", nullptr));
+	std::string extra;
+	if (split) {
+		FILE *f = fopen(split, "w");
+		for (size_t i = 0; f && i < lat.size(); i++)
+			fprintf(f, "%.5f %.5f %.5f %.5f\n", lat[i], l_call[i], l_start[i], l_rest[i]);
+		if (f)
+			fclose(f);
+		auto p99 = [](std::vector<double> v, double p) {
+			std::sort(v.begin(), v.end());
+			size_t r = (size_t)std::ceil(p / 100.0 * v.size());
+			return v.empty() ? 0.0 : v[std::min(v.size() - 1, r ? r - 1 : 0)];
+		};
+		char buf[256];
+		snprintf(buf, sizeof(buf), ", \"call_p50_ms\": %.4f, \"call_p99_ms\": %.4f, \"start_p50_ms\": %.4f, "
+			 "\"start_p99_ms\": %.4f, \"rest_p50_ms\": %.4f, \"rest_p99_ms\": %.4f",
+			 p99(l_call, 50), p99(l_call, 99), p99(l_start, 50), p99(l_start, 99), p99(l_rest, 50),
+			 p99(l_rest, 99));
+		extra = buf;
+	}
+	print_lat("probe", lat, extra.c_str(), arg(argc, argv, "--dump", nullptr));
 	return 0;
 }
 

@@ -55,6 +55,7 @@ static struct {
 	pthread_mutex_t lock; /* one KFD call at a time: the agent thread or a destroy */
 	pthread_once_t once;
 	bool started, quiet;
+	int first_fd; /* start()'s connection, handed to the agent thread */
 	struct gprio_kfd_linux kl;
 	struct gprio_kfd_sys sys;
 	bool enabled;         /* debugging enabled on ourselves (by gpriod's request) */
@@ -155,9 +156,9 @@ static int connect_daemon(void)
 static void *agent_main(void *unused)
 {
 	(void)unused;
-	bool warned = false;
-	for (;;) {
-		int fd = connect_daemon();
+	bool warned = S.first_fd < 0; /* start() made the first attempt and said so */
+	int fd = S.first_fd;
+	for (;; fd = connect_daemon()) {
 		if (fd < 0) {
 			if (!warned)
 				say("no gpriod at %s (%s): running unmanaged, retrying every second",
@@ -194,6 +195,10 @@ static void start(void)
 		return;
 	}
 	gprio_kfd_linux_sys(&S.kl, &S.sys);
+	/* the first attempt here, so that the program learns at once whether it is managed */
+	S.first_fd = connect_daemon();
+	if (S.first_fd < 0)
+		say("no gpriod at %s (%s): running unmanaged, retrying every second", S.path, -S.first_fd);
 	pthread_t t;
 	pthread_attr_t at;
 	pthread_attr_init(&at);

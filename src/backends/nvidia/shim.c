@@ -514,7 +514,7 @@ struct tsg {
 
 #define MAX_TSGS 256
 static struct tsg g_tsg[MAX_TSGS];
-static unsigned g_ntsg;
+static _Atomic unsigned g_ntsg; /* read without the lock by ioctl() */
 static pthread_mutex_t g_tsg_lock = PTHREAD_MUTEX_INITIALIZER;
 
 typedef int (*ioctl_fn)(int, unsigned long, ...);
@@ -539,9 +539,10 @@ static int rm_control(struct tsg *t, uint32_t cmd, uint64_t *us)
 /* Give every TSG of this process the timeslice the daemon asks for its class (want > 0), or put
  * back the original (want == 0). With `verify`, read each one back and set it again where it
  * differs: libcuda finishes setting a context up after creating its TSGs and a value set at
- * creation does not stay (seen on driver 580). */
-static void apply_timeslices(uint64_t want_us, bool verify)
+ * creation does not stay (seen on driver 580). Returns how many TSGs were set. */
+static unsigned apply_timeslices(uint64_t want_us, bool verify)
 {
+	unsigned n = 0;
 	pthread_mutex_lock(&g_tsg_lock);
 	for (unsigned i = 0; i < g_ntsg; i++) {
 		struct tsg *t = &g_tsg[i];
@@ -562,6 +563,7 @@ static void apply_timeslices(uint64_t want_us, bool verify)
 		uint64_t v = us;
 		if (rm_control(t, TSG_SET_TIMESLICE, &v) == 0) {
 			t->set_us = want_us ? us : 0;
+			n++;
 			mech_set(GPRIO_MECH_TSG_TIMESLICE, true);
 			LOG("TSG %#x timeslice -> %llu us\n", t->handle, (unsigned long long)us);
 		} else {
@@ -570,7 +572,29 @@ static void apply_timeslices(uint64_t want_us, bool verify)
 		}
 	}
 	pthread_mutex_unlock(&g_tsg_lock);
+	return n;
 }
+
+/* Is (client, handle) one of our TSGs? */
+static bool tsg_known(uint32_t client, uint32_t handle)
+{
+	bool k = false;
+	pthread_mutex_lock(&g_tsg_lock);
+	for (unsigned i = 0; i < g_ntsg && !k; i++)
+		k = g_tsg[i].client == client && g_tsg[i].handle == handle;
+	pthread_mutex_unlock(&g_tsg_lock);
+	return k;
+}
+
+/* When to read the timeslices back. Each read is an RM control, i.e. a call into the GPU's
+ * firmware, so it is not done at a fixed fast rate: right after libcuda touches one of our TSGs
+ * (a control on it, or an object allocated under it: that is when the driver may put its own
+ * value back), then at growing intervals (100 ms doubling up to GPRIO_TSG_VERIFY_MAX_MS, default
+ * 10 s) as a safety net; a value found changed starts the intervals over. */
+#define TSG_VERIFY_MIN_NS (100 * GPRIO_NS_PER_MS)
+static _Atomic bool g_tsg_dirty;
+static gprio_ns g_verify_max_ns = 10 * GPRIO_NS_PER_S;
+static int g_trace_rm; /* GPRIO_TRACE_RM=1: log what libcuda does to our TSGs */
 
 static uint64_t wanted_timeslice(void)
 {
@@ -582,6 +606,28 @@ static uint64_t wanted_timeslice(void)
 								 : atomic_load(&b->shm->offline_timeslice_us);
 }
 
+/* libcuda's own RM calls on one of our TSGs: a control on it, or an object allocated under it.
+ * Mark the timeslices for a read-back (the watcher does it within 10 ms). */
+static void rm_touch(unsigned nr, const void *arg, size_t sz)
+{
+	const uint32_t *p = arg;
+	if (nr == NV_ESC_RM_CONTROL && sz >= sizeof(struct nv_rm_control) && tsg_known(p[0], p[1])) {
+		const struct nv_rm_control *c = arg;
+		atomic_store(&g_tsg_dirty, true);
+		if (g_trace_rm)
+			fprintf(stderr, "gprio-shim[%d]: libcuda RM control %#x on TSG %#x (status %u)%s%llu\n",
+				(int)getpid(), c->cmd, c->hObject, c->status,
+				c->cmd == TSG_SET_TIMESLICE && c->params && c->paramsSize == 8 ? ", timeslice " : "",
+				c->cmd == TSG_SET_TIMESLICE && c->params && c->paramsSize == 8
+					? (unsigned long long)*(const uint64_t *)(uintptr_t)c->params : 0ull);
+	} else if (nr == NV_ESC_RM_ALLOC && sz >= 16 && tsg_known(p[0], p[1])) {
+		atomic_store(&g_tsg_dirty, true);
+		if (g_trace_rm)
+			fprintf(stderr, "gprio-shim[%d]: libcuda RM alloc class %#x under TSG %#x\n",
+				(int)getpid(), p[3], p[1]);
+	}
+}
+
 EXPORT int ioctl(int fd, unsigned long req, ...);
 int ioctl(int fd, unsigned long req, ...)
 {
@@ -590,12 +636,17 @@ int ioctl(int fd, unsigned long req, ...)
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
 	int rc = real_ioctl(fd, req, arg);
-	if (rc != 0 || g_class < 0 || _IOC_TYPE(req) != NV_IOCTL_MAGIC || _IOC_NR(req) != NV_ESC_RM_ALLOC ||
-	    !arg || _IOC_SIZE(req) < 16)
+	if (rc != 0 || g_class < 0 || _IOC_TYPE(req) != NV_IOCTL_MAGIC || !arg)
+		return rc;
+	if (_IOC_NR(req) == NV_ESC_RM_CONTROL || (_IOC_NR(req) == NV_ESC_RM_ALLOC && _IOC_SIZE(req) >= 16 &&
+						  ((const uint32_t *)arg)[3] != KEPLER_CHANNEL_GROUP_A)) {
+		if (g_ntsg)
+			rm_touch(_IOC_NR(req), arg, _IOC_SIZE(req));
+		return rc;
+	}
+	if (_IOC_NR(req) != NV_ESC_RM_ALLOC || _IOC_SIZE(req) < 16)
 		return rc;
 	const uint32_t *p = arg; /* {hRoot, hObjectParent, hObjectNew, hClass, ...} */
-	if (p[3] != KEPLER_CHANNEL_GROUP_A)
-		return rc;
 	/* the status word sits at the end of NVOS21 (32 bytes) / NVOS64 (48 bytes) */
 	size_t sz = _IOC_SIZE(req);
 	if ((sz == 32 || sz == 48) && ((const uint32_t *)arg)[sz / 4 - 1] != 0)
@@ -611,6 +662,7 @@ int ioctl(int fd, unsigned long req, ...)
 	uint64_t want = wanted_timeslice();
 	if (want)
 		apply_timeslices(want, false);
+	atomic_store(&g_tsg_dirty, true); /* read it back once libcuda has finished with it */
 	return rc;
 }
 
@@ -758,6 +810,7 @@ static void *watcher(void *unused)
 	(void)unused;
 	uint64_t applied = 0;
 	unsigned tick = 0;
+	gprio_ns verify_every = TSG_VERIFY_MIN_NS, verify_at = 0;
 	for (;;) {
 		gprio_ns now = mono();
 		struct binding *b = atomic_load(&g_registered) ? binding() : NULL;
@@ -774,10 +827,17 @@ static void *watcher(void *unused)
 		if (want != applied) {
 			apply_timeslices(want, false); /* 0: restore the originals */
 			applied = want;
-		} else if (want && ++tick % 10 == 0) {
-			apply_timeslices(want, true); /* every 100 ms: still what we set? */
+			verify_every = TSG_VERIFY_MIN_NS;
+			verify_at = now + verify_every;
+		} else if (want && (atomic_exchange(&g_tsg_dirty, false) || now >= verify_at)) {
+			/* still what we set? (see TSG_VERIFY_MIN_NS) */
+			bool reset = apply_timeslices(want, true) > 0;
+			verify_every = reset ? TSG_VERIFY_MIN_NS : verify_every * 2;
+			if (verify_every > g_verify_max_ns)
+				verify_every = g_verify_max_ns;
+			verify_at = now + verify_every;
 		}
-		tick += !want;
+		tick++;
 		/* 10 ms: fail open well within 100 ms; a closed socket is seen at once */
 		if (g_sock >= 0) {
 			struct pollfd p = {.fd = g_sock, .events = POLLIN};
@@ -812,6 +872,17 @@ __attribute__((constructor)) static void shim_init(void)
 {
 	const char *c = getenv("GPRIO_CLASS"), *p = getenv("GPRIO_PRIORITY"), *d = getenv("GPRIO_DEBUG");
 	g_debug = d && *d && *d != '0';
+	const char *tr = getenv("GPRIO_TRACE_RM"), *vm = getenv("GPRIO_TSG_VERIFY_MAX_MS");
+	g_trace_rm = tr && *tr && *tr != '0';
+	if (vm && *vm) {
+		char *end;
+		long v = strtol(vm, &end, 10);
+		if (*end == '\0' && v >= 100 && v <= 3600 * 1000)
+			g_verify_max_ns = (gprio_ns)v * GPRIO_NS_PER_MS;
+		else
+			fprintf(stderr, "gprio-shim: GPRIO_TSG_VERIFY_MAX_MS='%s' is not 100..3600000 ms; "
+					"using %lld\n", vm, (long long)(g_verify_max_ns / GPRIO_NS_PER_MS));
+	}
 	enum gprio_class k;
 	if (!c || gprio_class_parse(c, &k) != 0)
 		return; /* not started through gprio run: pass everything through */

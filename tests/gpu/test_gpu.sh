@@ -28,7 +28,7 @@ nvidia-smi --query-gpu=name,driver_version --format=csv,noheader | sed 's/^/# /'
 GB=$TMP/gpubench
 "$NVCC" -O2 -arch=native -o "$GB" "$SRC/bench/gpu/gpubench.cu" || { echo "FAIL - nvcc"; exit 1; }
 
-OFFJOB="offline --iterations 4000 --block-us 300 --inflight 4"
+OFFJOB="offline --iterations 12000 --block-us 300 --inflight 4" # ~3.6 s alone
 ONJOB="online --kernels 8 --kernel-us 20 --blocks 16 --gap-us 50 --rate 200 --warmup 0"
 daemon() {
 	"$GPRIOD" --shm "$TMP/shm" --online-timeslice-us 1000000 --offline-timeslice-us 1 \
@@ -53,7 +53,7 @@ FPID=$!
 sleep 0.5
 GPRIO_DEBUG=1 "$GPRIO" run --online -- "$GB" $ONJOB --seconds 2 >"$TMP/on.json" 2>"$TMP/on.err" &
 NPID=$!
-sleep 1.2
+sleep 0.8
 onrow=$(row $NPID)
 offrow=$(row $FPID)
 wait $NPID
@@ -103,13 +103,13 @@ if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
 import torch, time
 x = torch.randn(512, 512, device='cuda')
 t = time.time()
-while time.time() - t < 6:
+while time.time() - t < 4:
     x = (x @ x).tanh()
     torch.cuda.synchronize()
 " 2>"$TMP/torch.err" &
 	TPID=$!
 	i=0
-	while [ $i -lt 100 ] && ! row $TPID | awk '{ exit !($(NF - 3) > 100) }'; do
+	while [ $i -lt 600 ] && ! row $TPID | awk '{ exit !($(NF - 3) > 100) }'; do
 		sleep 0.1
 		i=$((i + 1))
 	done

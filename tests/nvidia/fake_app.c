@@ -1,7 +1,9 @@
 /* An "unmodified CUDA program" as the CUDA runtime behaves: dlopen libcuda.so.1, dlsym
  * cuGetProcAddress_v2, get every entry point through it (legacy and per-thread variants), launch.
- *   fake_app N [legacy|ptsz|graph|bench]   prints JSON: calls reaching each real variant, and for
- *   bench the mean ns per launch. */
+ *   fake_app N [legacy|ptsz|graph|bench|paced|tsg]   prints JSON: calls reaching each real variant,
+ *   and for bench the mean ns per launch. tsg: first set a context up the way libcuda 580 does
+ *   through its RM ioctls (4 TSGs, then SET_TIMESLICE 2048 us on the first: facts/nvidia.md and
+ *   GPRIO_TRACE_RM on the H100), then launch paced like an online service. */
 #include <dlfcn.h>
 #include <stdbool.h>
 #include <stdatomic.h>
@@ -12,6 +14,8 @@
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <unistd.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
 
 #include "gprio/shm.h"
 
@@ -45,6 +49,30 @@ static void shm_row(long long want, long long *launches, long long *gated)
 	munmap(s, sizeof(*s));
 }
 
+/* libcuda's context set-up, as far as TSGs go: RM_ALLOC (NVOS21, 32 bytes) of 4 channel groups
+ * on its control fd, then its own SET_TIMESLICE (NVOS54) of 2048 us on the first. */
+static void libcuda_like_context(void)
+{
+	int fd = open("/dev/null", O_RDWR);
+	uint32_t first = 0;
+	for (int i = 0; i < 4; i++) {
+		uint32_t a[8] = {0xc1d00071u, 0xcaf00001u, 0, 0xa06cu, 0, 0, 0, 0};
+		ioctl(fd, _IOWR('F', 0x2b, uint32_t[8]), a);
+		first = i == 0 ? a[2] : first;
+	}
+	uint64_t us = 2048;
+	struct {
+		uint32_t hClient, hObject, cmd, flags;
+		uint64_t params;
+		uint32_t paramsSize, status;
+	} c = {0xc1d00071u, first, 0xa06c0103u, 0, (uint64_t)(uintptr_t)&us, 8, 0};
+	ioctl(fd, _IOWR('F', 0x2a, c), &c);
+	if (c.status != 0 || us != 2048)
+		fprintf(stderr, "fake_app: libcuda's SET_TIMESLICE: status %u, value %llu\n", c.status,
+			(unsigned long long)us);
+	close(fd);
+}
+
 typedef int (*gpa_fn)(const char *, void **, int, unsigned long long, void *);
 typedef int (*launch_fn)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
 			 void *, void **, void **);
@@ -69,7 +97,10 @@ int main(int argc, char **argv)
 		return 1;
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	bool paced = strcmp(mode, "paced") == 0; /* an online service: one launch per 100 us */
+	bool tsg = strcmp(mode, "tsg") == 0;
+	if (tsg)
+		libcuda_like_context();
+	bool paced = tsg || strcmp(mode, "paced") == 0; /* an online service: one launch per 100 us */
 	for (long i = 0; i < n; i++) {
 		if (strcmp(mode, "graph") == 0)
 			((graph_fn)gl)(NULL, NULL);

@@ -1,9 +1,10 @@
 #!/bin/sh
 # The nvidia shim without a GPU: the real libgprio-cuda.so preloaded into a program that finds
 # the driver the way the CUDA runtime does (dlopen + dlsym + cuGetProcAddress_v2), against a
-# stand-in libcuda.so.1; the real gpriod. (TSG timeslices need the real driver: bench/gpu/smoke.sh.)
+# stand-in libcuda.so.1; the real gpriod. TSG timeslices against a stand-in for the driver's RM
+# ioctls (fake_rm.c); on the real driver: tests/gpu/test_gpu.sh.
 set -u
-GPRIO=$1 GPRIOD=$2 SHIM=$3 APP=$4 FAKE=$5
+GPRIO=$1 GPRIOD=$2 SHIM=$3 APP=$4 FAKE=$5 FAKERM=$6
 TMP=$(mktemp -d)
 chmod 755 "$TMP" # the cross-user checks run a process as nobody
 DPID=
@@ -190,6 +191,48 @@ else bad "in-flight bound: $out"; fi
 out=$("$GPRIO" run --offline -- "$APP" 20 legacy)
 el=$(echo "$out" | field elapsed_ms)
 awk -v e="$el" 'BEGIN { exit !(e < 20) }' && ok "no daemon: no bound (${el} ms)" || bad "unbounded: $out"
+
+# 5b. TSG timeslices (mechanism a) against the stand-in RM ioctls: the app sets a context up as
+#     libcuda 580 does (4 TSGs, then its own SET_TIMESLICE 2048 us on the first)
+tsgs() { sed -n 's/.*"tsgs": \[\(.*\)\]}.*/\1/p' "$1"; }
+"$GPRIOD" --shm "$TMP/shm5" --online-timeslice-us 1000000 --offline-timeslice-us 1 2>/dev/null &
+DPID=$!
+sleep 0.3
+GPRIO_SHM="$TMP/shm5" "$GPRIO" run --offline -- env LD_PRELOAD="$SHIM:$FAKERM" "$APP" 5000 tsg >/dev/null 2>"$TMP/rm1.err"
+t=$(tsgs "$TMP/rm1.err")
+# each TSG: ours at creation, ours again in place of libcuda's 2048 (first TSG), the original at exit
+[ "$t" = '{"final": 2048, "set": [1,1,2048]}, {"final": 1024, "set": [1,1024]}, {"final": 1024, "set": [1,1024]}, {"final": 1024, "set": [1,1024]}' ] &&
+	ok "offline TSGs 1 us from creation; libcuda's own 2048 us reaches the driver only as the value restored at exit" ||
+	bad "offline TSGs: $t"
+gets=$(sed -n 's/.*"gets": \([0-9]*\).*/\1/p' "$TMP/rm1.err")
+[ "${gets:-99}" -le 40 ] && ok "read-back backs off: $gets GET_TIMESLICE calls in this run (a fixed 100 ms read-back: 4 per 100 ms)" ||
+	bad "read-backs: $gets"
+GPRIO_SHM="$TMP/shm5" "$GPRIO" run --online -- env LD_PRELOAD="$SHIM:$FAKERM" "$APP" 5000 tsg >/dev/null 2>"$TMP/rm2.err"
+t=$(tsgs "$TMP/rm2.err")
+echo "$t" | grep -q '^{"final": 2048, "set": \[1000000,1000000,2048\]}, {"final": 1024, "set": \[1000000,1024\]}' &&
+	ok "online TSGs 1 s; at exit each gets back the driver's or libcuda's own value" || bad "online TSGs: $t"
+GPRIO_DEBUG=1 GPRIO_SHM="$TMP/shm5" "$GPRIO" run --offline -- env LD_PRELOAD="$SHIM:$FAKERM" "$APP" 30000 tsg >/dev/null 2>"$TMP/rm3.err" &
+HPID=$!
+sleep 0.5
+kill -9 "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+wait $HPID; rc=$?
+t=$(tsgs "$TMP/rm3.err")
+restored=$(sed -n '/failing open/,$p' "$TMP/rm3.err" | grep -c "timeslice -> \(2048\|1024\) us")
+[ $rc = 0 ] && [ "$t" = '{"final": 2048, "set": [1,1,2048]}, {"final": 1024, "set": [1,1024]}, {"final": 1024, "set": [1,1024]}, {"final": 1024, "set": [1,1024]}' ] &&
+	[ "$restored" = 4 ] &&
+	ok "gpriod killed: timeslices restored while the program runs on" || bad "restore on fail-open (rc $rc): $t"
+"$GPRIOD" --shm "$TMP/shm5" --offline-timeslice-us 1 2>/dev/null &
+DPID=$!
+sleep 0.3
+GPRIO_SHM="$TMP/shm5" FAKE_RM_REFUSE=1 "$GPRIO" run --offline -- env LD_PRELOAD="$SHIM:$FAKERM" "$APP" 3000 tsg >"$TMP/rm4.json" 2>"$TMP/rm4.err" &
+HPID=$!
+sleep 0.15
+st=$("$GPRIO" status --shm "$TMP/shm5" | awk -v p=$HPID '$1 == p')
+wait $HPID; rc=$?
+[ $rc = 0 ] && [ "$(field legacy <"$TMP/rm4.json")" = 3000 ] && echo "$st" | grep -q "tsg-REFUSED" &&
+	ok "a driver that refuses SET_TIMESLICE: reported (tsg-REFUSED), the program runs on" ||
+	bad "refused (rc $rc): '$st' $(cat "$TMP/rm4.json")"
+kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 
 # 6. bad invocations
 "$GPRIO" run -- "$APP" 1 >/dev/null 2>"$TMP/err"; rc=$?

@@ -615,17 +615,46 @@ static void rm_touch(unsigned nr, const void *arg, size_t sz)
 		const struct nv_rm_control *c = arg;
 		atomic_store(&g_tsg_dirty, true);
 		if (g_trace_rm)
-			fprintf(stderr, "gprio-shim[%d]: libcuda RM control %#x on TSG %#x (status %u)%s%llu\n",
-				(int)getpid(), c->cmd, c->hObject, c->status,
-				c->cmd == TSG_SET_TIMESLICE && c->params && c->paramsSize == 8 ? ", timeslice " : "",
-				c->cmd == TSG_SET_TIMESLICE && c->params && c->paramsSize == 8
-					? (unsigned long long)*(const uint64_t *)(uintptr_t)c->params : 0ull);
+			fprintf(stderr, "gprio-shim[%d]: libcuda RM control %#x on TSG %#x (status %u)\n",
+				(int)getpid(), c->cmd, c->hObject, c->status);
 	} else if (nr == NV_ESC_RM_ALLOC && sz >= 16 && tsg_known(p[0], p[1])) {
 		atomic_store(&g_tsg_dirty, true);
 		if (g_trace_rm)
 			fprintf(stderr, "gprio-shim[%d]: libcuda RM alloc class %#x under TSG %#x\n",
 				(int)getpid(), p[3], p[1]);
 	}
+}
+
+/* libcuda sets a timeslice of its own on a TSG of ours (driver 580: 2048 us on a context's first
+ * TSG once the context is set up). Its value becomes the one to restore; the driver gets ours
+ * (want > 0) in the same call, so there is no window with libcuda's value in place. Returns the
+ * ioctl's result, or -2 when this is not such a call. */
+static int rm_set_timeslice(int fd, unsigned long req, struct nv_rm_control *c)
+{
+	if (c->cmd != TSG_SET_TIMESLICE || c->paramsSize != 8 || !c->params)
+		return -2;
+	struct tsg *t = NULL;
+	pthread_mutex_lock(&g_tsg_lock);
+	for (unsigned i = 0; i < g_ntsg && !t; i++)
+		if (g_tsg[i].client == c->hClient && g_tsg[i].handle == c->hObject)
+			t = &g_tsg[i];
+	if (!t) {
+		pthread_mutex_unlock(&g_tsg_lock);
+		return -2;
+	}
+	uint64_t *v = (uint64_t *)(uintptr_t)c->params, theirs = *v, want = wanted_timeslice();
+	if (want)
+		*v = want;
+	int rc = real_ioctl(fd, req, c);
+	*v = theirs; /* the caller's block as it wrote it */
+	if (rc == 0 && c->status == 0) {
+		t->orig_us = theirs;
+		t->set_us = want;
+	}
+	pthread_mutex_unlock(&g_tsg_lock);
+	LOG("libcuda sets TSG %#x to %llu us: %s%llu us\n", c->hObject, (unsigned long long)theirs,
+	    want ? "the driver gets ours, " : "passed through, ", (unsigned long long)(want ? want : theirs));
+	return rc;
 }
 
 EXPORT int ioctl(int fd, unsigned long req, ...);
@@ -635,6 +664,12 @@ int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
+	if (g_class >= 0 && g_ntsg && arg && _IOC_TYPE(req) == NV_IOCTL_MAGIC && _IOC_NR(req) == NV_ESC_RM_CONTROL &&
+	    _IOC_SIZE(req) == sizeof(struct nv_rm_control)) {
+		int r = rm_set_timeslice(fd, req, arg);
+		if (r != -2)
+			return r;
+	}
 	int rc = real_ioctl(fd, req, arg);
 	if (rc != 0 || g_class < 0 || _IOC_TYPE(req) != NV_IOCTL_MAGIC || !arg)
 		return rc;

@@ -2,7 +2,7 @@
 # gprio's NVIDIA benchmark, one command on the GPU machine:
 #   bench/gpu/run.sh OUTDIR [CASE...]     CASE: launchbound graph probe torchgraph torcheager
 #                                         (default: all)
-#   DUR=30 (seconds per measured run)
+#   DUR=30 (seconds per measured run; PROBE_DUR=20 for the probe: ~900 samples at 10-30 ms pauses)
 # Every case runs as: online alone, offline alone, together (nothing), together under MPS client
 # priority, together with static TSG timeslices only (gpriod --gating off), together under gprio
 # (SETUPS="... gprio_mps" adds gprio under MPS: gating + the shim's MPS client priority).
@@ -82,7 +82,7 @@ for c in $CASES; do
 		# preemption latency of a tiny kernel against offline blocks of 0.1 ms ... 1.5 s
 		for L in 100 1000 10000 100000 1500000; do
 			for s in together tsg gprio; do
-				DUR=8 pair "probe$L" "$s" "$GB probe" "$GB offline --block-us $L --blocks-per-sm 2 --inflight 2"
+				DUR=${PROBE_DUR:-20} pair "probe$L" "$s" "$GB probe" "$GB offline --block-us $L --blocks-per-sm 2 --inflight 2"
 			done
 		done ;;
 	torchgraph | torcheager)

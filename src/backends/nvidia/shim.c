@@ -8,7 +8,8 @@
  *   publishes that its level is hot; an offline process waits while a higher level is hot.
  * - Interposes ioctl to see libcuda create its time-slice groups (NV_ESC_RM_ALLOC of class
  *   KEPLER_CHANNEL_GROUP_A) and sets their timeslice through the same fd and client
- *   (NV_ESC_RM_CONTROL SET_TIMESLICE), keeping the original to restore.
+ *   (NV_ESC_RM_CONTROL SET_TIMESLICE), keeping the original to restore; libcuda's own later
+ *   SET_TIMESLICE on one of them is given our value in the same call.
  * - Registers with gpriod over its control socket (include/gprio/ctl.h): gpriod sees our
  *   credentials and grants (or demotes) the class we ask for; we get the control segment
  *   read-only, the hot segment writable only if we may publish, and our own stats page.

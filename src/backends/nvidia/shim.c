@@ -576,13 +576,19 @@ static unsigned apply_timeslices(uint64_t want_us, bool verify)
 	return n;
 }
 
-/* Is (client, handle) one of our TSGs? */
+/* Our TSG with this (client, handle), or NULL. Call with g_tsg_lock held. */
+static struct tsg *tsg_find(uint32_t client, uint32_t handle)
+{
+	for (unsigned i = 0; i < g_ntsg; i++)
+		if (g_tsg[i].client == client && g_tsg[i].handle == handle)
+			return &g_tsg[i];
+	return NULL;
+}
+
 static bool tsg_known(uint32_t client, uint32_t handle)
 {
-	bool k = false;
 	pthread_mutex_lock(&g_tsg_lock);
-	for (unsigned i = 0; i < g_ntsg && !k; i++)
-		k = g_tsg[i].client == client && g_tsg[i].handle == handle;
+	bool k = tsg_find(client, handle) != NULL;
 	pthread_mutex_unlock(&g_tsg_lock);
 	return k;
 }
@@ -607,23 +613,27 @@ static uint64_t wanted_timeslice(void)
 								 : atomic_load(&b->shm->offline_timeslice_us);
 }
 
-/* libcuda's own RM calls on one of our TSGs: a control on it, or an object allocated under it.
- * Mark the timeslices for a read-back (the watcher does it within 10 ms). */
-static void rm_touch(unsigned nr, const void *arg, size_t sz)
+/* libcuda's own RM calls on one of our TSGs: a control on it (c), or an object allocated under
+ * it (alloc = {hRoot, hObjectParent, hObjectNew, hClass}). Mark the timeslices for a read-back
+ * (the watcher does it within 10 ms). */
+static void rm_control_seen(const struct nv_rm_control *c)
 {
-	const uint32_t *p = arg;
-	if (nr == NV_ESC_RM_CONTROL && sz >= sizeof(struct nv_rm_control) && tsg_known(p[0], p[1])) {
-		const struct nv_rm_control *c = arg;
-		atomic_store(&g_tsg_dirty, true);
-		if (g_trace_rm)
-			fprintf(stderr, "gprio-shim[%d]: libcuda RM control %#x on TSG %#x (status %u)\n",
-				(int)getpid(), c->cmd, c->hObject, c->status);
-	} else if (nr == NV_ESC_RM_ALLOC && sz >= 16 && tsg_known(p[0], p[1])) {
-		atomic_store(&g_tsg_dirty, true);
-		if (g_trace_rm)
-			fprintf(stderr, "gprio-shim[%d]: libcuda RM alloc class %#x under TSG %#x\n",
-				(int)getpid(), p[3], p[1]);
-	}
+	if (!tsg_known(c->hClient, c->hObject))
+		return;
+	atomic_store(&g_tsg_dirty, true);
+	if (g_trace_rm)
+		fprintf(stderr, "gprio-shim[%d]: libcuda RM control %#x on TSG %#x (status %u)\n", (int)getpid(),
+			c->cmd, c->hObject, c->status);
+}
+
+static void rm_alloc_seen(const uint32_t *alloc)
+{
+	if (!tsg_known(alloc[0], alloc[1]))
+		return;
+	atomic_store(&g_tsg_dirty, true);
+	if (g_trace_rm)
+		fprintf(stderr, "gprio-shim[%d]: libcuda RM alloc class %#x under TSG %#x\n", (int)getpid(),
+			alloc[3], alloc[1]);
 }
 
 /* libcuda sets a timeslice of its own on a TSG of ours (driver 580: 2048 us on a context's first
@@ -634,11 +644,8 @@ static int rm_set_timeslice(int fd, unsigned long req, struct nv_rm_control *c)
 {
 	if (c->cmd != TSG_SET_TIMESLICE || c->paramsSize != 8 || !c->params)
 		return -2;
-	struct tsg *t = NULL;
 	pthread_mutex_lock(&g_tsg_lock);
-	for (unsigned i = 0; i < g_ntsg && !t; i++)
-		if (g_tsg[i].client == c->hClient && g_tsg[i].handle == c->hObject)
-			t = &g_tsg[i];
+	struct tsg *t = tsg_find(c->hClient, c->hObject);
 	if (!t) {
 		pthread_mutex_unlock(&g_tsg_lock);
 		return -2;
@@ -665,27 +672,31 @@ int ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
-	if (g_class >= 0 && g_ntsg && arg && _IOC_TYPE(req) == NV_IOCTL_MAGIC && _IOC_NR(req) == NV_ESC_RM_CONTROL &&
-	    _IOC_SIZE(req) == sizeof(struct nv_rm_control)) {
-		int r = rm_set_timeslice(fd, req, arg);
-		if (r != -2)
-			return r;
+	if (g_class < 0 || !arg || _IOC_TYPE(req) != NV_IOCTL_MAGIC)
+		return real_ioctl(fd, req, arg);
+	size_t sz = _IOC_SIZE(req);
+	if (_IOC_NR(req) == NV_ESC_RM_CONTROL) {
+		if (g_ntsg && sz == sizeof(struct nv_rm_control)) {
+			int r = rm_set_timeslice(fd, req, arg);
+			if (r != -2)
+				return r;
+		}
+		int rc = real_ioctl(fd, req, arg);
+		if (rc == 0 && g_ntsg && sz >= sizeof(struct nv_rm_control))
+			rm_control_seen(arg);
+		return rc;
 	}
 	int rc = real_ioctl(fd, req, arg);
-	if (rc != 0 || g_class < 0 || _IOC_TYPE(req) != NV_IOCTL_MAGIC || !arg)
-		return rc;
-	if (_IOC_NR(req) == NV_ESC_RM_CONTROL || (_IOC_NR(req) == NV_ESC_RM_ALLOC && _IOC_SIZE(req) >= 16 &&
-						  ((const uint32_t *)arg)[3] != KEPLER_CHANNEL_GROUP_A)) {
-		if (g_ntsg)
-			rm_touch(_IOC_NR(req), arg, _IOC_SIZE(req));
-		return rc;
-	}
-	if (_IOC_NR(req) != NV_ESC_RM_ALLOC || _IOC_SIZE(req) < 16)
+	if (rc != 0 || _IOC_NR(req) != NV_ESC_RM_ALLOC || sz < 16)
 		return rc;
 	const uint32_t *p = arg; /* {hRoot, hObjectParent, hObjectNew, hClass, ...} */
+	if (p[3] != KEPLER_CHANNEL_GROUP_A) {
+		if (g_ntsg)
+			rm_alloc_seen(p);
+		return rc;
+	}
 	/* the status word sits at the end of NVOS21 (32 bytes) / NVOS64 (48 bytes) */
-	size_t sz = _IOC_SIZE(req);
-	if ((sz == 32 || sz == 48) && ((const uint32_t *)arg)[sz / 4 - 1] != 0)
+	if ((sz == 32 || sz == 48) && p[sz / 4 - 1] != 0)
 		return rc;
 	pthread_mutex_lock(&g_tsg_lock);
 	if (g_ntsg < MAX_TSGS)

@@ -1,6 +1,16 @@
-# Shared by bench/gpu/run.sh (NVIDIA) and bench/amd/run.sh (AMD kit); sourced by bash. The caller
+# Shared by the NVIDIA scripts in bench/gpu and bench/amd/run.sh (AMD kit); sourced by bash. The caller
 # defines OUT, DUR, GB (the gpubench binary), B (the build dir), setup_begin/setup_end (which set
 # the ON/OFF command prefixes for a setup) and daemon_start/daemon_stop.
+
+# gpu_build ROOT: gprio, gpriod and the shim (Release) into ROOT/build-gpu, and gpubench for the
+# H100 (sm_90); sets B (the build dir) and GB (gpubench)
+gpu_build() {
+	B=$1/build-gpu
+	GB=$B/gpubench
+	cmake -S "$1" -B "$B" -DCMAKE_BUILD_TYPE=Release -DGPRIO_TESTS=OFF >/dev/null || return 1
+	cmake --build "$B" -j16 --target gprio gpriod gprio-cuda >/dev/null || return 1
+	nvcc -O2 -arch=sm_90 -o "$GB" "$1/bench/gpu/gpubench.cu"
+}
 
 # pair CASE SETUP ONLINE_CMD OFFLINE_CMD (commands as words; the window/duration options are
 # appended). START: seconds the offline job gets before the online one starts (model loading).

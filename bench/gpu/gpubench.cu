@@ -99,6 +99,15 @@ static bool flag(int argc, char **argv, const char *name)
 	return false;
 }
 
+// nearest-rank percentile p (0-100) of sorted samples; 0 when there are none
+static double percentile(const std::vector<double> &sorted, double p)
+{
+	if (sorted.empty())
+		return 0.0;
+	size_t r = (size_t)std::ceil(p / 100.0 * sorted.size());
+	return sorted[std::min(sorted.size() - 1, r ? r - 1 : 0)];
+}
+
 static void print_lat(const char *mode, std::vector<double> &lat, const char *extra, const char *dump)
 {
 	if (dump) { // raw samples for the CDF plot
@@ -110,12 +119,7 @@ static void print_lat(const char *mode, std::vector<double> &lat, const char *ex
 		}
 	}
 	std::sort(lat.begin(), lat.end());
-	auto pct = [&](double p) {
-		if (lat.empty())
-			return 0.0;
-		size_t r = (size_t)std::ceil(p / 100.0 * lat.size());
-		return lat[std::min(lat.size() - 1, r ? r - 1 : 0)];
-	};
+	auto pct = [&](double p) { return percentile(lat, p); };
 	printf("{\"mode\": \"%s\", \"requests\": %zu, \"p50_ms\": %.4f, \"p90_ms\": %.4f, "
 	       "\"p99_ms\": %.4f, \"max_ms\": %.4f%s}\n",
 	       mode, lat.size(), pct(50), pct(90), pct(99), lat.empty() ? 0 : lat.back(), extra);
@@ -305,16 +309,13 @@ static int probe(int argc, char **argv)
 			fprintf(f, "%.5f %.5f %.5f %.5f\n", lat[i], l_call[i], l_start[i], l_rest[i]);
 		if (f)
 			fclose(f);
-		auto p99 = [](std::vector<double> v, double p) {
-			std::sort(v.begin(), v.end());
-			size_t r = (size_t)std::ceil(p / 100.0 * v.size());
-			return v.empty() ? 0.0 : v[std::min(v.size() - 1, r ? r - 1 : 0)];
-		};
+		for (auto *v : {&l_call, &l_start, &l_rest})
+			std::sort(v->begin(), v->end());
 		char buf[256];
 		snprintf(buf, sizeof(buf), ", \"call_p50_ms\": %.4f, \"call_p99_ms\": %.4f, \"start_p50_ms\": %.4f, "
 			 "\"start_p99_ms\": %.4f, \"rest_p50_ms\": %.4f, \"rest_p99_ms\": %.4f",
-			 p99(l_call, 50), p99(l_call, 99), p99(l_start, 50), p99(l_start, 99), p99(l_rest, 50),
-			 p99(l_rest, 99));
+			 percentile(l_call, 50), percentile(l_call, 99), percentile(l_start, 50),
+			 percentile(l_start, 99), percentile(l_rest, 50), percentile(l_rest, 99));
 		extra = buf;
 	}
 	print_lat("probe", lat, extra.c_str(), arg(argc, argv, "--dump", nullptr));

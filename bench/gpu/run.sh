@@ -14,12 +14,9 @@ shift
 CASES=${*:-launchbound graph probe torchgraph torcheager}
 DUR=${DUR:-30}
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-B=$ROOT/build-gpu
 mkdir -p "$OUT"
-cmake -S "$ROOT" -B "$B" -DCMAKE_BUILD_TYPE=Release -DGPRIO_TESTS=OFF >/dev/null || exit 1
-cmake --build "$B" -j16 --target gprio gpriod gprio-cuda >/dev/null || exit 1
-nvcc -O2 -arch=sm_90 -o "$B/gpubench" "$ROOT/bench/gpu/gpubench.cu" || exit 1
-GB=$B/gpubench
+. "$ROOT/bench/lib.sh" # gpu_build, pair, correctness
+gpu_build "$ROOT" || exit 1
 export GPRIO_SHM=/dev/shm/gprio-bench
 HYST_US=${HYST_US:-500}
 DPID=
@@ -60,7 +57,6 @@ setup_end() {
 	esac
 }
 
-. "$ROOT/bench/lib.sh" # pair, correctness
 
 SETUPS=${SETUPS:-online_alone offline_alone together mps tsg gprio}
 for c in $CASES; do

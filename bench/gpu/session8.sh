@@ -15,11 +15,8 @@ cd "$ROOT"
 echo "tests rc $?" >>"$OUT/tests.txt"
 ctest --test-dir build-test -R test_gpu -V >"$OUT/test_gpu.txt" 2>&1
 
-B=$ROOT/build-gpu
-cmake -S "$ROOT" -B "$B" -DCMAKE_BUILD_TYPE=Release -DGPRIO_TESTS=OFF >/dev/null || exit 1
-cmake --build "$B" -j16 --target gprio gpriod gprio-cuda >/dev/null || exit 1
-nvcc -O2 -arch=sm_90 -o "$B/gpubench" "$ROOT/bench/gpu/gpubench.cu" || exit 1
-GB=$B/gpubench
+. "$ROOT/bench/lib.sh" # gpu_build
+gpu_build "$ROOT" || exit 1
 export GPRIO_SHM=/dev/shm/gprio-s8
 DPID=
 dstart() { "$B/gpriod" --shm "$GPRIO_SHM" --online-timeslice-us 1000000 --offline-timeslice-us 1 "$@" 2>>"$OUT/gpriod.log" & DPID=$!; sleep 0.3; }

@@ -2,10 +2,8 @@
 # Quick check on the GPU machine that the shim intercepts launches, sees TSGs and sets timeslices.
 set -u
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-B=$ROOT/build-gpu
-cmake -S "$ROOT" -B "$B" -DCMAKE_BUILD_TYPE=Release -DGPRIO_TESTS=OFF >/dev/null || exit 1
-cmake --build "$B" -j16 --target gprio gpriod gprio-cuda >/dev/null || exit 1
-nvcc -O2 -arch=sm_90 -o "$B/gpubench" "$ROOT/bench/gpu/gpubench.cu" || exit 1
+. "$ROOT/bench/lib.sh" # gpu_build
+gpu_build "$ROOT" || exit 1
 export GPRIO_SHM=/dev/shm/gprio-smoke
 nvidia-smi --query-gpu=name,driver_version,compute_mode --format=csv,noheader
 "$B/gpriod" --shm $GPRIO_SHM --status-ms 2000 --online-timeslice-us 1000000 --offline-timeslice-us 1 &

@@ -83,7 +83,8 @@ int main(int argc, char **argv)
 	}
 	static struct fake f;
 	static struct gprio_monitor m;
-	const struct gprio_backend_ops ops = {"fake", f_refresh, f_suspend, f_resume, NULL, f_wait, NULL};
+	const struct gprio_backend_ops ops = {
+		.name = "fake", .refresh = f_refresh, .suspend = f_suspend, .resume = f_resume, .wait = f_wait};
 	struct gprio_clock clk = {f_now, &f};
 	struct gprio_monitor_cfg cfg;
 	gprio_monitor_cfg_defaults(&cfg);

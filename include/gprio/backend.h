@@ -5,15 +5,6 @@
 
 #include "gprio/queue.h"
 
-struct gprio_backend_caps {
-	bool instruction_level;  /* running work is saved mid-kernel (CWSR, TSG preemption) */
-	bool block_level;        /* only dispatch order changes; running blocks finish */
-	bool launch_gating;      /* new submissions can be held back before the GPU sees them */
-	bool device_wide;        /* a suspend/resume also preempts queues it was not asked to */
-	bool per_queue;          /* single queues can be suspended (else whole processes) */
-	bool events;             /* wait() returns early when a queue gets new work */
-};
-
 /* wait() results */
 #define GPRIO_WAIT_DEADLINE 0
 #define GPRIO_WAIT_EVENT 1
@@ -29,12 +20,10 @@ struct gprio_backend_ops {
 	 * (may be NULL) gets a per-key flag for partial failure. */
 	int (*suspend)(void *be, const uint64_t *keys, size_t n, gprio_ns grace, bool *failed);
 	int (*resume)(void *be, const uint64_t *keys, size_t n, bool *failed);
-	int (*set_priority)(void *be, uint64_t key, int prio);
 	/* Block until `deadline` on the backend's clock, or earlier when a queue gets new work.
 	 * GPRIO_WAIT_DEADLINE, GPRIO_WAIT_EVENT, -ECANCELED when the backend is shutting down
 	 * (end of a simulation, daemon stop), or another negative errno. */
 	int (*wait)(void *be, gprio_ns deadline);
-	void (*caps)(void *be, struct gprio_backend_caps *c);
 };
 
 #endif

@@ -7,6 +7,7 @@
 
 #define GPRIO_PRIO_MIN 0
 #define GPRIO_PRIO_MAX 15
+#define GPRIO_PRIO_LEVELS (GPRIO_PRIO_MAX + 1)
 
 /* KFD pipe priority (kfd_mqd_manager.c: pipe_priority_map): LOW 0-6, MEDIUM 7-10, HIGH 11-15. */
 enum gprio_pipe_prio { GPRIO_PIPE_LOW = 0, GPRIO_PIPE_MEDIUM = 1, GPRIO_PIPE_HIGH = 2 };
@@ -14,7 +15,6 @@ enum gprio_pipe_prio { GPRIO_PIPE_LOW = 0, GPRIO_PIPE_MEDIUM = 1, GPRIO_PIPE_HIG
 enum gprio_class { GPRIO_CLASS_OFFLINE = 0, GPRIO_CLASS_ONLINE = 1 };
 
 enum gprio_pipe_prio gprio_pipe_priority(int prio);
-const char *gprio_pipe_name(enum gprio_pipe_prio p);
 
 /* Default priority of a class: ROCr maps HSA HIGH to KFD 11 and LOW to 0. */
 int gprio_class_default_priority(enum gprio_class c);

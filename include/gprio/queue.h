@@ -15,6 +15,8 @@ struct gprio_queue {
 	uint8_t state;     /* enum gprio_qstate, owned by the monitor */
 	uint8_t hw_held;   /* backend: queue is off the GPU now (suspend took effect) */
 	uint8_t vanished;  /* backend: queue destroyed / process exited */
+	uint16_t weight;   /* wfq: share among queues of equal priority (1..GPRIO_WEIGHT_MAX) */
+	gprio_ns slo;      /* slo: latency objective of its work (0: none) */
 
 	/* Counters the backend refreshes: the design's wptr / rptr plus completions where the
 	 * backend can see them (AMD's rptr means consumed, not finished: done == rptr there). */
@@ -28,9 +30,14 @@ struct gprio_queue {
 	gprio_ns last_busy;   /* last tick that saw wptr != done (GPRIO_NS_NEVER: never) */
 	gprio_ns win_start;   /* share accounting window */
 	gprio_ns win_run;     /* ns in this window the queue had work and was not held */
+	gprio_ns busy_since;  /* start of the current stretch of work (gaps shorter than the
+			       * hysteresis do not end it); GPRIO_NS_NEVER: idle */
+	gprio_ns vrun;        /* wfq: ns it had work and was not held, divided by its weight */
 	uint32_t preemptions;
 	uint32_t timeouts;
 };
+
+#define GPRIO_WEIGHT_MAX 1000
 
 struct gprio_table {
 	uint32_t n;
@@ -54,12 +61,6 @@ void gprio_table_remove(struct gprio_table *t, uint32_t idx);
 static inline bool gprio_queue_busy(const struct gprio_queue *q)
 {
 	return q->wptr != q->done;
-}
-
-/* Work submitted but not yet consumed by the GPU. */
-static inline bool gprio_queue_pending(const struct gprio_queue *q)
-{
-	return q->wptr != q->rptr;
 }
 
 #endif

@@ -17,12 +17,11 @@
 
 #include <stdatomic.h>
 
-#include "gprio/types.h"
+#include "gprio/priority.h"
 
 #define GPRIO_SHM_MAGIC 0x6770726fu /* "gpro" */
 #define GPRIO_SHM_VERSION 3u
 #define GPRIO_SHM_PROCS 64
-#define GPRIO_SHM_LEVELS 16
 #define GPRIO_SHM_STALE_NS (100 * GPRIO_NS_PER_MS)
 #define GPRIO_SHM_DEFAULT_PATH "/dev/shm/gprio"
 
@@ -60,7 +59,7 @@ struct gprio_shm_proc {
 };
 
 struct gprio_shm_hot {
-	_Atomic uint64_t hot_until[GPRIO_SHM_LEVELS]; /* per priority level */
+	_Atomic uint64_t hot_until[GPRIO_PRIO_LEVELS]; /* per priority level */
 };
 
 struct gprio_shm {

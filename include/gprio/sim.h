@@ -13,6 +13,7 @@
 #define SIM_MAX_PROCS 64
 #define SIM_MAX_GPU_KEYS 32
 #define SIM_ERR_LEN 512
+#define SIM_MAX_VARIANTS 4 /* columns of one comparison */
 
 enum sim_arrival { SIM_ARRIVE_CONTINUOUS = 0, SIM_ARRIVE_POISSON, SIM_ARRIVE_TRACE, SIM_ARRIVE_CLOSED };
 
@@ -33,6 +34,8 @@ struct sim_proc_spec {
 	uint32_t inflight;     /* continuous: most commands outstanding per queue */
 	gprio_ns timeslice;    /* nv: TSG timeslice for this process (0: profile default) */
 	gprio_ns start;
+	uint16_t weight;       /* wfq: share among processes of equal priority */
+	gprio_ns slo;          /* slo: latency objective (0: none) */
 	int line;              /* where the section starts, for messages */
 };
 
@@ -152,7 +155,7 @@ struct sim_compare {
 	struct sim_result offline_alone;
 	bool have_online, have_offline;
 	uint32_t nruns;
-	struct sim_result runs[4];
+	struct sim_result runs[SIM_MAX_VARIANTS];
 };
 
 /* One column of a comparison: a policy, and optionally poll-only or event-driven monitoring,
@@ -160,7 +163,7 @@ struct sim_compare {
  * wake-ups), "priority:events", "priority:stage1" (unmodified KFD: DBG_TRAP, device-wide unmap)
  * or "priority:stage2" (gprio's KFD patch: per-queue unmap). */
 struct sim_variant {
-	enum gprio_policy_kind policy;
+	const struct gprio_policy *policy;
 	int events; /* -1: as the scenario says, 0: poll only, 1: event wake-ups */
 	int stage;  /* 0: sim backend; 1, 2: amdkfd backend, stage 1 or 2 */
 };

@@ -14,6 +14,24 @@ static int usage_err(const char *opt, const char *val, const char *want)
 	return 2;
 }
 
+/* The policies (from the policy table) and the variants a --compare column may carry. */
+static const char *variant_help(void)
+{
+	static char buf[256];
+	char names[128];
+	gprio_policy_names(names, sizeof(names));
+	snprintf(buf, sizeof(buf), "expected one of %s, optionally with :poll, :events, :stage1 or "
+		 ":stage2", names);
+	return buf;
+}
+
+static const char *variant_limit(void)
+{
+	static char buf[64];
+	snprintf(buf, sizeof(buf), "at most %d policies", SIM_MAX_VARIANTS);
+	return buf;
+}
+
 static void emit_line(void *ctx, const char *line)
 {
 	fprintf((FILE *)ctx, "%s\n", line);
@@ -140,23 +158,22 @@ int gprio_cmd_sim(int argc, char **argv)
 		else
 			status = usage_err("--preempt", preempt, "expected device-wide or per-queue");
 	}
-	struct sim_variant v[4];
+	struct sim_variant v[SIM_MAX_VARIANTS];
 	uint32_t nv = 0;
 	if (!status) {
 		const char *list = compare ? compare : policy;
 		if (!list) {
-			v[nv++] = (struct sim_variant){sc.sched.policy.kind, -1, 0};
+			v[nv++] = (struct sim_variant){sc.sched.policy.policy, -1, 0};
 		} else {
 			char buf[256];
 			snprintf(buf, sizeof(buf), "%s", list);
 			for (char *t = strtok(buf, ","); t && !status; t = strtok(NULL, ",")) {
-				if (nv == 4)
+				if (nv == SIM_MAX_VARIANTS)
 					status = usage_err(compare ? "--compare" : "--policy", list,
-							   "at most 4 policies");
+							   variant_limit());
 				else if (sim_variant_parse(t, &v[nv++]))
 					status = usage_err(compare ? "--compare" : "--policy", t,
-							   "expected none, priority or share, optionally "
-							   "with :poll, :events, :stage1 or :stage2");
+							   variant_help());
 			}
 			if (!status && nv == 0)
 				status = usage_err("--compare", list, "expected a policy list");

@@ -1,13 +1,12 @@
 #include "gprio/monitor.h"
 
-#include <errno.h>
-#include <string.h>
+#include "gprio/errno.h"
 
 #include "gprio/detector.h"
 
 void gprio_monitor_cfg_defaults(struct gprio_monitor_cfg *c)
 {
-	memset(c, 0, sizeof(*c));
+	gprio_memset(c, 0, sizeof(*c));
 	gprio_policy_defaults(&c->policy);
 	c->poll = 5 * GPRIO_NS_PER_MS;
 	c->events = true;
@@ -23,7 +22,7 @@ int gprio_monitor_init(struct gprio_monitor *m, const struct gprio_monitor_cfg *
 	if (!cfg || !ops || !clock || !ops->refresh || !ops->suspend || !ops->resume || !ops->wait ||
 	    cfg->poll == 0 || cfg->suspend_timeout == 0 || cfg->resume_retry == 0)
 		return -EINVAL;
-	memset(&m->st, 0, sizeof(m->st));
+	gprio_memset(&m->st, 0, sizeof(m->st));
 	m->cfg = *cfg;
 	m->ops = ops;
 	m->be = be;
@@ -50,6 +49,18 @@ static void observe(struct gprio_monitor *m, gprio_ns now)
 {
 	struct gprio_table *t = &m->table;
 	gprio_ns dt = now > m->last_tick ? now - m->last_tick : 0;
+	gprio_ns hyst = m->cfg.policy.hysteresis;
+
+	/* wfq: a queue that gets work after an idle stretch starts no further back than the
+	 * busy queues of its priority (CFS's place_entity): idling earns no credit. */
+	gprio_ns floor_vrun[GPRIO_PRIO_LEVELS];
+	for (int l = 0; l < GPRIO_PRIO_LEVELS; l++)
+		floor_vrun[l] = GPRIO_NS_NEVER;
+	for (uint32_t i = 0; i < t->n; i++) {
+		const struct gprio_queue *q = &t->q[i];
+		if (q->busy_since != GPRIO_NS_NEVER && q->vrun < floor_vrun[q->priority])
+			floor_vrun[q->priority] = q->vrun;
+	}
 
 	for (uint32_t i = 0; i < t->n;) {
 		struct gprio_queue *q = &t->q[i];
@@ -69,9 +80,20 @@ static void observe(struct gprio_monitor *m, gprio_ns now)
 		}
 		bool busy = gprio_queue_busy(q);
 		if (busy) {
-			if (!q->hw_held)
+			if (q->busy_since == GPRIO_NS_NEVER) {
+				q->busy_since = now;
+				gprio_ns fl = floor_vrun[q->priority];
+				if (fl != GPRIO_NS_NEVER && q->vrun < fl)
+					q->vrun = fl;
+			}
+			if (!q->hw_held) {
 				q->win_run += dt;
+				q->vrun += dt / (q->weight ? q->weight : 1);
+			}
 			q->last_busy = now;
+		} else if (q->busy_since != GPRIO_NS_NEVER &&
+			   (q->last_busy == GPRIO_NS_NEVER || now - q->last_busy >= hyst)) {
+			q->busy_since = GPRIO_NS_NEVER; /* a gap longer than the hysteresis */
 		}
 		if (now - q->win_start >= m->cfg.policy.window) {
 			/* roll to the window containing now, aligned to the queue's own windows */
@@ -91,7 +113,7 @@ static int issue(struct gprio_monitor *m, enum gprio_action_kind kind, const str
 			m->keys[k++] = a[i].key;
 	if (k == 0)
 		return 0;
-	memset(m->failed, 0, k * sizeof(bool));
+	gprio_memset(m->failed, 0, k * sizeof(bool));
 	int rc = kind == GPRIO_ACT_SUSPEND
 			 ? m->ops->suspend(m->be, m->keys, k, m->cfg.grace, m->failed)
 			 : m->ops->resume(m->be, m->keys, k, m->failed);
@@ -164,8 +186,8 @@ int gprio_monitor_tick(struct gprio_monitor *m)
 		m->st.inversions++;
 
 	size_t n = overdue(m, now, m->act, GPRIO_MAX_QUEUES);
-	n += gprio_policy_decide(&m->cfg.policy, &m->table, now, m->act + n, GPRIO_MAX_QUEUES - n,
-				 &m->recheck_at);
+	n += gprio_policy_decide(&m->cfg.policy, &m->table, &inv, now, m->act + n,
+				 GPRIO_MAX_QUEUES - n, &m->recheck_at);
 	/* Resumes first: a queue that is due must not wait behind a slow suspend. A refused request
 	 * is recorded in the state machine and the stats; the timers retry it, so it does not end
 	 * the loop. */

@@ -1,6 +1,6 @@
 #include "gprio/preempt.h"
 
-#include <errno.h>
+#include "gprio/errno.h"
 
 const char *gprio_qstate_name(enum gprio_qstate s)
 {

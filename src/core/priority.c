@@ -1,7 +1,6 @@
 #include "gprio/priority.h"
 
-#include <errno.h>
-#include <string.h>
+#include "gprio/errno.h"
 
 enum gprio_pipe_prio gprio_pipe_priority(int prio)
 {
@@ -10,16 +9,6 @@ enum gprio_pipe_prio gprio_pipe_priority(int prio)
 	if (prio >= 7)
 		return GPRIO_PIPE_MEDIUM;
 	return GPRIO_PIPE_LOW;
-}
-
-const char *gprio_pipe_name(enum gprio_pipe_prio p)
-{
-	switch (p) {
-	case GPRIO_PIPE_HIGH: return "high";
-	case GPRIO_PIPE_MEDIUM: return "medium";
-	case GPRIO_PIPE_LOW: return "low";
-	}
-	return "?";
 }
 
 int gprio_class_default_priority(enum gprio_class c)
@@ -37,13 +26,22 @@ const char *gprio_class_name(enum gprio_class c)
 	return c == GPRIO_CLASS_ONLINE ? "online" : "offline";
 }
 
+static bool same(const char *a, const char *b)
+{
+	while (*a && *a == *b) {
+		a++;
+		b++;
+	}
+	return *a == *b;
+}
+
 int gprio_class_parse(const char *s, enum gprio_class *out)
 {
-	if (s && strcmp(s, "online") == 0) {
+	if (s && same(s, "online")) {
 		*out = GPRIO_CLASS_ONLINE;
 		return 0;
 	}
-	if (s && strcmp(s, "offline") == 0) {
+	if (s && same(s, "offline")) {
 		*out = GPRIO_CLASS_OFFLINE;
 		return 0;
 	}

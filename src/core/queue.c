@@ -1,7 +1,6 @@
 #include "gprio/queue.h"
 
-#include <errno.h>
-#include <string.h>
+#include "gprio/errno.h"
 
 void gprio_table_init(struct gprio_table *t)
 {
@@ -33,7 +32,7 @@ int gprio_table_add(struct gprio_table *t, uint64_t key, uint32_t pid, int prior
 	if (t->n >= GPRIO_MAX_QUEUES)
 		return -ENOSPC;
 	struct gprio_queue *q = &t->q[t->n];
-	memset(q, 0, sizeof(*q));
+	gprio_memset(q, 0, sizeof(*q));
 	q->key = key;
 	q->pid = pid;
 	q->priority = (uint8_t)priority;
@@ -41,6 +40,8 @@ int gprio_table_add(struct gprio_table *t, uint64_t key, uint32_t pid, int prior
 	q->state = GPRIO_Q_ACTIVE;
 	q->state_since = now;
 	q->last_busy = GPRIO_NS_NEVER;
+	q->busy_since = GPRIO_NS_NEVER;
+	q->weight = 1;
 	q->win_start = now;
 	return (int)t->n++;
 }

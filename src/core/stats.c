@@ -1,10 +1,11 @@
 #include "gprio/stats.h"
 
-#include <string.h>
+#include "gprio/errno.h"
+
 
 void gprio_hist_init(struct gprio_hist *h)
 {
-	memset(h, 0, sizeof(*h));
+	gprio_memset(h, 0, sizeof(*h));
 	h->min = UINT64_MAX;
 }
 

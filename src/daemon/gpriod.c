@@ -142,7 +142,7 @@ static int run_amdkfd(const struct gprio_monitor_cfg *cfg, int stage, double sta
 	catch_stop_signals();
 	fprintf(stderr, "gpriod: amdkfd, KFD %u.%u, stage %d, policy %s, hysteresis %.0f us, poll %.1f ms, "
 			"HSA shims at %s\n",
-		ak.major, ak.minor, ak.stage, gprio_policy_name(cfg->policy.kind),
+		ak.major, ak.minor, ak.stage, gprio_policy_name(cfg->policy.policy),
 		(double)cfg->policy.hysteresis / 1e3, (double)cfg->poll / 1e6,
 		l.agent_listen >= 0 ? l.agent_path : "(off)");
 	gprio_ns next_status = gprio_nv_now() + (gprio_ns)(status_ms * 1e6);
@@ -199,7 +199,7 @@ int main(int argc, char **argv)
 		else if (strcmp(a, "--stage") == 0 && num(val, 0, 2, &stage) && stage == (int)stage)
 			;
 		else if (strcmp(a, "--policy") == 0) {
-			if (gprio_policy_parse(val, &cfg.policy.kind))
+			if (!(cfg.policy.policy = gprio_policy_find(val)))
 				return usage(a, val);
 		} else if (strcmp(a, "--hysteresis-us") == 0 && num(val, 0, 1e7, &v))
 			cfg.policy.hysteresis = (gprio_ns)(v * 1e3);
@@ -233,7 +233,7 @@ int main(int argc, char **argv)
 	nv->stop = &g_stop;
 	nv->log = stderr;
 	const char *what = path;
-	int rc = gprio_nv_open(nv, path, &auth, (uint32_t)cfg.policy.kind, cfg.policy.hysteresis,
+	int rc = gprio_nv_open(nv, path, &auth, (uint32_t)gprio_policy_index(cfg.policy.policy), cfg.policy.hysteresis,
 			       (uint32_t)online_ts, (uint32_t)offline_ts, gating, (uint32_t)inflight, &what);
 	if (rc) {
 		fprintf(stderr, "gpriod: %s: %s\n", what, strerror(-rc));
@@ -251,7 +251,7 @@ int main(int argc, char **argv)
 	fprintf(stderr, "gpriod: %s (socket %s), policy %s, gating %s, hysteresis %.0f us, poll %.1f ms, "
 			"TSG timeslice online %.0f us / offline %.0f us (0 = driver default), %u user(s) "
 			"allowed online besides root and uid %u\n",
-		path, nv->sock.sun_path, gprio_policy_name(cfg.policy.kind), gating ? "on" : "off",
+		path, nv->sock.sun_path, gprio_policy_name(cfg.policy.policy), gating ? "on" : "off",
 		(double)cfg.policy.hysteresis / 1e3, (double)cfg.poll / 1e6, online_ts, offline_ts,
 		auth.n, auth.daemon_uid);
 	gprio_ns next_status = gprio_nv_now() + (gprio_ns)(status_ms * 1e6), next_reap = 0;

@@ -183,7 +183,7 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, si
 		free(m);
 		return rc;
 	}
-	snprintf(res->policy, sizeof(res->policy), "%s%s%s", gprio_policy_name(sc->sched.policy.kind),
+	snprintf(res->policy, sizeof(res->policy), "%s%s%s", gprio_policy_name(sc->sched.policy.policy),
 		 sc->kfd.stage ? "" : sc->sched.events ? "" : ":poll",
 		 sc->kfd.stage == 1 ? ":stage1" : sc->kfd.stage == 2 ? ":stage2" : "");
 	snprintf(res->profile, sizeof(res->profile), "%s", sc->profile.name);
@@ -217,7 +217,7 @@ static bool only_class(const struct sim_scenario *sc, enum gprio_class k, struct
 	for (uint32_t i = 0; i < sc->nprocs; i++)
 		if (sc->procs[i].klass == k)
 			out->procs[out->nprocs++] = sc->procs[i];
-	out->sched.policy.kind = GPRIO_POLICY_NONE;
+	out->sched.policy.policy = &gprio_policy_none;
 	return out->nprocs > 0;
 }
 
@@ -243,7 +243,8 @@ int sim_variant_parse(const char *s, struct sim_variant *v)
 		else
 			return -EINVAL;
 	}
-	return gprio_policy_parse(buf, &v->policy);
+	v->policy = gprio_policy_find(buf);
+	return v->policy ? 0 : -EINVAL;
 }
 
 int sim_compare_run(const struct sim_scenario *sc, const struct sim_variant *variants,
@@ -253,7 +254,8 @@ int sim_compare_run(const struct sim_scenario *sc, const struct sim_variant *var
 	int rc;
 	memset(cmp, 0, sizeof(*cmp));
 	if (npolicies == 0 || npolicies > sizeof(cmp->runs) / sizeof(cmp->runs[0])) {
-		snprintf(err, errlen, "between 1 and 4 policies can be compared, got %u", npolicies);
+		snprintf(err, errlen, "between 1 and %d policies can be compared, got %u",
+			 SIM_MAX_VARIANTS, npolicies);
 		return -EINVAL;
 	}
 	if (only_class(sc, GPRIO_CLASS_ONLINE, &tmp)) {
@@ -268,7 +270,7 @@ int sim_compare_run(const struct sim_scenario *sc, const struct sim_variant *var
 	}
 	for (uint32_t i = 0; i < npolicies; i++) {
 		tmp = *sc;
-		tmp.sched.policy.kind = variants[i].policy;
+		tmp.sched.policy.policy = variants[i].policy;
 		if (variants[i].events >= 0)
 			tmp.sched.events = variants[i].events;
 		if (variants[i].stage) {

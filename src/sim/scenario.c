@@ -265,8 +265,11 @@ static int key_sched(struct parser *p, const char *k, const char *v)
 {
 	struct gprio_monitor_cfg *c = &p->sc->sched;
 	if (strcmp(k, "policy") == 0) {
-		if (gprio_policy_parse(v, &c->policy.kind))
-			return fail(p, "policy: unknown policy '%s' (known: none, priority, share)", v);
+		if (!(c->policy.policy = gprio_policy_find(v))) {
+			char known[128];
+			gprio_policy_names(known, sizeof(known));
+			return fail(p, "policy: unknown policy '%s' (known: %s)", v, known);
+		}
 		return 0;
 	}
 	if (strcmp(k, "poll") == 0) {
@@ -297,6 +300,24 @@ static int key_sched(struct parser *p, const char *k, const char *v)
 		c->policy.share_permille = (uint32_t)llround(d * 10);
 		return 0;
 	}
+	if (strcmp(k, "quantum") == 0) {
+		int rc = parse_dur_key(p, k, v, &c->policy.quantum);
+		if (!rc && c->policy.quantum < 10 * GPRIO_NS_PER_US)
+			return fail(p, "quantum: must be at least 10us, got '%s'", v);
+		return rc;
+	}
+	if (strcmp(k, "slo_trigger") == 0) {
+		double d;
+		char buf[32];
+		snprintf(buf, sizeof(buf), "%s", v);
+		size_t l = strlen(buf);
+		if (l > 0 && buf[l - 1] == '%')
+			buf[l - 1] = '\0';
+		if (strlen(v) >= sizeof(buf) || parse_double(buf, &d) || d < 1 || d > 100)
+			return fail(p, "slo_trigger: expected a percentage 1..100, got '%s'", v);
+		c->policy.slo_permille = (uint32_t)llround(d * 10);
+		return 0;
+	}
 	if (strcmp(k, "grace") == 0)
 		return parse_dur_key(p, k, v, &c->grace);
 	if (strcmp(k, "suspend_timeout") == 0) {
@@ -310,7 +331,8 @@ static int key_sched(struct parser *p, const char *k, const char *v)
 	if (strcmp(k, "die_at") == 0)
 		return parse_dur_key(p, k, v, &p->sc->die_at);
 	return fail(p, "unknown key '%s' in [scheduler] (known: policy, poll, events, hysteresis, "
-		       "share, window, grace, suspend_timeout, event_latency, die_at)", k);
+		       "share, window, quantum, slo_trigger, grace, suspend_timeout, event_latency, "
+		       "die_at)", k);
 }
 
 /* [kfd]: conditions of the simulated KFD. Process names are resolved once all are known. */
@@ -467,6 +489,18 @@ static int key_proc(struct parser *p, const char *k, const char *v)
 	}
 	if (strcmp(k, "start") == 0)
 		return parse_dur_key(p, k, v, &ps->start);
+	if (strcmp(k, "weight") == 0) {
+		if (parse_u64(v, GPRIO_WEIGHT_MAX, &u) || u == 0)
+			return fail(p, "weight: expected 1..%d, got '%s'", GPRIO_WEIGHT_MAX, v);
+		ps->weight = (uint16_t)u;
+		return 0;
+	}
+	if (strcmp(k, "slo") == 0) {
+		int rc = parse_dur_key(p, k, v, &ps->slo);
+		if (!rc && (ps->slo < 10 * GPRIO_NS_PER_US || ps->slo > 3600 * GPRIO_NS_PER_S))
+			return fail(p, "slo: expected 10us..1h, got '%s'", v);
+		return rc;
+	}
 	if (strcmp(k, "arrival") == 0) {
 		char buf[300], *w[5];
 		snprintf(buf, sizeof(buf), "%s", v);
@@ -504,7 +538,8 @@ static int key_proc(struct parser *p, const char *k, const char *v)
 			       "'trace FILE', got '%s'", v);
 	}
 	return fail(p, "unknown key '%s' in [process %s] (known: class, priority, queues, arrival, "
-		       "kernels, kernel_time, blocks, gap, inflight, timeslice, start)", k, ps->name);
+		       "kernels, kernel_time, blocks, gap, inflight, timeslice, start, weight, slo)",
+		    k, ps->name);
 }
 
 static int end_proc(struct parser *p)
@@ -531,6 +566,7 @@ static void proc_defaults(struct sim_proc_spec *ps)
 	ps->queues = 1;
 	ps->kernels = 1;
 	ps->inflight = 4;
+	ps->weight = 1;
 	ps->kernel_time = (struct sim_dist){SIM_DIST_FIXED, 100e3, 0};
 	ps->blocks = (struct sim_dist){SIM_DIST_FIXED, 1, 0};
 	ps->gap = (struct sim_dist){SIM_DIST_FIXED, 0, 0};

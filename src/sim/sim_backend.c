@@ -19,6 +19,9 @@ static int sb_refresh(void *be, struct gprio_table *t, gprio_ns now)
 					      w->now);
 			if (idx < 0)
 				return idx;
+			const struct sim_proc_spec *ps = w->p[q->proc].spec;
+			t->q[idx].weight = ps->weight ? ps->weight : 1;
+			t->q[idx].slo = ps->slo;
 		}
 		q->row = (uint32_t)idx;
 		struct gprio_queue *r = &t->q[idx];
@@ -63,17 +66,6 @@ static int sb_resume(void *be, const uint64_t *keys, size_t n, bool *failed)
 	return w->err;
 }
 
-static int sb_set_priority(void *be, uint64_t key, int prio)
-{
-	struct sim_world *w = be;
-	if (key >= w->nq || !gprio_priority_valid(prio))
-		return -EINVAL;
-	w->q[key].prio = (uint8_t)prio;
-	sim_world_reorder(w);
-	sim_mark_all(w);
-	return 0;
-}
-
 int sim_world_run_until(struct sim_world *w, gprio_ns deadline, bool stop_on_wake)
 {
 	struct sim_event e;
@@ -109,28 +101,12 @@ static int sb_wait(void *be, gprio_ns deadline)
 	return rc;
 }
 
-static void sb_caps(void *be, struct gprio_backend_caps *c)
-{
-	struct sim_world *w = be;
-	bool amd = w->pr->arch == SIM_ARCH_AMD_CPSCH;
-	*c = (struct gprio_backend_caps){
-		.instruction_level = true,
-		.block_level = false,
-		.launch_gating = !amd,
-		.device_wide = amd && w->pr->preempt == SIM_AMD_DEVICE_WIDE,
-		.per_queue = amd,
-		.events = w->sc->sched.events,
-	};
-}
-
 const struct gprio_backend_ops sim_backend_ops = {
 	.name = "sim",
 	.refresh = sb_refresh,
 	.suspend = sb_suspend,
 	.resume = sb_resume,
-	.set_priority = sb_set_priority,
 	.wait = sb_wait,
-	.caps = sb_caps,
 };
 
 static gprio_ns sb_now(void *ctx)

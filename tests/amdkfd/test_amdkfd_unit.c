@@ -256,7 +256,6 @@ static void refused_calls(void **s)
 	assert_int_equal(gprio_amdkfd_ops.suspend(&B, &off, 1, 1000, failed), -EPERM);
 	assert_true(failed[0]);
 	assert_false(T.q[row(100, 0)].hw_held);
-	assert_int_equal(gprio_amdkfd_ops.set_priority(&B, off, 3), -EOPNOTSUPP);
 }
 
 /* The process exits while suspended: ESRCH, then its rows vanish; nothing is left behind. */

@@ -8,7 +8,7 @@
 static void only_higher_levels_close(void **s)
 {
 	(void)s;
-	gprio_ns hot[GPRIO_LEVELS] = {0};
+	gprio_ns hot[GPRIO_PRIO_LEVELS] = {0};
 	assert_int_equal(gprio_hot_level(hot, 100), -1);
 	hot[11] = 200;
 	assert_int_equal(gprio_hot_level(hot, 100), 11);
@@ -23,7 +23,7 @@ static void only_higher_levels_close(void **s)
 static void overrides_win(void **s)
 {
 	(void)s;
-	gprio_ns hot[GPRIO_LEVELS] = {0};
+	gprio_ns hot[GPRIO_PRIO_LEVELS] = {0};
 	hot[11] = 1000;
 	assert_false(gprio_gate_closed(hot, 0, 1, 10)); /* forced open (share release) */
 	hot[11] = 0;

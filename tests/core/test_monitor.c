@@ -104,7 +104,8 @@ static gprio_ns f_clock(void *c)
 	return f.now;
 }
 
-static const struct gprio_backend_ops ops = {"fake", f_refresh, f_suspend, f_resume, NULL, f_wait, NULL};
+static const struct gprio_backend_ops ops = {
+	.name = "fake", .refresh = f_refresh, .suspend = f_suspend, .resume = f_resume, .wait = f_wait};
 static const struct gprio_clock clk = {f_clock, NULL};
 
 static int setup(void **s)
@@ -143,6 +144,44 @@ static void rejects_bad_config(void **s)
 	assert_int_equal(gprio_monitor_init(&m, &c, &ops, &f, &clk), -EINVAL);
 	gprio_monitor_cfg_defaults(&c);
 	assert_int_equal(gprio_monitor_init(&m, &c, NULL, &f, &clk), -EINVAL);
+}
+
+/* The accounting the wfq and slo policies decide on: busy_since spans gaps shorter than the
+ * hysteresis; vrun grows by run time / weight; a queue that gets work after idling starts no
+ * further back than the busy queues of its priority. */
+static void accounts_busy_stretch_and_weighted_run(void **s)
+{
+	(void)s;
+	f.wptr[1] = 1; /* row for key 1 busy from 1 ms */
+	assert_int_equal(gprio_monitor_tick(&m), 0);
+	int i1 = gprio_table_find(&m.table, 1), i2 = gprio_table_find(&m.table, 2);
+	m.table.q[i1].weight = 2;
+	assert_int_equal(m.table.q[i1].busy_since, 1 * MS);
+	assert_int_equal(m.table.q[i2].busy_since, GPRIO_NS_NEVER);
+	f.now += 4 * MS;
+	assert_int_equal(gprio_monitor_tick(&m), 0);
+	assert_int_equal(m.table.q[i1].vrun, 2 * MS); /* 4 ms at weight 2 */
+	f.done[1] = 1; /* a gap shorter than the 1 ms hysteresis keeps the stretch */
+	f.now += 500 * US;
+	assert_int_equal(gprio_monitor_tick(&m), 0);
+	f.wptr[1] = 2;
+	f.now += 400 * US;
+	assert_int_equal(gprio_monitor_tick(&m), 0);
+	assert_int_equal(m.table.q[i1].busy_since, 1 * MS);
+	f.done[1] = 2; /* a longer gap ends it */
+	f.now += 100 * US;
+	assert_int_equal(gprio_monitor_tick(&m), 0);
+	f.now += 2 * MS;
+	assert_int_equal(gprio_monitor_tick(&m), 0);
+	assert_int_equal(m.table.q[i1].busy_since, GPRIO_NS_NEVER);
+	/* key 2 has never run: when it gets work while key 1 is busy, it starts at key 1's vrun */
+	f.wptr[1] = 3;
+	assert_int_equal(gprio_monitor_tick(&m), 0);
+	gprio_ns v1 = m.table.q[i1].vrun;
+	f.wptr[2] = 1;
+	f.now += 1;
+	assert_int_equal(gprio_monitor_tick(&m), 0);
+	assert_true(m.table.q[i2].vrun >= v1);
 }
 
 static void batches_and_completes_async(void **s)
@@ -262,6 +301,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(rejects_bad_config, setup),
+		cmocka_unit_test_setup(accounts_busy_stretch_and_weighted_run, setup),
 		cmocka_unit_test_setup(batches_and_completes_async, setup),
 		cmocka_unit_test_setup(refused_suspend_keeps_queue_active, setup),
 		cmocka_unit_test_setup(suspend_timeout_fails_open, setup),

@@ -39,14 +39,16 @@ static void idle(int i, gprio_ns last_busy)
 
 static size_t decide(gprio_ns now, gprio_ns *recheck)
 {
-	return gprio_policy_decide(&p, &t, now, act, 16, recheck);
+	struct gprio_inversion inv;
+	gprio_detect(&t, now, p.hysteresis, &inv);
+	return gprio_policy_decide(&p, &t, &inv, now, act, 16, recheck);
 }
 
 static void none_never_suspends_and_releases(void **s)
 {
 	(void)s;
 	gprio_ns r;
-	p.kind = GPRIO_POLICY_NONE;
+	p.policy = &gprio_policy_none;
 	busy(0, 10 * MS);
 	busy(1, 10 * MS);
 	assert_int_equal(decide(10 * MS, &r), 0);
@@ -119,14 +121,16 @@ static void cap_bounds_output(void **s)
 	gprio_ns r;
 	busy(0, 1 * MS);
 	busy(1, 1 * MS);
-	assert_int_equal(gprio_policy_decide(&p, &t, 1 * MS, act, 1, &r), 1);
+	struct gprio_inversion inv;
+	gprio_detect(&t, 1 * MS, p.hysteresis, &inv);
+	assert_int_equal(gprio_policy_decide(&p, &t, &inv, 1 * MS, act, 1, &r), 1);
 }
 
 static void share_releases_starved_queue(void **s)
 {
 	(void)s;
 	gprio_ns r;
-	p.kind = GPRIO_POLICY_SHARE;
+	p.policy = &gprio_policy_share;
 	p.share_permille = 100; /* 10 % of 100 ms = 10 ms */
 	p.window = 100 * MS;
 	p.guard = 0;
@@ -153,14 +157,115 @@ static void share_releases_starved_queue(void **s)
 	assert_int_equal(act[0].kind, GPRIO_ACT_SUSPEND);
 }
 
+/* wfq: two busy offline queues of equal priority at weights 3:1 take turns; the one on the GPU
+ * keeps it until it is a quantum ahead in weighted run time. */
+static void wfq_takes_turns_by_weight(void **s)
+{
+	(void)s;
+	gprio_ns r;
+	p.policy = &gprio_policy_wfq;
+	p.quantum = 10 * MS;
+	t.q[2].priority = 0; /* rows 1 and 2: both offline at 0 */
+	t.q[1].weight = 3;
+	t.q[2].weight = 1;
+	busy(1, 1 * MS);
+	busy(2, 1 * MS);
+	/* equal vrun: the first row runs, the other is held */
+	assert_int_equal(decide(1 * MS, &r), 1);
+	assert_int_equal(act[0].kind, GPRIO_ACT_SUSPEND);
+	assert_int_equal(act[0].key, 300);
+	assert_int_equal(act[0].reason, GPRIO_WHY_FAIR);
+	/* the runner (weight 3) is a quantum ahead after 30 ms of running */
+	assert_int_equal(r, 1 * MS + 30 * MS);
+	t.q[2].state = GPRIO_Q_SUSPENDED;
+	t.q[1].vrun = 9 * MS; /* 27 ms of run time: not yet */
+	assert_int_equal(decide(28 * MS, &r), 0);
+	assert_int_equal(r, 28 * MS + 3 * MS);
+	t.q[1].vrun = 10 * MS;
+	assert_int_equal(decide(31 * MS, &r), 2);
+	assert_int_equal(act[0].kind, GPRIO_ACT_SUSPEND);
+	assert_int_equal(act[0].key, 200);
+	assert_int_equal(act[1].kind, GPRIO_ACT_RESUME);
+	assert_int_equal(act[1].key, 300);
+	assert_int_equal(act[1].reason, GPRIO_WHY_FAIR);
+	/* online work above still holds both */
+	t.q[1].state = GPRIO_Q_SUSPENDED;
+	t.q[2].state = GPRIO_Q_ACTIVE;
+	busy(0, 32 * MS);
+	assert_int_equal(decide(32 * MS, &r), 1);
+	assert_int_equal(act[0].key, 300);
+	assert_int_equal(act[0].reason, GPRIO_WHY_INVERSION);
+}
+
+/* wfq with one busy queue at the level holds nobody at that level. */
+static void wfq_alone_runs(void **s)
+{
+	(void)s;
+	gprio_ns r;
+	p.policy = &gprio_policy_wfq;
+	t.q[2].priority = 0;
+	busy(1, 1 * MS);
+	t.q[2].state = GPRIO_Q_SUSPENDED; /* idle and held from before: released */
+	assert_int_equal(decide(1 * MS, &r), 1);
+	assert_int_equal(act[0].kind, GPRIO_ACT_RESUME);
+	assert_int_equal(act[0].key, 300);
+}
+
+/* slo: lower queues run beside online work until it has waited slo_permille of its objective,
+ * then they are held; the policy asks to be woken at that moment. */
+static void slo_holds_only_when_objective_at_risk(void **s)
+{
+	(void)s;
+	gprio_ns r;
+	p.policy = &gprio_policy_slo;
+	p.slo_permille = 500;
+	t.q[0].slo = 20 * MS;
+	busy(0, 10 * MS);
+	t.q[0].busy_since = 10 * MS;
+	busy(1, 10 * MS);
+	assert_int_equal(decide(12 * MS, &r), 0);
+	assert_int_equal(r, 20 * MS);
+	assert_int_equal(decide(20 * MS, &r), 2);
+	assert_int_equal(act[0].kind, GPRIO_ACT_SUSPEND);
+	assert_int_equal(act[0].key, 200);
+	assert_int_equal(act[0].reason, GPRIO_WHY_SLO);
+	assert_int_equal(act[1].key, 300);
+	/* idle again: released at once (no hysteresis hold for an objective) */
+	t.q[1].state = GPRIO_Q_SUSPENDED;
+	t.q[2].state = GPRIO_Q_SUSPENDED;
+	idle(0, 21 * MS);
+	t.q[0].busy_since = GPRIO_NS_NEVER;
+	assert_int_equal(decide(21 * MS, &r), 2);
+	assert_int_equal(act[0].kind, GPRIO_ACT_RESUME);
+	/* without an objective, slo is priority */
+	t.q[0].slo = 0;
+	t.q[1].state = GPRIO_Q_ACTIVE;
+	t.q[2].state = GPRIO_Q_ACTIVE;
+	busy(0, 30 * MS);
+	assert_int_equal(decide(30 * MS, &r), 2);
+	assert_int_equal(act[0].reason, GPRIO_WHY_INVERSION);
+}
+
 static void names(void **s)
 {
 	(void)s;
-	enum gprio_policy_kind k;
-	assert_int_equal(gprio_policy_parse("share", &k), 0);
-	assert_int_equal(k, GPRIO_POLICY_SHARE);
-	assert_true(gprio_policy_parse("fifo", &k) < 0);
-	assert_string_equal(gprio_policy_name(GPRIO_POLICY_PRIORITY), "priority");
+	assert_ptr_equal(gprio_policy_find("share"), &gprio_policy_share);
+	assert_null(gprio_policy_find("fifo"));
+	assert_null(gprio_policy_find(NULL));
+	assert_string_equal(gprio_policy_name(&gprio_policy_priority), "priority");
+	char buf[128];
+	gprio_policy_names(buf, sizeof(buf));
+	assert_string_equal(buf, "none, priority, share, wfq, slo");
+	/* every row has a name, help and a decision, and names are unique */
+	for (int i = 0; gprio_policies[i]; i++) {
+		assert_non_null(gprio_policies[i]->help);
+		assert_non_null(gprio_policies[i]->decide);
+		assert_int_equal(gprio_policy_index(gprio_policies[i]), i);
+		assert_ptr_equal(gprio_policy_find(gprio_policies[i]->name), gprio_policies[i]);
+	}
+	/* a truncated buffer stays terminated */
+	assert_int_equal(gprio_policy_names(buf, 5), 4);
+	assert_string_equal(buf, "none");
 }
 
 int main(void)
@@ -173,6 +278,9 @@ int main(void)
 		cmocka_unit_test_setup(resume_only_after_hysteresis, setup),
 		cmocka_unit_test_setup(cap_bounds_output, setup),
 		cmocka_unit_test_setup(share_releases_starved_queue, setup),
+		cmocka_unit_test_setup(wfq_takes_turns_by_weight, setup),
+		cmocka_unit_test_setup(wfq_alone_runs, setup),
+		cmocka_unit_test_setup(slo_holds_only_when_objective_at_risk, setup),
 		cmocka_unit_test(names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

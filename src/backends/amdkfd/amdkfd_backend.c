@@ -508,34 +508,11 @@ static int ak_resume(void *be, const uint64_t *keys, size_t n, bool *failed)
 	return ak_act(be, false, keys, n, 0, failed);
 }
 
-static int ak_set_priority(void *be, uint64_t key, int prio)
-{
-	/* UPDATE_QUEUE acts on the caller's own queues only, and in HWS mode it is another
-	 * device-wide unmap: KFD priority stays the application's (or the HSA shim's) business. */
-	(void)be;
-	(void)key;
-	(void)prio;
-	return -EOPNOTSUPP;
-}
-
 static int ak_wait(void *be, gprio_ns deadline)
 {
 	struct gprio_amdkfd *b = be;
 	int rc = b->sys.ops->sleep(b->sys.ctx, deadline);
 	return rc < 0 ? rc : GPRIO_WAIT_DEADLINE;
-}
-
-static void ak_caps(void *be, struct gprio_backend_caps *c)
-{
-	struct gprio_amdkfd *b = be;
-	*c = (struct gprio_backend_caps){
-		.instruction_level = true, /* CWSR */
-		.block_level = false,
-		.launch_gating = false,    /* the data plane stays untouched */
-		.device_wide = b->stage == 1,
-		.per_queue = true,
-		.events = false,           /* KFD has no "new work" notification: poll */
-	};
 }
 
 int gprio_amdkfd_close(struct gprio_amdkfd *b)
@@ -610,7 +587,5 @@ const struct gprio_backend_ops gprio_amdkfd_ops = {
 	.refresh = ak_refresh,
 	.suspend = ak_suspend,
 	.resume = ak_resume,
-	.set_priority = ak_set_priority,
 	.wait = ak_wait,
-	.caps = ak_caps,
 };

@@ -267,17 +267,6 @@ static int nv_resume(void *be, const uint64_t *keys, size_t n, bool *failed)
 	return set_override(be, keys, n, GPRIO_GATE_AUTO, failed);
 }
 
-static int nv_set_priority(void *be, uint64_t key, int prio)
-{
-	if (!gprio_priority_valid(prio))
-		return -EINVAL;
-	struct gprio_shm_proc *r = row_of(be, key);
-	if (!r)
-		return -ESRCH;
-	atomic_store(&r->priority, (uint32_t)prio);
-	return 0;
-}
-
 static int nv_wait(void *be, gprio_ns deadline)
 {
 	struct gprio_nv *nv = be;
@@ -289,19 +278,10 @@ static int nv_wait(void *be, gprio_ns deadline)
 	return GPRIO_WAIT_DEADLINE;
 }
 
-static void nv_caps(void *be, struct gprio_backend_caps *c)
-{
-	(void)be;
-	*c = (struct gprio_backend_caps){.instruction_level = true, .launch_gating = true,
-					 .per_queue = false, .events = false};
-}
-
 const struct gprio_backend_ops gprio_nvidia_ops = {
 	.name = "nvidia",
 	.refresh = nv_refresh,
 	.suspend = nv_suspend,
 	.resume = nv_resume,
-	.set_priority = nv_set_priority,
 	.wait = nv_wait,
-	.caps = nv_caps,
 };

@@ -124,9 +124,9 @@ static struct binding *binding(void)
 	return atomic_load_explicit(&g_b, memory_order_acquire);
 }
 
-static void load_hot(const struct binding *b, gprio_ns hot[GPRIO_LEVELS])
+static void load_hot(const struct binding *b, gprio_ns hot[GPRIO_PRIO_LEVELS])
 {
-	for (int l = 0; l < GPRIO_LEVELS; l++)
+	for (int l = 0; l < GPRIO_PRIO_LEVELS; l++)
 		hot[l] = atomic_load_explicit(&b->hot->hot_until[l], memory_order_relaxed);
 }
 
@@ -176,7 +176,7 @@ static void launch_gate(void)
 	unsigned bound = inflight_bound();
 	if (bound)
 		fl_wait(bound);
-	gprio_ns hot[GPRIO_LEVELS];
+	gprio_ns hot[GPRIO_PRIO_LEVELS];
 	load_hot(b, hot);
 	unsigned ov = atomic_load_explicit(&row->gate_override, memory_order_relaxed);
 	if (!gprio_gate_closed(hot, prio, ov, now))

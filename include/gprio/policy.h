@@ -63,6 +63,11 @@ struct gprio_policy {
 	void (*decide)(const struct gprio_policy_params *p, const struct gprio_table *t,
 		       const struct gprio_inversion *inv, gprio_ns now, uint8_t *want,
 		       gprio_ns *recheck);
+	/* The in-process half, for mechanisms that gate submissions inside the program (the
+	 * NVIDIA shim) with no daemon round trip: must a submission at priority `prio` wait,
+	 * given each level's published "hot until" time? NULL: never (the daemon's overrides,
+	 * decided by `decide`, still apply). gate.c is the only caller. */
+	bool (*gate)(const gprio_ns hot_until[GPRIO_PRIO_LEVELS], int prio, gprio_ns now);
 };
 
 /* The table of policies (NULL-terminated), the one `none` and the default. */
@@ -70,6 +75,8 @@ extern const struct gprio_policy *const gprio_policies[];
 extern const struct gprio_policy gprio_policy_none, gprio_policy_priority, gprio_policy_share,
 	gprio_policy_wfq, gprio_policy_slo;
 const struct gprio_policy *gprio_policy_find(const char *name);
+/* The policy at a table position (as published by gpriod), NULL when out of range. */
+const struct gprio_policy *gprio_policy_at(uint32_t idx);
 /* Position in the table (what gpriod publishes to `gprio status`), -1 if not in it. */
 int gprio_policy_index(const struct gprio_policy *p);
 /* "none, priority, share, ..." into buf (for messages); returns its length. */

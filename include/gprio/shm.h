@@ -67,7 +67,7 @@ struct gprio_shm {
 	uint32_t version;
 	_Atomic uint64_t heartbeat_ns; /* the daemon's CLOCK_MONOTONIC */
 	_Atomic uint64_t hysteresis_ns;
-	_Atomic uint32_t policy;       /* enum gprio_policy_kind; none -> shims pass through */
+	_Atomic uint32_t policy;       /* position in gprio_policies[]; none -> shims pass through */
 	_Atomic uint32_t online_timeslice_us;  /* TSG timeslice for online processes (0: leave) */
 	_Atomic uint32_t offline_timeslice_us; /* TSG timeslice for offline processes (0: leave) */
 	_Atomic uint32_t gating;       /* 0: timeslices only (no launch gating) */

@@ -23,10 +23,11 @@ void gprio_hist_init(struct gprio_hist *h);
 void gprio_hist_add(struct gprio_hist *h, uint64_t v);
 /* Merge src into dst. */
 void gprio_hist_merge(struct gprio_hist *dst, const struct gprio_hist *src);
-/* Value at percentile p (0..100): the smallest recorded value v such that at least p % of the
- * values are <= v, to within the bucket width; exact for p = 0 (min) and p = 100 (max). 0 if
- * empty. */
-uint64_t gprio_hist_percentile(const struct gprio_hist *h, double p);
+/* Value at the quantile permille/1000 (990: p99, 999: p99.9): the smallest recorded value v
+ * such that at least that fraction of the values are <= v, to within the bucket width; exact
+ * for 0 (min) and 1000 (max). 0 if empty. Integer arithmetic only (the core builds without
+ * floating point, as a kernel module would). */
+uint64_t gprio_hist_permille(const struct gprio_hist *h, uint32_t permille);
 uint64_t gprio_hist_mean(const struct gprio_hist *h);
 
 /* Bucket index of a value and the range [lo, hi] a bucket covers (exposed for tests). */

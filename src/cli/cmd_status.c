@@ -20,15 +20,6 @@
 #include "gprio/priority.h"
 #include "gprio/shm.h"
 
-/* gpriod publishes its policy as a position in the policy table. */
-static const char *policy_name(uint32_t idx)
-{
-	for (uint32_t i = 0; gprio_policies[i]; i++)
-		if (i == idx)
-			return gprio_policies[i]->name;
-	return "?";
-}
-
 /* Does anything listen on gpriod's control socket? (A killed gpriod leaves a fresh-looking
  * heartbeat for up to 100 ms; its socket refuses at once.) */
 static bool socket_alive(const char *path)
@@ -82,7 +73,7 @@ int gprio_cmd_status(int argc, char **argv)
 	       "online %u us / offline %u us, offline in flight %u (0: unbounded)\n",
 	       alive ? "running" : "NOT RUNNING: shims pass through",
 	       hb ? (alive ? "fresh" : "stale") : "none",
-	       policy_name(atomic_load(&s->policy)),
+	       gprio_policy_name(gprio_policy_at(atomic_load(&s->policy))),
 	       atomic_load(&s->gating) ? "on" : "off", (double)atomic_load(&s->hysteresis_ns) / 1e3,
 	       atomic_load(&s->online_timeslice_us), atomic_load(&s->offline_timeslice_us),
 	       atomic_load(&s->inflight_bound));

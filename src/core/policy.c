@@ -39,6 +39,14 @@ const struct gprio_policy *gprio_policy_find(const char *name)
 	return NULL;
 }
 
+const struct gprio_policy *gprio_policy_at(uint32_t idx)
+{
+	for (uint32_t i = 0; gprio_policies[i]; i++)
+		if (i == idx)
+			return gprio_policies[i];
+	return NULL;
+}
+
 int gprio_policy_index(const struct gprio_policy *p)
 {
 	for (int i = 0; gprio_policies[i]; i++)

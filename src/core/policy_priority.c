@@ -1,5 +1,6 @@
 /* priority: the origin design's law. While a queue has work (or had some within the
  * hysteresis), every queue of lower priority is held. */
+#include "gprio/gate.h"
 #include "gprio/policy.h"
 
 static void priority_decide(const struct gprio_policy_params *p, const struct gprio_table *t,
@@ -16,4 +17,5 @@ const struct gprio_policy gprio_policy_priority = {
 	.name = "priority",
 	.help = "hold every lower-priority queue while a higher one has work (plus the hysteresis)",
 	.decide = priority_decide,
+	.gate = gprio_gate_above,
 };

@@ -1,6 +1,7 @@
 /* share: priority, plus a guaranteed minimum share for held queues. When a held queue's share
  * comes due it runs, and the busy queues above it yield until its window ends: on hardware that
  * dispatches strictly by priority, resuming the starved queue alone would give it nothing. */
+#include "gprio/gate.h"
 #include "gprio/policy.h"
 
 /* The window the queue is accounted in ends at win_start + window; the share is due once what it
@@ -74,4 +75,5 @@ const struct gprio_policy gprio_policy_share = {
 	.name = "share",
 	.help = "priority, plus a minimum share (share, per window) for every held queue",
 	.decide = share_decide,
+	.gate = gprio_gate_above,
 };

@@ -4,6 +4,7 @@
  * goes idle. A queue without an objective holds lower ones at once, as under `priority`.
  * Sharing is the cheap case: CPU-bound online work (a decode loop with short kernels) finishes
  * inside its objective next to offline work, which keeps its throughput. */
+#include "gprio/gate.h"
 #include "gprio/policy.h"
 
 static bool urgent(const struct gprio_policy_params *p, const struct gprio_queue *q, gprio_ns now,
@@ -48,4 +49,5 @@ const struct gprio_policy gprio_policy_slo = {
 	.name = "slo",
 	.help = "hold lower queues only once online work has waited half its objective (slo)",
 	.decide = slo_decide,
+	.gate = gprio_gate_above,
 };

@@ -3,6 +3,7 @@
  * by its weight (vrun, kept by the monitor) stays within one quantum of the others': two
  * offline jobs at weights 3:1 get 75 % and 25 % of what the queues above leave them. The
  * hardware alone shares them equally. */
+#include "gprio/gate.h"
 #include "gprio/policy.h"
 
 static void wfq_decide(const struct gprio_policy_params *p, const struct gprio_table *t,
@@ -58,4 +59,5 @@ const struct gprio_policy gprio_policy_wfq = {
 	.name = "wfq",
 	.help = "priority, and busy queues of equal priority take turns in proportion to their weight",
 	.decide = wfq_decide,
+	.gate = gprio_gate_above,
 };

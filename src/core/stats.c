@@ -66,19 +66,16 @@ void gprio_hist_merge(struct gprio_hist *dst, const struct gprio_hist *src)
 		dst->b[i] += src->b[i];
 }
 
-uint64_t gprio_hist_percentile(const struct gprio_hist *h, double p)
+uint64_t gprio_hist_permille(const struct gprio_hist *h, uint32_t permille)
 {
 	if (h->count == 0)
 		return 0;
-	if (p <= 0)
+	if (permille == 0)
 		return h->min;
-	if (p >= 100)
+	if (permille >= 1000)
 		return h->max;
-	/* rank = ceil(p/100 * count), at least 1 */
-	double r = p / 100.0 * (double)h->count;
-	uint64_t rank = (uint64_t)r;
-	if ((double)rank < r)
-		rank++;
+	/* rank = ceil(permille/1000 * count), at least 1, in integers without overflow */
+	uint64_t rank = h->count / 1000 * permille + (h->count % 1000 * permille + 999) / 1000;
 	if (rank == 0)
 		rank = 1;
 	uint64_t seen = 0;

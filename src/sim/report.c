@@ -88,17 +88,17 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 	if (c->have_online) {
 		ROW("online requests", "%16llu", (unsigned long long)on->online_latency.count,
 		    (unsigned long long)r->online_latency.count);
-		ROW("online p50 (ms)", "%16.3f", ms(gprio_hist_percentile(&on->online_latency, 50)),
-		    ms(gprio_hist_percentile(&r->online_latency, 50)));
-		ROW("online p90 (ms)", "%16.3f", ms(gprio_hist_percentile(&on->online_latency, 90)),
-		    ms(gprio_hist_percentile(&r->online_latency, 90)));
-		ROW("online p99 (ms)", "%16.3f", ms(gprio_hist_percentile(&on->online_latency, 99)),
-		    ms(gprio_hist_percentile(&r->online_latency, 99)));
+		ROW("online p50 (ms)", "%16.3f", ms(gprio_hist_permille(&on->online_latency, 500)),
+		    ms(gprio_hist_permille(&r->online_latency, 500)));
+		ROW("online p90 (ms)", "%16.3f", ms(gprio_hist_permille(&on->online_latency, 900)),
+		    ms(gprio_hist_permille(&r->online_latency, 900)));
+		ROW("online p99 (ms)", "%16.3f", ms(gprio_hist_permille(&on->online_latency, 990)),
+		    ms(gprio_hist_permille(&r->online_latency, 990)));
 		ROW("online max (ms)", "%16.3f", ms(on->online_latency.max),
 		    ms(r->online_latency.max));
-		double p99a = (double)gprio_hist_percentile(&on->online_latency, 99);
+		double p99a = (double)gprio_hist_permille(&on->online_latency, 990);
 		ROW("online p99 / alone", "%16.2f", 1.0,
-		    p99a > 0 ? (double)gprio_hist_percentile(&r->online_latency, 99) / p99a : 0);
+		    p99a > 0 ? (double)gprio_hist_permille(&r->online_latency, 990) / p99a : 0);
 		ROW("online GPU busy share", "%16.3f", on->online_busy_share, r->online_busy_share);
 	}
 	if (c->have_offline) {
@@ -109,8 +109,8 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 		    left > 0 ? r->offline_iter_per_s / left : 0);
 	}
 	ROW("suspend requests", "%16llu", 0ull, (unsigned long long)r->mon.suspends);
-	ROW("preempt latency p50 (us)", "%16.1f", 0.0, us(gprio_hist_percentile(&r->mon.preempt_lat, 50)));
-	ROW("preempt latency p99 (us)", "%16.1f", 0.0, us(gprio_hist_percentile(&r->mon.preempt_lat, 99)));
+	ROW("preempt latency p50 (us)", "%16.1f", 0.0, us(gprio_hist_permille(&r->mon.preempt_lat, 500)));
+	ROW("preempt latency p99 (us)", "%16.1f", 0.0, us(gprio_hist_permille(&r->mon.preempt_lat, 990)));
 	ROW("preempt latency max (us)", "%16.1f", 0.0, us(r->mon.preempt_lat.max));
 	ROW("hardware preemptions", "%16llu", 0ull, (unsigned long long)r->hw_preemptions);
 	if (sc->profile.arch == SIM_ARCH_AMD_CPSCH)
@@ -153,8 +153,8 @@ static void json_hist(FILE *f, const struct gprio_hist *h)
 {
 	fprintf(f, "{\"count\": %llu, \"p50_ms\": %.6f, \"p90_ms\": %.6f, \"p99_ms\": %.6f, "
 		   "\"max_ms\": %.6f, \"mean_ms\": %.6f}",
-		(unsigned long long)h->count, ms(gprio_hist_percentile(h, 50)),
-		ms(gprio_hist_percentile(h, 90)), ms(gprio_hist_percentile(h, 99)),
+		(unsigned long long)h->count, ms(gprio_hist_permille(h, 500)),
+		ms(gprio_hist_permille(h, 900)), ms(gprio_hist_permille(h, 990)),
 		ms(h->count ? h->max : 0), ms(gprio_hist_mean(h)));
 }
 
@@ -163,7 +163,7 @@ static void json_result(FILE *f, const struct sim_result *r, double left, double
 {
 	fprintf(f, "{\"policy\": \"%s\", \"online_latency\": ", r->policy);
 	json_hist(f, &r->online_latency);
-	uint64_t p99 = gprio_hist_percentile(&r->online_latency, 99);
+	uint64_t p99 = gprio_hist_permille(&r->online_latency, 990);
 	fprintf(f, ", \"online_p99_vs_alone\": %.4f", alone_p99 ? (double)p99 / (double)alone_p99 : 0);
 	fprintf(f, ", \"online_busy_share\": %.4f", r->online_busy_share);
 	fprintf(f, ", \"offline_iter_per_s\": %.4f", r->offline_iter_per_s);
@@ -190,8 +190,8 @@ static void json_result(FILE *f, const struct sim_result *r, double left, double
 		(unsigned long long)r->mon.resumes, (unsigned long long)r->mon.suspend_calls,
 		(unsigned long long)r->mon.resume_calls, (unsigned long long)r->mon.timeouts,
 		(unsigned long long)r->mon.failures, (unsigned long long)r->mon.share_releases,
-		us(gprio_hist_percentile(&r->mon.preempt_lat, 50)),
-		us(gprio_hist_percentile(&r->mon.preempt_lat, 99)), us(r->mon.preempt_lat.max));
+		us(gprio_hist_permille(&r->mon.preempt_lat, 500)),
+		us(gprio_hist_permille(&r->mon.preempt_lat, 990)), us(r->mon.preempt_lat.max));
 	fprintf(f, ", \"hw_preemptions\": %llu, \"device_wide_unmaps\": %llu, \"context_switches\": %llu"
 		   ", \"gpu_resets\": %llu, \"kernels_submitted\": %llu, \"kernels_completed\": %llu"
 		   ", \"work_lost\": %llu, \"order_violations\": %llu, \"held_at_end\": %llu"
@@ -215,7 +215,7 @@ void sim_report_json(FILE *f, const struct sim_scenario *sc, const struct sim_co
 {
 	double left = left_for_offline(c);
 	double alone_tput = c->have_offline ? c->offline_alone.offline_iter_per_s : 0;
-	uint64_t alone_p99 = c->have_online ? gprio_hist_percentile(&c->online_alone.online_latency, 99) : 0;
+	uint64_t alone_p99 = c->have_online ? gprio_hist_permille(&c->online_alone.online_latency, 990) : 0;
 	fprintf(f, "{\"scenario\": \"%s\", \"profile\": \"%s\", \"preemption\": \"%s\", \"seed\": %llu, "
 		   "\"simulated_s\": %.3f, \"warmup_s\": %.3f, \"poll_ms\": %.3f, \"events\": %s, "
 		   "\"hysteresis_ms\": %.3f, \"offline_left_by_online_iter_per_s\": %.4f",

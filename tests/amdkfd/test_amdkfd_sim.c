@@ -53,7 +53,7 @@ static void nothing_lost(const struct sim_result *x)
 
 static uint64_t p99(const struct sim_result *x)
 {
-	return gprio_hist_percentile(&x->online_latency, 99);
+	return gprio_hist_permille(&x->online_latency, 990);
 }
 
 static void baseline(void)

@@ -31,9 +31,9 @@ static void percentiles_of_uniform(void **s)
 	for (uint64_t v = 1; v <= 100000; v++)
 		gprio_hist_add(&h, v * 1000); /* 1 us .. 100 ms */
 	assert_int_equal(h.count, 100000);
-	assert_int_equal(gprio_hist_percentile(&h, 0), 1000);
-	assert_int_equal(gprio_hist_percentile(&h, 100), 100000000);
-	double p50 = (double)gprio_hist_percentile(&h, 50), p99 = (double)gprio_hist_percentile(&h, 99);
+	assert_int_equal(gprio_hist_permille(&h, 0), 1000);
+	assert_int_equal(gprio_hist_permille(&h, 1000), 100000000);
+	double p50 = (double)gprio_hist_permille(&h, 500), p99 = (double)gprio_hist_permille(&h, 990);
 	assert_true(p50 > 50e6 * 0.984 && p50 < 50e6 * 1.016);
 	assert_true(p99 > 99e6 * 0.984 && p99 < 99e6 * 1.016);
 	assert_int_equal(gprio_hist_mean(&h), 50000500);
@@ -44,7 +44,7 @@ static void merge_and_empty(void **s)
 	(void)s;
 	gprio_hist_init(&h);
 	gprio_hist_init(&h2);
-	assert_int_equal(gprio_hist_percentile(&h, 99), 0);
+	assert_int_equal(gprio_hist_permille(&h, 990), 0);
 	gprio_hist_add(&h, 10);
 	gprio_hist_add(&h2, 1000000);
 	gprio_hist_add(&h2, 1ull << 55);
@@ -53,9 +53,9 @@ static void merge_and_empty(void **s)
 	assert_int_equal(h.min, 10);
 	assert_int_equal(h.max, 1ull << 55);
 	assert_int_equal(h.overflow, 1);
-	uint64_t p = gprio_hist_percentile(&h, 50);
+	uint64_t p = gprio_hist_permille(&h, 500);
 	assert_true(p >= 1000000 * 0.984 && p <= 1000000 * 1.016);
-	assert_int_equal(gprio_hist_percentile(&h, 100), 1ull << 55);
+	assert_int_equal(gprio_hist_permille(&h, 1000), 1ull << 55);
 }
 
 int main(void)

@@ -93,8 +93,17 @@ wait_row() { # PID CLASS PRIO: until gprio status shows that row (at most 3 s)
 SPID=$!
 wait_row $SPID offline 0
 out=$("$GPRIO" set $SPID --priority 3 --shm "$TMP/shm" 2>&1)
-[ "$out" = "pid $SPID: offline 0 -> offline 3" ] && wait_row $SPID offline 3 &&
-	"$GPRIO" status --shm "$TMP/shm" | grep -Eq "^ +$SPID offline +3 gating publish" &&
+# the mechanisms column is the shim's own report as of gpriod's last tick: it follows the
+# granted priority by a tick or two
+wait_publish() {
+	i=0
+	until "$GPRIO" status --shm "$TMP/shm" | grep -Eq "^ +$1 offline +3 gating publish"; do
+		[ $i -lt 150 ] || return 1
+		sleep 0.02
+		i=$((i + 1))
+	done
+}
+[ "$out" = "pid $SPID: offline 0 -> offline 3" ] && wait_row $SPID offline 3 && wait_publish $SPID &&
 	ok "gprio set: priority raised by a trusted user; the shim may now publish its level" ||
 	bad "set: $out / $("$GPRIO" status --shm "$TMP/shm")"
 "$GPRIO" set 999999 --priority 1 --shm "$TMP/shm" 2>"$TMP/err"; rc=$?

@@ -50,7 +50,7 @@ static void idle_gpu(void **s)
 {
 	(void)s;
 	const struct gprio_hist *h = probe("", NULL);
-	within("idle GPU: launch + 10 us kernel, median", (double)gprio_hist_percentile(h, 50), 0.02, 0.10);
+	within("idle GPU: launch + 10 us kernel, median", (double)gprio_hist_permille(h, 500), 0.02, 0.10);
 }
 
 static void default_timeslicing(void **s)
@@ -70,7 +70,7 @@ static void offline_timeslice_1us(void **s)
 	const struct gprio_hist *h =
 		probe("", "kernel_time = 1500ms\nblocks = 264\ninflight = 2\ntimeslice = 1us\n");
 	within("offline timeslice 1 us: min", (double)h->min, 0.195, 0.10);
-	within("offline timeslice 1 us: median", (double)gprio_hist_percentile(h, 50), 0.205, 0.10);
+	within("offline timeslice 1 us: median", (double)gprio_hist_permille(h, 500), 0.205, 0.10);
 	within("offline timeslice 1 us: max", (double)h->max, 0.246, 0.25);
 }
 

@@ -102,8 +102,8 @@ static void mi308x_priority_beats_none(void **s)
 		fail_msg("%s", err);
 	struct sim_variant v[] = {{&gprio_policy_none, -1, 0}, {&gprio_policy_priority, -1, 0}};
 	assert_int_equal(sim_compare_run(&sc, v, 2, &cmp, err, sizeof(err)), 0);
-	double none99 = (double)gprio_hist_percentile(&cmp.runs[0].online_latency, 99);
-	double prio99 = (double)gprio_hist_percentile(&cmp.runs[1].online_latency, 99);
+	double none99 = (double)gprio_hist_permille(&cmp.runs[0].online_latency, 990);
+	double prio99 = (double)gprio_hist_permille(&cmp.runs[1].online_latency, 990);
 	double left = cmp.offline_alone.offline_iter_per_s * (1 - cmp.online_alone.online_busy_share);
 	print_message("MI308X p99 none %.2f ms, priority %.2f ms (x%.1f); offline/left %.3f\n",
 		      none99 / 1e6, prio99 / 1e6, none99 / prio99, cmp.runs[1].offline_iter_per_s / left);
@@ -120,13 +120,13 @@ static void mi308x_priority_beats_none(void **s)
 	assert_int_equal(r1.device_wide_ops, 0);
 	assert_true(r1.hw_preemptions > 0);
 	/* per-queue preemption costs less than unmapping everything */
-	assert_true(gprio_hist_percentile(&r1.mon.preempt_lat, 50) <
-		    gprio_hist_percentile(&cmp.runs[1].mon.preempt_lat, 50));
+	assert_true(gprio_hist_permille(&r1.mon.preempt_lat, 500) <
+		    gprio_hist_permille(&cmp.runs[1].mon.preempt_lat, 500));
 	/* event wake-ups react sooner than the 5 ms poll */
 	sc.profile.preempt = SIM_AMD_DEVICE_WIDE;
 	sc.sched.events = false;
 	run(&r2);
-	assert_true(gprio_hist_percentile(&r2.online_latency, 99) > prio99);
+	assert_true(gprio_hist_permille(&r2.online_latency, 990) > prio99);
 	assert_int_equal(r2.mon.event_wakeups, 0);
 	sim_scenario_free(&sc);
 }
@@ -207,13 +207,13 @@ static void wfq_divides_by_weight(void **s)
 		      (unsigned long long)r1.procs[2].iterations, wfq,
 		      (unsigned long long)r2.procs[1].iterations,
 		      (unsigned long long)r2.procs[2].iterations, prio,
-		      (double)gprio_hist_percentile(&r1.online_latency, 99) / 1e6,
-		      (double)gprio_hist_percentile(&r2.online_latency, 99) / 1e6);
+		      (double)gprio_hist_permille(&r1.online_latency, 990) / 1e6,
+		      (double)gprio_hist_permille(&r2.online_latency, 990) / 1e6);
 	assert_true(wfq > 2.7 && wfq < 3.3);
 	assert_true(prio > 0.9 && prio < 1.1);
 	/* online protection is the priority policy's (within 10 %) */
-	assert_true(gprio_hist_percentile(&r1.online_latency, 99) <
-		    gprio_hist_percentile(&r2.online_latency, 99) * 11 / 10);
+	assert_true(gprio_hist_permille(&r1.online_latency, 990) <
+		    gprio_hist_permille(&r2.online_latency, 990) * 11 / 10);
 	assert_nothing_lost(&r1, "wfq");
 	sim_scenario_free(&sc);
 }
@@ -232,12 +232,12 @@ static void slo_trades_within_objective(void **s)
 	sc.sched.policy.policy = &gprio_policy_slo;
 	sc.procs[0].slo = 20 * GPRIO_NS_PER_MS;
 	run(&r1);
-	double p99 = (double)gprio_hist_percentile(&r1.online_latency, 99) / 1e6;
+	double p99 = (double)gprio_hist_permille(&r1.online_latency, 990) / 1e6;
 	print_message("slo 20 ms: online p99 %.2f ms, offline %.2f it/s; priority p99 %.2f ms, "
 		      "%.2f it/s; none p99 %.2f ms\n", p99, r1.offline_iter_per_s,
-		      (double)gprio_hist_percentile(&r2.online_latency, 99) / 1e6,
+		      (double)gprio_hist_permille(&r2.online_latency, 990) / 1e6,
 		      r2.offline_iter_per_s,
-		      (double)gprio_hist_percentile(&none->online_latency, 99) / 1e6);
+		      (double)gprio_hist_permille(&none->online_latency, 990) / 1e6);
 	assert_true(p99 < 20.0);
 	assert_true(r1.offline_iter_per_s > r2.offline_iter_per_s);
 	assert_true(r1.mon.suspends < r2.mon.suspends);

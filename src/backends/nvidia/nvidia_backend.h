@@ -12,7 +12,7 @@
 #include "gprio/backend.h"
 #include "gprio/shm.h"
 
-#include "gprio/auth.h"
+#include "../../daemon/auth.h"
 
 /* A registered process: its control connection, its row, its stats page. */
 struct gprio_nv_client {

@@ -179,7 +179,9 @@ static void launch_gate(void)
 	gprio_ns hot[GPRIO_PRIO_LEVELS];
 	load_hot(b, hot);
 	unsigned ov = atomic_load_explicit(&row->gate_override, memory_order_relaxed);
-	if (!gprio_gate_closed(hot, prio, ov, now))
+	const struct gprio_policy *pol = gprio_policy_at(atomic_load_explicit(&b->shm->policy,
+									       memory_order_relaxed));
+	if (!gprio_gate_closed(pol, hot, prio, ov, now))
 		return;
 	/* held: wait for the level above to cool down, a release, or the daemon to vanish */
 	atomic_fetch_add(&b->stats->waiting, 1);
@@ -196,7 +198,7 @@ static void launch_gate(void)
 		load_hot(b, hot);
 		ov = atomic_load_explicit(&row->gate_override, memory_order_relaxed);
 		prio = (int)atomic_load_explicit(&row->priority, memory_order_relaxed);
-		if (!gprio_gate_closed(hot, prio, ov, now)) {
+		if (!gprio_gate_closed(pol, hot, prio, ov, now)) {
 			LOG("gate opened after %.3f ms (hot level %d, override %u)\n",
 			    (double)(now - t0) / 1e6, gprio_hot_level(hot, now), ov);
 			break;
@@ -852,6 +854,13 @@ static void control_message(void)
 		close(fds[i]);
 }
 
+/* gpriod runs a policy other than none (which passes everything through). */
+static bool policy_active(const struct binding *b)
+{
+	const struct gprio_policy *p = gprio_policy_at(atomic_load(&b->shm->policy));
+	return p && p != &gprio_policy_none;
+}
+
 static void *watcher(void *unused)
 {
 	(void)unused;
@@ -863,7 +872,7 @@ static void *watcher(void *unused)
 		struct binding *b = atomic_load(&g_registered) ? binding() : NULL;
 		if (!b && tick % 10 == 0 && register_daemon()) /* the daemon may start after us */
 			b = binding();
-		bool live = b && daemon_fresh(b, now) && atomic_load(&b->shm->policy) != 0;
+		bool live = b && daemon_fresh(b, now) && policy_active(b);
 		if (b)
 			atomic_store(&b->stats->heartbeat_ns, now);
 		if (live != atomic_load(&g_live)) {
@@ -944,7 +953,7 @@ __attribute__((constructor)) static void shim_init(void)
 	mps_setup(k);
 	/* go live before main() runs: a program's first launches must already be seen */
 	struct binding *b = register_daemon() ? binding() : NULL;
-	if (b && daemon_fresh(b, mono()) && atomic_load(&b->shm->policy) != 0)
+	if (b && daemon_fresh(b, mono()) && policy_active(b))
 		atomic_store(&g_live, 1);
 	pthread_t t;
 	pthread_attr_t a;

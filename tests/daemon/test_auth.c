@@ -6,7 +6,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gprio/auth.h"
+#include "../../src/daemon/auth.h"
 
 static const struct gprio_auth A = {.daemon_uid = 500, .n = 1, .uids = {1001}};
 static char why[256];

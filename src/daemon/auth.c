@@ -1,4 +1,4 @@
-#include "gprio/auth.h"
+#include "auth.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -67,7 +67,7 @@ int gprio_cmd_status(int argc, char **argv)
 		munmap(m, sizeof(*s));
 		return 1;
 	}
-	gprio_ns now = gprio_nv_now(), hb = atomic_load(&s->heartbeat_ns);
+	gprio_ns now = gprio_mono_now(), hb = atomic_load(&s->heartbeat_ns);
 	bool alive = hb + GPRIO_SHM_STALE_NS > now && socket_alive(path);
 	printf("gpriod: %s (heartbeat %s), policy %s, gating %s, hysteresis %.0f us, TSG timeslice "
 	       "online %u us / offline %u us, offline in flight %u (0: unbounded)\n",

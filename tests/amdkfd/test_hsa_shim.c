@@ -20,6 +20,7 @@
 
 #include "../../src/backends/amdkfd/kfd.h"
 #include "../../src/backends/amdkfd/kfd_agent.h"
+#include "../../src/backends/amdkfd/agent_server.h"
 #include "../../src/backends/amdkfd/kfd_sys_linux.h"
 
 extern char **environ;
@@ -80,8 +81,12 @@ static void served_by_the_shim(void **s)
 	(void)s;
 	struct gprio_kfd_linux l;
 	struct gprio_kfd_sys sys;
+	static struct gprio_evloop loop;
+	static struct gprio_kfd_agents agents;
 	assert_int_equal(gprio_kfd_linux_init(&l, NULL), 0);
-	assert_int_equal(gprio_kfd_linux_listen(&l, sock), 0);
+	gprio_evloop_init(&loop, &gprio_mono_clock, NULL);
+	assert_int_equal(gprio_kfd_agents_listen(&agents, &loop, sock), 0);
+	gprio_kfd_agents_attach(&l, &loop, &agents);
 	gprio_kfd_linux_sys(&l, &sys);
 	struct child c;
 	spawn(&c, sock, "/dev/null");
@@ -104,6 +109,7 @@ static void served_by_the_shim(void **s)
 	enum gprio_kfd_qresult res;
 	assert_int_equal(gprio_kfd_suspend(&as, pid, &q, 1, 1, &res), -ENOTTY);
 	/* gpriod goes away: the shim fails open and keeps the program running */
+	gprio_kfd_agents_close(&agents);
 	gprio_kfd_linux_close(&l);
 	char errbuf[512];
 	assert_int_equal(finish(&c, errbuf, sizeof(errbuf)), 0);

@@ -17,6 +17,7 @@
 
 #include "../../src/backends/amdkfd/kfd.h"
 #include "../../src/backends/amdkfd/kfd_agent.h"
+#include "../../src/backends/amdkfd/agent_server.h"
 #include "../../src/backends/amdkfd/kfd_sys_linux.h"
 
 /* --- the shim's own KFD, scripted: it is process 4242 with queues 0 and 1 --- */
@@ -96,12 +97,24 @@ static void *shim_main(void *arg)
 	return NULL;
 }
 
+/* gpriod's side: its event loop, the agent server on it, the KFD system ops waiting in it */
+static struct gprio_evloop loop;
+static struct gprio_kfd_agents agents;
+
 static void daemon_up(struct gprio_kfd_linux *l, struct gprio_kfd_sys *sys)
 {
 	snprintf(path, sizeof(path), "/tmp/gprio-agent-test-%d.sock", (int)getpid());
 	assert_int_equal(gprio_kfd_linux_init(l, NULL), 0);
-	assert_int_equal(gprio_kfd_linux_listen(l, path), 0);
+	gprio_evloop_init(&loop, &gprio_mono_clock, NULL);
+	assert_int_equal(gprio_kfd_agents_listen(&agents, &loop, path), 0);
+	gprio_kfd_agents_attach(l, &loop, &agents);
 	gprio_kfd_linux_sys(l, sys);
+}
+
+static void daemon_down(struct gprio_kfd_linux *l)
+{
+	gprio_kfd_agents_close(&agents);
+	gprio_kfd_linux_close(l);
 }
 
 static void wait_agent(const struct gprio_kfd_sys *sys, uint32_t pid, bool want)
@@ -184,7 +197,7 @@ static void roundtrip(void **s)
 	close(fd);
 	wait_agent(&sys, me, false);
 	assert_int_equal(gprio_kfd_resume(&as, me, q, 1, res), -ENOENT);
-	gprio_kfd_linux_close(&l);
+	daemon_down(&l);
 	assert_int_equal(access(path, F_OK), -1); /* the socket file is removed */
 }
 
@@ -207,7 +220,7 @@ static void stuck_agent(void **s)
 	assert_true(took >= (gprio_ns)GPRIO_KFD_AGENT_TIMEOUT_MS * GPRIO_NS_PER_MS);
 	assert_false(sys.ops->has_agent(sys.ctx, me));
 	close(fd);
-	gprio_kfd_linux_close(&l);
+	daemon_down(&l);
 }
 
 /* A reconnecting shim replaces its old connection. */
@@ -224,7 +237,7 @@ static void reconnect_replaces(void **s)
 	pthread_t t;
 	pthread_create(&t, NULL, shim_main, &b);
 	sys.ops->sleep(sys.ctx, sys.ops->now(sys.ctx) + 20 * GPRIO_NS_PER_MS);
-	assert_int_equal(l.nagents, 1);
+	assert_int_equal(gprio_kfd_agents_count(&agents), 1);
 	struct gprio_kfd_agent_view v = {&sys, me};
 	struct gprio_kfd_sys as;
 	gprio_kfd_agent_sys(&v, &as);
@@ -233,7 +246,7 @@ static void reconnect_replaces(void **s)
 	pthread_join(t, NULL);
 	close(a);
 	close(b);
-	gprio_kfd_linux_close(&l);
+	daemon_down(&l);
 }
 
 int main(void)

@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -26,7 +25,6 @@ int gprio_kfd_linux_init(struct gprio_kfd_linux *l, const char *dev)
 	memset(l, 0, sizeof(*l));
 	l->kfd_fd = -1;
 	l->dbg_fd = -1;
-	l->agent_listen = -1;
 	snprintf(l->kfd_proc, sizeof(l->kfd_proc), "/sys/class/kfd/kfd/proc");
 	snprintf(l->proc, sizeof(l->proc), "/proc");
 	if (!dev)
@@ -46,14 +44,6 @@ int gprio_kfd_linux_init(struct gprio_kfd_linux *l, const char *dev)
 
 void gprio_kfd_linux_close(struct gprio_kfd_linux *l)
 {
-	for (uint32_t i = 0; i < l->nagents; i++)
-		close(l->agents[i].fd); /* each shim resumes its own queues when this closes */
-	l->nagents = 0;
-	if (l->agent_listen >= 0) {
-		close(l->agent_listen);
-		unlink(l->agent_path);
-		l->agent_listen = -1;
-	}
 	if (l->kfd_fd >= 0)
 		close(l->kfd_fd);
 	if (l->dbg_fd >= 0)
@@ -258,75 +248,17 @@ static gprio_ns lx_now(void *ctx)
 	return (gprio_ns)ts.tv_sec * GPRIO_NS_PER_S + (gprio_ns)ts.tv_nsec;
 }
 
-int gprio_kfd_linux_listen(struct gprio_kfd_linux *l, const char *path)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof(a.sun_path))
-		return -ENAMETOOLONG;
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(path); /* a stale socket of an earlier gpriod */
-	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || chmod(path, 0666) < 0 ||
-	    listen(fd, 16) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	l->agent_listen = fd;
-	snprintf(l->agent_path, sizeof(l->agent_path), "%s", path);
-	return 0;
-}
-
-static void agent_drop(struct gprio_kfd_linux *l, uint32_t i)
-{
-	close(l->agents[i].fd);
-	l->agents[i] = l->agents[--l->nagents];
-}
-
-static void agent_accept(struct gprio_kfd_linux *l)
-{
-	for (;;) {
-		int fd = accept4(l->agent_listen, NULL, NULL, SOCK_CLOEXEC);
-		if (fd < 0)
-			return;
-		struct ucred cr;
-		socklen_t len = sizeof(cr);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 || cr.pid <= 0 ||
-		    l->nagents == sizeof(l->agents) / sizeof(l->agents[0])) {
-			close(fd);
-			continue;
-		}
-		for (uint32_t i = 0; i < l->nagents; i++)
-			if (l->agents[i].pid == (uint32_t)cr.pid)
-				agent_drop(l, i--); /* reconnected: the newest connection counts */
-		l->agents[l->nagents].pid = (uint32_t)cr.pid;
-		l->agents[l->nagents++].fd = fd;
-	}
-}
-
-static int agent_find(struct gprio_kfd_linux *l, uint32_t pid)
-{
-	for (uint32_t i = 0; i < l->nagents; i++)
-		if (l->agents[i].pid == pid)
-			return (int)i;
-	return -1;
-}
-
 static bool lx_has_agent(void *ctx, uint32_t pid)
 {
 	struct gprio_kfd_linux *l = ctx;
-	if (l->agent_listen >= 0)
-		agent_accept(l);
-	return agent_find(l, pid) >= 0;
+	return l->agent_fd && l->agent_fd(l->agents_ctx, pid) >= 0;
 }
 
 static int lx_agent_ioctl(void *ctx, uint32_t pid, unsigned long req, void *arg)
 {
 	struct gprio_kfd_linux *l = ctx;
-	int i = agent_find(l, pid);
-	if (i < 0)
+	int fd = l->agent_fd ? l->agent_fd(l->agents_ctx, pid) : -1;
+	if (fd < 0)
 		return -ENOENT;
 	if (req != GPRIO_KFD_DBG_TRAP)
 		return -EOPNOTSUPP;
@@ -334,9 +266,9 @@ static int lx_agent_ioctl(void *ctx, uint32_t pid, unsigned long req, void *arg)
 	int rc = gprio_kfd_agent_encode(arg, &m);
 	if (rc < 0)
 		return rc;
-	rc = gprio_kfd_agent_call(l->agents[i].fd, &m, GPRIO_KFD_AGENT_TIMEOUT_MS);
+	rc = gprio_kfd_agent_call(fd, &m, GPRIO_KFD_AGENT_TIMEOUT_MS);
 	if (rc == -ETIMEDOUT || rc == -ECONNRESET || rc == -EPROTO) {
-		agent_drop(l, (uint32_t)i); /* dead or stuck: it fails open on its own */
+		l->agent_lost(l->agents_ctx, pid); /* dead or stuck: it fails open on its own */
 		return rc;
 	}
 	if (rc < 0)
@@ -344,40 +276,17 @@ static int lx_agent_ioctl(void *ctx, uint32_t pid, unsigned long req, void *arg)
 	return gprio_kfd_agent_decode(&m, arg);
 }
 
-/* Sleep until the deadline; meanwhile accept shims and drop those whose connection closed. */
+/* Sleep until the deadline: in gpriod's event loop (which serves the agents meanwhile), or
+ * plainly. */
 static int lx_sleep(void *ctx, gprio_ns deadline)
 {
 	struct gprio_kfd_linux *l = ctx;
-	for (;;) {
-		if (l->stop && *l->stop)
-			return -ECANCELED;
-		gprio_ns now = lx_now(l);
-		if (now >= deadline)
-			return 0;
-		struct pollfd p[65];
-		nfds_t n = 0;
-		if (l->agent_listen >= 0)
-			p[n++] = (struct pollfd){.fd = l->agent_listen, .events = POLLIN};
-		for (uint32_t i = 0; i < l->nagents; i++)
-			p[n++] = (struct pollfd){.fd = l->agents[i].fd, .events = POLLIN};
-		gprio_ns left = deadline - now;
-		struct timespec lts = {(time_t)(left / GPRIO_NS_PER_S), (long)(left % GPRIO_NS_PER_S)};
-		if (n == 0) {
-			struct timespec ts = {(time_t)(deadline / GPRIO_NS_PER_S),
-					      (long)(deadline % GPRIO_NS_PER_S)};
-			clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL); /* EINTR: check stop */
-			continue;
-		}
-		if (ppoll(p, n, &lts, NULL) <= 0)
-			continue; /* timeout or a signal: loop checks deadline and stop */
-		nfds_t k = l->agent_listen >= 0 ? 1 : 0;
-		/* a shim never speaks first: readable or hung up means it went away */
-		for (uint32_t i = l->nagents; i-- > 0;)
-			if (p[k + i].revents)
-				agent_drop(l, i);
-		if (k && (p[0].revents & POLLIN))
-			agent_accept(l);
-	}
+	if (l->wait)
+		return l->wait(l->wait_ctx, deadline);
+	struct timespec ts = {(time_t)(deadline / GPRIO_NS_PER_S), (long)(deadline % GPRIO_NS_PER_S)};
+	while (!(l->stop && *l->stop) && lx_now(l) < deadline)
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL); /* EINTR: check stop */
+	return l->stop && *l->stop ? -ECANCELED : 0;
 }
 
 const struct gprio_kfd_sys_ops gprio_kfd_linux_ops = {

@@ -13,19 +13,14 @@ struct gprio_kfd_linux {
 	char kfd_proc[256];       /* default /sys/class/kfd/kfd/proc */
 	char proc[256];           /* default /proc */
 	volatile sig_atomic_t *stop; /* sleep() returns -ECANCELED once *stop is set */
-	/* in-process mode: HSA shims connect here; SO_PEERCRED names the process */
-	int agent_listen;         /* -1: no in-process mode */
-	char agent_path[108];
-	uint32_t nagents;
-	struct {
-		uint32_t pid;
-		int fd;
-	} agents[64];
+	/* gpriod (agent_server.c): wait in its event loop and reach the in-process agents of
+	 * the HSA shims. NULL in the HSA shim itself, which needs neither: sleep() then sleeps. */
+	int (*wait)(void *ctx, gprio_ns deadline);
+	void *wait_ctx;
+	int (*agent_fd)(void *ctx, uint32_t pid); /* the connected shim of pid, or -1 */
+	void (*agent_lost)(void *ctx, uint32_t pid);
+	void *agents_ctx;
 };
-
-/* Listen for HSA shims at `path` (mode 0666: a shim can only ever act on its own process).
- * 0 or -errno. sleep() then accepts connections and notices closed ones. */
-int gprio_kfd_linux_listen(struct gprio_kfd_linux *l, const char *path);
 
 #define GPRIO_KFD_DEV "/dev/kfd"
 /* Fill defaults; open the KFD device `dev` (normally GPRIO_KFD_DEV; NULL: none). 0 or -errno. */

@@ -4,7 +4,6 @@
  * if its granted priority lets it publish. */
 #define _GNU_SOURCE /* memfd_create, SO_PEERCRED */
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <time.h>
 #include <string.h>
@@ -17,32 +16,11 @@
 #include "gprio/ctl.h"
 #include "nvidia_backend.h"
 
-int gprio_nv_listen(struct gprio_nv *nv);
-void gprio_nv_drop(struct gprio_nv *nv, uint32_t i);
-
 #define NLOG(nv, ...)                                                                            \
 	do {                                                                                     \
-		if ((nv)->log)                                                                   \
-			fprintf((nv)->log, "gpriod: " __VA_ARGS__);                              \
+		if ((nv)->cfg.log)                                                               \
+			fprintf((nv)->cfg.log, "gpriod: " __VA_ARGS__);                          \
 	} while (0)
-
-int gprio_nv_listen(struct gprio_nv *nv)
-{
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return -errno;
-	unlink(nv->sock.sun_path); /* an earlier gpriod's */
-	/* anyone may connect: what a caller gets is decided from its credentials */
-	if (bind(fd, (struct sockaddr *)&nv->sock, sizeof(nv->sock)) < 0 ||
-	    chmod(nv->sock.sun_path, 0666) < 0 ||
-	    listen(fd, 32) < 0) {
-		int e = -errno;
-		close(fd);
-		return e;
-	}
-	nv->listen_fd = fd;
-	return 0;
-}
 
 static int send_msg(int fd, const struct gprio_ctl_msg *m, const int *fds, int nfds)
 {
@@ -69,19 +47,34 @@ static int send_msg(int fd, const struct gprio_ctl_msg *m, const int *fds, int n
 	return r == (ssize_t)sizeof(*m) ? 0 : -EIO;
 }
 
-void gprio_nv_drop(struct gprio_nv *nv, uint32_t i)
+static struct gprio_nv_client *client(struct gprio_nv *nv, const struct gprio_peer *p)
 {
-	struct gprio_nv_client *c = &nv->cl[i];
+	return &nv->cl[gprio_server_slot(&nv->srv, p)];
+}
+
+/* A connection closed (hang-up, reap, shutdown): its row is free again. */
+static void on_closed(struct gprio_server *srv, struct gprio_peer *p, void *ctx)
+{
+	struct gprio_nv *nv = ctx;
+	struct gprio_nv_client *c = client(nv, p);
+	(void)srv;
 	if (c->row >= 0) {
 		struct gprio_shm_proc *r = &nv->shm->procs[c->row];
 		atomic_store(&r->gate_override, GPRIO_GATE_AUTO);
 		atomic_store(&r->pid, 0);
-		NLOG(nv, "pid %u gone (row %d freed)\n", c->pid, c->row);
+		NLOG(nv, "pid %u gone (row %d freed)\n", p->pid, c->row);
 	}
 	if (c->stats)
 		munmap(c->stats, sizeof(*c->stats));
-	close(c->fd);
-	nv->cl[i] = nv->cl[--nv->ncl];
+	*c = (struct gprio_nv_client){.row = -1};
+}
+
+const struct gprio_shm_stats *gprio_nv_stats_of(const struct gprio_nv *nv, uint32_t row)
+{
+	for (uint32_t i = 0; i < GPRIO_SERVER_MAX_PEERS; i++)
+		if (nv->srv.peers[i].fd >= 0 && nv->cl[i].row == (int)row)
+			return nv->cl[i].stats;
+	return NULL;
 }
 
 static bool may_publish(int prio)
@@ -89,8 +82,9 @@ static bool may_publish(int prio)
 	return prio > 0; /* level 0 has nobody below it to gate */
 }
 
-static void do_register(struct gprio_nv *nv, struct gprio_nv_client *c, struct gprio_ctl_msg *m)
+static void do_register(struct gprio_nv *nv, struct gprio_peer *peer, struct gprio_ctl_msg *m)
 {
+	struct gprio_nv_client *c = client(nv, peer);
 	enum gprio_class k = m->klass == GPRIO_CLASS_ONLINE ? GPRIO_CLASS_ONLINE : GPRIO_CLASS_OFFLINE;
 	int prio = gprio_priority_valid(m->priority) ? m->priority : gprio_class_default_priority(k);
 	struct gprio_ctl_msg rep;
@@ -101,7 +95,9 @@ static void do_register(struct gprio_nv *nv, struct gprio_nv_client *c, struct g
 	for (int i = 0; i < GPRIO_SHM_PROCS && row < 0; i++)
 		if (atomic_load(&nv->shm->procs[i].pid) == 0)
 			row = i;
-	int mfd = row >= 0 ? memfd_create("gprio-stats", MFD_CLOEXEC) : -1;
+	/* A second REGISTER on a registered connection is refused before anything is created
+	 * (it used to map a stats page that was never unmapped). */
+	int mfd = c->row < 0 && row >= 0 ? memfd_create("gprio-stats", MFD_CLOEXEC) : -1;
 	void *st = MAP_FAILED;
 	if (mfd >= 0 && ftruncate(mfd, sizeof(struct gprio_shm_stats)) == 0)
 		st = mmap(NULL, sizeof(struct gprio_shm_stats), PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
@@ -112,17 +108,19 @@ static void do_register(struct gprio_nv *nv, struct gprio_nv_client *c, struct g
 								    : "cannot create the stats page");
 		if (mfd >= 0)
 			close(mfd);
-		send_msg(c->fd, &rep, NULL, 0);
+		if (row < 0)
+			NLOG(nv, "pid %u (uid %u) refused: %s\n", peer->pid, peer->uid, rep.text);
+		send_msg(peer->fd, &rep, NULL, 0);
 		return;
 	}
-	int demoted = gprio_auth_register(&nv->auth, c->uid, &k, &prio, rep.text, sizeof(rep.text));
+	int demoted = gprio_auth_register(&nv->cfg.auth, peer->uid, &k, &prio, rep.text, sizeof(rep.text));
 	struct gprio_shm_proc *r = &nv->shm->procs[row];
 	memset(&nv->shm->copy[row], 0, sizeof(nv->shm->copy[row]));
-	atomic_store(&r->uid, c->uid);
+	atomic_store(&r->uid, peer->uid);
 	atomic_store(&r->priority, (uint32_t)prio);
 	atomic_store(&r->klass, (uint32_t)k);
 	atomic_store(&r->gate_override, GPRIO_GATE_AUTO);
-	atomic_store(&r->pid, c->pid);
+	atomic_store(&r->pid, peer->pid);
 	c->row = row;
 	c->stats = st;
 	c->hot_rw = may_publish(prio);
@@ -131,24 +129,27 @@ static void do_register(struct gprio_nv *nv, struct gprio_nv_client *c, struct g
 	rep.row = (uint32_t)row;
 	rep.flags = c->hot_rw ? 1u : 0u;
 	int fds[3] = {nv->ctl_ro_fd, c->hot_rw ? nv->hot_rw_fd : nv->hot_ro_fd, mfd};
-	send_msg(c->fd, &rep, fds, 3);
+	send_msg(peer->fd, &rep, fds, 3);
 	close(mfd);
 	if (demoted)
-		NLOG(nv, "pid %u: %s\n", c->pid, rep.text);
-	NLOG(nv, "pid %u (uid %u) registered: %s, priority %d, row %d\n", c->pid, c->uid,
+		NLOG(nv, "pid %u: %s\n", peer->pid, rep.text);
+	NLOG(nv, "pid %u (uid %u) registered: %s, priority %d, row %d\n", peer->pid, peer->uid,
 	     gprio_class_name(k), prio, row);
 }
 
-static void do_set(struct gprio_nv *nv, struct gprio_nv_client *c, struct gprio_ctl_msg *m)
+static void do_set(struct gprio_nv *nv, struct gprio_peer *c, struct gprio_ctl_msg *m)
 {
 	struct gprio_ctl_msg rep;
 	memset(&rep, 0, sizeof(rep));
 	rep.magic = GPRIO_CTL_MAGIC;
 	rep.type = GPRIO_CTL_SET;
 	struct gprio_nv_client *t = NULL;
-	for (uint32_t i = 0; i < nv->ncl; i++)
-		if (nv->cl[i].row >= 0 && nv->cl[i].pid == m->pid)
+	struct gprio_peer *tp = NULL;
+	for (uint32_t i = 0; i < GPRIO_SERVER_MAX_PEERS; i++)
+		if (nv->srv.peers[i].fd >= 0 && nv->cl[i].row >= 0 && nv->srv.peers[i].pid == m->pid) {
 			t = &nv->cl[i];
+			tp = &nv->srv.peers[i];
+		}
 	if (!t) {
 		rep.rc = -ESRCH;
 		snprintf(rep.text, sizeof(rep.text), "pid %u is not registered with gpriod (not started "
@@ -166,7 +167,7 @@ static void do_set(struct gprio_nv *nv, struct gprio_nv_client *c, struct gprio_
 		rep.rc = -EINVAL;
 		snprintf(rep.text, sizeof(rep.text), "priority %d: expected 0..15", p);
 	} else {
-		rep.rc = gprio_auth_set(&nv->auth, c->uid, t->uid, cur_k, cur_p, k, p, rep.text,
+		rep.rc = gprio_auth_set(&nv->cfg.auth, c->uid, tp->uid, cur_k, cur_p, k, p, rep.text,
 					sizeof(rep.text));
 	}
 	if (rep.rc == 0) {
@@ -179,11 +180,11 @@ static void do_set(struct gprio_nv *nv, struct gprio_nv_client *c, struct gprio_
 		up.row = (uint32_t)t->row;
 		bool grant = may_publish(p) && !t->hot_rw;
 		up.flags = t->hot_rw || grant ? 1u : 0u;
-		send_msg(t->fd, &up, grant ? &nv->hot_rw_fd : NULL, grant ? 1 : 0);
+		send_msg(tp->fd, &up, grant ? &nv->hot_rw_fd : NULL, grant ? 1 : 0);
 		t->hot_rw |= grant;
 		rep.klass = (int32_t)k;
 		rep.priority = p;
-		snprintf(rep.text, sizeof(rep.text), "pid %u: %s %d -> %s %d", t->pid,
+		snprintf(rep.text, sizeof(rep.text), "pid %u: %s %d -> %s %d", tp->pid,
 			 gprio_class_name(cur_k), cur_p, gprio_class_name(k), p);
 		NLOG(nv, "uid %u set %s\n", c->uid, rep.text);
 	} else {
@@ -192,68 +193,55 @@ static void do_set(struct gprio_nv *nv, struct gprio_nv_client *c, struct gprio_
 	send_msg(c->fd, &rep, NULL, 0);
 }
 
-static void accept_all(struct gprio_nv *nv)
+/* Quota: an untrusted user holds at most cfg.max_per_user connections, so one user cannot fill
+ * the process table and leave everyone else's jobs unmanaged. */
+static int on_accept(struct gprio_server *srv, struct gprio_peer *p, void *ctx)
 {
-	for (;;) {
-		int fd = accept4(nv->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		if (fd < 0)
-			return;
-		struct ucred cr;
-		socklen_t len = sizeof(cr);
-		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0 ||
-		    nv->ncl == sizeof(nv->cl) / sizeof(nv->cl[0])) {
-			close(fd);
-			continue;
-		}
-		nv->cl[nv->ncl++] = (struct gprio_nv_client){
-			.fd = fd, .pid = (uint32_t)cr.pid, .uid = (uint32_t)cr.uid, .row = -1,
-			.since = nv->now()};
+	struct gprio_nv *nv = ctx;
+	*client(nv, p) = (struct gprio_nv_client){.row = -1};
+	if (!gprio_auth_trusted(&nv->cfg.auth, p->uid) &&
+	    gprio_server_count_uid(srv, p->uid) >= nv->cfg.max_per_user) {
+		NLOG(nv, "pid %u (uid %u) refused: %u connections is this user's limit\n", p->pid,
+		     p->uid, nv->cfg.max_per_user);
+		return -EDQUOT;
 	}
+	return 0;
 }
 
-/* One message from client i; false when it hung up (or spoke nonsense) and was dropped. */
-static bool serve_one(struct gprio_nv *nv, uint32_t i)
+/* One message from a peer; a hang-up or nonsense drops it. */
+static void on_readable(struct gprio_server *srv, struct gprio_peer *p, short revents, void *ctx)
 {
+	struct gprio_nv *nv = ctx;
 	struct gprio_ctl_msg m;
-	ssize_t r = recv(nv->cl[i].fd, &m, sizeof(m), MSG_DONTWAIT);
+	(void)revents;
+	ssize_t r = recv(p->fd, &m, sizeof(m), MSG_DONTWAIT);
 	if (r < 0 && (errno == EAGAIN || errno == EINTR))
-		return true;
+		return;
 	if (r != (ssize_t)sizeof(m) || m.magic != GPRIO_CTL_MAGIC) {
 		if (r > 0)
-			NLOG(nv, "pid %u: malformed control message (%zd bytes): dropped\n",
-			     nv->cl[i].pid, r);
-		gprio_nv_drop(nv, i);
-		return false;
+			NLOG(nv, "pid %u: malformed control message (%zd bytes): dropped\n", p->pid, r);
+		gprio_server_drop(srv, p);
+		return;
 	}
 	m.text[sizeof(m.text) - 1] = '\0';
 	if (m.type == GPRIO_CTL_REGISTER)
-		do_register(nv, &nv->cl[i], &m);
+		do_register(nv, p, &m);
 	else if (m.type == GPRIO_CTL_SET)
-		do_set(nv, &nv->cl[i], &m);
-	return true;
+		do_set(nv, p, &m);
 }
 
-void gprio_nv_serve(struct gprio_nv *nv, gprio_ns deadline)
+static const struct gprio_server_ops ctl_ops = {
+	.accept = on_accept,
+	.readable = on_readable,
+	.closed = on_closed,
+};
+
+int gprio_nv_listen(struct gprio_nv *nv)
 {
-	for (;;) {
-		gprio_ns now = nv->now(), left = deadline > now ? deadline - now : 0;
-		/* ppoll, not poll: the monitor's deadlines are sub-millisecond (hysteresis expiry) */
-		struct timespec ts = {(time_t)(left / GPRIO_NS_PER_S), (long)(left % GPRIO_NS_PER_S)};
-		struct pollfd p[1 + sizeof(nv->cl) / sizeof(nv->cl[0])];
-		nfds_t n = 0;
-		p[n++] = (struct pollfd){.fd = nv->listen_fd, .events = POLLIN};
-		uint32_t ncl = nv->ncl;
-		for (uint32_t i = 0; i < ncl; i++)
-			p[n++] = (struct pollfd){.fd = nv->cl[i].fd, .events = POLLIN};
-		int rc = ppoll(p, n, &ts, NULL);
-		if (rc <= 0)
-			return; /* deadline, or a signal: the caller checks stop */
-		for (uint32_t i = ncl; i-- > 0;)
-			if (p[1 + i].revents)
-				serve_one(nv, i);
-		if (p[0].revents & POLLIN)
-			accept_all(nv);
-		if (nv->now() >= deadline)
-			return;
-	}
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+	int n = snprintf(path, sizeof(path), "%s.sock", nv->cfg.path);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	/* anyone may connect: what a caller gets is decided from its credentials */
+	return gprio_server_listen(&nv->srv, nv->loop, path, 0666, &ctl_ops, nv);
 }

@@ -11,12 +11,21 @@
 #include <unistd.h>
 
 #include "gprio/ctl.h"
+#include "gprio/policy.h"
 
-gprio_ns gprio_nv_now(void)
+void gprio_nv_cfg_defaults(struct gprio_nv_cfg *c)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (gprio_ns)ts.tv_sec * GPRIO_NS_PER_S + (gprio_ns)ts.tv_nsec;
+	memset(c, 0, sizeof(*c));
+	c->path = GPRIO_SHM_DEFAULT_PATH;
+	c->auth.daemon_uid = (uint32_t)getuid();
+	c->policy = (uint32_t)gprio_policy_index(&gprio_policy_priority);
+	c->hysteresis = 500 * GPRIO_NS_PER_US;
+	c->online_ts_us = 0;
+	c->offline_ts_us = 1;
+	c->gating = true;
+	c->inflight_bound = 0;
+	c->max_per_user = 16;
+	c->log = NULL;
 }
 
 static void *map_file(const char *path, int flags, mode_t mode, size_t size, int *fd_out)
@@ -38,18 +47,35 @@ static void *map_file(const char *path, int flags, mode_t mode, size_t size, int
 	return m;
 }
 
-int gprio_nv_listen(struct gprio_nv *nv); /* ctl_server.c */
-
-int gprio_nv_open(struct gprio_nv *nv, const char *path, const struct gprio_auth *auth,
-		  uint32_t policy, gprio_ns hysteresis, uint32_t online_ts_us, uint32_t offline_ts_us,
-		  bool gating, uint32_t inflight_bound, const char **what)
+/* The shims fail open when the heartbeat is older than GPRIO_SHM_STALE_NS: beat every 10 ms
+ * whatever the monitor's poll period. */
+static gprio_ns heartbeat(struct gprio_evloop *l, gprio_ns now, void *ctx)
 {
-	nv->ctl_ro_fd = nv->hot_rw_fd = nv->hot_ro_fd = nv->listen_fd = -1;
-	nv->ncl = 0;
-	nv->auth = *auth;
-	nv->path = path;
+	struct gprio_nv *nv = ctx;
+	(void)l;
+	atomic_store(&nv->shm->heartbeat_ns, now);
+	return now + 10 * GPRIO_NS_PER_MS;
+}
+
+static gprio_ns reap(struct gprio_evloop *l, gprio_ns now, void *ctx)
+{
+	(void)l;
+	gprio_nv_reap(ctx);
+	return now + 500 * GPRIO_NS_PER_MS;
+}
+
+int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gprio_evloop *loop,
+		  const char **what)
+{
+	memset(nv, 0, sizeof(*nv));
+	nv->cfg = *cfg;
+	nv->loop = loop;
+	nv->ctl_ro_fd = nv->hot_rw_fd = nv->hot_ro_fd = -1;
+	nv->heartbeat_timer = nv->reap_timer = -1;
+	const char *path = cfg->path;
 	snprintf(nv->hot_path, sizeof(nv->hot_path), "%s.hot", path);
-	if (gprio_ctl_addr(path, &nv->sock) < 0) {
+	struct sockaddr_un probe;
+	if (gprio_ctl_addr(path, &probe) < 0) {
 		*what = "socket path";
 		return -ENAMETOOLONG;
 	}
@@ -72,19 +98,29 @@ int gprio_nv_open(struct gprio_nv *nv, const char *path, const struct gprio_auth
 	memset(s, 0, sizeof(*s));
 	s->version = GPRIO_SHM_VERSION;
 	s->magic = GPRIO_SHM_MAGIC;
-	atomic_store(&s->hysteresis_ns, hysteresis);
-	atomic_store(&s->online_timeslice_us, online_ts_us);
-	atomic_store(&s->offline_timeslice_us, offline_ts_us);
-	atomic_store(&s->gating, gating ? 1u : 0u);
-	atomic_store(&s->inflight_bound, inflight_bound);
-	atomic_store(&s->policy, policy);
+	atomic_store(&s->hysteresis_ns, cfg->hysteresis);
+	atomic_store(&s->online_timeslice_us, cfg->online_ts_us);
+	atomic_store(&s->offline_timeslice_us, cfg->offline_ts_us);
+	atomic_store(&s->gating, cfg->gating ? 1u : 0u);
+	atomic_store(&s->inflight_bound, cfg->inflight_bound);
+	atomic_store(&s->policy, cfg->policy);
 	memset(nv->hot, 0, sizeof(*nv->hot));
 	nv->shm = s;
-	*what = nv->sock.sun_path;
+	for (uint32_t i = 0; i < GPRIO_SERVER_MAX_PEERS; i++)
+		nv->cl[i].row = -1;
+	*what = probe.sun_path;
 	int rc = gprio_nv_listen(nv);
 	if (rc < 0) {
 		gprio_nv_close(nv, false);
 		return rc;
+	}
+	gprio_ns now = loop->clock->now(loop->clock->ctx);
+	atomic_store(&s->heartbeat_ns, now);
+	nv->heartbeat_timer = gprio_evloop_add_timer(loop, now + 10 * GPRIO_NS_PER_MS, heartbeat, nv);
+	nv->reap_timer = gprio_evloop_add_timer(loop, now + 500 * GPRIO_NS_PER_MS, reap, nv);
+	if (nv->heartbeat_timer < 0 || nv->reap_timer < 0) {
+		gprio_nv_close(nv, false);
+		return -ENOSPC;
 	}
 	return 0;
 }
@@ -95,13 +131,11 @@ void gprio_nv_close(struct gprio_nv *nv, bool unlink_files)
 		return;
 	/* a zero heartbeat is stale at once, and closed sockets are seen at once: every shim
 	 * fails open now, not in 100 ms */
+	gprio_evloop_del_timer(nv->loop, nv->heartbeat_timer);
+	gprio_evloop_del_timer(nv->loop, nv->reap_timer);
+	nv->heartbeat_timer = nv->reap_timer = -1;
 	atomic_store(&nv->shm->heartbeat_ns, 0);
-	for (uint32_t i = 0; i < nv->ncl; i++) {
-		close(nv->cl[i].fd);
-		if (nv->cl[i].stats)
-			munmap(nv->cl[i].stats, sizeof(struct gprio_shm_stats));
-	}
-	nv->ncl = 0;
+	gprio_server_close(&nv->srv);
 	for (int i = 0; i < GPRIO_SHM_PROCS; i++) {
 		atomic_store(&nv->shm->procs[i].gate_override, GPRIO_GATE_AUTO);
 		atomic_store(&nv->shm->procs[i].pid, 0);
@@ -110,15 +144,14 @@ void gprio_nv_close(struct gprio_nv *nv, bool unlink_files)
 	munmap(nv->hot, sizeof(*nv->hot));
 	nv->shm = NULL;
 	nv->hot = NULL;
-	int *fds[] = {&nv->ctl_ro_fd, &nv->hot_rw_fd, &nv->hot_ro_fd, &nv->listen_fd};
+	int *fds[] = {&nv->ctl_ro_fd, &nv->hot_rw_fd, &nv->hot_ro_fd};
 	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 		if (*fds[i] >= 0) {
 			close(*fds[i]);
 			*fds[i] = -1;
 		}
-	unlink(nv->sock.sun_path);
 	if (unlink_files) {
-		unlink(nv->path);
+		unlink(nv->cfg.path);
 		unlink(nv->hot_path);
 	}
 }
@@ -152,28 +185,21 @@ void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s)
 		fprintf(f, "(no processes registered)\n");
 }
 
-void gprio_nv_drop(struct gprio_nv *nv, uint32_t i); /* ctl_server.c */
-
 int gprio_nv_reap(struct gprio_nv *nv)
 {
 	int n = 0;
-	gprio_ns now = nv->now();
-	for (uint32_t i = nv->ncl; i-- > 0;)
-		if ((nv->cl[i].row >= 0 && kill((pid_t)nv->cl[i].pid, 0) != 0 && errno == ESRCH) ||
-		    (nv->cl[i].row < 0 && nv->cl[i].since + 2 * GPRIO_NS_PER_S < now)) {
-			gprio_nv_drop(nv, i);
+	gprio_ns now = nv->loop->clock->now(nv->loop->clock->ctx);
+	for (uint32_t i = 0; i < GPRIO_SERVER_MAX_PEERS; i++) {
+		struct gprio_peer *p = &nv->srv.peers[i];
+		if (p->fd < 0)
+			continue;
+		if ((nv->cl[i].row >= 0 && kill((pid_t)p->pid, 0) != 0 && errno == ESRCH) ||
+		    (nv->cl[i].row < 0 && p->since + 2 * GPRIO_NS_PER_S < now)) {
+			gprio_server_drop(&nv->srv, p);
 			n++;
 		}
+	}
 	return n;
-}
-
-/* The stats page of row `slot`, or NULL. */
-static const struct gprio_shm_stats *stats_of(const struct gprio_nv *nv, uint32_t slot)
-{
-	for (uint32_t i = 0; i < nv->ncl; i++)
-		if (nv->cl[i].row == (int)slot)
-			return nv->cl[i].stats;
-	return NULL;
 }
 
 static void copy_stats(struct gprio_shm_stats *to, const struct gprio_shm_stats *from)
@@ -212,7 +238,7 @@ static int nv_refresh(void *be, struct gprio_table *t, gprio_ns now)
 		if (!pid)
 			continue;
 		uint64_t key = (uint64_t)s << 32 | pid;
-		const struct gprio_shm_stats *st = stats_of(nv, s);
+		const struct gprio_shm_stats *st = gprio_nv_stats_of(nv, s);
 		if (!st)
 			continue;
 		copy_stats(&nv->shm->copy[s], st); /* for gprio status */
@@ -267,15 +293,12 @@ static int nv_resume(void *be, const uint64_t *keys, size_t n, bool *failed)
 	return set_override(be, keys, n, GPRIO_GATE_AUTO, failed);
 }
 
+/* The scheduler sleeps in gpriod's event loop: the control socket is served meanwhile. */
 static int nv_wait(void *be, gprio_ns deadline)
 {
 	struct gprio_nv *nv = be;
-	if (nv->stop && *nv->stop)
-		return -ECANCELED;
-	int rc = nv->sleep_until(deadline);
-	if (rc < 0 || (nv->stop && *nv->stop))
-		return -ECANCELED;
-	return GPRIO_WAIT_DEADLINE;
+	int rc = gprio_evloop_run_until(nv->loop, deadline);
+	return rc < 0 ? rc : GPRIO_WAIT_DEADLINE;
 }
 
 const struct gprio_backend_ops gprio_nvidia_ops = {

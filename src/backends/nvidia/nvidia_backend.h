@@ -13,52 +13,62 @@
 #include "gprio/shm.h"
 
 #include "../../daemon/auth.h"
+#include "../../daemon/evloop.h"
+#include "../../daemon/server.h"
 
-/* A registered process: its control connection, its row, its stats page. */
+/* What gpriod knows about one connection of the control socket (by server slot). */
 struct gprio_nv_client {
-	int fd;
-	uint32_t pid, uid;
 	int row;                       /* -1: a `gprio set` connection, not a shim (yet) */
-	gprio_ns since;                /* connected at */
 	bool hot_rw;                   /* was handed a writable hot descriptor */
 	struct gprio_shm_stats *stats; /* its memfd, mapped */
 };
 
+/* Configuration, filled by gprio_nv_cfg_defaults and then by flags (gpriod). */
+struct gprio_nv_cfg {
+	const char *path;       /* control segment; PATH.hot and PATH.sock beside it */
+	struct gprio_auth auth; /* who may be online */
+	uint32_t policy;        /* position in gprio_policies[] (published for the shims' gate) */
+	gprio_ns hysteresis;
+	uint32_t online_ts_us;  /* TSG timeslice of online processes (0: driver default) */
+	uint32_t offline_ts_us; /* of offline processes */
+	bool gating;            /* launch gating (else timeslices only) */
+	uint32_t inflight_bound; /* offline submissions not yet finished (0: no bound) */
+	uint32_t max_per_user;  /* connections of one untrusted user */
+	FILE *log;              /* registrations and refusals; may be NULL */
+};
+
 struct gprio_nv {
+	struct gprio_nv_cfg cfg;
 	struct gprio_shm *shm;         /* control segment (we write; shims read) */
 	struct gprio_shm_hot *hot;
-	const char *path;
 	char hot_path[300];
-	struct sockaddr_un sock;       /* the control socket, PATH.sock */
-	int ctl_ro_fd, hot_rw_fd, hot_ro_fd, listen_fd;
-	struct gprio_auth auth;
-	uint32_t ncl;
-	struct gprio_nv_client cl[GPRIO_SHM_PROCS + 8];
-	FILE *log;                     /* registrations and refusals (gpriod: stderr); may be NULL */
-	gprio_ns (*now)(void);
-	int (*sleep_until)(gprio_ns deadline); /* returns 0, or -EINTR to stop */
-	volatile int *stop;
+	int ctl_ro_fd, hot_rw_fd, hot_ro_fd;
+	struct gprio_evloop *loop;
+	struct gprio_server srv;       /* the control socket PATH.sock */
+	struct gprio_nv_client cl[GPRIO_SERVER_MAX_PEERS];
+	int heartbeat_timer, reap_timer;
 };
 
 extern const struct gprio_backend_ops gprio_nvidia_ops;
 
-/* Create (or take over) the control segment at path (0644), PATH.hot (0600) and the control
- * socket PATH.sock (0666), with `auth` deciding who may be online. 0 or -errno; *what names
- * the file that failed. */
-int gprio_nv_open(struct gprio_nv *nv, const char *path, const struct gprio_auth *auth,
-		  uint32_t policy, gprio_ns hysteresis, uint32_t online_ts_us, uint32_t offline_ts_us,
-		  bool gating, uint32_t inflight_bound, const char **what);
+void gprio_nv_cfg_defaults(struct gprio_nv_cfg *c);
+/* Create (or take over) the control segment at cfg->path (0644), PATH.hot (0600) and the
+ * control socket PATH.sock (0666) served on `loop`, with cfg->auth deciding who may be online.
+ * 0 or -errno; *what names the file that failed. */
+int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gprio_evloop *loop,
+		  const char **what);
 /* Heartbeat 0 and every connection closed: shims fail open at once. */
 void gprio_nv_close(struct gprio_nv *nv, bool unlink_files);
-/* Serve the control socket (registrations, `gprio set`, hang-ups) until `deadline`. */
-void gprio_nv_serve(struct gprio_nv *nv, gprio_ns deadline);
-/* CLOCK_MONOTONIC in ns: the clock the shims stamp launches and heartbeats with. */
-gprio_ns gprio_nv_now(void);
 /* The per-process table `gprio status` and gpriod print. */
 void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s);
 /* Drop processes that no longer exist but whose connection is still open (a forked child
  * inherited it), and connections that said nothing for 2 s (they would hold a slot). Returns
- * how many. */
+ * how many. (gpriod runs it every 500 ms on its loop.) */
 int gprio_nv_reap(struct gprio_nv *nv);
+
+/* ctl_server.c: the control protocol (include/gprio/ctl.h) on nv->srv */
+int gprio_nv_listen(struct gprio_nv *nv);
+/* the stats page of the process in control-segment row `row`, or NULL */
+const struct gprio_shm_stats *gprio_nv_stats_of(const struct gprio_nv *nv, uint32_t row);
 
 #endif

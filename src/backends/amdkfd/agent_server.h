@@ -1,0 +1,26 @@
+/* gpriod's side of the in-process mode (libgprio-hsa.so): the agent socket on gpriod's event
+ * loop. A shim connects once; the kernel names its process (SO_PEERCRED); gpriod then sends it
+ * DBG_TRAP calls to run on itself (kfd_agent.h). A reconnecting shim replaces its older
+ * connection; a shim never speaks first, so anything readable on its connection means it went
+ * away (or broke the protocol) and it is dropped; the shim resumes its own queues then. */
+#ifndef GPRIO_KFD_AGENT_SERVER_H
+#define GPRIO_KFD_AGENT_SERVER_H
+
+#include "kfd_sys_linux.h"
+
+#include "../../daemon/server.h"
+
+struct gprio_kfd_agents {
+	struct gprio_server srv;
+};
+
+/* Listen at `path` (mode 0666: a shim can only ever act on its own process). 0 or -errno. */
+int gprio_kfd_agents_listen(struct gprio_kfd_agents *a, struct gprio_evloop *loop, const char *path);
+void gprio_kfd_agents_close(struct gprio_kfd_agents *a);
+uint32_t gprio_kfd_agents_count(const struct gprio_kfd_agents *a);
+/* Let `l` (the daemon's KFD system ops) wait in `loop` and reach the agents (a may be NULL:
+ * no in-process mode). */
+void gprio_kfd_agents_attach(struct gprio_kfd_linux *l, struct gprio_evloop *loop,
+			     struct gprio_kfd_agents *a);
+
+#endif

@@ -1,0 +1,133 @@
+/* gpriod's registry row for the nvidia backend: flags, open on the daemon's loop, status. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../daemon/registry.h"
+#include "nvidia_backend.h"
+
+static struct gprio_nv g_nv;
+static struct gprio_nv_cfg g_cfg;
+static bool g_cfg_set;
+
+static struct gprio_nv_cfg *cfg(void)
+{
+	if (!g_cfg_set) {
+		gprio_nv_cfg_defaults(&g_cfg);
+		const char *env = getenv("GPRIO_SHM");
+		if (env && *env)
+			g_cfg.path = env;
+		g_cfg_set = true;
+	}
+	return &g_cfg;
+}
+
+static void nv_defaults(struct gprio_monitor_cfg *mon)
+{
+	/* the shims report no new-work events to the daemon: poll; the gate's hysteresis */
+	mon->events = false;
+	mon->policy.hysteresis = cfg()->hysteresis;
+}
+
+static bool num(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	if (!s || !*s)
+		return false;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (errno || *end || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+static int nv_option(const char *flag, const char *val)
+{
+	struct gprio_nv_cfg *c = cfg();
+	double v;
+	if (strcmp(flag, "--shm") == 0) {
+		if (!*val)
+			return -EINVAL;
+		c->path = val;
+		return 0;
+	}
+	if (strcmp(flag, "--online-timeslice-us") == 0)
+		return num(val, 0, 1e6, &v) ? (c->online_ts_us = (uint32_t)v, 0) : -EINVAL;
+	if (strcmp(flag, "--offline-timeslice-us") == 0)
+		return num(val, 0, 1e6, &v) ? (c->offline_ts_us = (uint32_t)v, 0) : -EINVAL;
+	if (strcmp(flag, "--gating") == 0) {
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return -EINVAL;
+		c->gating = strcmp(val, "on") == 0;
+		return 0;
+	}
+	if (strcmp(flag, "--offline-inflight") == 0)
+		return num(val, 0, 255, &v) && v == (int)v ? (c->inflight_bound = (uint32_t)v, 0)
+							   : -EINVAL;
+	if (strcmp(flag, "--max-per-user") == 0)
+		return num(val, 1, 256, &v) && v == (int)v ? (c->max_per_user = (uint32_t)v, 0)
+							  : -EINVAL;
+	return -ENOENT;
+}
+
+static int nv_open(const struct gpriod_env *env, const struct gprio_backend_ops **ops, void **be,
+		   char *err, size_t errlen)
+{
+	struct gprio_nv_cfg *c = cfg();
+	c->auth = *env->auth;
+	c->log = env->log;
+	c->policy = (uint32_t)gprio_policy_index(env->mon->policy.policy);
+	c->hysteresis = env->mon->policy.hysteresis;
+	const char *what = c->path;
+	int rc = gprio_nv_open(&g_nv, c, env->loop, &what);
+	if (rc) {
+		snprintf(err, errlen, "%s: %s", what, strerror(-rc));
+		return rc;
+	}
+	*ops = &gprio_nvidia_ops;
+	*be = &g_nv;
+	return 0;
+}
+
+static void nv_describe(void *be, FILE *f)
+{
+	struct gprio_nv *nv = be;
+	fprintf(f, "%s (socket %s), gating %s, TSG timeslice online %u us / offline %u us (0 = driver "
+		   "default), %u user(s) allowed online besides root and uid %u",
+		nv->cfg.path, nv->srv.addr.sun_path, nv->cfg.gating ? "on" : "off",
+		nv->cfg.online_ts_us, nv->cfg.offline_ts_us, nv->cfg.auth.n, nv->cfg.auth.daemon_uid);
+}
+
+static void nv_status(void *be, FILE *f)
+{
+	gprio_nv_print_procs(f, ((struct gprio_nv *)be)->shm);
+}
+
+static int nv_close(void *be)
+{
+	gprio_nv_close(be, false);
+	fprintf(stderr, "gpriod: shims fail open\n");
+	return 0;
+}
+
+const struct gpriod_backend gpriod_backend_nvidia = {
+	.name = "nvidia",
+	.help = "NVIDIA GPUs through the libgprio-cuda.so shim (gprio run): TSG timeslices and "
+		"launch gating",
+	.usage = "  --shm PATH                  control segment; PATH.sock, PATH.hot beside it "
+		 "(" GPRIO_SHM_DEFAULT_PATH ", or $GPRIO_SHM)\n"
+		 "  --online-timeslice-us N     TSG timeslice of online processes (0: driver "
+		 "default; default 0)\n"
+		 "  --offline-timeslice-us N    TSG timeslice of offline processes (default 1)\n"
+		 "  --gating on|off             launch gating (default on)\n"
+		 "  --offline-inflight N        most unfinished offline submissions (0: no bound; "
+		 "default 0)\n"
+		 "  --max-per-user N            connections of one user not in --allow (default 16)\n",
+	.defaults = nv_defaults,
+	.option = nv_option,
+	.open = nv_open,
+	.describe = nv_describe,
+	.status = nv_status,
+	.close = nv_close,
+};

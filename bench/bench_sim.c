@@ -6,7 +6,7 @@
 #include <sys/utsname.h>
 #include <time.h>
 
-#include "gprio/sim.h"
+#include "../src/sim/sim.h"
 
 int main(int argc, char **argv)
 {

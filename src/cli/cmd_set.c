@@ -12,9 +12,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
-#include "gprio/ctl.h"
+#include "../backends/nvidia/ctl.h"
 #include "gprio/priority.h"
-#include "gprio/shm.h"
+#include "../backends/nvidia/shm.h"
 
 static int usage(void)
 {

@@ -6,7 +6,7 @@
 #include <string.h>
 
 #include "cmd.h"
-#include "gprio/sim.h"
+#include "../sim/sim.h"
 
 static int usage_err(const char *opt, const char *val, const char *want)
 {

@@ -15,10 +15,10 @@
 
 #include "../backends/nvidia/nvidia_backend.h"
 #include "cmd.h"
-#include "gprio/ctl.h"
+#include "../backends/nvidia/ctl.h"
 #include "gprio/policy.h"
 #include "gprio/priority.h"
-#include "gprio/shm.h"
+#include "../backends/nvidia/shm.h"
 
 /* Does anything listen on gpriod's control socket? (A killed gpriod leaves a fresh-looking
  * heartbeat for up to 100 ms; its socket refuses at once.) */

@@ -1,4 +1,4 @@
-#include "gprio/sim_profile.h"
+#include "sim_profile.h"
 
 #include <errno.h>
 #include <stdio.h>

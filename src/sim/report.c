@@ -3,7 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "gprio/sim.h"
+#include "sim.h"
 
 static double ms(uint64_t ns)
 {

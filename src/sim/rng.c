@@ -1,4 +1,4 @@
-#include "gprio/sim_rng.h"
+#include "sim_rng.h"
 
 #include <math.h>
 

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gprio/sim.h"
+#include "sim.h"
 
 #define US GPRIO_NS_PER_US
 #define MS GPRIO_NS_PER_MS

@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "gprio/kfd_uapi.h"
+#include "../backends/amdkfd/kfd_uapi.h"
 #include "../backends/amdkfd/kfd_agent.h"
 #include "sim_backend.h"
 

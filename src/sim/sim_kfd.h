@@ -23,7 +23,7 @@
 #ifndef GPRIO_SIM_KFD_H
 #define GPRIO_SIM_KFD_H
 
-#include "gprio/kfd_sys.h"
+#include "../backends/amdkfd/kfd_sys.h"
 #include "world.h"
 
 #define SIM_KFD_DAEMON_PID 1u

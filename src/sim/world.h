@@ -5,7 +5,7 @@
 #define GPRIO_SIM_WORLD_H
 
 #include "evq.h"
-#include "gprio/sim.h"
+#include "sim.h"
 
 enum sim_ev {
 	EV_ARRIVAL = 0,   /* a = proc: an online request arrives */

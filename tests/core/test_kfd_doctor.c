@@ -6,7 +6,7 @@
 #include <cmocka.h>
 
 #include "../../src/backends/amdkfd/doctor.h"
-#include "gprio/kfd_uapi.h"
+#include "../../src/backends/amdkfd/kfd_uapi.h"
 
 static struct gprio_kfd_verdict v;
 static char buf[2048];

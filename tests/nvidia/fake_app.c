@@ -17,7 +17,7 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 
-#include "gprio/shm.h"
+#include "../../src/backends/nvidia/shm.h"
 
 /* launches/gated counters of this process's row in gpriod's control segment (gpriod copies
  * them from our stats page each tick: wait up to 300 ms for `want` launches), or -1 */

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "gprio/sim.h"
+#include "../../src/sim/sim.h"
 
 static struct sim_scenario sc;
 static struct sim_result r;

@@ -10,7 +10,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "gprio/sim.h"
+#include "../../src/sim/sim.h"
 
 static struct sim_scenario sc;
 static char err[SIM_ERR_LEN];

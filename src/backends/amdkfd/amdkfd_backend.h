@@ -19,7 +19,7 @@
 #include <stdio.h>
 
 #include "gprio/backend.h"
-#include "gprio/kfd_sys.h"
+#include "kfd_sys.h"
 
 #define AMDKFD_MAX_PROCS 64
 #define AMDKFD_MAX_QPP 32 /* queues per process we track */

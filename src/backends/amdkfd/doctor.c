@@ -10,7 +10,7 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "gprio/kfd_uapi.h"
+#include "kfd_uapi.h"
 
 static void line(char *buf, size_t len, size_t *off, const char *fmt, ...)
 {

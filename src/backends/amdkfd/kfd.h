@@ -5,8 +5,8 @@
 #ifndef GPRIO_KFD_H
 #define GPRIO_KFD_H
 
-#include "gprio/kfd_sys.h"
-#include "gprio/kfd_uapi.h"
+#include "kfd_sys.h"
+#include "kfd_uapi.h"
 
 /* GET_VERSION, refused (-EPROTO) below 1.13, which has no DBG_TRAP. */
 int gprio_kfd_version(const struct gprio_kfd_sys *s, uint32_t *major, uint32_t *minor);

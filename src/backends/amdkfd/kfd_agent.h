@@ -13,8 +13,8 @@
 
 #include <pthread.h>
 
-#include "gprio/kfd_sys.h"
-#include "gprio/kfd_uapi.h"
+#include "kfd_sys.h"
+#include "kfd_uapi.h"
 
 #define GPRIO_KFD_AGENT_MAGIC 0x67616b31u /* "gak1": protocol version 1 */
 #define GPRIO_KFD_AGENT_MAXQ 64           /* GPRIO_KFD_MAX_BATCH */

@@ -5,7 +5,7 @@
 
 #include <signal.h>
 
-#include "gprio/kfd_sys.h"
+#include "kfd_sys.h"
 
 struct gprio_kfd_linux {
 	int kfd_fd;               /* -1: not opened (ioctls answer -ENODEV) */

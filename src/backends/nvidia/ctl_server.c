@@ -1,4 +1,4 @@
-/* gpriod's side of the control socket (include/gprio/ctl.h): registrations with the peer's
+/* gpriod's side of the control socket (ctl.h): registrations with the peer's
  * credentials, `gprio set`, hang-ups. Each registered process gets a row in the control
  * segment (gpriod writes it), its own stats memfd, and a hot descriptor that is writable only
  * if its granted priority lets it publish. */
@@ -13,7 +13,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "gprio/ctl.h"
+#include "ctl.h"
 #include "nvidia_backend.h"
 
 #define NLOG(nv, ...)                                                                            \

@@ -10,7 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gprio/ctl.h"
+#include "ctl.h"
 #include "gprio/policy.h"
 
 void gprio_nv_cfg_defaults(struct gprio_nv_cfg *c)

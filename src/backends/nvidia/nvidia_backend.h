@@ -10,7 +10,7 @@
 #include <sys/un.h>
 
 #include "gprio/backend.h"
-#include "gprio/shm.h"
+#include "shm.h"
 
 #include "../../daemon/auth.h"
 #include "../../daemon/evloop.h"
@@ -66,7 +66,7 @@ void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s);
  * how many. (gpriod runs it every 500 ms on its loop.) */
 int gprio_nv_reap(struct gprio_nv *nv);
 
-/* ctl_server.c: the control protocol (include/gprio/ctl.h) on nv->srv */
+/* ctl_server.c: the control protocol (ctl.h) on nv->srv */
 int gprio_nv_listen(struct gprio_nv *nv);
 /* the stats page of the process in control-segment row `row`, or NULL */
 const struct gprio_shm_stats *gprio_nv_stats_of(const struct gprio_nv *nv, uint32_t row);

@@ -10,7 +10,7 @@
  *   KEPLER_CHANNEL_GROUP_A) and sets their timeslice through the same fd and client
  *   (NV_ESC_RM_CONTROL SET_TIMESLICE), keeping the original to restore; libcuda's own later
  *   SET_TIMESLICE on one of them is given our value in the same call.
- * - Registers with gpriod over its control socket (include/gprio/ctl.h): gpriod sees our
+ * - Registers with gpriod over its control socket (ctl.h): gpriod sees our
  *   credentials and grants (or demotes) the class we ask for; we get the control segment
  *   read-only, the hot segment writable only if we may publish, and our own stats page.
  * - Under MPS (a control pipe in CUDA_MPS_PIPE_DIRECTORY or /tmp/nvidia-mps), an offline process
@@ -36,10 +36,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "gprio/ctl.h"
+#include "ctl.h"
 #include "gprio/gate.h"
 #include "gprio/priority.h"
-#include "gprio/shm.h"
+#include "shm.h"
 
 #define EXPORT __attribute__((visibility("default")))
 

@@ -7,8 +7,8 @@
 
 #include "gprio/monitor.h"
 #include "gprio/stats.h"
-#include "gprio/sim_profile.h"
-#include "gprio/sim_rng.h"
+#include "sim_profile.h"
+#include "sim_rng.h"
 
 #define SIM_MAX_PROCS 64
 #define SIM_MAX_GPU_KEYS 32

@@ -9,7 +9,7 @@
  *            online launch does one atomic max on its level; an offline launch holds while a
  *            level above its own is hot (launch gating).
  *   stats    one memfd per process, handed to its shim only: its launch counters and heartbeat.
- * Registration goes through the control socket PATH.sock (include/gprio/ctl.h) with the peer's
+ * Registration goes through the control socket PATH.sock (ctl.h) with the peer's
  * credentials; the class a process asked for is granted or demoted by gprio_auth_register.
  * A stale heartbeat (> GPRIO_SHM_STALE_NS), or the socket closing, makes every shim fail open. */
 #ifndef GPRIO_SHM_H

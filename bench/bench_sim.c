@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "../src/sim/sim.h"
+#include "../src/sim/sim_kfd.h"
 
 int main(int argc, char **argv)
 {
@@ -15,6 +16,7 @@ int main(int argc, char **argv)
 	static struct sim_scenario sc;
 	static struct sim_result r;
 	char err[SIM_ERR_LEN];
+	sim_kfd_register();
 	if (sim_scenario_load(&sc, path, err, sizeof(err)) ||
 	    sim_scenario_finalize(&sc, NULL, err, sizeof(err))) {
 		fprintf(stderr, "bench_sim: %s\n", err);

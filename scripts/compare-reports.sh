@@ -1,7 +1,8 @@
 #!/bin/sh
-# Behaviour check for refactors: the simulator's JSON report of every shipped example under every
-# policy and variant, for one seed, from revision REV (default HEAD) and from the working tree,
-# compared field by field (wall-clock fields removed). Exit 0 when identical, 1 with a diff.
+# Behaviour check for refactors: the simulator's reports (JSON and text) of every shipped
+# example under every policy and variant, for two seeds, from revision REV (default HEAD) and from
+# the working tree, compared line by line (wall-clock fields removed). Exit 0 when identical, 1
+# with a diff.
 #   scripts/compare-reports.sh [REV] [--allow-diff]
 # --allow-diff prints the diff and exits 0 (for a change whose effect is intended: say so in
 # the commit).
@@ -32,6 +33,7 @@ run_all() { # $1 gprio binary, $2 output file
 				echo "== $scn $set seed $seed" >>"$2"
 				"$1" sim "$scn" --compare "$set" --seed "$seed" --json |
 					sed -e 's/, "wall_s": [0-9.e+-]*//g' -e 's/, /,\n/g' >>"$2"
+				"$1" sim "$scn" --compare "$set" --seed "$seed" | grep -v '^wall time' >>"$2"
 			done
 		done
 	done

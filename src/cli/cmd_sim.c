@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../sim/sim_kfd.h"
 #include "cmd.h"
 #include "../sim/sim.h"
 
@@ -61,6 +62,7 @@ int gprio_cmd_sim(int argc, char **argv)
 {
 	const char *path = NULL, *profile = NULL, *policy = NULL, *compare = NULL, *seed = NULL;
 	const char *duration = NULL, *poll = NULL, *events = NULL, *preempt = NULL;
+	sim_kfd_register(); /* stages 1 and 2: the amdkfd backend on the simulated KFD */
 	bool json = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];

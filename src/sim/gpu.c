@@ -309,7 +309,7 @@ static void kernel_complete(struct sim_world *w, struct sim_q *q, bool lost)
 		w->completed++;
 	proc_exec(w, q, -1);
 	sim_mark(w, q);
-	sim_workload_kernel_done(w, q, &c, lost);
+	w->wl->kernel_done(w, q, &c, lost);
 }
 
 void sim_lose_kernel(struct sim_world *w, struct sim_q *q)
@@ -429,7 +429,7 @@ void sim_handle(struct sim_world *w, const struct sim_event *e)
 	case EV_ARRIVAL:
 	case EV_LAUNCH:
 		/* a launch is not visible to the GPU yet (EV_DISPATCH follows at visible_at) */
-		sim_workload_event(w, e);
+		w->wl->event(w, e);
 		w->arch->changed(w);
 		return;
 	case EV_WAKE:

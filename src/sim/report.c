@@ -45,11 +45,8 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 		fprintf(f, ", controller dies at %.3f s", (double)sc->die_at / 1e9);
 	fprintf(f, "\n");
 	for (uint32_t i = 0; i < c->nruns; i++)
-		if (c->runs[i].kfd_stage) {
-			fprintf(f, "  :stage1 / :stage2 = the amdkfd backend on the simulated KFD: stock KFD "
-				   "(DBG_TRAP, device-wide unmap) / gprio's KFD patch (per-queue unmap);\n"
-				   "  both poll, since KFD reports no new work, and see rptr (consumed), "
-				   "not completion\n");
+		if (c->runs[i].ctl_name[0] && sim_stage_controller()) {
+			fprintf(f, "%s", sim_stage_controller()->note);
 			break;
 		}
 	fprintf(f, "\n");
@@ -119,15 +116,17 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 		ROW("context switches", "%16llu",
 		    (unsigned long long)(on->ctx_switches + off->ctx_switches),
 		    (unsigned long long)r->ctx_switches);
-	bool kfd = false;
-	for (uint32_t i = 0; i < c->nruns; i++)
-		kfd |= c->runs[i].kfd_stage != 0;
-	if (kfd) {
-		ROW("KFD ioctls (amdkfd backend)", "%16llu", 0ull, (unsigned long long)r->kfd_ioctls);
-		ROW("DBG_TRAP ENABLEs", "%16llu", 0ull, (unsigned long long)r->kfd_enables);
-		ROW("EC_QUEUE_NEW retries", "%16llu", 0ull, (unsigned long long)r->kfd_ebusy_retries);
-		ROW("refused KFD calls", "%16llu", 0ull, (unsigned long long)r->kfd_call_errors);
-		ROW("processes not controllable", "%16llu", 0ull, (unsigned long long)r->kfd_blocked);
+	/* the controller's own counters: rows from the first run that has them (a run without
+	 * a controller shows 0) */
+	const struct sim_result *cr = NULL;
+	for (uint32_t i = 0; i < c->nruns && !cr; i++)
+		if (c->runs[i].nctl)
+			cr = &c->runs[i];
+	for (uint32_t k = 0; cr && k < cr->nctl; k++) {
+		if (!cr->ctl[k].label)
+			continue;
+		const char *key = cr->ctl[k].key;
+		ROW(cr->ctl[k].label, "%16llu", 0ull, (unsigned long long)sim_result_counter(r, key));
 	}
 	ROW("monitor ticks", "%16llu", 0ull, (unsigned long long)r->mon.ticks);
 	ROW("monitor event wake-ups", "%16llu", 0ull, (unsigned long long)r->mon.event_wakeups);
@@ -201,13 +200,14 @@ static void json_result(FILE *f, const struct sim_result *r, double left, double
 		(unsigned long long)r->submitted, (unsigned long long)r->completed,
 		(unsigned long long)r->lost, (unsigned long long)r->order_violations,
 		(unsigned long long)r->held_at_end, (unsigned long long)r->events, r->wall_s);
-	if (r->kfd_stage)
-		fprintf(f, ", \"kfd\": {\"stage\": %d, \"ioctls\": %llu, \"enables\": %llu, "
-			   "\"ec_queue_new_retries\": %llu, \"queue_errors\": %llu, \"refused_calls\": %llu, "
-			   "\"blocked_processes\": %llu}",
-			r->kfd_stage, (unsigned long long)r->kfd_ioctls, (unsigned long long)r->kfd_enables,
-			(unsigned long long)r->kfd_ebusy_retries, (unsigned long long)r->kfd_queue_errors,
-			(unsigned long long)r->kfd_call_errors, (unsigned long long)r->kfd_blocked);
+	if (r->ctl_name[0]) {
+		fprintf(f, ", \"%s\": {\"stage\": %d", r->ctl_name, r->ctl_stage);
+		for (uint32_t k = 0; k < r->nctl; k++)
+			if (r->ctl[k].json)
+				fprintf(f, ", \"%s\": %llu", r->ctl[k].key,
+					(unsigned long long)r->ctl[k].value);
+		fprintf(f, "}");
+	}
 	fprintf(f, "}");
 }
 

@@ -7,9 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../backends/amdkfd/amdkfd_backend.h"
 #include "sim_backend.h"
-#include "sim_kfd.h"
 
 static double wall_now(void)
 {
@@ -52,12 +50,33 @@ static void snapshot(struct sim_world *w, struct sim_result *r)
 	r->online_busy_share = secs > 0 ? (double)ob / 1e9 / secs : 0;
 }
 
-/* The controller under test: the sim backend, or the amdkfd backend on the simulated KFD. */
+static const struct sim_controller *g_stage_controller;
+
+void sim_register_stage_controller(const struct sim_controller *c)
+{
+	g_stage_controller = c;
+}
+
+const struct sim_controller *sim_stage_controller(void)
+{
+	return g_stage_controller;
+}
+
+uint64_t sim_result_counter(const struct sim_result *r, const char *key)
+{
+	for (uint32_t i = 0; i < r->nctl; i++)
+		if (strcmp(r->ctl[i].key, key) == 0)
+			return r->ctl[i].value;
+	return 0;
+}
+
+/* The controller under test: the sim backend, or a registered one (the amdkfd backend on the
+ * simulated KFD). */
 struct controller {
 	const struct gprio_backend_ops *ops;
 	void *be;
-	struct sim_kfd kfd;
-	struct gprio_amdkfd *ak;
+	const struct sim_controller *c; /* NULL: the sim backend */
+	void *st;
 };
 
 static int controller_init(struct controller *c, struct sim_world *w, const struct sim_scenario *sc,
@@ -68,41 +87,23 @@ static int controller_init(struct controller *c, struct sim_world *w, const stru
 	c->be = w;
 	if (sc->kfd.stage == 0)
 		return 0;
-	if (sc->profile.arch != SIM_ARCH_AMD_CPSCH) {
-		snprintf(err, errlen, "%s: stage %d needs an AMD profile, not '%s'", sc->path,
-			 sc->kfd.stage, sc->profile.name);
-		return -EINVAL;
+	if (!g_stage_controller) {
+		snprintf(err, errlen, "%s: stage %d needs the simulated KFD, which this program does not "
+				      "include", sc->path, sc->kfd.stage);
+		return -ENOTSUP;
 	}
-	int rc = sim_kfd_init(&c->kfd, w, &sc->kfd);
-	c->ak = rc ? NULL : malloc(sizeof(*c->ak));
-	if (!c->ak) {
-		snprintf(err, errlen, "out of memory building the simulated KFD");
-		sim_kfd_free(&c->kfd);
-		return -ENOMEM;
-	}
-	struct gprio_kfd_sys sys;
-	struct gprio_amdkfd_cfg cfg;
-	sim_kfd_sys(&c->kfd, &sys);
-	gprio_amdkfd_cfg_defaults(&cfg);
-	cfg.stage = sc->kfd.stage;
-	rc = gprio_amdkfd_open(c->ak, &sys, &cfg, err, errlen);
-	if (rc) {
-		free(c->ak);
-		sim_kfd_free(&c->kfd);
-		c->ak = NULL;
+	int rc = g_stage_controller->init(&c->st, w, sc, &c->ops, &c->be, err, errlen);
+	if (rc)
 		return rc;
-	}
-	c->ops = &gprio_amdkfd_ops;
-	c->be = c->ak;
+	c->c = g_stage_controller;
 	return 0;
 }
 
 static void controller_free(struct controller *c)
 {
-	if (c->ak) {
-		free(c->ak);
-		sim_kfd_free(&c->kfd);
-		c->ak = NULL;
+	if (c->c) {
+		c->c->free(c->st);
+		c->c = NULL;
 	}
 }
 
@@ -134,6 +135,7 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, si
 		free(m);
 		return rc;
 	}
+	w.wl = &sim_workload_ops;
 	sim_workload_start(&w);
 	sim_push(&w, sc->duration, EV_END, 0, 0);
 
@@ -142,14 +144,14 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, si
 	if (rc == -ECANCELED && w.now < w.end) {
 		/* the controller died: the mechanism's own fail-open path puts everything back */
 		w.controller = false;
-		if (ctl.ak)
-			sim_kfd_controller_died(&ctl.kfd);
+		if (ctl.c)
+			ctl.c->died(ctl.st);
 		w.arch->fail_open(&w);
 		rc = sim_world_run_until(&w, w.end, false);
 	} else if (rc == -ECANCELED) {
 		rc = gprio_monitor_release_all(m);
-		if (ctl.ak) {
-			int rc2 = gprio_amdkfd_close(ctl.ak);
+		if (ctl.c) {
+			int rc2 = ctl.c->close(ctl.st);
 			rc = rc < 0 ? rc : rc2;
 		}
 	}
@@ -162,15 +164,9 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, si
 	}
 	snapshot(&w, res);
 	res->mon = m->st;
-	if (ctl.ak) {
-		res->kfd_stage = ctl.ak->stage;
-		res->kfd_ioctls = ctl.ak->st.ioctls;
-		res->kfd_enables = ctl.ak->st.enables;
-		res->kfd_ebusy_retries = ctl.ak->st.ebusy_retries;
-		res->kfd_queue_errors = ctl.ak->st.queue_errors;
-		res->kfd_call_errors = ctl.ak->st.call_errors;
-		res->kfd_blocked = ctl.ak->st.blocked;
-		res->kfd_agent_calls = ctl.ak->st.agent_calls;
+	if (ctl.c) {
+		snprintf(res->ctl_name, sizeof(res->ctl_name), "%s", ctl.c->name);
+		ctl.c->results(ctl.st, res);
 	}
 
 	/* drain: no new work; everything submitted must complete, in order, and nothing stay held */

@@ -105,6 +105,16 @@ int sim_parse_duration(const char *s, gprio_ns *out);
 extern const char gprio_default_scenario[];
 extern const char gprio_default_scenario_name[];
 
+/* One counter a controller reports: `key` names it in JSON (json) and in code, `label` in the
+ * text table (NULL: not shown there). */
+#define SIM_CTL_COUNTERS 8
+struct sim_ctl_counter {
+	const char *key;
+	const char *label;
+	bool json;
+	uint64_t value;
+};
+
 /* What one run measured. */
 struct sim_proc_result {
 	char name[32];
@@ -139,12 +149,40 @@ struct sim_result {
 	uint64_t lost;                     /* kernels that never completed (must be 0) */
 	uint64_t order_violations;         /* completions out of order (must be 0) */
 	uint64_t held_at_end;              /* queues still held after the run (must be 0) */
-	/* amdkfd runs (stage 1/2): what the backend did against the simulated KFD */
-	int kfd_stage;
-	uint64_t kfd_ioctls, kfd_enables, kfd_ebusy_retries, kfd_queue_errors, kfd_call_errors;
-	uint64_t kfd_blocked;
-	uint64_t kfd_agent_calls; /* in-process mode: calls an HSA shim ran on itself */
+	/* What the controller under test counted beyond the monitor (sim_controller.results),
+	 * e.g. the amdkfd backend's KFD calls; ctl_name "" for the sim backend. */
+	char ctl_name[16];
+	int ctl_stage;
+	uint32_t nctl;
+	struct sim_ctl_counter ctl[SIM_CTL_COUNTERS];
 };
+
+/* A counter by key, 0 if the run has none of that name. */
+uint64_t sim_result_counter(const struct sim_result *r, const char *key);
+
+/* The controller a run drives instead of the ideal sim backend: the real amdkfd backend on a
+ * simulated KFD (scenario stage 1 or 2). It lives in its own library (gprio_sim_kfd) and is
+ * registered at start-up, the way SQLite registers a VFS, so the simulator itself links no
+ * backend. */
+struct sim_world;
+struct sim_controller {
+	const char *name; /* its JSON key, e.g. "kfd" */
+	/* the report's explanation of its variants (printed once) */
+	const char *note;
+	/* Build it over the world: the ops and state the monitor drives. */
+	int (*init)(void **st, struct sim_world *w, const struct sim_scenario *sc,
+		    const struct gprio_backend_ops **ops, void **be, char *err, size_t errlen);
+	/* The controller died mid-run: the mechanism's own fail-open path. */
+	void (*died)(void *st);
+	/* The run ended normally, after the monitor released what it held: fail open. */
+	int (*close)(void *st);
+	void (*results)(void *st, struct sim_result *r);
+	void (*free)(void *st);
+};
+/* Register the controller for scenario stages 1 and 2 (NULL: none; such runs then fail with a
+ * message saying so). */
+void sim_register_stage_controller(const struct sim_controller *c);
+const struct sim_controller *sim_stage_controller(void);
 
 /* Run the scenario with its (finalized) configuration. 0 or a negative errno with err set. */
 int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, size_t errlen);

@@ -60,4 +60,8 @@ void sim_kfd_sys(struct sim_kfd *k, struct gprio_kfd_sys *out);
  * queues a dead caller preempted). */
 void sim_kfd_controller_died(struct sim_kfd *k);
 
+/* Make stages 1 and 2 of `gprio sim` run the amdkfd backend on the simulated KFD
+ * (kfd_controller.c, in gprio_sim_kfd). */
+void sim_kfd_register(void);
+
 #endif

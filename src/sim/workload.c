@@ -119,7 +119,7 @@ void sim_workload_start(struct sim_world *w)
 	}
 }
 
-void sim_workload_event(struct sim_world *w, const struct sim_event *e)
+static void workload_event(struct sim_world *w, const struct sim_event *e)
 {
 	uint32_t pi = e->a;
 	struct sim_p *p = &w->p[pi];
@@ -152,7 +152,7 @@ void sim_workload_event(struct sim_world *w, const struct sim_event *e)
 	}
 }
 
-void sim_workload_kernel_done(struct sim_world *w, struct sim_q *q, const struct sim_cmd *c, bool lost)
+static void kernel_done(struct sim_world *w, struct sim_q *q, const struct sim_cmd *c, bool lost)
 {
 	uint32_t pi = q->proc;
 	struct sim_p *p = &w->p[pi];
@@ -188,3 +188,8 @@ void sim_workload_kernel_done(struct sim_world *w, struct sim_q *q, const struct
 	else
 		start_request(w, pi);
 }
+
+const struct sim_workload_ops sim_workload_ops = {
+	.event = workload_event,
+	.kernel_done = kernel_done,
+};

@@ -118,6 +118,7 @@ struct sim_amd_op {
 
 struct sim_world {
 	const struct sim_scenario *sc;
+	const struct sim_workload_ops *wl;
 	const struct sim_profile *pr;
 	const struct sim_arch_ops *arch;
 	struct sim_evq evq;
@@ -185,10 +186,15 @@ void sim_handle(struct sim_world *w, const struct sim_event *e);
 bool sim_in_window(const struct sim_world *w, gprio_ns t);
 struct sim_q *sim_q_by_key(struct sim_world *w, uint64_t key);
 
-/* workload.c */
+/* workload.c: what runs on the GPU. The GPU model calls it back through w->wl (the workload
+ * submits to the GPU, the GPU reports completions: one direction of dependency each way). */
+struct sim_workload_ops {
+	/* EV_ARRIVAL / EV_LAUNCH */
+	void (*event)(struct sim_world *w, const struct sim_event *e);
+	/* A kernel of q completed (or was lost). */
+	void (*kernel_done)(struct sim_world *w, struct sim_q *q, const struct sim_cmd *c, bool lost);
+};
+extern const struct sim_workload_ops sim_workload_ops;
 void sim_workload_start(struct sim_world *w);
-void sim_workload_event(struct sim_world *w, const struct sim_event *e);
-/* A kernel of q completed (or was lost). */
-void sim_workload_kernel_done(struct sim_world *w, struct sim_q *q, const struct sim_cmd *c, bool lost);
 
 #endif

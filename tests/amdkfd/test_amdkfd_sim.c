@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../../src/sim/sim.h"
+#include "../../src/sim/sim_kfd.h"
 
 static struct sim_scenario sc;
 static struct sim_result r, base;
@@ -72,13 +73,13 @@ static void stage1_works(void **s)
 	baseline();
 	setup_run(NULL, 1, &r, 0);
 	nothing_lost(&r);
-	assert_int_equal(r.kfd_stage, 1);
+	assert_int_equal(r.ctl_stage, 1);
 	assert_true(r.mon.suspends > 10);
 	assert_int_equal(r.mon.failures, 0);
-	assert_int_equal(r.kfd_call_errors, 0);
-	assert_int_equal(r.kfd_blocked, 0);
+	assert_int_equal(sim_result_counter(&r, "refused_calls"), 0);
+	assert_int_equal(sim_result_counter(&r, "blocked_processes"), 0);
 	/* one ENABLE for the offline process, one for observing the online one */
-	assert_int_equal(r.kfd_enables, 2);
+	assert_int_equal(sim_result_counter(&r, "enables"), 2);
 	assert_true(r.device_wide_ops >= r.mon.suspend_calls);
 	/* poll-only (KFD has no new-work event) and every call is a device-wide hiccup: a modest gain
 	 * in this small world (3.5x alone vs 4.8x without gprio) */
@@ -93,10 +94,10 @@ static void stage2_works(void **s)
 	baseline();
 	setup_run(NULL, 2, &r, 0);
 	nothing_lost(&r);
-	assert_int_equal(r.kfd_stage, 2);
+	assert_int_equal(r.ctl_stage, 2);
 	assert_true(r.mon.suspends > 10);
 	assert_int_equal(r.mon.failures, 0);
-	assert_int_equal(r.kfd_enables, 0);
+	assert_int_equal(sim_result_counter(&r, "enables"), 0);
 	assert_int_equal(r.device_wide_ops, 0);
 	if ((double)p99(&r) >= 0.6 * (double)p99(&base))
 		fail_msg("p99 %.3f ms vs %.3f ms without gprio", p99(&r) / 1e6, p99(&base) / 1e6);
@@ -124,7 +125,7 @@ static void no_hws(void **s)
 	(void)s;
 	setup_run("[kfd]\nhws = off\n", 1, &r, 0);
 	nothing_lost(&r);
-	assert_true(r.kfd_blocked > 0);
+	assert_true(sim_result_counter(&r, "blocked_processes") > 0);
 	assert_int_equal(r.mon.suspends, 0);
 }
 
@@ -135,7 +136,7 @@ static void existing_debugger(void **s)
 	(void)s;
 	setup_run("[kfd]\ndebugger = train\n", 1, &r, 0);
 	nothing_lost(&r);
-	assert_true(r.kfd_blocked > 0);
+	assert_true(sim_result_counter(&r, "blocked_processes") > 0);
 	assert_int_equal(r.mon.suspends, 0); /* hw preemptions happen: the runlist refreshes */
 }
 
@@ -145,7 +146,7 @@ static void no_runtime_enable(void **s)
 	(void)s;
 	setup_run("[kfd]\nno_runtime_enable = train\n", 1, &r, 0);
 	nothing_lost(&r);
-	assert_true(r.kfd_call_errors > 0);
+	assert_true(sim_result_counter(&r, "refused_calls") > 0);
 	assert_true(r.mon.failures > 0);
 	assert_int_equal(r.mon.suspends, 0);
 }
@@ -156,7 +157,7 @@ static void unprivileged(void **s)
 	(void)s;
 	setup_run("[kfd]\nroot = no\n", 1, &r, 0);
 	nothing_lost(&r);
-	assert_true(r.kfd_blocked > 0);
+	assert_true(sim_result_counter(&r, "blocked_processes") > 0);
 	assert_int_equal(r.mon.suspends, 0);
 }
 
@@ -169,7 +170,7 @@ static void process_exits_mid_preemption(void **s)
 		setup_run("[kfd]\nexit = train at 1500ms\n", stage, &r, 0);
 		nothing_lost(&r);
 		assert_true(r.mon.gone >= 2);
-		assert_int_equal(r.kfd_call_errors, 0);
+		assert_int_equal(sim_result_counter(&r, "refused_calls"), 0);
 	}
 }
 
@@ -194,8 +195,8 @@ static void queues_created_mid_run(void **s)
 		  "kernel_time = normal 1ms 300us\nblocks = 160\nstart = 1s\n",
 		  1, &r, 0);
 	nothing_lost(&r);
-	assert_int_equal(r.kfd_enables, 3);
-	assert_int_equal(r.kfd_call_errors, 0);
+	assert_int_equal(sim_result_counter(&r, "enables"), 3);
+	assert_int_equal(sim_result_counter(&r, "refused_calls"), 0);
 	assert_int_equal(r.mon.failures, 0);
 }
 
@@ -218,11 +219,11 @@ static void in_process_without_root(void **s)
 	baseline();
 	setup_run("[kfd]\nroot = no\nshim = train\nshim = web\n", 1, &r, 0);
 	nothing_lost(&r);
-	assert_int_equal(r.kfd_blocked, 0);
-	assert_int_equal(r.kfd_call_errors, 0);
-	assert_true(r.kfd_agent_calls > 10);
+	assert_int_equal(sim_result_counter(&r, "blocked_processes"), 0);
+	assert_int_equal(sim_result_counter(&r, "refused_calls"), 0);
+	assert_true(sim_result_counter(&r, "agent_calls") > 10);
 	assert_true(r.mon.suspends > 10);
-	assert_int_equal(r.kfd_enables, 2);
+	assert_int_equal(sim_result_counter(&r, "enables"), 2);
 	if ((double)p99(&r) >= 0.85 * (double)p99(&base))
 		fail_msg("p99 %.3f ms vs %.3f ms without gprio", p99(&r) / 1e6, p99(&base) / 1e6);
 }
@@ -235,13 +236,13 @@ static void shim_lost_falls_back(void **s)
 	(void)s;
 	setup_run("[kfd]\nshim = train\nshim_lost = train at 1s\n", 1, &r, 0);
 	nothing_lost(&r);
-	assert_true(r.kfd_agent_calls > 0);
-	assert_true(r.kfd_enables >= 3); /* web observed, train in-process, train through ptrace */
+	assert_true(sim_result_counter(&r, "agent_calls") > 0);
+	assert_true(sim_result_counter(&r, "enables") >= 3); /* web observed, train in-process, train through ptrace */
 	assert_true(r.mon.suspends > 10);
 	uint64_t before = r.mon.suspends;
 	setup_run("[kfd]\nroot = no\nshim = train\nshim_lost = train at 1s\n", 1, &r, 0);
 	nothing_lost(&r);
-	assert_true(r.kfd_blocked > 0);
+	assert_true(sim_result_counter(&r, "blocked_processes") > 0);
 	assert_true(r.mon.suspends < before);
 }
 
@@ -252,7 +253,7 @@ static void daemon_dies_in_process(void **s)
 	(void)s;
 	setup_run("[scheduler]\ndie_at = 1200ms\n[kfd]\nshim = train\nshim = web\n", 1, &r, 0);
 	nothing_lost(&r);
-	assert_true(r.kfd_agent_calls > 0);
+	assert_true(sim_result_counter(&r, "agent_calls") > 0);
 }
 
 static void variant_names(void **s)
@@ -294,6 +295,7 @@ static void kfd_section_errors(void **s)
 
 int main(void)
 {
+	sim_kfd_register();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stage1_works),
 		cmocka_unit_test(stage2_works),

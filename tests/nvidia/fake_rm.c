@@ -6,12 +6,14 @@
  * served, every value each TSG was set to, and the final values. Layouts: facts/nvidia.md. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #define EXPORT __attribute__((visibility("default")))
 #define TSG_CLASS 0xa06cu
@@ -31,9 +33,27 @@ static struct {
 	char hist[MAXH * 12];
 } T[MAXT];
 static unsigned nt, next_handle = 0x5c000015, gets, sets;
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static int rm(unsigned long req, void *arg);
 static int refuse;
 
 EXPORT int ioctl(int fd, unsigned long req, ...);
+
+/* Preloaded after the shim, which interposes dlsym: RTLD_NEXT must still mean "after us", or
+ * every interposer loaded after the shim (sanitizers, profilers) would find itself and recurse. */
+__attribute__((constructor)) static void check_rtld_next(void)
+{
+	void *next = dlsym(RTLD_NEXT, "ioctl");
+	Dl_info where, me;
+	/* which object holds it (the address of our own ioctl would be the shim's: interposed) */
+	if (!next || !dladdr(next, &where) || !dladdr((void *)check_rtld_next, &me) ||
+	    where.dli_fbase == me.dli_fbase) {
+		fprintf(stderr, "fake_rm: dlsym(RTLD_NEXT, \"ioctl\") gave %s: RTLD_NEXT is broken\n",
+			next ? "fake_rm's own ioctl" : "nothing");
+		_exit(99);
+	}
+}
+
 int ioctl(int fd, unsigned long req, ...)
 {
 	va_list ap;
@@ -44,6 +64,15 @@ int ioctl(int fd, unsigned long req, ...)
 		int (*real)(int, unsigned long, ...) = (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
 		return real(fd, req, arg);
 	}
+	/* like the real driver, safe to call from any thread (the shim's watcher calls it too) */
+	pthread_mutex_lock(&lock);
+	int rc = rm(req, arg);
+	pthread_mutex_unlock(&lock);
+	return rc;
+}
+
+static int rm(unsigned long req, void *arg)
+{
 	uint32_t *p = arg;
 	if (_IOC_NR(req) == 0x2b && _IOC_SIZE(req) == 32) { /* NVOS21: hRoot, hParent, hNew, hClass, ..., status */
 		p[7] = 0;
@@ -94,9 +123,11 @@ __attribute__((constructor)) static void init(void)
 
 __attribute__((destructor)) static void fini(void)
 {
+	pthread_mutex_lock(&lock);
 	fprintf(stderr, "{\"fake_rm\": 1, \"gets\": %u, \"sets\": %u, \"tsgs\": [", gets, sets);
 	for (unsigned i = 0; i < nt; i++)
 		fprintf(stderr, "%s{\"final\": %llu, \"set\": [%s]}", i ? ", " : "", (unsigned long long)T[i].us,
 			T[i].hist);
 	fprintf(stderr, "]}\n");
+	pthread_mutex_unlock(&lock);
 }

@@ -1,0 +1,116 @@
+/* The launch gate: the in-process half of gpriod's policy (struct gprio_policy.gate), run before
+ * every submission with no daemon round trip. A process that may publish marks its level hot;
+ * a launch waits while the policy's gate is closed for it (a higher level is hot) or gpriod
+ * holds it (override), and never once gpriod is gone (fail open). */
+#include <time.h>
+
+#include "gprio/gate.h"
+#include "shim.h"
+
+gprio_ns shim_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (gprio_ns)ts.tv_sec * GPRIO_NS_PER_S + (gprio_ns)ts.tv_nsec;
+}
+
+struct shim_binding *shim_binding(void)
+{
+	return atomic_load_explicit(&g_shim.b, memory_order_acquire);
+}
+
+bool shim_daemon_fresh(const struct shim_binding *b, gprio_ns now)
+{
+	gprio_ns hb = atomic_load_explicit(&b->shm->heartbeat_ns, memory_order_relaxed);
+	return hb + GPRIO_SHM_STALE_NS > now;
+}
+
+/* gpriod runs a policy other than none (which passes everything through). */
+bool shim_policy_active(const struct shim_binding *b)
+{
+	const struct gprio_policy *p = gprio_policy_at(atomic_load(&b->shm->policy));
+	return p && p != &gprio_policy_none;
+}
+
+void shim_mech_set(uint32_t bits, bool on)
+{
+	struct shim_binding *b = shim_binding();
+	if (!b)
+		return;
+	if (on)
+		atomic_fetch_or(&b->stats->mechanisms, bits);
+	else
+		atomic_fetch_and(&b->stats->mechanisms, ~bits);
+}
+
+static struct gprio_shm_hot *hot_of(const struct shim_binding *b)
+{
+	return atomic_load_explicit(&b->hot, memory_order_acquire);
+}
+
+static void load_hot(const struct shim_binding *b, gprio_ns hot[GPRIO_PRIO_LEVELS])
+{
+	struct gprio_shm_hot *h = hot_of(b);
+	for (int l = 0; l < GPRIO_PRIO_LEVELS; l++)
+		hot[l] = atomic_load_explicit(&h->hot_until[l], memory_order_relaxed);
+}
+
+/* Called before every submission. Cheap when inactive: one acquire load. */
+void shim_launch_gate(void)
+{
+	if (!atomic_load_explicit(&g_shim.live, memory_order_acquire))
+		return; /* pairs with the watcher's store after it registered */
+	struct shim_binding *b = shim_binding();
+	const struct gprio_shm_proc *row = b->row;
+	gprio_ns now = shim_now();
+	atomic_fetch_add_explicit(&b->stats->launches, 1, memory_order_relaxed);
+	atomic_store_explicit(&b->stats->last_launch_ns, now, memory_order_relaxed);
+	int prio = (int)atomic_load_explicit(&row->priority, memory_order_relaxed);
+	gprio_ns hyst = atomic_load_explicit(&b->shm->hysteresis_ns, memory_order_relaxed);
+	if (prio > 0 && atomic_load_explicit(&b->hot_rw, memory_order_acquire)) {
+		/* publish: this level is hot until now + hysteresis (never moves backwards) */
+		_Atomic uint64_t *h = &hot_of(b)->hot_until[prio];
+		gprio_ns cur = atomic_load_explicit(h, memory_order_relaxed);
+		gprio_ns want = gprio_hot_extend(cur, now, hyst);
+		while (want > cur && !atomic_compare_exchange_weak_explicit(
+					     h, &cur, want, memory_order_release, memory_order_relaxed))
+			want = gprio_hot_extend(cur, now, hyst);
+	}
+	if (!atomic_load_explicit(&b->shm->gating, memory_order_relaxed))
+		return;
+	unsigned bound = shim_inflight_bound();
+	if (bound)
+		shim_inflight_wait(bound);
+	gprio_ns hot[GPRIO_PRIO_LEVELS];
+	load_hot(b, hot);
+	unsigned ov = atomic_load_explicit(&row->gate_override, memory_order_relaxed);
+	const struct gprio_policy *pol =
+		gprio_policy_at(atomic_load_explicit(&b->shm->policy, memory_order_relaxed));
+	if (!gprio_gate_closed(pol, hot, prio, ov, now))
+		return;
+	/* held: wait for the level above to cool down, a release, or the daemon to vanish */
+	atomic_fetch_add(&b->stats->waiting, 1);
+	gprio_ns t0 = now;
+	for (;;) {
+		struct timespec ts = {0, 20000}; /* 20 us: well under a context switch */
+		nanosleep(&ts, NULL);
+		now = shim_now();
+		if (!shim_daemon_fresh(b, now) ||
+		    !atomic_load_explicit(&g_shim.live, memory_order_relaxed)) {
+			SHIM_LOG("gate released after %.3f ms: daemon %s\n", (double)(now - t0) / 1e6,
+				 shim_daemon_fresh(b, now) ? "inactive or gone" : "heartbeat stale");
+			break; /* fail open */
+		}
+		load_hot(b, hot);
+		ov = atomic_load_explicit(&row->gate_override, memory_order_relaxed);
+		prio = (int)atomic_load_explicit(&row->priority, memory_order_relaxed);
+		if (!gprio_gate_closed(pol, hot, prio, ov, now)) {
+			SHIM_LOG("gate opened after %.3f ms (hot level %d, override %u)\n",
+				 (double)(now - t0) / 1e6, gprio_hot_level(hot, now), ov);
+			break;
+		}
+	}
+	atomic_fetch_sub(&b->stats->waiting, 1);
+	atomic_fetch_add(&b->stats->gated_launches, 1);
+	atomic_fetch_add(&b->stats->gate_wait_ns, now - t0);
+}

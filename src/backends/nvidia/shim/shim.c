@@ -1,0 +1,68 @@
+/* The shim's start and end: read the environment gprio run set, register with gpriod before
+ * main() runs (a program's first launches must already be seen), start the watcher; at exit
+ * put the original timeslices back. Fails open throughout: with no daemon, a heartbeat older
+ * than 100 ms, or its socket closing, every call passes straight through. */
+#include <stdlib.h>
+
+#include "shim.h"
+
+struct shim g_shim = {
+	.klass = -1,
+	.sock = -1,
+	.verify_max_ns = 10 * GPRIO_NS_PER_S,
+	.tsg_lock = PTHREAD_MUTEX_INITIALIZER,
+	.fl = {.lock = PTHREAD_MUTEX_INITIALIZER},
+};
+
+static bool flag(const char *s)
+{
+	return s && *s && *s != '0';
+}
+
+__attribute__((constructor)) static void shim_init(void)
+{
+	const char *c = getenv("GPRIO_CLASS"), *p = getenv("GPRIO_PRIORITY");
+	g_shim.debug = flag(getenv("GPRIO_DEBUG"));
+	g_shim.trace_rm = flag(getenv("GPRIO_TRACE_RM"));
+	const char *vm = getenv("GPRIO_TSG_VERIFY_MAX_MS");
+	if (vm && *vm) {
+		char *end;
+		long v = strtol(vm, &end, 10);
+		if (*end == '\0' && v >= 100 && v <= 3600 * 1000)
+			g_shim.verify_max_ns = (gprio_ns)v * GPRIO_NS_PER_MS;
+		else
+			fprintf(stderr, "gprio-shim: GPRIO_TSG_VERIFY_MAX_MS='%s' is not 100..3600000 ms; "
+					"using %lld\n", vm, (long long)(g_shim.verify_max_ns / GPRIO_NS_PER_MS));
+	}
+	enum gprio_class k;
+	if (!c || gprio_class_parse(c, &k) != 0)
+		return; /* not started through gprio run: pass everything through */
+	g_shim.klass = (int)k;
+	g_shim.prio = gprio_class_default_priority(k);
+	if (p && *p) {
+		char *end;
+		long v = strtol(p, &end, 10);
+		if (*end == '\0' && gprio_priority_valid(v))
+			g_shim.prio = (int)v;
+	}
+	shim_mps_setup(k);
+	struct shim_binding *b = shim_register() ? shim_binding() : NULL;
+	if (b && shim_daemon_fresh(b, shim_now()) && shim_policy_active(b))
+		atomic_store(&g_shim.live, 1);
+	pthread_t t;
+	pthread_attr_t a;
+	pthread_attr_init(&a);
+	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &a, shim_watcher, NULL) != 0)
+		SHIM_LOG("cannot start the watcher thread: gprio stays passive\n");
+	pthread_attr_destroy(&a);
+	SHIM_LOG("class %s priority %d, gpriod %s\n", gprio_class_name(k), g_shim.prio,
+		 b ? "registered" : "absent");
+}
+
+__attribute__((destructor)) static void shim_fini(void)
+{
+	atomic_store(&g_shim.live, 0);
+	shim_apply_timeslices(0, false);
+	/* our row is freed when gpriod sees this connection close (at exit) */
+}

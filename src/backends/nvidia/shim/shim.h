@@ -1,0 +1,128 @@
+/* libgprio-cuda.so, the NVIDIA shim: loaded into unmodified CUDA programs with LD_PRELOAD (gprio
+ * run does it). One concern per file, one state struct (g_shim):
+ *   intercept.c  dlsym / cuGetProcAddress / exported entry points: every way a program finds the
+ *                driver's launch functions hands back our wrappers, which call launch_gate()
+ *   gate.c       the launch gate: the in-process half of gpriod's policy (publish our level
+ *                as hot; wait while a higher one is hot or gpriod holds us)
+ *   inflight.c   the bound on unfinished offline submissions (events after each submission)
+ *   tsg.c        the ioctl interposer: our time-slice groups and their timeslices
+ *   link.c       the daemon link: registration over gpriod's control socket, its messages, the
+ *                watcher thread (heartbeat, liveness, fail-open)
+ *   mps.c        under an MPS server: the offline client's priority
+ *   shim.c       the environment and the constructor / destructor
+ * Threads: the program's own (launches, ioctls) and our watcher. Pointers to the real driver
+ * functions are atomics, filled once and never changed back. */
+#ifndef GPRIO_SHIM_H
+#define GPRIO_SHIM_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#include "../shm.h"
+#include "gprio/policy.h"
+
+#define SHIM_EXPORT __attribute__((visibility("default")))
+
+typedef int CUresult;
+typedef void *CUstream;
+#define SHIM_CUDA_ERROR_UNKNOWN 999
+
+/* What one registration with gpriod gave us. Never unmapped while we run (a launch thread may
+ * still hold the pointers when gpriod goes away); a gpriod restart costs three pages. */
+struct shim_binding {
+	const struct gprio_shm *shm;      /* control segment, read-only */
+	const struct gprio_shm_proc *row; /* our row in it: granted class/priority, gate override */
+	struct gprio_shm_hot *_Atomic hot; /* writable only if hot_rw; replaced when promoted */
+	_Atomic bool hot_rw;
+	struct gprio_shm_stats *stats;    /* ours */
+};
+
+/* One of libcuda's time-slice groups in this process. */
+struct shim_tsg {
+	int fd;
+	uint32_t client, handle;
+	uint64_t orig_us; /* 0: unknown */
+	uint64_t set_us;  /* what we set (0: driver default in place) */
+};
+#define SHIM_MAX_TSGS 256
+#define SHIM_RING 256
+
+struct shim {
+	/* From the environment, set by the constructor before any other thread of ours runs. */
+	int klass;                /* -1: not started by gprio run: pass everything through */
+	int prio;                 /* what we ask gpriod for */
+	bool debug, trace_rm;
+	gprio_ns verify_max_ns;   /* longest interval between TSG read-backs */
+	uint32_t mps_mech;        /* GPRIO_MECH_MPS when an MPS control daemon runs */
+
+	/* The daemon link. */
+	struct shim_binding *_Atomic b; /* NULL: never registered; once set, never NULL again */
+	_Atomic bool registered;        /* b is the current registration (watcher's view) */
+	_Atomic int live;               /* daemon alive and its policy active */
+	int sock;                       /* the control connection (watcher thread only) */
+
+	/* Time-slice groups. */
+	pthread_mutex_t tsg_lock;
+	struct shim_tsg tsg[SHIM_MAX_TSGS];
+	_Atomic unsigned ntsg;          /* read without the lock by ioctl() */
+	_Atomic bool tsg_dirty;         /* libcuda touched one: read them back */
+
+	/* Offline submissions in flight. */
+	struct {
+		pthread_mutex_t lock;
+		void *ev[SHIM_RING];
+		uint64_t head, tail;    /* head: oldest unfinished; tail: next to record */
+		_Atomic bool broken;    /* read without the lock on every offline launch */
+		CUresult (*create)(void **, unsigned);
+		CUresult (*record)(void *, CUstream), (*record_ptsz)(void *, CUstream);
+		CUresult (*query)(void *);
+	} fl;
+};
+extern struct shim g_shim;
+
+#define SHIM_LOG(...)                                                                  \
+	do {                                                                           \
+		if (g_shim.debug)                                                      \
+			fprintf(stderr, "gprio-shim[%d]: ", (int)getpid()),            \
+				fprintf(stderr, __VA_ARGS__);                          \
+	} while (0)
+
+gprio_ns shim_now(void);
+
+/* intercept.c */
+void *shim_real_dlsym(void *handle, const char *name);
+/* the driver's own symbol (RTLD_NEXT, then libcuda.so.1 / GPRIO_REAL_LIBCUDA) */
+void *shim_resolve(const char *name);
+
+/* gate.c */
+struct shim_binding *shim_binding(void);
+bool shim_daemon_fresh(const struct shim_binding *b, gprio_ns now);
+bool shim_policy_active(const struct shim_binding *b);
+void shim_mech_set(uint32_t bits, bool on);
+/* before every submission */
+void shim_launch_gate(void);
+
+/* inflight.c */
+unsigned shim_inflight_bound(void);
+void shim_inflight_wait(unsigned bound);
+/* after a submission that succeeded */
+void shim_track_submission(CUstream stream, bool ptsz);
+
+/* tsg.c */
+/* Give every TSG the timeslice for our class (want > 0), or put the originals back (0). With
+ * verify, read each back and set it again where it differs. Returns how many were set. */
+unsigned shim_apply_timeslices(uint64_t want_us, bool verify);
+uint64_t shim_wanted_timeslice(void);
+#define SHIM_TSG_VERIFY_MIN_NS (100 * GPRIO_NS_PER_MS)
+
+/* link.c */
+bool shim_register(void);
+void shim_fail_open(const char *why);
+void *shim_watcher(void *unused);
+
+/* mps.c */
+void shim_mps_setup(enum gprio_class k);
+
+#endif

@@ -40,13 +40,15 @@ int main(int argc, char **argv)
 	time_t now = time(NULL);
 	char date[32];
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	printf("{\"bench\": \"sim_speed\", \"command\": \"bench_sim %s %s\", \"machine\": \"%s %s\", "
+	printf("{\"bench\": \"sim_speed\", \"command\": \"bench_sim %s %s\", \"machine\": \"%s "
+	       "%s\", "
 	       "\"date\": \"%s\", \"scenario\": \"%s\", \"policy\": \"%s\", \"queues\": %u, "
 	       "\"simulated_s\": %.1f, \"wall_s\": %.3f, \"events\": %llu, \"events_per_s\": %.0f, "
-	       "\"sim_seconds_per_wall_second\": %.1f, \"work_lost\": %llu, \"target_wall_s\": 10}\n",
-	       path, dur, u.nodename, u.machine, date, path, r.policy, nq, (double)d / 1e9, r.wall_s,
-	       (unsigned long long)r.events, (double)r.events / r.wall_s, (double)d / 1e9 / r.wall_s,
-	       (unsigned long long)r.lost);
+	       "\"sim_seconds_per_wall_second\": %.1f, \"work_lost\": %llu, \"target_wall_s\": "
+	       "10}\n",
+	       path, dur, u.nodename, u.machine, date, path, r.policy, nq, (double)d / 1e9,
+	       r.wall_s, (unsigned long long)r.events, (double)r.events / r.wall_s,
+	       (double)d / 1e9 / r.wall_s, (unsigned long long)r.lost);
 	sim_scenario_free(&sc);
 	return 0;
 }

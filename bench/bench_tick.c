@@ -22,7 +22,8 @@ static int f_refresh(void *be, struct gprio_table *t, gprio_ns now)
 	for (uint32_t i = 0; i < f->n; i++) {
 		int idx = gprio_table_find(t, i);
 		if (idx < 0)
-			idx = gprio_table_add(t, i, 1000 + i, i == 0 ? 11 : (int)(i % 7), i == 0, now);
+			idx = gprio_table_add(t, i, 1000 + i, i == 0 ? 11 : (int)(i % 7), i == 0,
+					      now);
 		t->q[idx].wptr = f->wptr[i];
 		t->q[idx].rptr = f->done[i];
 		t->q[idx].done = f->done[i];
@@ -78,13 +79,17 @@ int main(int argc, char **argv)
 	uint32_t n = argc > 1 ? (uint32_t)atoi(argv[1]) : 100;
 	long iters = argc > 2 ? atol(argv[2]) : 200000;
 	if (n == 0 || n > GPRIO_MAX_QUEUES || iters <= 0) {
-		fprintf(stderr, "usage: bench_tick [QUEUES 1..%d] [ITERATIONS]\n", GPRIO_MAX_QUEUES);
+		fprintf(stderr, "usage: bench_tick [QUEUES 1..%d] [ITERATIONS]\n",
+			GPRIO_MAX_QUEUES);
 		return 2;
 	}
 	static struct fake f;
 	static struct gprio_monitor m;
-	const struct gprio_backend_ops ops = {
-		.name = "fake", .refresh = f_refresh, .suspend = f_suspend, .resume = f_resume, .wait = f_wait};
+	const struct gprio_backend_ops ops = {.name = "fake",
+					      .refresh = f_refresh,
+					      .suspend = f_suspend,
+					      .resume = f_resume,
+					      .wait = f_wait};
 	struct gprio_clock clk = {f_now, &f};
 	struct gprio_monitor_cfg cfg;
 	gprio_monitor_cfg_defaults(&cfg);
@@ -111,9 +116,11 @@ int main(int argc, char **argv)
 	time_t now = time(NULL);
 	char date[32];
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
-	printf("{\"bench\": \"monitor_tick\", \"command\": \"bench_tick %u %ld\", \"machine\": \"%s %s\", "
+	printf("{\"bench\": \"monitor_tick\", \"command\": \"bench_tick %u %ld\", \"machine\": "
+	       "\"%s %s\", "
 	       "\"date\": \"%s\", \"queues\": %u, \"ticks\": %ld, \"ns_per_tick\": %.1f, "
-	       "\"suspends\": %llu, \"resumes\": %llu, \"backend_calls\": %llu, \"target_ns\": 10000}\n",
+	       "\"suspends\": %llu, \"resumes\": %llu, \"backend_calls\": %llu, \"target_ns\": "
+	       "10000}\n",
 	       n, iters, u.nodename, u.machine, date, n, iters, ns,
 	       (unsigned long long)m.st.suspends, (unsigned long long)m.st.resumes,
 	       (unsigned long long)f.calls);

@@ -7,7 +7,7 @@
 
 /* wait() results */
 #define GPRIO_WAIT_DEADLINE 0
-#define GPRIO_WAIT_EVENT 1
+#define GPRIO_WAIT_EVENT    1
 
 struct gprio_backend_ops {
 	const char *name;

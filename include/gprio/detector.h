@@ -12,9 +12,9 @@ bool gprio_queue_hot(const struct gprio_queue *q, gprio_ns now, gprio_ns hystere
 int gprio_demand_level(const struct gprio_table *t, gprio_ns now, gprio_ns hysteresis);
 
 struct gprio_inversion {
-	int level;          /* gprio_demand_level(), -1 if none */
-	uint32_t victims;   /* busy queues below level that are not held: the inversion */
-	uint32_t held;      /* queues below level that are held */
+	int level;        /* gprio_demand_level(), -1 if none */
+	uint32_t victims; /* busy queues below level that are not held: the inversion */
+	uint32_t held;    /* queues below level that are held */
 };
 
 void gprio_detect(const struct gprio_table *t, gprio_ns now, gprio_ns hysteresis,

@@ -8,13 +8,13 @@
 #include <linux/errno.h>
 #elif defined(GPRIO_FREESTANDING)
 /* Linux's values (include/uapi/asm-generic/errno-base.h, errno.h) */
-#define EPERM 1
-#define ENOENT 2
-#define EINTR 4
-#define EEXIST 17
-#define EINVAL 22
-#define ENOSPC 28
-#define ERANGE 34
+#define EPERM     1
+#define ENOENT    2
+#define EINTR     4
+#define EEXIST    17
+#define EINVAL    22
+#define ENOSPC    28
+#define ERANGE    34
 #define ECANCELED 125
 #else
 #include <errno.h>

@@ -7,7 +7,6 @@
 #include "gprio/policy.h"
 #include "gprio/priority.h"
 
-
 /* Highest level hot at `now` (hot_until[level] > now), or -1. */
 int gprio_hot_level(const gprio_ns hot_until[GPRIO_PRIO_LEVELS], gprio_ns now);
 

@@ -25,15 +25,15 @@ void gprio_monitor_cfg_defaults(struct gprio_monitor_cfg *c);
 struct gprio_monitor_stats {
 	uint64_t ticks;
 	uint64_t event_wakeups;
-	uint64_t inversions;      /* ticks that found a busy queue below a hot one and not held */
-	uint64_t suspends;        /* queues asked to suspend */
-	uint64_t resumes;         /* queues asked to resume */
-	uint64_t suspend_calls;   /* backend calls (a call covers a batch) */
+	uint64_t inversions;    /* ticks that found a busy queue below a hot one and not held */
+	uint64_t suspends;      /* queues asked to suspend */
+	uint64_t resumes;       /* queues asked to resume */
+	uint64_t suspend_calls; /* backend calls (a call covers a batch) */
 	uint64_t resume_calls;
 	uint64_t timeouts;
-	uint64_t failures;        /* backend refused a request for a queue */
-	uint64_t share_releases;  /* resumes for the minimum share */
-	uint64_t gone;            /* queues that vanished */
+	uint64_t failures;             /* backend refused a request for a queue */
+	uint64_t share_releases;       /* resumes for the minimum share */
+	uint64_t gone;                 /* queues that vanished */
 	struct gprio_hist preempt_lat; /* suspend request -> backend saw it off the GPU */
 	struct gprio_hist resume_lat;  /* resume request -> backend saw it back */
 };
@@ -55,7 +55,8 @@ struct gprio_monitor {
 /* Large (the table is inline): allocate it statically or once at start-up. -EINVAL on a bad
  * configuration (zero poll, missing ops). */
 int gprio_monitor_init(struct gprio_monitor *m, const struct gprio_monitor_cfg *cfg,
-		       const struct gprio_backend_ops *ops, void *be, const struct gprio_clock *clock);
+		       const struct gprio_backend_ops *ops, void *be,
+		       const struct gprio_clock *clock);
 /* One refresh/decide/act pass. 0, or refresh's negative errno (the table stays consistent).
  * Refused suspend/resume requests are counted in stats and retried by the timers. */
 int gprio_monitor_tick(struct gprio_monitor *m);

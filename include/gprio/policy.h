@@ -12,7 +12,7 @@ struct gprio_policy;
 
 struct gprio_policy_params {
 	const struct gprio_policy *policy; /* which policy decides (gprio_policy_find) */
-	gprio_ns hysteresis;     /* a queue stays hot this long after its last work */
+	gprio_ns hysteresis;               /* a queue stays hot this long after its last work */
 	uint32_t share_permille; /* share: minimum share of each window a held queue gets */
 	gprio_ns window;         /* share: accounting window */
 	gprio_ns guard;          /* share: release this much early (one poll period of slack) */
@@ -31,9 +31,9 @@ enum gprio_action_kind { GPRIO_ACT_SUSPEND = 0, GPRIO_ACT_RESUME = 1 };
 enum gprio_action_reason {
 	GPRIO_WHY_INVERSION = 0, /* suspend: a higher-priority queue is hot */
 	GPRIO_WHY_IDLE,          /* resume: nothing above it is hot any more */
-	GPRIO_WHY_SHARE,         /* resume: its minimum share is due; suspend: yield to one that is */
-	GPRIO_WHY_FAIR,          /* wfq: its turn among equals came / went */
-	GPRIO_WHY_SLO,           /* slo: online work above it is about to miss its objective */
+	GPRIO_WHY_SHARE, /* resume: its minimum share is due; suspend: yield to one that is */
+	GPRIO_WHY_FAIR,  /* wfq: its turn among equals came / went */
+	GPRIO_WHY_SLO,   /* slo: online work above it is about to miss its objective */
 };
 
 struct gprio_action {
@@ -88,8 +88,8 @@ const char *gprio_policy_name(const struct gprio_policy *p);
  * *recheck_at gets the earliest time at which the decision could change with no new
  * observation, or GPRIO_NS_NEVER; never earlier than now + 1. */
 size_t gprio_policy_decide(const struct gprio_policy_params *p, const struct gprio_table *t,
-			   const struct gprio_inversion *inv, gprio_ns now, struct gprio_action *out,
-			   size_t cap, gprio_ns *recheck_at);
+			   const struct gprio_inversion *inv, gprio_ns now,
+			   struct gprio_action *out, size_t cap, gprio_ns *recheck_at);
 
 /* Helpers the policies share. */
 static inline gprio_ns gprio_min_ns(gprio_ns a, gprio_ns b)
@@ -103,6 +103,7 @@ void gprio_policy_hold_below(const struct gprio_table *t, int level, uint8_t *wa
 gprio_ns gprio_policy_hot_expiry(const struct gprio_policy_params *p, const struct gprio_table *t,
 				 gprio_ns now);
 /* Whether a held queue's minimum share is due now (share policy). */
-bool gprio_share_due(const struct gprio_policy_params *p, const struct gprio_queue *q, gprio_ns now);
+bool gprio_share_due(const struct gprio_policy_params *p, const struct gprio_queue *q,
+		     gprio_ns now);
 
 #endif

@@ -5,8 +5,8 @@
 
 #include "gprio/types.h"
 
-#define GPRIO_PRIO_MIN 0
-#define GPRIO_PRIO_MAX 15
+#define GPRIO_PRIO_MIN    0
+#define GPRIO_PRIO_MAX    15
 #define GPRIO_PRIO_LEVELS (GPRIO_PRIO_MAX + 1)
 
 /* KFD pipe priority (kfd_mqd_manager.c: pipe_priority_map): LOW 0-6, MEDIUM 7-10, HIGH 11-15. */

@@ -8,15 +8,15 @@
 #include "gprio/types.h"
 
 struct gprio_queue {
-	uint64_t key;      /* backend's identity for the queue, unique in the table */
-	uint32_t pid;      /* owning process */
-	uint8_t priority;  /* 0..15 */
-	uint8_t klass;     /* enum gprio_class */
-	uint8_t state;     /* enum gprio_qstate, owned by the monitor */
-	uint8_t hw_held;   /* backend: queue is off the GPU now (suspend took effect) */
-	uint8_t vanished;  /* backend: queue destroyed / process exited */
-	uint16_t weight;   /* wfq: share among queues of equal priority (1..GPRIO_WEIGHT_MAX) */
-	gprio_ns slo;      /* slo: latency objective of its work (0: none) */
+	uint64_t key;     /* backend's identity for the queue, unique in the table */
+	uint32_t pid;     /* owning process */
+	uint8_t priority; /* 0..15 */
+	uint8_t klass;    /* enum gprio_class */
+	uint8_t state;    /* enum gprio_qstate, owned by the monitor */
+	uint8_t hw_held;  /* backend: queue is off the GPU now (suspend took effect) */
+	uint8_t vanished; /* backend: queue destroyed / process exited */
+	uint16_t weight;  /* wfq: share among queues of equal priority (1..GPRIO_WEIGHT_MAX) */
+	gprio_ns slo;     /* slo: latency objective of its work (0: none) */
 
 	/* Counters the backend refreshes: the design's wptr / rptr plus completions where the
 	 * backend can see them (AMD's rptr means consumed, not finished: done == rptr there). */

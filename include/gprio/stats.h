@@ -6,7 +6,7 @@
 #include "gprio/types.h"
 
 #define GPRIO_HIST_SUB_BITS 7
-#define GPRIO_HIST_SUB (1u << GPRIO_HIST_SUB_BITS)
+#define GPRIO_HIST_SUB      (1u << GPRIO_HIST_SUB_BITS)
 /* Exact below 128 ns; 64 buckets per octave above, up to 2^48 ns (~78 hours). */
 #define GPRIO_HIST_BUCKETS (GPRIO_HIST_SUB + (48 - GPRIO_HIST_SUB_BITS) * (GPRIO_HIST_SUB / 2))
 

@@ -11,8 +11,8 @@ typedef uint64_t gprio_ns;
 
 #define GPRIO_NS_PER_US 1000ull
 #define GPRIO_NS_PER_MS 1000000ull
-#define GPRIO_NS_PER_S 1000000000ull
-#define GPRIO_NS_NEVER UINT64_MAX
+#define GPRIO_NS_PER_S  1000000000ull
+#define GPRIO_NS_NEVER  UINT64_MAX
 
 /* Upper bound on queues one monitor tracks; sized for the origin's "80 MQDs, 288 HQDs" MI308X
  * plus headroom. Fixed so the decision path never allocates. */

@@ -58,7 +58,8 @@ int gprio_cmd_run(int argc, char **argv)
 			char *end;
 			long v = strtol(prio, &end, 10);
 			if (*end || !*prio || !gprio_priority_valid(v)) {
-				fprintf(stderr, "gprio run: --priority: expected 0..15, got '%s'\n", prio);
+				fprintf(stderr, "gprio run: --priority: expected 0..15, got '%s'\n",
+					prio);
 				return 2;
 			}
 		} else {
@@ -66,24 +67,27 @@ int gprio_cmd_run(int argc, char **argv)
 		}
 	}
 	if (!klass || i >= argc) {
-		fprintf(stderr, "usage: gprio run --online|--offline [--priority N] -- CMD [ARGS...]\n");
+		fprintf(stderr,
+			"usage: gprio run --online|--offline [--priority N] -- CMD [ARGS...]\n");
 		return 2;
 	}
 	bool amd = access("/dev/kfd", F_OK) == 0;
 	bool nv = !amd || access("/dev/nvidiactl", F_OK) == 0;
 	char cuda[PATH_MAX], hsa[PATH_MAX];
 	if (nv && find_shim("GPRIO_SHIM", "libgprio-cuda.so", cuda, sizeof(cuda))) {
-		fprintf(stderr, "gprio run: libgprio-cuda.so not found next to gprio (set GPRIO_SHIM)\n");
+		fprintf(stderr,
+			"gprio run: libgprio-cuda.so not found next to gprio (set GPRIO_SHIM)\n");
 		return 1;
 	}
 	if (amd && find_shim("GPRIO_HSA_SHIM", "libgprio-hsa.so", hsa, sizeof(hsa))) {
-		fprintf(stderr, "gprio run: libgprio-hsa.so not found next to gprio (set GPRIO_HSA_SHIM)\n");
+		fprintf(stderr, "gprio run: libgprio-hsa.so not found next to gprio (set "
+				"GPRIO_HSA_SHIM)\n");
 		return 1;
 	}
 	const char *pre = getenv("LD_PRELOAD");
 	char buf[3 * PATH_MAX + 2];
-	snprintf(buf, sizeof(buf), "%s%s%s%s%s", nv ? cuda : "", nv && amd ? ":" : "", amd ? hsa : "",
-		 pre && *pre ? ":" : "", pre && *pre ? pre : "");
+	snprintf(buf, sizeof(buf), "%s%s%s%s%s", nv ? cuda : "", nv && amd ? ":" : "",
+		 amd ? hsa : "", pre && *pre ? ":" : "", pre && *pre ? pre : "");
 	setenv("LD_PRELOAD", buf, 1);
 	setenv("GPRIO_CLASS", klass, 1);
 	if (prio)

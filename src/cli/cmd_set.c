@@ -27,19 +27,21 @@ int gprio_cmd_set(int argc, char **argv)
 	const char *path = getenv("GPRIO_SHM");
 	if (!path || !*path)
 		path = GPRIO_SHM_DEFAULT_PATH;
-	struct gprio_ctl_msg m = {.magic = GPRIO_CTL_MAGIC, .type = GPRIO_CTL_SET, .klass = -1,
-				  .priority = -1};
+	struct gprio_ctl_msg m = {
+		.magic = GPRIO_CTL_MAGIC, .type = GPRIO_CTL_SET, .klass = -1, .priority = -1};
 	bool have_pid = false;
 	for (int i = 1; i < argc; i++) {
 		char *end;
 		if (!strcmp(argv[i], "--online") || !strcmp(argv[i], "--offline")) {
 			if (m.klass >= 0)
 				return usage();
-			m.klass = !strcmp(argv[i], "--online") ? GPRIO_CLASS_ONLINE : GPRIO_CLASS_OFFLINE;
+			m.klass = !strcmp(argv[i], "--online") ? GPRIO_CLASS_ONLINE
+							       : GPRIO_CLASS_OFFLINE;
 		} else if (!strcmp(argv[i], "--priority") && i + 1 < argc) {
 			long v = strtol(argv[++i], &end, 10);
 			if (*end || !*argv[i] || !gprio_priority_valid(v)) {
-				fprintf(stderr, "gprio set: --priority: expected 0..15, got '%s'\n", argv[i]);
+				fprintf(stderr, "gprio set: --priority: expected 0..15, got '%s'\n",
+					argv[i]);
 				return 2;
 			}
 			m.priority = (int32_t)v;
@@ -48,7 +50,8 @@ int gprio_cmd_set(int argc, char **argv)
 		} else if (!have_pid) {
 			long v = strtol(argv[i], &end, 10);
 			if (*end || !*argv[i] || v <= 0 || v > 0x7fffffffL) {
-				fprintf(stderr, "gprio set: PID: expected a process id, got '%s'\n", argv[i]);
+				fprintf(stderr, "gprio set: PID: expected a process id, got '%s'\n",
+					argv[i]);
 				return 2;
 			}
 			m.pid = (uint32_t)v;
@@ -66,7 +69,8 @@ int gprio_cmd_set(int argc, char **argv)
 	}
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) < 0) {
-		fprintf(stderr, "gprio set: %s: %s (is gpriod running?)\n", a.sun_path, strerror(errno));
+		fprintf(stderr, "gprio set: %s: %s (is gpriod running?)\n", a.sun_path,
+			strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return 1;

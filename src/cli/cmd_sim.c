@@ -21,8 +21,10 @@ static const char *variant_help(void)
 	static char buf[256];
 	char names[128];
 	gprio_policy_names(names, sizeof(names));
-	snprintf(buf, sizeof(buf), "expected one of %s, optionally with :poll, :events, :stage1 or "
-		 ":stage2", names);
+	snprintf(buf, sizeof(buf),
+		 "expected one of %s, optionally with :poll, :events, :stage1 or "
+		 ":stage2",
+		 names);
 	return buf;
 }
 
@@ -112,7 +114,7 @@ int gprio_cmd_sim(int argc, char **argv)
 		return 1;
 	}
 	int status = 0;
-	if (!status && (rc = sim_scenario_finalize(&sc, profile, err, sizeof(err)))) {
+	if (sim_scenario_finalize(&sc, profile, err, sizeof(err))) {
 		fprintf(stderr, "gprio sim: %s\n", err);
 		status = profile ? 2 : 1;
 	}
@@ -152,13 +154,15 @@ int gprio_cmd_sim(int argc, char **argv)
 	}
 	if (!status && preempt) {
 		if (sc.profile.arch != SIM_ARCH_AMD_CPSCH)
-			status = usage_err("--preempt", preempt, "only AMD profiles have a preemption variant");
+			status = usage_err("--preempt", preempt,
+					   "only AMD profiles have a preemption variant");
 		else if (strcmp(preempt, "device-wide") == 0)
 			sc.profile.preempt = SIM_AMD_DEVICE_WIDE;
 		else if (strcmp(preempt, "per-queue") == 0)
 			sc.profile.preempt = SIM_AMD_PER_QUEUE;
 		else
-			status = usage_err("--preempt", preempt, "expected device-wide or per-queue");
+			status = usage_err("--preempt", preempt,
+					   "expected device-wide or per-queue");
 	}
 	struct sim_variant v[SIM_MAX_VARIANTS];
 	uint32_t nv = 0;

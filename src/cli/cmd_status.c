@@ -47,7 +47,8 @@ int gprio_cmd_status(int argc, char **argv)
 	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr, "gprio status: %s: %s (is gpriod running?)\n", path, strerror(errno));
+		fprintf(stderr, "gprio status: %s: %s (is gpriod running?)\n", path,
+			strerror(errno));
 		return 1;
 	}
 	struct stat st;

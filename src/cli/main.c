@@ -7,19 +7,22 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: gprio COMMAND [ARGS]\n"
-		"  sim [SCENARIO] [--policy P | --compare P1,P2,...] [--profile X] [--seed N]\n"
-		"      [--duration T] [--poll-ms N] [--events on|off] [--preempt device-wide|per-queue]\n"
-		"      [--json]          simulate a scenario (default: the embedded MI308X example)\n"
-		"  profiles [NAME]        list simulator profiles and their parameters\n"
-		"  run --online|--offline [--priority N] -- CMD...\n"
-		"                         run an unmodified CUDA program under gprio (needs gpriod)\n"
-		"  status [--shm PATH]    gpriod's state and every process under gprio\n"
-		"  set PID [--online|--offline] [--priority N] [--shm PATH]\n"
-		"                         change a running process (gpriod checks who asks)\n"
-		"  doctor                 what this machine offers the AMD backend (KFD, HWS, CWSR)\n"
-		"  help                   this text\n");
+	fprintf(f, "usage: gprio COMMAND [ARGS]\n"
+		   "  sim [SCENARIO] [--policy P | --compare P1,P2,...] [--profile X] [--seed N]\n"
+		   "      [--duration T] [--poll-ms N] [--events on|off] [--preempt "
+		   "device-wide|per-queue]\n"
+		   "      [--json]          simulate a scenario (default: the embedded MI308X "
+		   "example)\n"
+		   "  profiles [NAME]        list simulator profiles and their parameters\n"
+		   "  run --online|--offline [--priority N] -- CMD...\n"
+		   "                         run an unmodified CUDA program under gprio (needs "
+		   "gpriod)\n"
+		   "  status [--shm PATH]    gpriod's state and every process under gprio\n"
+		   "  set PID [--online|--offline] [--priority N] [--shm PATH]\n"
+		   "                         change a running process (gpriod checks who asks)\n"
+		   "  doctor                 what this machine offers the AMD backend (KFD, HWS, "
+		   "CWSR)\n"
+		   "  help                   this text\n");
 }
 
 int main(int argc, char **argv)

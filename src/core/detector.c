@@ -4,7 +4,8 @@ bool gprio_queue_hot(const struct gprio_queue *q, gprio_ns now, gprio_ns hystere
 {
 	if (gprio_queue_busy(q))
 		return true;
-	return q->last_busy != GPRIO_NS_NEVER && now >= q->last_busy && now - q->last_busy < hysteresis;
+	return q->last_busy != GPRIO_NS_NEVER && now >= q->last_busy &&
+	       now - q->last_busy < hysteresis;
 }
 
 int gprio_demand_level(const struct gprio_table *t, gprio_ns now, gprio_ns hysteresis)

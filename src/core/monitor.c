@@ -17,10 +17,11 @@ void gprio_monitor_cfg_defaults(struct gprio_monitor_cfg *c)
 }
 
 int gprio_monitor_init(struct gprio_monitor *m, const struct gprio_monitor_cfg *cfg,
-		       const struct gprio_backend_ops *ops, void *be, const struct gprio_clock *clock)
+		       const struct gprio_backend_ops *ops, void *be,
+		       const struct gprio_clock *clock)
 {
-	if (!cfg || !ops || !clock || !ops->refresh || !ops->suspend || !ops->resume || !ops->wait ||
-	    cfg->poll == 0 || cfg->suspend_timeout == 0 || cfg->resume_retry == 0)
+	if (!cfg || !ops || !clock || !ops->refresh || !ops->suspend || !ops->resume ||
+	    !ops->wait || cfg->poll == 0 || cfg->suspend_timeout == 0 || cfg->resume_retry == 0)
 		return -EINVAL;
 	gprio_memset(&m->st, 0, sizeof(m->st));
 	m->cfg = *cfg;
@@ -70,12 +71,16 @@ static void observe(struct gprio_monitor *m, gprio_ns now)
 			continue; /* row i now holds the former last row */
 		}
 		if (q->state == GPRIO_Q_SUSPENDING && q->hw_held) {
-			gprio_hist_add(&m->st.preempt_lat, q->hw_changed_at >= q->state_since
-								? q->hw_changed_at - q->state_since : 0);
+			gprio_hist_add(&m->st.preempt_lat,
+				       q->hw_changed_at >= q->state_since
+					       ? q->hw_changed_at - q->state_since
+					       : 0);
 			set_state(q, GPRIO_EV_SUSPENDED, now);
 		} else if (q->state == GPRIO_Q_RESUMING && !q->hw_held) {
-			gprio_hist_add(&m->st.resume_lat, q->hw_changed_at >= q->state_since
-								? q->hw_changed_at - q->state_since : 0);
+			gprio_hist_add(&m->st.resume_lat,
+				       q->hw_changed_at >= q->state_since
+					       ? q->hw_changed_at - q->state_since
+					       : 0);
 			set_state(q, GPRIO_EV_RESUMED, now);
 		}
 		bool busy = gprio_queue_busy(q);
@@ -161,10 +166,12 @@ static size_t overdue(struct gprio_monitor *m, gprio_ns now, struct gprio_action
 			m->st.timeouts++;
 			q->timeouts++;
 			set_state(q, GPRIO_EV_TIMEOUT, now); /* -> resuming */
-			out[n++] = (struct gprio_action){GPRIO_ACT_RESUME, GPRIO_WHY_IDLE, i, q->key};
+			out[n++] =
+				(struct gprio_action){GPRIO_ACT_RESUME, GPRIO_WHY_IDLE, i, q->key};
 		} else if (q->state == GPRIO_Q_RESUMING && age >= m->cfg.resume_retry) {
 			q->state_since = now;
-			out[n++] = (struct gprio_action){GPRIO_ACT_RESUME, GPRIO_WHY_IDLE, i, q->key};
+			out[n++] =
+				(struct gprio_action){GPRIO_ACT_RESUME, GPRIO_WHY_IDLE, i, q->key};
 		}
 	}
 	return n;
@@ -229,7 +236,8 @@ int gprio_monitor_release_all(struct gprio_monitor *m)
 		struct gprio_queue *q = &m->table.q[i];
 		if (q->state == GPRIO_Q_SUSPENDING || q->state == GPRIO_Q_SUSPENDED ||
 		    q->state == GPRIO_Q_RESUMING) {
-			m->act[n++] = (struct gprio_action){GPRIO_ACT_RESUME, GPRIO_WHY_IDLE, i, q->key};
+			m->act[n++] =
+				(struct gprio_action){GPRIO_ACT_RESUME, GPRIO_WHY_IDLE, i, q->key};
 		}
 	}
 	return issue(m, GPRIO_ACT_RESUME, m->act, n, now);

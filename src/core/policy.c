@@ -7,8 +7,8 @@
 
 /* Adding a policy: one file exporting a struct gprio_policy, one row here. */
 const struct gprio_policy *const gprio_policies[] = {
-	&gprio_policy_none, &gprio_policy_priority, &gprio_policy_share, &gprio_policy_wfq,
-	&gprio_policy_slo, NULL,
+	&gprio_policy_none, &gprio_policy_priority, &gprio_policy_share,
+	&gprio_policy_wfq,  &gprio_policy_slo,      NULL,
 };
 
 void gprio_policy_defaults(struct gprio_policy_params *p)
@@ -98,8 +98,8 @@ gprio_ns gprio_policy_hot_expiry(const struct gprio_policy_params *p, const stru
 }
 
 size_t gprio_policy_decide(const struct gprio_policy_params *p, const struct gprio_table *t,
-			   const struct gprio_inversion *inv, gprio_ns now, struct gprio_action *out,
-			   size_t cap, gprio_ns *recheck_at)
+			   const struct gprio_inversion *inv, gprio_ns now,
+			   struct gprio_action *out, size_t cap, gprio_ns *recheck_at)
 {
 	uint8_t want[GPRIO_MAX_QUEUES];
 	for (uint32_t i = 0; i < t->n; i++)

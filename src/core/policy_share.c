@@ -40,8 +40,8 @@ static void share_decide(const struct gprio_policy_params *p, const struct gprio
 	int yield_to = -1;
 	for (uint32_t i = 0; i < t->n; i++) {
 		const struct gprio_queue *q = &t->q[i];
-		if (q->state != GPRIO_Q_GONE && (int)q->priority < level && gprio_share_due(p, q, now) &&
-		    (int)q->priority > yield_to) {
+		if (q->state != GPRIO_Q_GONE && (int)q->priority < level &&
+		    gprio_share_due(p, q, now) && (int)q->priority > yield_to) {
 			yield_to = q->priority;
 			*recheck = gprio_min_ns(*recheck, q->win_start + p->window);
 		}

@@ -57,7 +57,8 @@ static void wfq_decide(const struct gprio_policy_params *p, const struct gprio_t
 
 const struct gprio_policy gprio_policy_wfq = {
 	.name = "wfq",
-	.help = "priority, and busy queues of equal priority take turns in proportion to their weight",
+	.help = "priority, and busy queues of equal priority take turns in proportion to their "
+		"weight",
 	.decide = wfq_decide,
 	.gate = gprio_gate_above,
 };

@@ -54,8 +54,7 @@ int gprio_preempt_next(enum gprio_qstate s, enum gprio_qevent e, enum gprio_qsta
 		else
 			return -EINVAL;
 		break;
-	case GPRIO_Q_GONE:
-		return -EINVAL;
+	case GPRIO_Q_GONE: return -EINVAL;
 	}
 	*next = n;
 	return 0;

@@ -18,7 +18,8 @@ int gprio_class_default_priority(enum gprio_class c)
 
 enum gprio_class gprio_class_of_priority(int prio)
 {
-	return gprio_pipe_priority(prio) == GPRIO_PIPE_HIGH ? GPRIO_CLASS_ONLINE : GPRIO_CLASS_OFFLINE;
+	return gprio_pipe_priority(prio) == GPRIO_PIPE_HIGH ? GPRIO_CLASS_ONLINE
+							    : GPRIO_CLASS_OFFLINE;
 }
 
 const char *gprio_class_name(enum gprio_class c)

@@ -2,7 +2,6 @@
 
 #include "gprio/errno.h"
 
-
 void gprio_hist_init(struct gprio_hist *h)
 {
 	gprio_memset(h, 0, sizeof(*h));
@@ -19,7 +18,7 @@ uint32_t gprio_hist_bucket(uint64_t v)
 	if (v < GPRIO_HIST_SUB)
 		return (uint32_t)v;
 	unsigned shift = msb64(v) - (GPRIO_HIST_SUB_BITS - 1); /* >= 1 */
-	uint64_t m = v >> shift; /* in [SUB/2, SUB) */
+	uint64_t m = v >> shift;                               /* in [SUB/2, SUB) */
 	uint64_t idx = GPRIO_HIST_SUB + (uint64_t)(shift - 1) * (GPRIO_HIST_SUB / 2) +
 		       (m - GPRIO_HIST_SUB / 2);
 	return idx < GPRIO_HIST_BUCKETS ? (uint32_t)idx : GPRIO_HIST_BUCKETS;

@@ -24,8 +24,9 @@ int gprio_auth_register(const struct gprio_auth *a, uint32_t uid, enum gprio_cla
 	    (*klass == GPRIO_CLASS_OFFLINE && *prio <= GPRIO_AUTH_UNTRUSTED_PRIO))
 		return 0;
 	if (why)
-		snprintf(why, len, "uid %u may not run %s at priority %d (not in gpriod's --allow "
-				   "list): running as offline, priority %d",
+		snprintf(why, len,
+			 "uid %u may not run %s at priority %d (not in gpriod's --allow "
+			 "list): running as offline, priority %d",
 			 uid, gprio_class_name(*klass), *prio, GPRIO_AUTH_UNTRUSTED_PRIO);
 	*klass = GPRIO_CLASS_OFFLINE;
 	*prio = GPRIO_AUTH_UNTRUSTED_PRIO;
@@ -41,16 +42,20 @@ int gprio_auth_set(const struct gprio_auth *a, uint32_t requester, uint32_t owne
 	if (gprio_auth_trusted(a, requester))
 		return 0;
 	if (requester != owner) {
-		snprintf(why, len, "uid %u may not change a process of uid %u (not in gpriod's "
-				   "--allow list)", requester, owner);
+		snprintf(why, len,
+			 "uid %u may not change a process of uid %u (not in gpriod's "
+			 "--allow list)",
+			 requester, owner);
 		return -EPERM;
 	}
 	bool raises = prio > cur_prio ||
 		      (klass == GPRIO_CLASS_ONLINE && cur_class == GPRIO_CLASS_OFFLINE);
 	if (raises) {
-		snprintf(why, len, "uid %u may only lower its own processes (%s %d -> %s %d; not in "
-				   "gpriod's --allow list)", requester, gprio_class_name(cur_class),
-			 cur_prio, gprio_class_name(klass), prio);
+		snprintf(why, len,
+			 "uid %u may only lower its own processes (%s %d -> %s %d; not in "
+			 "gpriod's --allow list)",
+			 requester, gprio_class_name(cur_class), cur_prio, gprio_class_name(klass),
+			 prio);
 		return -EPERM;
 	}
 	return 0;

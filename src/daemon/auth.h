@@ -11,7 +11,7 @@
 
 #include "gprio/priority.h"
 
-#define GPRIO_AUTH_MAX_USERS 32
+#define GPRIO_AUTH_MAX_USERS      32
 #define GPRIO_AUTH_UNTRUSTED_PRIO 0
 
 struct gprio_auth {

@@ -128,12 +128,13 @@ int gprio_evloop_run_until(struct gprio_evloop *l, gprio_ns deadline)
 		if (wake > deadline)
 			wake = deadline;
 		gprio_ns left = wake > now ? wake - now : 0;
-		struct timespec ts = {(time_t)(left / GPRIO_NS_PER_S), (long)(left % GPRIO_NS_PER_S)};
+		struct timespec ts = {(time_t)(left / GPRIO_NS_PER_S),
+				      (long)(left % GPRIO_NS_PER_S)};
 		int rc = ppoll(l->pfd, l->n, &ts, NULL);
 		l->wakeups++;
 		if (rc <= 0)
 			continue; /* the wake-up time, or a signal: the loop checks stop and time */
-		nfds_t n = l->n; /* descriptors added by a callback wait for the next round */
+		nfds_t n = l->n;  /* descriptors added by a callback wait for the next round */
 		l->dispatching = true;
 		for (nfds_t i = 0; i < n; i++) {
 			short re = l->pfd[i].revents;

@@ -10,7 +10,7 @@
 
 #include "gprio/types.h"
 
-#define GPRIO_EVLOOP_MAX_FDS 512
+#define GPRIO_EVLOOP_MAX_FDS    512
 #define GPRIO_EVLOOP_MAX_TIMERS 16
 
 struct gprio_evloop;
@@ -24,8 +24,8 @@ struct gprio_evloop {
 	const struct gprio_clock *clock;
 	volatile sig_atomic_t *stop; /* run_until returns -ECANCELED once it is set */
 	nfds_t n;
-	bool dispatching;            /* inside the callbacks of one ppoll */
-	bool compact;                /* slots deleted during that dispatch */
+	bool dispatching; /* inside the callbacks of one ppoll */
+	bool compact;     /* slots deleted during that dispatch */
 	struct pollfd pfd[GPRIO_EVLOOP_MAX_FDS];
 	struct {
 		gprio_evloop_fd_fn fn;
@@ -36,7 +36,7 @@ struct gprio_evloop {
 		gprio_evloop_timer_fn fn;
 		void *ctx;
 	} tm[GPRIO_EVLOOP_MAX_TIMERS];
-	uint64_t wakeups;            /* ppoll returns (for tests and status) */
+	uint64_t wakeups; /* ppoll returns (for tests and status) */
 };
 
 void gprio_evloop_init(struct gprio_evloop *l, const struct gprio_clock *clock,
@@ -47,7 +47,8 @@ int gprio_evloop_add_fd(struct gprio_evloop *l, int fd, short events, gprio_evlo
 /* Stop watching fd (the caller closes it). Safe inside a callback. */
 void gprio_evloop_del_fd(struct gprio_evloop *l, int fd);
 /* A timer first firing at `at`. Its id (>= 0), or -ENOSPC. */
-int gprio_evloop_add_timer(struct gprio_evloop *l, gprio_ns at, gprio_evloop_timer_fn fn, void *ctx);
+int gprio_evloop_add_timer(struct gprio_evloop *l, gprio_ns at, gprio_evloop_timer_fn fn,
+			   void *ctx);
 void gprio_evloop_del_timer(struct gprio_evloop *l, int id);
 /* Dispatch descriptor events and timers until `deadline`. 0 at the deadline, -ECANCELED once
  * *stop is set (a signal interrupts the wait at once). */

@@ -56,22 +56,25 @@ static void usage(FILE *f)
 	for (int i = 0; gprio_policies[i]; i++)
 		fprintf(f, "                                %-8s %s\n", gprio_policies[i]->name,
 			gprio_policies[i]->help);
-	fprintf(f, "  --hysteresis-us N           a queue stays hot this long after its last work\n"
-		   "  --poll-ms N                 monitor poll period (default 5)\n"
-		   "  --share PCT                 share: minimum share of a held queue (default 10)\n"
-		   "  --quantum-ms N              wfq: turn length in weighted run time (default 10)\n"
-		   "  --slo-trigger PCT           slo: hold lower queues once online work has waited\n"
-		   "                              this much of its objective (default 50)\n"
-		   "  --allow USER,...            users besides root and gpriod's own who may run "
-		   "online\n"
-		   "  --status-ms N               print the status every N ms (0: only at exit)\n");
+	fprintf(f,
+		"  --hysteresis-us N           a queue stays hot this long after its last work\n"
+		"  --poll-ms N                 monitor poll period (default 5)\n"
+		"  --share PCT                 share: minimum share of a held queue (default 10)\n"
+		"  --quantum-ms N              wfq: turn length in weighted run time (default 10)\n"
+		"  --slo-trigger PCT           slo: hold lower queues once online work has waited\n"
+		"                              this much of its objective (default 50)\n"
+		"  --allow USER,...            users besides root and gpriod's own who may run "
+		"online\n"
+		"  --status-ms N               print the status every N ms (0: only at exit)\n");
 	for (int i = 0; gpriod_backends[i]; i++)
-		fprintf(f, "\n--backend %s:\n%s", gpriod_backends[i]->name, gpriod_backends[i]->usage);
+		fprintf(f, "\n--backend %s:\n%s", gpriod_backends[i]->name,
+			gpriod_backends[i]->usage);
 }
 
 static int bad(const char *flag, const char *val)
 {
-	fprintf(stderr, "gpriod: %s: bad value '%s' (gpriod --help)\n", flag, val ? val : "(missing)");
+	fprintf(stderr, "gpriod: %s: bad value '%s' (gpriod --help)\n", flag,
+		val ? val : "(missing)");
 	return 2;
 }
 
@@ -96,14 +99,16 @@ static int common_option(const char *a, const char *val, struct gprio_monitor_cf
 	if (strcmp(a, "--policy") == 0)
 		return (cfg->policy.policy = gprio_policy_find(val)) ? 0 : -EINVAL;
 	if (strcmp(a, "--hysteresis-us") == 0)
-		return num(val, 0, 1e7, &v) ? (cfg->policy.hysteresis = (gprio_ns)(v * 1e3), 0) : -EINVAL;
+		return num(val, 0, 1e7, &v) ? (cfg->policy.hysteresis = (gprio_ns)(v * 1e3), 0)
+					    : -EINVAL;
 	if (strcmp(a, "--poll-ms") == 0)
 		return num(val, 0.01, 1e4, &v) ? (cfg->poll = (gprio_ns)(v * 1e6), 0) : -EINVAL;
 	if (strcmp(a, "--share") == 0)
 		return num(val, 0, 100, &v) ? (cfg->policy.share_permille = (uint32_t)(v * 10), 0)
 					    : -EINVAL;
 	if (strcmp(a, "--quantum-ms") == 0)
-		return num(val, 0.01, 1e4, &v) ? (cfg->policy.quantum = (gprio_ns)(v * 1e6), 0) : -EINVAL;
+		return num(val, 0.01, 1e4, &v) ? (cfg->policy.quantum = (gprio_ns)(v * 1e6), 0)
+					       : -EINVAL;
 	if (strcmp(a, "--slo-trigger") == 0)
 		return num(val, 1, 100, &v) ? (cfg->policy.slo_permille = (uint32_t)(v * 10), 0)
 					    : -EINVAL;
@@ -174,7 +179,8 @@ int main(int argc, char **argv)
 		if (rc == -ENOENT)
 			rc = b->option(a, val);
 		if (rc == -ENOENT) {
-			fprintf(stderr, "gpriod: %s: not a flag of gpriod --backend %s (gpriod --help)\n",
+			fprintf(stderr,
+				"gpriod: %s: not a flag of gpriod --backend %s (gpriod --help)\n",
 				a, b->name);
 			return 2;
 		}

@@ -15,10 +15,10 @@
 
 /* What gpriod gives every backend when it opens it. */
 struct gpriod_env {
-	struct gprio_evloop *loop;          /* register sockets and timers here */
-	const struct gprio_auth *auth;      /* who may be online / change others */
+	struct gprio_evloop *loop;           /* register sockets and timers here */
+	const struct gprio_auth *auth;       /* who may be online / change others */
 	const struct gprio_monitor_cfg *mon; /* the scheduler's configuration */
-	FILE *log;                          /* stderr (journald under systemd) */
+	FILE *log;                           /* stderr (journald under systemd) */
 };
 
 struct gpriod_backend {

@@ -38,8 +38,11 @@ static void on_listen(struct gprio_evloop *l, int fd, short revents, void *ctx)
 			close(c);
 			continue;
 		}
-		*p = (struct gprio_peer){.fd = c, .pid = (uint32_t)cr.pid, .uid = (uint32_t)cr.uid,
-					 .gid = (uint32_t)cr.gid, .since = l->clock->now(l->clock->ctx)};
+		*p = (struct gprio_peer){.fd = c,
+					 .pid = (uint32_t)cr.pid,
+					 .uid = (uint32_t)cr.uid,
+					 .gid = (uint32_t)cr.gid,
+					 .since = l->clock->now(l->clock->ctx)};
 		if ((s->ops->accept && s->ops->accept(s, p, s->ctx) < 0) ||
 		    gprio_evloop_add_fd(l, c, POLLIN, on_peer, s) < 0) {
 			s->refused++;

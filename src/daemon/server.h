@@ -12,7 +12,7 @@
 #define GPRIO_SERVER_MAX_PEERS 256
 
 struct gprio_peer {
-	int fd;        /* -1: free slot */
+	int fd; /* -1: free slot */
 	uint32_t pid, uid, gid;
 	gprio_ns since; /* accepted at */
 };

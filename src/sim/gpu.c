@@ -110,8 +110,10 @@ void sim_world_reorder(struct sim_world *w)
 	for (uint32_t i = 0; i < w->nq; i++)
 		w->q[w->order[i]].rank = i;
 	for (uint32_t i = w->nq; i-- > 0;)
-		w->band_end[i] = (i + 1 < w->nq && w->q[w->order[i + 1]].prio == w->q[w->order[i]].prio)
-					 ? w->band_end[i + 1] : i + 1;
+		w->band_end[i] =
+			(i + 1 < w->nq && w->q[w->order[i + 1]].prio == w->q[w->order[i]].prio)
+				? w->band_end[i + 1]
+				: i + 1;
 }
 
 void sim_mark(struct sim_world *w, const struct sim_q *q)
@@ -235,7 +237,8 @@ static void group_free(struct sim_world *w, struct sim_q *q, uint32_t id)
 	w->gfree = id;
 }
 
-static void group_run(struct sim_world *w, struct sim_q *q, uint32_t id, uint32_t blocks, gprio_ns dur)
+static void group_run(struct sim_world *w, struct sim_q *q, uint32_t id, uint32_t blocks,
+		      gprio_ns dur)
 {
 	struct sim_group *g = &w->g[id];
 	g->q = q->id;
@@ -337,6 +340,7 @@ static uint32_t serve(struct sim_world *w, struct sim_q *q)
 			continue;
 		uint32_t n = g->blocks <= w->free_slots ? g->blocks : w->free_slots;
 		gprio_ns rem = g->remaining;
+		/* cppcheck-suppress knownConditionTrueFalse ; true whenever free_slots < blocks */
 		if (n < g->blocks) { /* split: the rest stays saved */
 			uint32_t nid = group_new(w);
 			if (nid == UINT32_MAX)
@@ -394,8 +398,9 @@ void sim_dispatch(struct sim_world *w)
 				serve(w, q);
 			/* nothing left to hand out, or not allowed to: off the list until a completion,
 			 * a visible command, a save or an eligibility change marks it again */
-			if (!w->arch->eligible(w, q) || (q->nsaved == 0 && !q->undispatched &&
-							 (q->rptr != q->done || q->wptr == q->rptr)))
+			if (!w->arch->eligible(w, q) ||
+			    (q->nsaved == 0 && !q->undispatched &&
+			     (q->rptr != q->done || q->wptr == q->rptr)))
 				w->ready[idx] = 0;
 		}
 		i = j;
@@ -423,9 +428,7 @@ void sim_handle(struct sim_world *w, const struct sim_event *e)
 {
 	w->events++;
 	switch ((enum sim_ev)e->type) {
-	case EV_GROUP_DONE:
-		group_done(w, e->a, e->b);
-		break;
+	case EV_GROUP_DONE: group_done(w, e->a, e->b); break;
 	case EV_ARRIVAL:
 	case EV_LAUNCH:
 		/* a launch is not visible to the GPU yet (EV_DISPATCH follows at visible_at) */
@@ -433,8 +436,7 @@ void sim_handle(struct sim_world *w, const struct sim_event *e)
 		w->arch->changed(w);
 		return;
 	case EV_WAKE:
-	case EV_END:
-		return;
+	case EV_END: return;
 	case EV_DISPATCH:
 		if (e->a < w->nq) {
 			if (w->q[e->a].dispatch_at == e->t)

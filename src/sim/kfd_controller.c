@@ -82,7 +82,8 @@ static const struct sim_controller kfd_controller = {
 	.name = "kfd",
 	.note = "  :stage1 / :stage2 = the amdkfd backend on the simulated KFD: stock KFD "
 		"(DBG_TRAP, device-wide unmap) / gprio's KFD patch (per-queue unmap);\n"
-		"  both poll, since KFD reports no new work, and see rptr (consumed), not completion\n",
+		"  both poll, since KFD reports no new work, and see rptr (consumed), not "
+		"completion\n",
 	.init = kc_init,
 	.died = kc_died,
 	.close = kc_close,

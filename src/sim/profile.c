@@ -11,17 +11,17 @@
 static const struct sim_profile mi308x = {
 	.name = "mi308x-cpsch",
 	.arch = SIM_ARCH_AMD_CPSCH,
-	.slots = 80,            /* estimate: MI308X has 80 CUs per public spec sheets; 1 slot = 1 CU
+	.slots = 80,           /* estimate: MI308X has 80 CUs per public spec sheets; 1 slot = 1 CU
 				 * worth of workgroups */
-	.launch = 5 * US,       /* estimate: doorbell write -> CP fetch of the AQL packet */
-	.xcc = 4,               /* read: seed 003 ("4 XCC") */
-	.pipes = 4,             /* estimate: pipes x queues chosen so xcc x pipes x queues = 288 */
-	.queues_per_pipe = 18,  /* read: seed 003 ("288 HQD"); split over pipes is an estimate */
-	.hiq = 50 * US,         /* estimate: no published MI300 unmap latency */
-	.map = 50 * US,         /* estimate */
-	.cwsr_save = 10 * US,   /* estimate: seed 004 says 1-10 us, unmeasured */
-	.cwsr_restore = 10 * US,/* estimate: as save */
-	.grace = 476,           /* read: 1 unit = 1000 GPU clocks (facts/kfd.md), at 2.1 GHz */
+	.launch = 5 * US,      /* estimate: doorbell write -> CP fetch of the AQL packet */
+	.xcc = 4,              /* read: seed 003 ("4 XCC") */
+	.pipes = 4,            /* estimate: pipes x queues chosen so xcc x pipes x queues = 288 */
+	.queues_per_pipe = 18, /* read: seed 003 ("288 HQD"); split over pipes is an estimate */
+	.hiq = 50 * US,        /* estimate: no published MI300 unmap latency */
+	.map = 50 * US,        /* estimate */
+	.cwsr_save = 10 * US,  /* estimate: seed 004 says 1-10 us, unmeasured */
+	.cwsr_restore = 10 * US, /* estimate: as save */
+	.grace = 476,            /* read: 1 unit = 1000 GPU clocks (facts/kfd.md), at 2.1 GHz */
 	.preempt_timeout = 9000 * MS, /* read: queue_preemption_timeout_ms default (facts/kfd.md) */
 	.oversub_quantum = 10 * MS,   /* estimate: HWS rotation period under oversubscription */
 	.preempt = SIM_AMD_DEVICE_WIDE, /* read: unmodified KFD unmaps all queues (facts/kfd.md) */
@@ -33,15 +33,15 @@ static const struct sim_profile mi308x = {
 static const struct sim_profile h100 = {
 	.name = "h100",
 	.arch = SIM_ARCH_NV_TSG,
-	.slots = 132,               /* measured: 132 SMs */
-	.launch = 10 * US,          /* measured: idle launch + 10 us kernel + sync = 0.02 ms */
-	.mode = SIM_NV_TIMESLICE,   /* read: default compute mode, time-sliced processes */
-	.ctx_switch = 175 * US,     /* measured: 0.195 ms median with offline timeslice 1 us, minus
+	.slots = 132,             /* measured: 132 SMs */
+	.launch = 10 * US,        /* measured: idle launch + 10 us kernel + sync = 0.02 ms */
+	.mode = SIM_NV_TIMESLICE, /* read: default compute mode, time-sliced processes */
+	.ctx_switch = 175 * US,   /* measured: 0.195 ms median with offline timeslice 1 us, minus
 				     * the 0.02 ms an idle launch+kernel takes */
-	.timeslice = 1024 * US,     /* measured: TSG default 1024 us (2048 for a context's first
+	.timeslice = 1024 * US,   /* measured: TSG default 1024 us (2048 for a context's first
 				     * TSG; the worst wait, 1.33 ms, fits 1024) */
-	.held_timeslice = 1 * US,   /* measured: SET_TIMESLICE honours 1 us */
-	.gate = 1 * US,             /* estimate: an in-process flag the shim checks per launch */
+	.held_timeslice = 1 * US, /* measured: SET_TIMESLICE honours 1 us */
+	.gate = 1 * US,           /* estimate: an in-process flag the shim checks per launch */
 	.preempt_timeout = 9000 * MS,
 	.grace = 0,
 	.xcc = 1,
@@ -72,13 +72,14 @@ uint32_t sim_profile_queue_hqds(const struct sim_profile *p)
 	return per_xcc ? per_xcc : UINT32_MAX;
 }
 
-void sim_profile_describe(const struct sim_profile *p, void (*emit)(void *, const char *), void *ctx)
+void sim_profile_describe(const struct sim_profile *p, void (*emit)(void *, const char *),
+			  void *ctx)
 {
 	char line[160];
-#define ROW(fmt, ...)                                              \
-	do {                                                       \
-		snprintf(line, sizeof(line), fmt, __VA_ARGS__);    \
-		emit(ctx, line);                                   \
+#define ROW(fmt, ...)                                           \
+	do {                                                    \
+		snprintf(line, sizeof(line), fmt, __VA_ARGS__); \
+		emit(ctx, line);                                \
 	} while (0)
 	ROW("profile %s (%s)", p->name, p->arch == SIM_ARCH_AMD_CPSCH ? "amd-cpsch" : "nv-tsg");
 	ROW("  slots %u, launch %.1f us", p->slots, (double)p->launch / US);
@@ -86,11 +87,13 @@ void sim_profile_describe(const struct sim_profile *p, void (*emit)(void *, cons
 		ROW("  %u XCC x %u pipes x %u queues = %u HQDs (%u queues resident in SPX)", p->xcc,
 		    p->pipes, p->queues_per_pipe, p->xcc * p->pipes * p->queues_per_pipe,
 		    sim_profile_queue_hqds(p));
-		ROW("  hiq %.1f us, map %.1f us, cwsr save %.1f us / restore %.1f us, grace %.3f us",
+		ROW("  hiq %.1f us, map %.1f us, cwsr save %.1f us / restore %.1f us, grace %.3f "
+		    "us",
 		    (double)p->hiq / US, (double)p->map / US, (double)p->cwsr_save / US,
 		    (double)p->cwsr_restore / US, (double)p->grace / US);
 		ROW("  preemption %s, timeout %.0f ms, oversubscription quantum %.1f ms",
-		    p->preempt == SIM_AMD_PER_QUEUE ? "per-queue (patched KFD)" : "device-wide (stock KFD)",
+		    p->preempt == SIM_AMD_PER_QUEUE ? "per-queue (patched KFD)"
+						    : "device-wide (stock KFD)",
 		    (double)p->preempt_timeout / MS, (double)p->oversub_quantum / MS);
 	} else {
 		ROW("  mode %s, context switch %.1f us, timeslice %.1f us, held timeslice %.1f us",

@@ -26,8 +26,9 @@ static const char *preempt_desc(const struct sim_scenario *sc)
 {
 	if (sc->profile.arch == SIM_ARCH_AMD_CPSCH)
 		return sc->profile.preempt == SIM_AMD_PER_QUEUE ? "per-queue unmap (patched KFD)"
-								 : "device-wide unmap (stock KFD)";
-	return sc->profile.mode == SIM_NV_MPS ? "MPS, launch gating" : "TSG timeslice + launch gating";
+								: "device-wide unmap (stock KFD)";
+	return sc->profile.mode == SIM_NV_MPS ? "MPS, launch gating"
+					      : "TSG timeslice + launch gating";
 }
 
 #define COLS 5
@@ -38,8 +39,8 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 	fprintf(f, "  profile %s, %s; seed %llu; simulated %.1f s (+%.1f s warm-up)\n",
 		sc->profile.name, preempt_desc(sc), (unsigned long long)sc->seed,
 		(double)(sc->duration - sc->warmup) / 1e9, (double)sc->warmup / 1e9);
-	fprintf(f, "  monitor: poll %.3f ms, %s, hysteresis %.3f ms",
-		ms(sc->sched.poll), sc->sched.events ? "event wake-ups on" : "poll only",
+	fprintf(f, "  monitor: poll %.3f ms, %s, hysteresis %.3f ms", ms(sc->sched.poll),
+		sc->sched.events ? "event wake-ups on" : "poll only",
 		ms(sc->sched.policy.hysteresis));
 	if (sc->die_at != GPRIO_NS_NEVER)
 		fprintf(f, ", controller dies at %.3f s", (double)sc->die_at / 1e9);
@@ -67,17 +68,17 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 		fprintf(f, "%16s", name[i]);
 	fprintf(f, "\n");
 
-#define ROW(label, fmt, expr_alone, expr)                                    \
-	do {                                                                \
-		fprintf(f, "%-28s", label);                                 \
-		for (int i = 0; i < n; i++) {                               \
-			const struct sim_result *r = col[i];                \
-			if (r)                                              \
-				fprintf(f, fmt, (expr));                    \
-			else                                                \
-				fprintf(f, fmt, (expr_alone));              \
-		}                                                           \
-		fprintf(f, "\n");                                           \
+#define ROW(label, fmt, expr_alone, expr)                      \
+	do {                                                   \
+		fprintf(f, "%-28s", label);                    \
+		for (int i = 0; i < n; i++) {                  \
+			const struct sim_result *r = col[i];   \
+			if (r)                                 \
+				fprintf(f, fmt, (expr));       \
+			else                                   \
+				fprintf(f, fmt, (expr_alone)); \
+		}                                              \
+		fprintf(f, "\n");                              \
 	} while (0)
 
 	const struct sim_result *on = &c->online_alone, *off = &c->offline_alone;
@@ -99,15 +100,20 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 		ROW("online GPU busy share", "%16.3f", on->online_busy_share, r->online_busy_share);
 	}
 	if (c->have_offline) {
-		ROW("offline iterations/s", "%16.2f", off->offline_iter_per_s, r->offline_iter_per_s);
+		ROW("offline iterations/s", "%16.2f", off->offline_iter_per_s,
+		    r->offline_iter_per_s);
 		ROW("offline / alone", "%16.3f", 1.0,
-		    off->offline_iter_per_s > 0 ? r->offline_iter_per_s / off->offline_iter_per_s : 0);
-		ROW("offline / left by online", "%16.3f", left > 0 ? off->offline_iter_per_s / left : 0,
+		    off->offline_iter_per_s > 0 ? r->offline_iter_per_s / off->offline_iter_per_s
+						: 0);
+		ROW("offline / left by online", "%16.3f",
+		    left > 0 ? off->offline_iter_per_s / left : 0,
 		    left > 0 ? r->offline_iter_per_s / left : 0);
 	}
 	ROW("suspend requests", "%16llu", 0ull, (unsigned long long)r->mon.suspends);
-	ROW("preempt latency p50 (us)", "%16.1f", 0.0, us(gprio_hist_permille(&r->mon.preempt_lat, 500)));
-	ROW("preempt latency p99 (us)", "%16.1f", 0.0, us(gprio_hist_permille(&r->mon.preempt_lat, 990)));
+	ROW("preempt latency p50 (us)", "%16.1f", 0.0,
+	    us(gprio_hist_permille(&r->mon.preempt_lat, 500)));
+	ROW("preempt latency p99 (us)", "%16.1f", 0.0,
+	    us(gprio_hist_permille(&r->mon.preempt_lat, 990)));
 	ROW("preempt latency max (us)", "%16.1f", 0.0, us(r->mon.preempt_lat.max));
 	ROW("hardware preemptions", "%16llu", 0ull, (unsigned long long)r->hw_preemptions);
 	if (sc->profile.arch == SIM_ARCH_AMD_CPSCH)
@@ -126,7 +132,8 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 		if (!cr->ctl[k].label)
 			continue;
 		const char *key = cr->ctl[k].key;
-		ROW(cr->ctl[k].label, "%16llu", 0ull, (unsigned long long)sim_result_counter(r, key));
+		ROW(cr->ctl[k].label, "%16llu", 0ull,
+		    (unsigned long long)sim_result_counter(r, key));
 	}
 	ROW("monitor ticks", "%16llu", 0ull, (unsigned long long)r->mon.ticks);
 	ROW("monitor event wake-ups", "%16llu", 0ull, (unsigned long long)r->mon.event_wakeups);
@@ -140,7 +147,8 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 	ROW("order violations", "%16llu",
 	    (unsigned long long)(on->order_violations + off->order_violations),
 	    (unsigned long long)r->order_violations);
-	ROW("queues held at end", "%16llu", (unsigned long long)(on->held_at_end + off->held_at_end),
+	ROW("queues held at end", "%16llu",
+	    (unsigned long long)(on->held_at_end + off->held_at_end),
 	    (unsigned long long)r->held_at_end);
 	ROW("sim events", "%16llu", (unsigned long long)(on->events + off->events),
 	    (unsigned long long)r->events);
@@ -150,8 +158,9 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 
 static void json_hist(FILE *f, const struct gprio_hist *h)
 {
-	fprintf(f, "{\"count\": %llu, \"p50_ms\": %.6f, \"p90_ms\": %.6f, \"p99_ms\": %.6f, "
-		   "\"max_ms\": %.6f, \"mean_ms\": %.6f}",
+	fprintf(f,
+		"{\"count\": %llu, \"p50_ms\": %.6f, \"p90_ms\": %.6f, \"p99_ms\": %.6f, "
+		"\"max_ms\": %.6f, \"mean_ms\": %.6f}",
 		(unsigned long long)h->count, ms(gprio_hist_permille(h, 500)),
 		ms(gprio_hist_permille(h, 900)), ms(gprio_hist_permille(h, 990)),
 		ms(h->count ? h->max : 0), ms(gprio_hist_mean(h)));
@@ -163,27 +172,32 @@ static void json_result(FILE *f, const struct sim_result *r, double left, double
 	fprintf(f, "{\"policy\": \"%s\", \"online_latency\": ", r->policy);
 	json_hist(f, &r->online_latency);
 	uint64_t p99 = gprio_hist_permille(&r->online_latency, 990);
-	fprintf(f, ", \"online_p99_vs_alone\": %.4f", alone_p99 ? (double)p99 / (double)alone_p99 : 0);
+	fprintf(f, ", \"online_p99_vs_alone\": %.4f",
+		alone_p99 ? (double)p99 / (double)alone_p99 : 0);
 	fprintf(f, ", \"online_busy_share\": %.4f", r->online_busy_share);
 	fprintf(f, ", \"offline_iter_per_s\": %.4f", r->offline_iter_per_s);
-	fprintf(f, ", \"offline_vs_alone\": %.4f", alone_tput > 0 ? r->offline_iter_per_s / alone_tput : 0);
+	fprintf(f, ", \"offline_vs_alone\": %.4f",
+		alone_tput > 0 ? r->offline_iter_per_s / alone_tput : 0);
 	fprintf(f, ", \"offline_vs_left\": %.4f", left > 0 ? r->offline_iter_per_s / left : 0);
 	fprintf(f, ", \"processes\": [");
 	for (uint32_t i = 0; i < r->nprocs; i++) {
 		const struct sim_proc_result *p = &r->procs[i];
-		fprintf(f, "%s{\"name\": \"%s\", \"class\": \"%s\", \"requests\": %llu, "
-			   "\"iterations\": %llu, \"kernels\": %llu, \"busy_share\": %.4f, \"latency\": ",
+		fprintf(f,
+			"%s{\"name\": \"%s\", \"class\": \"%s\", \"requests\": %llu, "
+			"\"iterations\": %llu, \"kernels\": %llu, \"busy_share\": %.4f, "
+			"\"latency\": ",
 			i ? ", " : "", p->name, gprio_class_name(p->klass),
 			(unsigned long long)p->requests, (unsigned long long)p->iterations,
 			(unsigned long long)p->kernels, p->busy_share);
 		json_hist(f, &p->latency);
 		fprintf(f, "}");
 	}
-	fprintf(f, "], \"monitor\": {\"ticks\": %llu, \"event_wakeups\": %llu, \"inversions\": %llu, "
-		   "\"suspends\": %llu, \"resumes\": %llu, \"suspend_calls\": %llu, "
-		   "\"resume_calls\": %llu, \"timeouts\": %llu, \"failures\": %llu, "
-		   "\"share_releases\": %llu, \"preempt_latency_us\": {\"p50\": %.3f, \"p99\": %.3f, "
-		   "\"max\": %.3f}}",
+	fprintf(f,
+		"], \"monitor\": {\"ticks\": %llu, \"event_wakeups\": %llu, \"inversions\": %llu, "
+		"\"suspends\": %llu, \"resumes\": %llu, \"suspend_calls\": %llu, "
+		"\"resume_calls\": %llu, \"timeouts\": %llu, \"failures\": %llu, "
+		"\"share_releases\": %llu, \"preempt_latency_us\": {\"p50\": %.3f, \"p99\": %.3f, "
+		"\"max\": %.3f}}",
 		(unsigned long long)r->mon.ticks, (unsigned long long)r->mon.event_wakeups,
 		(unsigned long long)r->mon.inversions, (unsigned long long)r->mon.suspends,
 		(unsigned long long)r->mon.resumes, (unsigned long long)r->mon.suspend_calls,
@@ -191,10 +205,12 @@ static void json_result(FILE *f, const struct sim_result *r, double left, double
 		(unsigned long long)r->mon.failures, (unsigned long long)r->mon.share_releases,
 		us(gprio_hist_permille(&r->mon.preempt_lat, 500)),
 		us(gprio_hist_permille(&r->mon.preempt_lat, 990)), us(r->mon.preempt_lat.max));
-	fprintf(f, ", \"hw_preemptions\": %llu, \"device_wide_unmaps\": %llu, \"context_switches\": %llu"
-		   ", \"gpu_resets\": %llu, \"kernels_submitted\": %llu, \"kernels_completed\": %llu"
-		   ", \"work_lost\": %llu, \"order_violations\": %llu, \"held_at_end\": %llu"
-		   ", \"events\": %llu, \"wall_s\": %.4f",
+	fprintf(f,
+		", \"hw_preemptions\": %llu, \"device_wide_unmaps\": %llu, \"context_switches\": "
+		"%llu"
+		", \"gpu_resets\": %llu, \"kernels_submitted\": %llu, \"kernels_completed\": %llu"
+		", \"work_lost\": %llu, \"order_violations\": %llu, \"held_at_end\": %llu"
+		", \"events\": %llu, \"wall_s\": %.4f",
 		(unsigned long long)r->hw_preemptions, (unsigned long long)r->device_wide_ops,
 		(unsigned long long)r->ctx_switches, (unsigned long long)r->resets,
 		(unsigned long long)r->submitted, (unsigned long long)r->completed,
@@ -215,13 +231,17 @@ void sim_report_json(FILE *f, const struct sim_scenario *sc, const struct sim_co
 {
 	double left = left_for_offline(c);
 	double alone_tput = c->have_offline ? c->offline_alone.offline_iter_per_s : 0;
-	uint64_t alone_p99 = c->have_online ? gprio_hist_permille(&c->online_alone.online_latency, 990) : 0;
-	fprintf(f, "{\"scenario\": \"%s\", \"profile\": \"%s\", \"preemption\": \"%s\", \"seed\": %llu, "
-		   "\"simulated_s\": %.3f, \"warmup_s\": %.3f, \"poll_ms\": %.3f, \"events\": %s, "
-		   "\"hysteresis_ms\": %.3f, \"offline_left_by_online_iter_per_s\": %.4f",
+	uint64_t alone_p99 =
+		c->have_online ? gprio_hist_permille(&c->online_alone.online_latency, 990) : 0;
+	fprintf(f,
+		"{\"scenario\": \"%s\", \"profile\": \"%s\", \"preemption\": \"%s\", \"seed\": "
+		"%llu, "
+		"\"simulated_s\": %.3f, \"warmup_s\": %.3f, \"poll_ms\": %.3f, \"events\": %s, "
+		"\"hysteresis_ms\": %.3f, \"offline_left_by_online_iter_per_s\": %.4f",
 		sc->path, sc->profile.name, preempt_desc(sc), (unsigned long long)sc->seed,
-		(double)(sc->duration - sc->warmup) / 1e9, (double)sc->warmup / 1e9, ms(sc->sched.poll),
-		sc->sched.events ? "true" : "false", ms(sc->sched.policy.hysteresis), left);
+		(double)(sc->duration - sc->warmup) / 1e9, (double)sc->warmup / 1e9,
+		ms(sc->sched.poll), sc->sched.events ? "true" : "false",
+		ms(sc->sched.policy.hysteresis), left);
 	fprintf(f, ", \"online_alone\": ");
 	if (c->have_online)
 		json_result(f, &c->online_alone, left, alone_tput, alone_p99);

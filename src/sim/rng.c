@@ -44,12 +44,8 @@ double sim_dist_sample(const struct sim_dist *d, struct sim_rng *r)
 {
 	double v;
 	switch (d->kind) {
-	case SIM_DIST_UNIFORM:
-		v = d->a + (d->b - d->a) * sim_rng_unit(r);
-		break;
-	case SIM_DIST_EXP:
-		v = -d->a * log(1.0 - sim_rng_unit(r));
-		break;
+	case SIM_DIST_UNIFORM: v = d->a + (d->b - d->a) * sim_rng_unit(r); break;
+	case SIM_DIST_EXP: v = -d->a * log(1.0 - sim_rng_unit(r)); break;
 	case SIM_DIST_NORMAL: {
 		/* Box-Muller; one value per call keeps the stream simple and deterministic */
 		double u1 = 1.0 - sim_rng_unit(r), u2 = sim_rng_unit(r);
@@ -57,9 +53,7 @@ double sim_dist_sample(const struct sim_dist *d, struct sim_rng *r)
 		break;
 	}
 	case SIM_DIST_FIXED:
-	default:
-		v = d->a;
-		break;
+	default: v = d->a; break;
 	}
 	return v < 0 ? 0 : v;
 }

@@ -88,8 +88,10 @@ static int controller_init(struct controller *c, struct sim_world *w, const stru
 	if (sc->kfd.stage == 0)
 		return 0;
 	if (!g_stage_controller) {
-		snprintf(err, errlen, "%s: stage %d needs the simulated KFD, which this program does not "
-				      "include", sc->path, sc->kfd.stage);
+		snprintf(err, errlen,
+			 "%s: stage %d needs the simulated KFD, which this program does not "
+			 "include",
+			 sc->path, sc->kfd.stage);
 		return -ENOTSUP;
 	}
 	int rc = g_stage_controller->init(&c->st, w, sc, &c->ops, &c->be, err, errlen);
@@ -179,9 +181,14 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, si
 		free(m);
 		return rc;
 	}
-	snprintf(res->policy, sizeof(res->policy), "%s%s%s", gprio_policy_name(sc->sched.policy.policy),
-		 sc->kfd.stage ? "" : sc->sched.events ? "" : ":poll",
-		 sc->kfd.stage == 1 ? ":stage1" : sc->kfd.stage == 2 ? ":stage2" : "");
+	snprintf(res->policy, sizeof(res->policy), "%s%s%s",
+		 gprio_policy_name(sc->sched.policy.policy),
+		 sc->kfd.stage      ? ""
+		 : sc->sched.events ? ""
+				    : ":poll",
+		 sc->kfd.stage == 1   ? ":stage1"
+		 : sc->kfd.stage == 2 ? ":stage2"
+				      : "");
 	snprintf(res->profile, sizeof(res->profile), "%s", sc->profile.name);
 	res->seed = sc->seed;
 	res->poll_only = !sc->sched.events;
@@ -273,7 +280,8 @@ int sim_compare_run(const struct sim_scenario *sc, const struct sim_variant *var
 			/* the amdkfd backend on the simulated KFD: stock KFD (device-wide unmap) or the
 			 * patched one (per-queue); KFD reports no new work, so it polls */
 			tmp.kfd.stage = variants[i].stage;
-			tmp.profile.preempt = variants[i].stage == 1 ? SIM_AMD_DEVICE_WIDE : SIM_AMD_PER_QUEUE;
+			tmp.profile.preempt =
+				variants[i].stage == 1 ? SIM_AMD_DEVICE_WIDE : SIM_AMD_PER_QUEUE;
 			tmp.sched.events = false;
 		}
 		if ((rc = sim_run(&tmp, &cmp->runs[i], err, errlen)))

@@ -135,18 +135,22 @@ static int parse_dist(struct parser *p, const char *key, const char *val, bool t
 	else
 		k = SIM_DIST_FIXED, want = 1, first = 0;
 	if (n != first + want)
-		return fail(p, "%s: bad distribution '%s' (expected e.g. '50us', 'exp 50us', "
-			       "'uniform 40us 60us', 'normal 50us 5us')", key, val);
+		return fail(p,
+			    "%s: bad distribution '%s' (expected e.g. '50us', 'exp 50us', "
+			    "'uniform 40us 60us', 'normal 50us 5us')",
+			    key, val);
 	for (int i = 0; i < want; i++) {
 		const char *s = w[first + i];
 		if (time) {
 			gprio_ns ns;
 			if (sim_parse_duration(s, &ns))
-				return fail(p, "%s: bad duration '%s' (expected e.g. 50us, 2ms, 1.5s)",
+				return fail(p,
+					    "%s: bad duration '%s' (expected e.g. 50us, 2ms, 1.5s)",
 					    key, s);
 			a[i] = (double)ns;
 		} else if (parse_double(s, &a[i]) || a[i] < 0) {
-			return fail(p, "%s: bad number '%s' (expected a non-negative number)", key, s);
+			return fail(p, "%s: bad number '%s' (expected a non-negative number)", key,
+				    s);
 		}
 	}
 	if (k == SIM_DIST_UNIFORM && a[1] < a[0])
@@ -202,8 +206,10 @@ static int load_trace(struct parser *p, const char *file, struct sim_proc_spec *
 			continue;
 		gprio_ns v;
 		if (sim_parse_duration(s, &v) || v < prev) {
-			snprintf(p->err, p->errlen, "%s:%d: bad arrival time '%s' (expected ascending "
-				 "times with units, e.g. 12.5ms)", full, ln, s);
+			snprintf(p->err, p->errlen,
+				 "%s:%d: bad arrival time '%s' (expected ascending "
+				 "times with units, e.g. 12.5ms)",
+				 full, ln, s);
 			rc = -EINVAL;
 			break;
 		}
@@ -240,7 +246,8 @@ static int key_sim(struct parser *p, const char *k, const char *v)
 	if (strcmp(k, "profile") == 0) {
 		struct sim_profile tmp;
 		if (sim_profile_get(v, &tmp))
-			return fail(p, "profile: unknown profile '%s' (known: mi308x-cpsch, h100)", v);
+			return fail(p, "profile: unknown profile '%s' (known: mi308x-cpsch, h100)",
+				    v);
 		snprintf(sc->profile_name, sizeof(sc->profile_name), "%s", v);
 		return 0;
 	}
@@ -330,9 +337,11 @@ static int key_sched(struct parser *p, const char *k, const char *v)
 		return parse_dur_key(p, k, v, &p->sc->event_latency);
 	if (strcmp(k, "die_at") == 0)
 		return parse_dur_key(p, k, v, &p->sc->die_at);
-	return fail(p, "unknown key '%s' in [scheduler] (known: policy, poll, events, hysteresis, "
-		       "share, window, quantum, slo_trigger, grace, suspend_timeout, event_latency, "
-		       "die_at)", k);
+	return fail(p,
+		    "unknown key '%s' in [scheduler] (known: policy, poll, events, hysteresis, "
+		    "share, window, quantum, slo_trigger, grace, suspend_timeout, event_latency, "
+		    "die_at)",
+		    k);
 }
 
 /* [kfd]: conditions of the simulated KFD. Process names are resolved once all are known. */
@@ -352,7 +361,7 @@ static int kfd_event(struct parser *p, enum sim_kfd_ev_kind kind, const char *k,
 	if (n != want || (timed && strcmp(w[n - 2], "at") != 0))
 		return fail(p, "%s: expected '%s', got '%s'", k,
 			    kind == SIM_KFD_DESTROY ? "PROCESS QUEUE at TIME"
-			    : timed		    ? "PROCESS at TIME"
+			    : timed                 ? "PROCESS at TIME"
 						    : "PROCESS",
 			    v);
 	if (strlen(w[0]) >= sizeof(e.proc))
@@ -409,8 +418,10 @@ static int key_kfd(struct parser *p, const char *k, const char *v)
 		return kfd_event(p, SIM_KFD_SHIM, k, v);
 	if (strcmp(k, "shim_lost") == 0)
 		return kfd_event(p, SIM_KFD_SHIM_LOST, k, v);
-	return fail(p, "unknown key '%s' in [kfd] (known: hws, root, version, exit, destroy, "
-		       "debugger, no_runtime_enable, shim, shim_lost)", k);
+	return fail(p,
+		    "unknown key '%s' in [kfd] (known: hws, root, version, exit, destroy, "
+		    "debugger, no_runtime_enable, shim, shim_lost)",
+		    k);
 }
 
 static int resolve_kfd(struct sim_scenario *sc, char *err, size_t errlen)
@@ -421,12 +432,13 @@ static int resolve_kfd(struct sim_scenario *sc, char *err, size_t errlen)
 		while (j < sc->nprocs && strcmp(sc->procs[j].name, e->proc) != 0)
 			j++;
 		if (j == sc->nprocs) {
-			snprintf(err, errlen, "%s:%d: [kfd]: no process named '%s'", sc->path, e->line,
-				 e->proc);
+			snprintf(err, errlen, "%s:%d: [kfd]: no process named '%s'", sc->path,
+				 e->line, e->proc);
 			return -EINVAL;
 		}
 		if (e->kind == SIM_KFD_DESTROY && e->queue >= sc->procs[j].queues) {
-			snprintf(err, errlen, "%s:%d: [kfd]: process '%s' has %u queue(s), no queue %u",
+			snprintf(err, errlen,
+				 "%s:%d: [kfd]: process '%s' has %u queue(s), no queue %u",
 				 sc->path, e->line, e->proc, sc->procs[j].queues, e->queue);
 			return -EINVAL;
 		}
@@ -484,7 +496,9 @@ static int key_proc(struct parser *p, const char *k, const char *v)
 	if (strcmp(k, "timeslice") == 0) {
 		int rc = parse_dur_key(p, k, v, &ps->timeslice);
 		if (!rc && (ps->timeslice < GPRIO_NS_PER_US || ps->timeslice > GPRIO_NS_PER_S))
-			return fail(p, "timeslice: expected 1us..1s (SET_TIMESLICE range), got '%s'", v);
+			return fail(p,
+				    "timeslice: expected 1us..1s (SET_TIMESLICE range), got '%s'",
+				    v);
 		return rc;
 	}
 	if (strcmp(k, "start") == 0)
@@ -516,7 +530,10 @@ static int key_proc(struct parser *p, const char *k, const char *v)
 			if (slash && slash[2] == '\0')
 				*slash = '\0';
 			if (!slash || parse_double(w[1], &r) || r <= 0 || r > 1e6)
-				return fail(p, "arrival: bad rate in '%s' (expected e.g. 'poisson 40/s')", v);
+				return fail(
+					p,
+					"arrival: bad rate in '%s' (expected e.g. 'poisson 40/s')",
+					v);
 			ps->arrival = SIM_ARRIVE_POISSON;
 			ps->rate = r;
 			return 0;
@@ -534,11 +551,14 @@ static int key_proc(struct parser *p, const char *k, const char *v)
 			ps->arrival = SIM_ARRIVE_TRACE;
 			return load_trace(p, w[1], ps);
 		}
-		return fail(p, "arrival: expected 'continuous', 'poisson RATE/s', 'closed THINK' or "
-			       "'trace FILE', got '%s'", v);
+		return fail(p,
+			    "arrival: expected 'continuous', 'poisson RATE/s', 'closed THINK' or "
+			    "'trace FILE', got '%s'",
+			    v);
 	}
-	return fail(p, "unknown key '%s' in [process %s] (known: class, priority, queues, arrival, "
-		       "kernels, kernel_time, blocks, gap, inflight, timeslice, start, weight, slo)",
+	return fail(p,
+		    "unknown key '%s' in [process %s] (known: class, priority, queues, arrival, "
+		    "kernels, kernel_time, blocks, gap, inflight, timeslice, start, weight, slo)",
 		    k, ps->name);
 }
 
@@ -593,8 +613,8 @@ static int section(struct parser *p, char *s)
 			return fail(p, "process name '%s' is longer than 31 characters", w[1]);
 		for (uint32_t i = 0; i < sc->nprocs; i++)
 			if (strcmp(sc->procs[i].name, w[1]) == 0)
-				return fail(p, "process '%s' defined twice (first at line %d)", w[1],
-					    sc->procs[i].line);
+				return fail(p, "process '%s' defined twice (first at line %d)",
+					    w[1], sc->procs[i].line);
 		if (sc->nprocs == SIM_MAX_PROCS)
 			return fail(p, "too many processes (at most %d)", SIM_MAX_PROCS);
 		p->proc = &sc->procs[sc->nprocs++];
@@ -604,8 +624,10 @@ static int section(struct parser *p, char *s)
 		p->seen_class = p->seen_arrival = false;
 		p->sec = SEC_PROC;
 	} else
-		return fail(p, "unknown section '[%s]' (known: [sim], [gpu], [scheduler], "
-			       "[kfd], [process NAME])", s);
+		return fail(p,
+			    "unknown section '[%s]' (known: [sim], [gpu], [scheduler], "
+			    "[kfd], [process NAME])",
+			    s);
 	return 0;
 }
 
@@ -654,7 +676,9 @@ int sim_scenario_parse(struct sim_scenario *sc, const char *text, const char *pa
 		if (*b == '[') {
 			char *e = strchr(b, ']');
 			if (!e || e[1] != '\0') {
-				rc = fail(&p, "bad section header '%s' (expected e.g. [process web])", b);
+				rc = fail(&p,
+					  "bad section header '%s' (expected e.g. [process web])",
+					  b);
 				break;
 			}
 			*e = '\0';
@@ -689,7 +713,8 @@ int sim_scenario_parse(struct sim_scenario *sc, const char *text, const char *pa
 				rc = fail(&p, "too many [gpu] keys");
 				break;
 			}
-			if (strlen(k) >= sizeof(sc->gpu[0].key) || strlen(v) >= sizeof(sc->gpu[0].val)) {
+			if (strlen(k) >= sizeof(sc->gpu[0].key) ||
+			    strlen(v) >= sizeof(sc->gpu[0].val)) {
 				rc = fail(&p, "[gpu] '%s': key or value too long", k);
 				break;
 			}
@@ -710,8 +735,8 @@ int sim_scenario_parse(struct sim_scenario *sc, const char *text, const char *pa
 	if (rc == 0)
 		rc = resolve_kfd(sc, err, errlen);
 	if (rc == 0 && sc->warmup >= sc->duration) {
-		snprintf(err, errlen, "%s: warmup (%.3f s) must be shorter than duration (%.3f s)", path,
-			 (double)sc->warmup / 1e9, (double)sc->duration / 1e9);
+		snprintf(err, errlen, "%s: warmup (%.3f s) must be shorter than duration (%.3f s)",
+			 path, (double)sc->warmup / 1e9, (double)sc->duration / 1e9);
 		rc = -EINVAL;
 	}
 	if (rc)
@@ -760,7 +785,8 @@ int sim_scenario_load(struct sim_scenario *sc, const char *path, char *err, size
 	if (rc == 0) {
 		buf[n] = '\0';
 		if (memchr(buf, '\0', n)) {
-			snprintf(err, errlen, "%s: contains a NUL byte: not a scenario text file", path);
+			snprintf(err, errlen, "%s: contains a NUL byte: not a scenario text file",
+				 path);
 			rc = -EINVAL;
 		} else {
 			rc = sim_scenario_parse(sc, buf, path, err, errlen);
@@ -772,7 +798,8 @@ int sim_scenario_load(struct sim_scenario *sc, const char *path, char *err, size
 
 static int gpu_key(struct sim_scenario *sc, const struct sim_gpu_kv *kv, char *err, size_t errlen)
 {
-	struct parser p = {.sc = sc, .path = sc->path, .line = kv->line, .err = err, .errlen = errlen};
+	struct parser p = {
+		.sc = sc, .path = sc->path, .line = kv->line, .err = err, .errlen = errlen};
 	struct sim_profile *pr = &sc->profile;
 	const char *k = kv->key, *v = kv->val;
 	uint64_t u;
@@ -780,19 +807,27 @@ static int gpu_key(struct sim_scenario *sc, const struct sim_gpu_kv *kv, char *e
 		const char *name;
 		gprio_ns *field;
 	} durs[] = {
-		{"launch", &pr->launch},         {"hiq", &pr->hiq},
-		{"map", &pr->map},               {"cwsr_save", &pr->cwsr_save},
-		{"cwsr_restore", &pr->cwsr_restore}, {"grace", &pr->grace},
-		{"preempt_timeout", &pr->preempt_timeout}, {"oversub_quantum", &pr->oversub_quantum},
-		{"ctx_switch", &pr->ctx_switch}, {"timeslice", &pr->timeslice},
-		{"held_timeslice", &pr->held_timeslice}, {"gate", &pr->gate},
+		{"launch", &pr->launch},
+		{"hiq", &pr->hiq},
+		{"map", &pr->map},
+		{"cwsr_save", &pr->cwsr_save},
+		{"cwsr_restore", &pr->cwsr_restore},
+		{"grace", &pr->grace},
+		{"preempt_timeout", &pr->preempt_timeout},
+		{"oversub_quantum", &pr->oversub_quantum},
+		{"ctx_switch", &pr->ctx_switch},
+		{"timeslice", &pr->timeslice},
+		{"held_timeslice", &pr->held_timeslice},
+		{"gate", &pr->gate},
 	};
 	for (size_t i = 0; i < sizeof(durs) / sizeof(durs[0]); i++)
 		if (strcmp(k, durs[i].name) == 0) {
 			int rc = parse_dur_key(&p, k, v, durs[i].field);
-			if (!rc && (strcmp(k, "timeslice") == 0 || strcmp(k, "held_timeslice") == 0 ||
-				    strcmp(k, "oversub_quantum") == 0 ||
-				    strcmp(k, "preempt_timeout") == 0) && *durs[i].field == 0)
+			if (!rc &&
+			    (strcmp(k, "timeslice") == 0 || strcmp(k, "held_timeslice") == 0 ||
+			     strcmp(k, "oversub_quantum") == 0 ||
+			     strcmp(k, "preempt_timeout") == 0) &&
+			    *durs[i].field == 0)
 				return fail(&p, "%s: must be positive, got '%s'", k, v);
 			return rc;
 		}
@@ -800,8 +835,10 @@ static int gpu_key(struct sim_scenario *sc, const struct sim_gpu_kv *kv, char *e
 		const char *name;
 		uint32_t *field;
 		uint64_t max;
-	} ints[] = {{"slots", &pr->slots, 1u << 20}, {"xcc", &pr->xcc, 64},
-		    {"pipes", &pr->pipes, 64}, {"queues_per_pipe", &pr->queues_per_pipe, 1024}};
+	} ints[] = {{"slots", &pr->slots, 1u << 20},
+		    {"xcc", &pr->xcc, 64},
+		    {"pipes", &pr->pipes, 64},
+		    {"queues_per_pipe", &pr->queues_per_pipe, 1024}};
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
 		if (strcmp(k, ints[i].name) == 0) {
 			if (parse_u64(v, ints[i].max, &u) || u == 0)

@@ -10,12 +10,17 @@
 #include "sim_profile.h"
 #include "sim_rng.h"
 
-#define SIM_MAX_PROCS 64
+#define SIM_MAX_PROCS    64
 #define SIM_MAX_GPU_KEYS 32
-#define SIM_ERR_LEN 512
+#define SIM_ERR_LEN      512
 #define SIM_MAX_VARIANTS 4 /* columns of one comparison */
 
-enum sim_arrival { SIM_ARRIVE_CONTINUOUS = 0, SIM_ARRIVE_POISSON, SIM_ARRIVE_TRACE, SIM_ARRIVE_CLOSED };
+enum sim_arrival {
+	SIM_ARRIVE_CONTINUOUS = 0,
+	SIM_ARRIVE_POISSON,
+	SIM_ARRIVE_TRACE,
+	SIM_ARRIVE_CLOSED
+};
 
 struct sim_proc_spec {
 	char name[32];
@@ -27,28 +32,28 @@ struct sim_proc_spec {
 	struct sim_dist think; /* closed: the next request this long after the last completes */
 	gprio_ns *trace;       /* trace: arrival times, ascending */
 	size_t ntrace;
-	uint32_t kernels;      /* per request (online) or per iteration (offline) */
+	uint32_t kernels;            /* per request (online) or per iteration (offline) */
 	struct sim_dist kernel_time; /* duration of one block (workgroup) */
 	struct sim_dist blocks;      /* blocks per kernel */
 	struct sim_dist gap;         /* CPU time between two launches */
-	uint32_t inflight;     /* continuous: most commands outstanding per queue */
-	gprio_ns timeslice;    /* nv: TSG timeslice for this process (0: profile default) */
+	uint32_t inflight;           /* continuous: most commands outstanding per queue */
+	gprio_ns timeslice;          /* nv: TSG timeslice for this process (0: profile default) */
 	gprio_ns start;
-	uint16_t weight;       /* wfq: share among processes of equal priority */
-	gprio_ns slo;          /* slo: latency objective (0: none) */
-	int line;              /* where the section starts, for messages */
+	uint16_t weight; /* wfq: share among processes of equal priority */
+	gprio_ns slo;    /* slo: latency objective (0: none) */
+	int line;        /* where the section starts, for messages */
 };
 
 /* The simulated KFD ([kfd] section, docs/scenarios.md): the conditions and faults the amdkfd
  * backend must handle, applied when a run uses the amdkfd backend (variants :stage1/:stage2). */
 #define SIM_KFD_MAX_EVENTS 16
 enum sim_kfd_ev_kind {
-	SIM_KFD_EXIT = 0,     /* the process exits at `at` (possibly while suspended) */
-	SIM_KFD_DESTROY,      /* the process destroys queue `queue` at `at` */
-	SIM_KFD_DEBUGGER,     /* another debugger (gdb/rocgdb) holds the process from the start */
-	SIM_KFD_NO_RUNTIME,   /* the process never did RUNTIME_ENABLE */
-	SIM_KFD_SHIM,         /* the process runs gprio's HSA shim (in-process mode) */
-	SIM_KFD_SHIM_LOST,    /* at `at` its shim loses gpriod: resumes its queues, disables debug */
+	SIM_KFD_EXIT = 0,   /* the process exits at `at` (possibly while suspended) */
+	SIM_KFD_DESTROY,    /* the process destroys queue `queue` at `at` */
+	SIM_KFD_DEBUGGER,   /* another debugger (gdb/rocgdb) holds the process from the start */
+	SIM_KFD_NO_RUNTIME, /* the process never did RUNTIME_ENABLE */
+	SIM_KFD_SHIM,       /* the process runs gprio's HSA shim (in-process mode) */
+	SIM_KFD_SHIM_LOST,  /* at `at` its shim loses gpriod: resumes its queues, disables debug */
 };
 struct sim_kfd_event {
 	enum sim_kfd_ev_kind kind;
@@ -59,9 +64,9 @@ struct sim_kfd_event {
 	int line;
 };
 struct sim_kfd_cfg {
-	int stage;          /* 0: the sim backend controls; 1, 2: the amdkfd backend on the simulated KFD */
-	bool no_hws;        /* amdgpu.sched_policy=2: DBG_TRAP answers EINVAL */
-	bool unprivileged;  /* the daemon is not root: ptrace, process_vm_readv, PREEMPT refused */
+	int stage; /* 0: the sim backend controls; 1, 2: the amdkfd backend on the simulated KFD */
+	bool no_hws;       /* amdgpu.sched_policy=2: DBG_TRAP answers EINVAL */
+	bool unprivileged; /* the daemon is not root: ptrace, process_vm_readv, PREEMPT refused */
 	uint32_t major, minor; /* KFD ioctl API version reported (default 1.17, Linux 6.12) */
 	uint32_t nev;
 	struct sim_kfd_event ev[SIM_KFD_MAX_EVENTS];
@@ -119,11 +124,11 @@ struct sim_ctl_counter {
 struct sim_proc_result {
 	char name[32];
 	enum gprio_class klass;
-	struct gprio_hist latency;   /* online: request latency (arrival -> last kernel done) */
-	uint64_t requests;           /* online: completed in the measured period */
-	uint64_t iterations;         /* offline: completed in the measured period */
-	uint64_t kernels;            /* kernels completed in the measured period */
-	double busy_share;           /* fraction of measured time a kernel of it was on the GPU */
+	struct gprio_hist latency; /* online: request latency (arrival -> last kernel done) */
+	uint64_t requests;         /* online: completed in the measured period */
+	uint64_t iterations;       /* offline: completed in the measured period */
+	uint64_t kernels;          /* kernels completed in the measured period */
+	double busy_share;         /* fraction of measured time a kernel of it was on the GPU */
 };
 
 struct sim_result {
@@ -132,23 +137,23 @@ struct sim_result {
 	uint64_t seed;
 	bool poll_only;
 	gprio_ns poll;
-	gprio_ns sim_time;      /* measured virtual time (duration - warmup) */
+	gprio_ns sim_time; /* measured virtual time (duration - warmup) */
 	double wall_s;
 	uint64_t events;
 	uint32_t nprocs;
 	struct sim_proc_result procs[SIM_MAX_PROCS];
-	struct gprio_hist online_latency;  /* all online requests */
-	double offline_iter_per_s;         /* all offline processes */
+	struct gprio_hist online_latency; /* all online requests */
+	double offline_iter_per_s;        /* all offline processes */
 	double online_busy_share;
 	struct gprio_monitor_stats mon;
-	uint64_t device_wide_ops;          /* AMD: unmap+remap of every queue */
-	uint64_t hw_preemptions;           /* queue-level preemptions the hardware carried out */
-	uint64_t ctx_switches;             /* NV: context switches */
-	uint64_t resets;                   /* GPU resets after a preemption timeout */
-	uint64_t submitted, completed;     /* kernels, whole run including drain */
-	uint64_t lost;                     /* kernels that never completed (must be 0) */
-	uint64_t order_violations;         /* completions out of order (must be 0) */
-	uint64_t held_at_end;              /* queues still held after the run (must be 0) */
+	uint64_t device_wide_ops;      /* AMD: unmap+remap of every queue */
+	uint64_t hw_preemptions;       /* queue-level preemptions the hardware carried out */
+	uint64_t ctx_switches;         /* NV: context switches */
+	uint64_t resets;               /* GPU resets after a preemption timeout */
+	uint64_t submitted, completed; /* kernels, whole run including drain */
+	uint64_t lost;                 /* kernels that never completed (must be 0) */
+	uint64_t order_violations;     /* completions out of order (must be 0) */
+	uint64_t held_at_end;          /* queues still held after the run (must be 0) */
 	/* What the controller under test counted beyond the monitor (sim_controller.results),
 	 * e.g. the amdkfd backend's KFD calls; ctl_name "" for the sim backend. */
 	char ctl_name[16];
@@ -207,8 +212,8 @@ struct sim_variant {
 };
 
 int sim_variant_parse(const char *s, struct sim_variant *v);
-int sim_compare_run(const struct sim_scenario *sc, const struct sim_variant *variants,
-		    uint32_t n, struct sim_compare *cmp, char *err, size_t errlen);
+int sim_compare_run(const struct sim_scenario *sc, const struct sim_variant *variants, uint32_t n,
+		    struct sim_compare *cmp, char *err, size_t errlen);
 void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_compare *cmp);
 void sim_report_json(FILE *f, const struct sim_scenario *sc, const struct sim_compare *cmp);
 

@@ -15,8 +15,8 @@ static int sb_refresh(void *be, struct gprio_table *t, gprio_ns now)
 		if (idx < 0) {
 			if (q->wptr == 0)
 				continue; /* not created yet from the monitor's point of view */
-			idx = gprio_table_add(t, q->id, q->proc, q->prio, (enum gprio_class)q->klass,
-					      w->now);
+			idx = gprio_table_add(t, q->id, q->proc, q->prio,
+					      (enum gprio_class)q->klass, w->now);
 			if (idx < 0)
 				return idx;
 			const struct sim_proc_spec *ps = w->p[q->proc].spec;

@@ -204,7 +204,8 @@ static int sk_dbg_trap(struct sim_kfd *k, uint32_t me, struct gprio_kfd_dbg_trap
 		return -EPERM;
 	if (a->op != GPRIO_KFD_DBG_ENABLE && !(p->debug && p->debugger == me))
 		return -EINVAL;
-	bool queue_op = a->op == GPRIO_KFD_DBG_SUSPEND_QUEUES || a->op == GPRIO_KFD_DBG_RESUME_QUEUES;
+	bool queue_op =
+		a->op == GPRIO_KFD_DBG_SUSPEND_QUEUES || a->op == GPRIO_KFD_DBG_RESUME_QUEUES;
 	if (queue_op && !p->runtime_enabled)
 		return -EPERM;
 	switch (a->op) {
@@ -247,7 +248,8 @@ static int sk_dbg_trap(struct sim_kfd *k, uint32_t me, struct gprio_kfd_dbg_trap
 				continue;
 			if (n < cap) {
 				memset(&out[n], 0, sizeof(out[n]));
-				out[n].exception_status = q->is_new ? GPRIO_KFD_EC_MASK(GPRIO_KFD_EC_QUEUE_NEW) : 0;
+				out[n].exception_status =
+					q->is_new ? GPRIO_KFD_EC_MASK(GPRIO_KFD_EC_QUEUE_NEW) : 0;
 				out[n].ring_base_address = q_addr(a->pid, j, 0x80);
 				out[n].read_pointer_address = q_addr(a->pid, j, 0);
 				out[n].write_pointer_address = q_addr(a->pid, j, 8);
@@ -266,12 +268,13 @@ static int sk_dbg_trap(struct sim_kfd *k, uint32_t me, struct gprio_kfd_dbg_trap
 	}
 	case GPRIO_KFD_DBG_SUSPEND_QUEUES:
 		return queue_array_op(k, idx, false, true,
-				      (uint32_t *)(uintptr_t)a->suspend.queue_array_ptr, a->suspend.num_queues);
+				      (uint32_t *)(uintptr_t)a->suspend.queue_array_ptr,
+				      a->suspend.num_queues);
 	case GPRIO_KFD_DBG_RESUME_QUEUES:
 		return queue_array_op(k, idx, false, false,
-				      (uint32_t *)(uintptr_t)a->resume.queue_array_ptr, a->resume.num_queues);
-	default:
-		return -EINVAL;
+				      (uint32_t *)(uintptr_t)a->resume.queue_array_ptr,
+				      a->resume.num_queues);
+	default: return -EINVAL;
 	}
 }
 
@@ -316,7 +319,8 @@ static int sk_list_procs(void *ctx, uint32_t *pids, size_t cap)
 	sync(k);
 	size_t n = 0;
 	if (n < cap)
-		pids[n++] = SIM_KFD_DAEMON_PID; /* opening /dev/kfd made the daemon a KFD process too */
+		pids[n++] =
+			SIM_KFD_DAEMON_PID; /* opening /dev/kfd made the daemon a KFD process too */
 	for (uint32_t i = 0; i < k->np && n < cap; i++) {
 		bool any = false;
 		const struct sim_p *sp = &k->w->p[i];

@@ -26,9 +26,9 @@
 #include "../backends/amdkfd/kfd_sys.h"
 #include "world.h"
 
-#define SIM_KFD_DAEMON_PID 1u
+#define SIM_KFD_DAEMON_PID     1u
 #define SIM_KFD_OTHER_DEBUGGER 999u
-#define SIM_KFD_PID0 1000u /* process i of the scenario has pid 1000 + i */
+#define SIM_KFD_PID0           1000u /* process i of the scenario has pid 1000 + i */
 
 struct sim_kfd_q {
 	bool exists, is_new, destroyed, destroy_pending;

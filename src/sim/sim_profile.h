@@ -18,29 +18,29 @@ enum sim_nv_mode { SIM_NV_TIMESLICE = 0, SIM_NV_MPS = 1 };
 struct sim_profile {
 	char name[32];
 	enum sim_arch arch;
-	uint32_t slots;       /* concurrent thread blocks / workgroups the device holds (CUs, SMs) */
-	gprio_ns launch;      /* submit on the CPU -> visible to the GPU's scheduler */
+	uint32_t slots;  /* concurrent thread blocks / workgroups the device holds (CUs, SMs) */
+	gprio_ns launch; /* submit on the CPU -> visible to the GPU's scheduler */
 
 	/* AMD CPSCH */
-	uint32_t xcc;              /* XCCs; in SPX mode a queue takes one HQD on each */
-	uint32_t pipes;            /* pipes per XCC */
-	uint32_t queues_per_pipe;  /* HQDs per pipe */
-	gprio_ns hiq;              /* UNMAP_QUEUES packet through the HIQ until the CP acts */
-	gprio_ns map;              /* rebuild + send the runlist (MAP_QUEUES) */
-	gprio_ns cwsr_save;        /* CWSR: save all waves of the unmapped queues */
-	gprio_ns cwsr_restore;     /* CWSR: restore on map */
-	gprio_ns grace;            /* CP_IQ_WAIT_TIME2.SCH_WAVE: waves get this long to finish */
-	gprio_ns preempt_timeout;  /* queue_preemption_timeout_ms: then HWS hang -> GPU reset */
-	gprio_ns oversub_quantum;  /* HWS rotation period when queues outnumber HQDs */
+	uint32_t xcc;             /* XCCs; in SPX mode a queue takes one HQD on each */
+	uint32_t pipes;           /* pipes per XCC */
+	uint32_t queues_per_pipe; /* HQDs per pipe */
+	gprio_ns hiq;             /* UNMAP_QUEUES packet through the HIQ until the CP acts */
+	gprio_ns map;             /* rebuild + send the runlist (MAP_QUEUES) */
+	gprio_ns cwsr_save;       /* CWSR: save all waves of the unmapped queues */
+	gprio_ns cwsr_restore;    /* CWSR: restore on map */
+	gprio_ns grace;           /* CP_IQ_WAIT_TIME2.SCH_WAVE: waves get this long to finish */
+	gprio_ns preempt_timeout; /* queue_preemption_timeout_ms: then HWS hang -> GPU reset */
+	gprio_ns oversub_quantum; /* HWS rotation period when queues outnumber HQDs */
 	enum sim_amd_preempt preempt;
-	double hang_rate;          /* fault injection: probability an unmap never completes */
+	double hang_rate; /* fault injection: probability an unmap never completes */
 
 	/* NVIDIA TSG */
 	enum sim_nv_mode mode;
-	gprio_ns ctx_switch;       /* cross-process context switch */
-	gprio_ns timeslice;        /* default TSG timeslice */
-	gprio_ns held_timeslice;   /* timeslice gprio gives a held (gated) context */
-	gprio_ns gate;             /* launch gating takes effect (in-process flag) */
+	gprio_ns ctx_switch;     /* cross-process context switch */
+	gprio_ns timeslice;      /* default TSG timeslice */
+	gprio_ns held_timeslice; /* timeslice gprio gives a held (gated) context */
+	gprio_ns gate;           /* launch gating takes effect (in-process flag) */
 };
 
 /* 0 and *p filled, or -ENOENT for an unknown name. */

@@ -8,16 +8,16 @@
 #include "sim.h"
 
 enum sim_ev {
-	EV_ARRIVAL = 0,   /* a = proc: an online request arrives */
-	EV_LAUNCH,        /* a = proc, b = queue: the CPU launches the next kernel */
-	EV_GROUP_DONE,    /* a = group id, b = generation */
-	EV_DISPATCH,      /* something became visible / ready: run the dispatcher */
-	EV_WAKE,          /* the backend tells the monitor about new work */
-	EV_AMD_OP_DONE,   /* b = op generation */
-	EV_AMD_ROTATE,    /* HWS oversubscription rotation */
-	EV_NV_SLICE,      /* b = slice generation */
+	EV_ARRIVAL = 0, /* a = proc: an online request arrives */
+	EV_LAUNCH,      /* a = proc, b = queue: the CPU launches the next kernel */
+	EV_GROUP_DONE,  /* a = group id, b = generation */
+	EV_DISPATCH,    /* something became visible / ready: run the dispatcher */
+	EV_WAKE,        /* the backend tells the monitor about new work */
+	EV_AMD_OP_DONE, /* b = op generation */
+	EV_AMD_ROTATE,  /* HWS oversubscription rotation */
+	EV_NV_SLICE,    /* b = slice generation */
 	EV_NV_SWITCH_DONE,
-	EV_END,           /* end of the measured run */
+	EV_END, /* end of the measured run */
 };
 
 struct sim_cmd {
@@ -26,7 +26,7 @@ struct sim_cmd {
 	gprio_ns t_cpu;      /* CPU launch time */
 	gprio_ns visible_at; /* the GPU can start it from then */
 	uint32_t blocks;
-	uint8_t last;        /* last kernel of its request / iteration */
+	uint8_t last; /* last kernel of its request / iteration */
 };
 
 enum { G_FREE = 0, G_RUNNING, G_SAVED };
@@ -52,10 +52,10 @@ struct sim_q {
 	gprio_ns block_ns;
 	uint32_t *groups; /* ids of its running and saved groups */
 	uint32_t ngroups, gcap;
-	uint32_t nsaved;  /* of those, saved (waiting for a restore) */
+	uint32_t nsaved;      /* of those, saved (waiting for a restore) */
 	gprio_ns dispatch_at; /* an EV_DISPATCH is pending for this time (GPRIO_NS_NEVER: none) */
 	/* control */
-	bool held;          /* controller suspension in effect: starts nothing new */
+	bool held; /* controller suspension in effect: starts nothing new */
 	bool hw_held;
 	gprio_ns hw_changed_at;
 	gprio_ns freeze_at; /* AMD: waves still running at this time are being CWSR-saved */
@@ -123,15 +123,15 @@ struct sim_world {
 	const struct sim_arch_ops *arch;
 	struct sim_evq evq;
 	gprio_ns now;
-	gprio_ns end;      /* measured run ends */
-	gprio_ns stop_at;  /* wait() returns -ECANCELED from here on (end or controller death) */
-	bool stopping;     /* generators stopped: draining */
-	bool controller;   /* a controller is attached */
+	gprio_ns end;     /* measured run ends */
+	gprio_ns stop_at; /* wait() returns -ECANCELED from here on (end or controller death) */
+	bool stopping;    /* generators stopped: draining */
+	bool controller;  /* a controller is attached */
 	uint64_t events;
 	uint32_t free_slots;
 	uint32_t nq, np;
 	struct sim_q *q;
-	uint32_t *order; /* queue indices in dispatch order: pipe, then priority */
+	uint32_t *order;    /* queue indices in dispatch order: pipe, then priority */
 	uint32_t *band_end; /* order[i]'s band of equal priority ends before band_end[i] */
 	uint8_t *ready;     /* by rank: the queue may have something to dispatch */
 	uint32_t rr;
@@ -176,7 +176,8 @@ void sim_dispatch(struct sim_world *w);
 void sim_mark(struct sim_world *w, const struct sim_q *q);
 void sim_mark_all(struct sim_world *w);
 /* The application writes a command into its queue (wptr++). */
-void sim_submit(struct sim_world *w, struct sim_q *q, gprio_ns block_ns, uint32_t blocks, bool last);
+void sim_submit(struct sim_world *w, struct sim_q *q, gprio_ns block_ns, uint32_t blocks,
+		bool last);
 /* Freeze running groups of q that end after `at` into saved groups (CWSR / context save). */
 uint32_t sim_save_groups(struct sim_world *w, struct sim_q *q, gprio_ns at);
 /* Discard every group of q and count its executing kernel as lost (GPU reset). */
@@ -192,7 +193,8 @@ struct sim_workload_ops {
 	/* EV_ARRIVAL / EV_LAUNCH */
 	void (*event)(struct sim_world *w, const struct sim_event *e);
 	/* A kernel of q completed (or was lost). */
-	void (*kernel_done)(struct sim_world *w, struct sim_q *q, const struct sim_cmd *c, bool lost);
+	void (*kernel_done)(struct sim_world *w, struct sim_q *q, const struct sim_cmd *c,
+			    bool lost);
 };
 extern const struct sim_workload_ops sim_workload_ops;
 void sim_workload_start(struct sim_world *w);

@@ -18,12 +18,14 @@ typedef struct {
 
 EXPORT int fake_hsa_creates, fake_hsa_destroys;
 
-EXPORT int hsa_queue_create(hsa_agent_t agent, uint32_t size, uint32_t type, void (*cb)(int, hsa_queue_t *, void *),
-			    void *data, uint32_t priv, uint32_t group, hsa_queue_t **queue);
+EXPORT int hsa_queue_create(hsa_agent_t agent, uint32_t size, uint32_t type,
+			    void (*cb)(int, hsa_queue_t *, void *), void *data, uint32_t priv,
+			    uint32_t group, hsa_queue_t **queue);
 EXPORT int hsa_queue_destroy(hsa_queue_t *queue);
 
-EXPORT int hsa_queue_create(hsa_agent_t agent, uint32_t size, uint32_t type, void (*cb)(int, hsa_queue_t *, void *),
-			    void *data, uint32_t priv, uint32_t group, hsa_queue_t **queue)
+EXPORT int hsa_queue_create(hsa_agent_t agent, uint32_t size, uint32_t type,
+			    void (*cb)(int, hsa_queue_t *, void *), void *data, uint32_t priv,
+			    uint32_t group, hsa_queue_t **queue)
 {
 	(void)agent, (void)type, (void)cb, (void)data, (void)priv, (void)group;
 	hsa_queue_t *q = calloc(1, sizeof(*q));

@@ -7,8 +7,9 @@ typedef struct {
 	uint64_t handle;
 } hsa_agent_t;
 typedef struct hsa_queue hsa_queue_t;
-int hsa_queue_create(hsa_agent_t agent, uint32_t size, uint32_t type, void (*cb)(int, hsa_queue_t *, void *),
-		     void *data, uint32_t priv, uint32_t group, hsa_queue_t **queue);
+int hsa_queue_create(hsa_agent_t agent, uint32_t size, uint32_t type,
+		     void (*cb)(int, hsa_queue_t *, void *), void *data, uint32_t priv,
+		     uint32_t group, hsa_queue_t **queue);
 int hsa_queue_destroy(hsa_queue_t *queue);
 extern int fake_hsa_creates, fake_hsa_destroys;
 

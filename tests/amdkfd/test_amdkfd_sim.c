@@ -191,7 +191,8 @@ static void queue_destroyed_mid_preemption(void **s)
 static void queues_created_mid_run(void **s)
 {
 	(void)s;
-	setup_run("[process late]\nclass = offline\npriority = 0\narrival = continuous\nkernels = 20\n"
+	setup_run("[process late]\nclass = offline\npriority = 0\narrival = continuous\nkernels = "
+		  "20\n"
 		  "kernel_time = normal 1ms 300us\nblocks = 160\nstart = 1s\n",
 		  1, &r, 0);
 	nothing_lost(&r);
@@ -237,7 +238,8 @@ static void shim_lost_falls_back(void **s)
 	setup_run("[kfd]\nshim = train\nshim_lost = train at 1s\n", 1, &r, 0);
 	nothing_lost(&r);
 	assert_true(sim_result_counter(&r, "agent_calls") > 0);
-	assert_true(sim_result_counter(&r, "enables") >= 3); /* web observed, train in-process, train through ptrace */
+	assert_true(sim_result_counter(&r, "enables") >=
+		    3); /* web observed, train in-process, train through ptrace */
 	assert_true(r.mon.suspends > 10);
 	uint64_t before = r.mon.suspends;
 	setup_run("[kfd]\nroot = no\nshim = train\nshim_lost = train at 1s\n", 1, &r, 0);
@@ -277,17 +279,23 @@ static void kfd_section_errors(void **s)
 	} bad[] = {
 		{"[kfd]\nhws = maybe\n", "kfd.scn:28: hws: expected on or off, got 'maybe'"},
 		{"[kfd]\nexit = nobody at 1s\n", "kfd.scn:28: [kfd]: no process named 'nobody'"},
-		{"[kfd]\ndestroy = train 5 at 1s\n", "kfd.scn:28: [kfd]: process 'train' has 2 queue(s), no queue 5"},
-		{"[kfd]\nexit = train 1s\n", "kfd.scn:28: exit: expected 'PROCESS at TIME', got 'train 1s'"},
-		{"[kfd]\nversion = one\n", "kfd.scn:28: version: expected MAJOR.MINOR such as 1.17, got 'one'"},
+		{"[kfd]\ndestroy = train 5 at 1s\n",
+		 "kfd.scn:28: [kfd]: process 'train' has 2 queue(s), no queue 5"},
+		{"[kfd]\nexit = train 1s\n",
+		 "kfd.scn:28: exit: expected 'PROCESS at TIME', got 'train 1s'"},
+		{"[kfd]\nversion = one\n",
+		 "kfd.scn:28: version: expected MAJOR.MINOR such as 1.17, got 'one'"},
 		{"[kfd]\nstage = 2\n", "kfd.scn:28: unknown key 'stage' in [kfd]"},
-		{"[kfd]\nshim_lost = train\n", "kfd.scn:28: shim_lost: expected 'PROCESS at TIME', got 'train'"},
-		{"[kfd]\nshim = train web\n", "kfd.scn:28: shim: expected 'PROCESS', got 'train web'"},
+		{"[kfd]\nshim_lost = train\n",
+		 "kfd.scn:28: shim_lost: expected 'PROCESS at TIME', got 'train'"},
+		{"[kfd]\nshim = train web\n",
+		 "kfd.scn:28: shim: expected 'PROCESS', got 'train web'"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		char text[4096];
 		snprintf(text, sizeof(text), "%s%s", WORLD, bad[i].text);
-		assert_int_equal(sim_scenario_parse(&sc, text, "kfd.scn", err, sizeof(err)), -EINVAL);
+		assert_int_equal(sim_scenario_parse(&sc, text, "kfd.scn", err, sizeof(err)),
+				 -EINVAL);
 		if (!strstr(err, bad[i].want))
 			fail_msg("got '%s', wanted '%s'", err, bad[i].want);
 	}

@@ -21,9 +21,9 @@ struct fake {
 	uint64_t rptr[2][2], wptr[2][2];
 	bool gone100;
 	int suspend_calls, resume_calls, snapshots, disables, enables;
-	bool q1_new;          /* queue 1 of 100 is skipped by SUSPEND until a snapshot */
-	bool error_q0;        /* SUSPEND sets the error bit on queue 0 */
-	int suspend_rc;       /* forced return of SUSPEND (0: normal) */
+	bool q1_new;    /* queue 1 of 100 is skipped by SUSPEND until a snapshot */
+	bool error_q0;  /* SUSPEND sets the error bit on queue 0 */
+	int suspend_rc; /* forced return of SUSPEND (0: normal) */
 	gprio_ns now;
 };
 static struct fake F;
@@ -55,7 +55,8 @@ static int f_ioctl(void *ctx, unsigned long req, void *arg)
 	case GPRIO_KFD_DBG_ENABLE: F.enables++; return 0;
 	case GPRIO_KFD_DBG_DISABLE: F.disables++; return 0;
 	case GPRIO_KFD_DBG_GET_QUEUE_SNAPSHOT: {
-		struct gprio_kfd_queue_snapshot *s = (void *)(uintptr_t)a->snapshot.snapshot_buf_ptr;
+		struct gprio_kfd_queue_snapshot *s =
+			(void *)(uintptr_t)a->snapshot.snapshot_buf_ptr;
 		uint32_t n = p == 0 ? 2 : 1;
 		for (uint32_t i = 0; i < n && i < a->snapshot.num_queues; i++) {
 			memset(&s[i], 0, sizeof(s[i]));
@@ -65,7 +66,8 @@ static int f_ioctl(void *ctx, unsigned long req, void *arg)
 		}
 		a->snapshot.num_queues = n;
 		F.snapshots++;
-		if (a->snapshot.exception_mask & GPRIO_KFD_EC_MASK(GPRIO_KFD_EC_QUEUE_NEW) && F.snapshots > 2)
+		if (a->snapshot.exception_mask & GPRIO_KFD_EC_MASK(GPRIO_KFD_EC_QUEUE_NEW) &&
+		    F.snapshots > 2)
 			F.q1_new = false;
 		return 0;
 	}
@@ -81,9 +83,7 @@ static int f_ioctl(void *ctx, unsigned long req, void *arg)
 				arr[i] |= GPRIO_KFD_QUEUE_ERROR;
 		}
 		return (int)a->suspend.num_queues;
-	case GPRIO_KFD_DBG_RESUME_QUEUES:
-		F.resume_calls++;
-		return (int)a->resume.num_queues;
+	case GPRIO_KFD_DBG_RESUME_QUEUES: F.resume_calls++; return (int)a->resume.num_queues;
 	}
 	return -EINVAL;
 }
@@ -161,8 +161,8 @@ static int f_sleep(void *ctx, gprio_ns d)
 }
 
 static const struct gprio_kfd_sys_ops fake_ops = {
-	f_ioctl, f_list_procs, f_list_queues, f_read_mem, f_ok, f_ok, f_classify, f_self, f_now, f_sleep,
-	NULL, NULL, /* no in-process agents */
+	f_ioctl,    f_list_procs, f_list_queues, f_read_mem, f_ok, f_ok,
+	f_classify, f_self,       f_now,         f_sleep,    NULL, NULL, /* no in-process agents */
 };
 
 static struct gprio_amdkfd B;
@@ -203,7 +203,8 @@ static void discovery_and_pointers(void **s)
 	/* the online process was only observed: debugging enabled, then disabled again */
 	assert_int_equal(F.enables, 2);
 	assert_int_equal(F.disables, 1);
-	assert_int_equal(B.procs[0].mode == AMDKFD_P_DEBUGGER || B.procs[1].mode == AMDKFD_P_DEBUGGER, 1);
+	assert_int_equal(
+		B.procs[0].mode == AMDKFD_P_DEBUGGER || B.procs[1].mode == AMDKFD_P_DEBUGGER, 1);
 }
 
 /* SUSPEND skips a queue still flagged EC_QUEUE_NEW: the backend clears it and asks again. */
@@ -213,7 +214,7 @@ static void ec_queue_new_retry(void **s)
 	open_fake();
 	assert_int_equal(gprio_amdkfd_ops.refresh(&B, &T, F.now), 0);
 	F.q1_new = true;
-	uint64_t keys[2] = {(uint64_t)100 << 32 | 0, (uint64_t)100 << 32 | 1};
+	uint64_t keys[2] = {(uint64_t)100 << 32, (uint64_t)100 << 32 | 1};
 	bool failed[2] = {false, false};
 	assert_int_equal(gprio_amdkfd_ops.suspend(&B, keys, 2, 1000, failed), 0);
 	assert_false(failed[0]);
@@ -231,7 +232,7 @@ static void error_bit_fails_that_queue(void **s)
 	open_fake();
 	assert_int_equal(gprio_amdkfd_ops.refresh(&B, &T, F.now), 0);
 	F.error_q0 = true;
-	uint64_t keys[2] = {(uint64_t)100 << 32 | 0, (uint64_t)100 << 32 | 1};
+	uint64_t keys[2] = {(uint64_t)100 << 32, (uint64_t)100 << 32 | 1};
 	bool failed[2] = {false, false};
 	assert_int_equal(gprio_amdkfd_ops.suspend(&B, keys, 2, 1000, failed), 0);
 	assert_true(failed[0]);
@@ -264,7 +265,7 @@ static void process_vanishes(void **s)
 	(void)s;
 	open_fake();
 	assert_int_equal(gprio_amdkfd_ops.refresh(&B, &T, F.now), 0);
-	uint64_t keys[2] = {(uint64_t)100 << 32 | 0, (uint64_t)100 << 32 | 1};
+	uint64_t keys[2] = {(uint64_t)100 << 32, (uint64_t)100 << 32 | 1};
 	assert_int_equal(gprio_amdkfd_ops.suspend(&B, keys, 2, 1000, NULL), 0);
 	F.gone100 = true;
 	assert_int_equal(gprio_amdkfd_ops.resume(&B, keys, 2, NULL), -ESRCH);
@@ -293,7 +294,7 @@ static void grace_units(void **s)
 {
 	(void)s;
 	assert_int_equal(gprio_kfd_grace_units(0, 2100), 1);
-	assert_int_equal(gprio_kfd_grace_units(1000, 2100), 3);      /* 1 us = 2100 clocks */
+	assert_int_equal(gprio_kfd_grace_units(1000, 2100), 3);       /* 1 us = 2100 clocks */
 	assert_int_equal(gprio_kfd_grace_units(1000000, 2100), 2100); /* 1 ms */
 }
 
@@ -377,8 +378,9 @@ static void linux_port_parsing(void **s)
 	assert_int_equal(sys.ops->classify(sys.ctx, 999, &k, &prio), -ENOENT);
 	/* process_vm_readv on ourselves needs no privilege */
 	uint64_t secret = 0x1234567890abcdefull, got = 0;
-	assert_int_equal(sys.ops->read_mem(sys.ctx, (uint32_t)getpid(), (uint64_t)(uintptr_t)&secret,
-					   &got, sizeof(got)), 0);
+	assert_int_equal(sys.ops->read_mem(sys.ctx, (uint32_t)getpid(),
+					   (uint64_t)(uintptr_t)&secret, &got, sizeof(got)),
+			 0);
 	assert_true(got == secret);
 	/* no /dev/kfd opened: ioctls refuse */
 	struct gprio_kfd_version v;

@@ -133,7 +133,8 @@ static void no_kfd(void **s)
 	spawn(&c, sock, "/nonexistent/kfd");
 	char errbuf[512];
 	assert_int_equal(finish(&c, errbuf, sizeof(errbuf)), 0);
-	if (!strstr(errbuf, "cannot open /nonexistent/kfd (No such file or directory): passing through"))
+	if (!strstr(errbuf,
+		    "cannot open /nonexistent/kfd (No such file or directory): passing through"))
 		fail_msg("stderr: '%s'", errbuf);
 }
 

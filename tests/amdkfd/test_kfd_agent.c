@@ -35,13 +35,11 @@ static int k_ioctl(void *ctx, unsigned long req, void *arg)
 	K.last_pid = a->pid;
 	K.last_op = a->op;
 	switch (a->op) {
-	case GPRIO_KFD_DBG_ENABLE:
-		K.dbg_fd = a->enable.dbg_fd;
-		return 0;
-	case GPRIO_KFD_DBG_DISABLE:
-		return 0;
+	case GPRIO_KFD_DBG_ENABLE: K.dbg_fd = a->enable.dbg_fd; return 0;
+	case GPRIO_KFD_DBG_DISABLE: return 0;
 	case GPRIO_KFD_DBG_GET_QUEUE_SNAPSHOT: {
-		struct gprio_kfd_queue_snapshot *s = (void *)(uintptr_t)a->snapshot.snapshot_buf_ptr;
+		struct gprio_kfd_queue_snapshot *s =
+			(void *)(uintptr_t)a->snapshot.snapshot_buf_ptr;
 		for (uint32_t i = 0; i < 2 && i < a->snapshot.num_queues; i++) {
 			memset(&s[i], 0, sizeof(s[i]));
 			s[i].queue_id = i;
@@ -61,8 +59,7 @@ static int k_ioctl(void *ctx, unsigned long req, void *arg)
 				arr[i] |= GPRIO_KFD_QUEUE_INVALID;
 		return 1;
 	}
-	case GPRIO_KFD_DBG_RESUME_QUEUES:
-		return (int)a->resume.num_queues;
+	case GPRIO_KFD_DBG_RESUME_QUEUES: return (int)a->resume.num_queues;
 	}
 	return -EINVAL;
 }

@@ -13,9 +13,17 @@ static char buf[2048];
 
 static struct gprio_kfd_probe mi300(void)
 {
-	struct gprio_kfd_probe p = {.kfd_present = true, .kfd_openable = true, .version_known = true,
-				    .major = 1, .minor = 17, .sched_policy = 0, .cwsr_enable = 1,
-				    .preempt_timeout_ms = 9000, .root = true, .ptrace_ok = true, .gpus = 8};
+	struct gprio_kfd_probe p = {.kfd_present = true,
+				    .kfd_openable = true,
+				    .version_known = true,
+				    .major = 1,
+				    .minor = 17,
+				    .sched_policy = 0,
+				    .cwsr_enable = 1,
+				    .preempt_timeout_ms = 9000,
+				    .root = true,
+				    .ptrace_ok = true,
+				    .gpus = 8};
 	return p;
 }
 
@@ -91,10 +99,8 @@ static void uapi_layout(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(no_amd_gpu),
-		cmocka_unit_test(stock_kernel_stage1),
-		cmocka_unit_test(old_kfd_or_no_hws),
-		cmocka_unit_test(limited_without_privileges),
+		cmocka_unit_test(no_amd_gpu),        cmocka_unit_test(stock_kernel_stage1),
+		cmocka_unit_test(old_kfd_or_no_hws), cmocka_unit_test(limited_without_privileges),
 		cmocka_unit_test(uapi_layout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

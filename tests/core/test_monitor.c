@@ -19,7 +19,7 @@ struct fake {
 	int prio[8];
 	bool held[8], want_held[8], gone[8], present[8];
 	gprio_ns changed_at[8];
-	bool async;        /* completion only on apply() */
+	bool async; /* completion only on apply() */
 	bool refuse_suspend, refuse_key1;
 	int refresh_err;
 	int suspend_calls, resume_calls;
@@ -39,7 +39,8 @@ static int f_refresh(void *be, struct gprio_table *t, gprio_ns now)
 		if (!x->present[i])
 			continue;
 		if (idx < 0)
-			idx = gprio_table_add(t, i, 100 + i, x->prio[i], gprio_class_of_priority(x->prio[i]), now);
+			idx = gprio_table_add(t, i, 100 + i, x->prio[i],
+					      gprio_class_of_priority(x->prio[i]), now);
 		struct gprio_queue *q = &t->q[idx];
 		q->wptr = x->wptr[i];
 		q->rptr = q->done = x->done[i];
@@ -104,8 +105,11 @@ static gprio_ns f_clock(void *c)
 	return f.now;
 }
 
-static const struct gprio_backend_ops ops = {
-	.name = "fake", .refresh = f_refresh, .suspend = f_suspend, .resume = f_resume, .wait = f_wait};
+static const struct gprio_backend_ops ops = {.name = "fake",
+					     .refresh = f_refresh,
+					     .suspend = f_suspend,
+					     .resume = f_resume,
+					     .wait = f_wait};
 static const struct gprio_clock clk = {f_clock, NULL};
 
 static int setup(void **s)

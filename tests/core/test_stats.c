@@ -11,7 +11,8 @@ static struct gprio_hist h, h2;
 static void buckets_cover_every_value(void **s)
 {
 	(void)s;
-	uint64_t vals[] = {0, 1, 127, 128, 129, 255, 256, 1000, 123456789, 1ull << 40, (1ull << 47) + 5};
+	uint64_t vals[] = {
+		0, 1, 127, 128, 129, 255, 256, 1000, 123456789, 1ull << 40, (1ull << 47) + 5};
 	for (size_t i = 0; i < sizeof(vals) / sizeof(vals[0]); i++) {
 		uint32_t b = gprio_hist_bucket(vals[i]);
 		uint64_t lo, hi;
@@ -33,7 +34,8 @@ static void percentiles_of_uniform(void **s)
 	assert_int_equal(h.count, 100000);
 	assert_int_equal(gprio_hist_permille(&h, 0), 1000);
 	assert_int_equal(gprio_hist_permille(&h, 1000), 100000000);
-	double p50 = (double)gprio_hist_permille(&h, 500), p99 = (double)gprio_hist_permille(&h, 990);
+	double p50 = (double)gprio_hist_permille(&h, 500),
+	       p99 = (double)gprio_hist_permille(&h, 990);
 	assert_true(p50 > 50e6 * 0.984 && p50 < 50e6 * 1.016);
 	assert_true(p99 > 99e6 * 0.984 && p99 < 99e6 * 1.016);
 	assert_int_equal(gprio_hist_mean(&h), 50000500);

@@ -68,14 +68,14 @@ static void libcuda_like_context(void)
 	} c = {0xc1d00071u, first, 0xa06c0103u, 0, (uint64_t)(uintptr_t)&us, 8, 0};
 	ioctl(fd, _IOWR('F', 0x2a, c), &c);
 	if (c.status != 0 || us != 2048)
-		fprintf(stderr, "fake_app: libcuda's SET_TIMESLICE: status %u, value %llu\n", c.status,
-			(unsigned long long)us);
+		fprintf(stderr, "fake_app: libcuda's SET_TIMESLICE: status %u, value %llu\n",
+			c.status, (unsigned long long)us);
 	close(fd);
 }
 
 typedef int (*gpa_fn)(const char *, void **, int, unsigned long long, void *);
-typedef int (*launch_fn)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-			 void *, void **, void **);
+typedef int (*launch_fn)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+			 unsigned, void *, void **, void **);
 typedef int (*graph_fn)(void *, void *);
 
 int main(int argc, char **argv)
@@ -93,14 +93,16 @@ int main(int argc, char **argv)
 		return 1;
 	void *lk = NULL, *gl = NULL;
 	unsigned long long fl = strcmp(mode, "ptsz") == 0 ? 2 : 0;
-	if (gpa("cuLaunchKernel", &lk, 12000, fl, NULL) || gpa("cuGraphLaunch", &gl, 12000, fl, NULL))
+	if (gpa("cuLaunchKernel", &lk, 12000, fl, NULL) ||
+	    gpa("cuGraphLaunch", &gl, 12000, fl, NULL))
 		return 1;
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	bool tsg = strcmp(mode, "tsg") == 0;
 	if (tsg)
 		libcuda_like_context();
-	bool paced = tsg || strcmp(mode, "paced") == 0; /* an online service: one launch per 100 us */
+	bool paced =
+		tsg || strcmp(mode, "paced") == 0; /* an online service: one launch per 100 us */
 	for (long i = 0; i < n; i++) {
 		if (strcmp(mode, "graph") == 0)
 			((graph_fn)gl)(NULL, NULL);
@@ -112,10 +114,12 @@ int main(int argc, char **argv)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	double ns = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)n;
+	double ns =
+		((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)n;
 	long long sl, sg;
 	shm_row(n, &sl, &sg);
-	printf("{\"legacy\": %lu, \"ptsz\": %lu, \"graph\": %lu, \"graph_ptsz\": %lu, \"ns_per_launch\": %.1f, "
+	printf("{\"legacy\": %lu, \"ptsz\": %lu, \"graph\": %lu, \"graph_ptsz\": %lu, "
+	       "\"ns_per_launch\": %.1f, "
 	       "\"elapsed_ms\": %.1f, \"shm_launches\": %lld, \"shm_gated\": %lld}\n",
 	       calls[0], calls[1], calls[2], calls[3], ns, ns * (double)n / 1e6, sl, sg);
 	return 0;

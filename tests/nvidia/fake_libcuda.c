@@ -14,17 +14,20 @@ EXPORT CUresult cuLaunchKernel(void *f, unsigned a, unsigned b, unsigned c, unsi
 CUresult cuLaunchKernel(void *f, unsigned a, unsigned b, unsigned c, unsigned d, unsigned e,
 			unsigned g, unsigned s, void *st, void **p, void **x)
 {
-	(void)f, (void)a, (void)b, (void)c, (void)d, (void)e, (void)g, (void)s, (void)st, (void)p, (void)x;
+	(void)f, (void)a, (void)b, (void)c, (void)d, (void)e, (void)g, (void)s, (void)st, (void)p,
+		(void)x;
 	fake_calls[0]++;
 	return 0;
 }
 
-EXPORT CUresult cuLaunchKernel_ptsz(void *f, unsigned a, unsigned b, unsigned c, unsigned d, unsigned e,
-				    unsigned g, unsigned s, void *st, void **p, void **x);
+EXPORT CUresult cuLaunchKernel_ptsz(void *f, unsigned a, unsigned b, unsigned c, unsigned d,
+				    unsigned e, unsigned g, unsigned s, void *st, void **p,
+				    void **x);
 CUresult cuLaunchKernel_ptsz(void *f, unsigned a, unsigned b, unsigned c, unsigned d, unsigned e,
 			     unsigned g, unsigned s, void *st, void **p, void **x)
 {
-	(void)f, (void)a, (void)b, (void)c, (void)d, (void)e, (void)g, (void)s, (void)st, (void)p, (void)x;
+	(void)f, (void)a, (void)b, (void)c, (void)d, (void)e, (void)g, (void)s, (void)st, (void)p,
+		(void)x;
 	fake_calls[1]++;
 	return 0;
 }
@@ -89,7 +92,8 @@ CUresult cuEventQuery(void *ev)
 /* cuGetProcAddress_v2(symbol, pfn, version, flags, status): the driver picks the variant */
 EXPORT CUresult cuGetProcAddress_v2(const char *sym, void **pfn, int ver, unsigned long long flags,
 				    void *status);
-CUresult cuGetProcAddress_v2(const char *sym, void **pfn, int ver, unsigned long long flags, void *status)
+CUresult cuGetProcAddress_v2(const char *sym, void **pfn, int ver, unsigned long long flags,
+			     void *status)
 {
 	(void)ver, (void)status;
 	int ptds = (flags & 2) != 0;

@@ -15,12 +15,12 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#define EXPORT __attribute__((visibility("default")))
+#define EXPORT    __attribute__((visibility("default")))
 #define TSG_CLASS 0xa06cu
-#define SET_TS 0xa06c0103u
-#define GET_TS 0xa06c0104u
-#define MAXT 16
-#define MAXH 64
+#define SET_TS    0xa06c0103u
+#define GET_TS    0xa06c0104u
+#define MAXT      16
+#define MAXH      64
 
 struct ctl {
 	uint32_t hClient, hObject, cmd, flags;
@@ -48,7 +48,8 @@ __attribute__((constructor)) static void check_rtld_next(void)
 	/* which object holds it (the address of our own ioctl would be the shim's: interposed) */
 	if (!next || !dladdr(next, &where) || !dladdr((void *)check_rtld_next, &me) ||
 	    where.dli_fbase == me.dli_fbase) {
-		fprintf(stderr, "fake_rm: dlsym(RTLD_NEXT, \"ioctl\") gave %s: RTLD_NEXT is broken\n",
+		fprintf(stderr,
+			"fake_rm: dlsym(RTLD_NEXT, \"ioctl\") gave %s: RTLD_NEXT is broken\n",
 			next ? "fake_rm's own ioctl" : "nothing");
 		_exit(99);
 	}
@@ -61,7 +62,8 @@ int ioctl(int fd, unsigned long req, ...)
 	void *arg = va_arg(ap, void *);
 	va_end(ap);
 	if (_IOC_TYPE(req) != 'F') {
-		int (*real)(int, unsigned long, ...) = (int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
+		int (*real)(int, unsigned long, ...) =
+			(int (*)(int, unsigned long, ...))dlsym(RTLD_NEXT, "ioctl");
 		return real(fd, req, arg);
 	}
 	/* like the real driver, safe to call from any thread (the shim's watcher calls it too) */
@@ -74,7 +76,8 @@ int ioctl(int fd, unsigned long req, ...)
 static int rm(unsigned long req, void *arg)
 {
 	uint32_t *p = arg;
-	if (_IOC_NR(req) == 0x2b && _IOC_SIZE(req) == 32) { /* NVOS21: hRoot, hParent, hNew, hClass, ..., status */
+	if (_IOC_NR(req) == 0x2b &&
+	    _IOC_SIZE(req) == 32) { /* NVOS21: hRoot, hParent, hNew, hClass, ..., status */
 		p[7] = 0;
 		if (p[3] == TSG_CLASS && nt < MAXT) {
 			p[2] = next_handle += 0xe;
@@ -101,7 +104,8 @@ static int rm(unsigned long req, void *arg)
 					T[i].us = *v;
 					size_t l = strlen(T[i].hist);
 					if (l + 12 < sizeof(T[i].hist))
-						snprintf(T[i].hist + l, sizeof(T[i].hist) - l, "%s%llu", l ? "," : "",
+						snprintf(T[i].hist + l, sizeof(T[i].hist) - l,
+							 "%s%llu", l ? "," : "",
 							 (unsigned long long)*v);
 				}
 			} else {
@@ -126,8 +130,8 @@ __attribute__((destructor)) static void fini(void)
 	pthread_mutex_lock(&lock);
 	fprintf(stderr, "{\"fake_rm\": 1, \"gets\": %u, \"sets\": %u, \"tsgs\": [", gets, sets);
 	for (unsigned i = 0; i < nt; i++)
-		fprintf(stderr, "%s{\"final\": %llu, \"set\": [%s]}", i ? ", " : "", (unsigned long long)T[i].us,
-			T[i].hist);
+		fprintf(stderr, "%s{\"final\": %llu, \"set\": [%s]}", i ? ", " : "",
+			(unsigned long long)T[i].us, T[i].hist);
 	fprintf(stderr, "]}\n");
 	pthread_mutex_unlock(&lock);
 }

@@ -24,12 +24,14 @@ static const struct gprio_hist *probe(const char *gpu, const char *offline)
 	snprintf(text, sizeof(text),
 		 "[sim]\nprofile = h100\nduration = 60s\nwarmup = 2s\nseed = 3\n[gpu]\n%s\n"
 		 "[scheduler]\npolicy = none\n"
-		 "[process probe]\nclass = online\narrival = closed uniform 10ms 30ms\nkernel_time = 10us\n"
+		 "[process probe]\nclass = online\narrival = closed uniform 10ms 30ms\nkernel_time "
+		 "= 10us\n"
 		 "blocks = 1\n%s%s",
 		 gpu, offline ? "[process offline]\nclass = offline\narrival = continuous\n" : "",
 		 offline ? offline : "");
 	if (sim_scenario_parse(&sc, text, "facts.scn", err, sizeof(err)) ||
-	    sim_scenario_finalize(&sc, NULL, err, sizeof(err)) || sim_run(&sc, &r, err, sizeof(err)))
+	    sim_scenario_finalize(&sc, NULL, err, sizeof(err)) ||
+	    sim_run(&sc, &r, err, sizeof(err)))
 		fail_msg("%s", err);
 	sim_scenario_free(&sc);
 	assert_true(r.procs[0].latency.count > 20);
@@ -40,8 +42,8 @@ static const struct gprio_hist *probe(const char *gpu, const char *offline)
 static void within(const char *what, double model_ns, double measured_ms, double tol)
 {
 	double m = model_ns / 1e6;
-	print_message("%-55s model %8.3f ms, measured %8.3f ms (%+.0f %%, tolerance %.0f %%)\n", what, m,
-		      measured_ms, (m / measured_ms - 1) * 100, tol * 100);
+	print_message("%-55s model %8.3f ms, measured %8.3f ms (%+.0f %%, tolerance %.0f %%)\n",
+		      what, m, measured_ms, (m / measured_ms - 1) * 100, tol * 100);
 	if (m < measured_ms * (1 - tol) || m > measured_ms * (1 + tol))
 		fail_msg("%s: model %.3f ms vs measured %.3f ms", what, m, measured_ms);
 }
@@ -50,14 +52,16 @@ static void idle_gpu(void **s)
 {
 	(void)s;
 	const struct gprio_hist *h = probe("", NULL);
-	within("idle GPU: launch + 10 us kernel, median", (double)gprio_hist_permille(h, 500), 0.02, 0.10);
+	within("idle GPU: launch + 10 us kernel, median", (double)gprio_hist_permille(h, 500), 0.02,
+	       0.10);
 }
 
 static void default_timeslicing(void **s)
 {
 	(void)s;
 	/* separate processes, default time-slicing, offline 1.5 s blocks: 0.19 / 0.45 / 1.29 / 1.33 */
-	const struct gprio_hist *h = probe("", "kernel_time = 1500ms\nblocks = 264\ninflight = 2\n");
+	const struct gprio_hist *h =
+		probe("", "kernel_time = 1500ms\nblocks = 264\ninflight = 2\n");
 	within("default timeslice: min", (double)h->min, 0.19, 0.10);
 	within("default timeslice: max", (double)h->max, 1.33, 0.15);
 }
@@ -88,7 +92,8 @@ static void mps_block_level(void **s)
 {
 	(void)s;
 	/* MPS, offline client priority 1: block-level priority, no preemption */
-	const struct gprio_hist *h = probe("mode = mps", "kernel_time = 1500ms\nblocks = 264\ninflight = 2\n");
+	const struct gprio_hist *h =
+		probe("mode = mps", "kernel_time = 1500ms\nblocks = 264\ninflight = 2\n");
 	within("MPS, offline 1.5 s blocks: max", (double)h->max, 1492.7, 0.05);
 	h = probe("mode = mps", "kernel_time = 100us\nblocks = 264\ninflight = 4\n");
 	within("MPS, offline 100 us blocks: max", (double)h->max, 0.098, 0.25);

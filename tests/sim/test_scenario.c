@@ -104,8 +104,10 @@ static void rejects_bad_input(void **s)
 	expect_error(P "blocks = 0\n", "bad.scn:4:", "'0'");
 	expect_error(P "queues = 0\n", "bad.scn:4:", "'0'");
 	expect_error(P "timeslice = 2s\n", "bad.scn:4:", "'2s'");
-	expect_error("[process a]\nclass = online\narrival = poisson fast\n", "bad.scn:3:", "'poisson fast'");
-	expect_error("[process a]\nclass = online\narrival = trace nope.txt\n", "bad.scn:3:", "nope.txt");
+	expect_error("[process a]\nclass = online\narrival = poisson fast\n",
+		     "bad.scn:3:", "'poisson fast'");
+	expect_error("[process a]\nclass = online\narrival = trace nope.txt\n",
+		     "bad.scn:3:", "nope.txt");
 	expect_error("[process a]\narrival = continuous\n", "bad.scn:1:", "'class'");
 	expect_error("[process a]\nclass = offline\n", "bad.scn:1:", "'arrival'");
 	expect_error(P P, "bad.scn:4:", "defined twice");
@@ -147,15 +149,17 @@ static void trace_files(void **s)
 static void shipped_examples_parse(void **s)
 {
 	(void)s;
-	const char *ex[] = {"examples/mi308x-online-offline.scn", "examples/h100-online-offline.scn",
-			    "examples/h100-launch-bound.scn", "examples/mi308x-oversubscribed.scn"};
+	const char *ex[] = {"examples/mi308x-online-offline.scn",
+			    "examples/h100-online-offline.scn", "examples/h100-launch-bound.scn",
+			    "examples/mi308x-oversubscribed.scn"};
 	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
 		if (sim_scenario_load(&sc, ex[i], err, sizeof(err)) ||
 		    sim_scenario_finalize(&sc, NULL, err, sizeof(err)))
 			fail_msg("%s", err);
 		sim_scenario_free(&sc);
 	}
-	assert_int_equal(sim_scenario_parse(&sc, gprio_default_scenario, "default", err, sizeof(err)), 0);
+	assert_int_equal(
+		sim_scenario_parse(&sc, gprio_default_scenario, "default", err, sizeof(err)), 0);
 	sim_scenario_free(&sc);
 	assert_true(sim_scenario_load(&sc, "examples/does-not-exist.scn", err, sizeof(err)) < 0);
 	assert_non_null(strstr(err, "does-not-exist.scn"));
@@ -164,10 +168,8 @@ static void shipped_examples_parse(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(parses_documented_syntax),
-		cmocka_unit_test(durations),
-		cmocka_unit_test(rejects_bad_input),
-		cmocka_unit_test(trace_files),
+		cmocka_unit_test(parses_documented_syntax), cmocka_unit_test(durations),
+		cmocka_unit_test(rejects_bad_input),        cmocka_unit_test(trace_files),
 		cmocka_unit_test(shipped_examples_parse),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -39,10 +39,12 @@ static void run(struct sim_result *r)
 static void assert_nothing_lost(const struct sim_result *r, const char *what)
 {
 	if (r->lost || r->order_violations || r->held_at_end || r->completed != r->submitted)
-		fail_msg("%s/%s: lost %llu, out of order %llu, held at end %llu, %llu of %llu completed",
+		fail_msg("%s/%s: lost %llu, out of order %llu, held at end %llu, %llu of %llu "
+			 "completed",
 			 what, r->policy, (unsigned long long)r->lost,
-			 (unsigned long long)r->order_violations, (unsigned long long)r->held_at_end,
-			 (unsigned long long)r->completed, (unsigned long long)r->submitted);
+			 (unsigned long long)r->order_violations,
+			 (unsigned long long)r->held_at_end, (unsigned long long)r->completed,
+			 (unsigned long long)r->submitted);
 }
 
 /* Every example, every policy, both AMD preemption variants, event and poll monitoring: every
@@ -50,8 +52,9 @@ static void assert_nothing_lost(const struct sim_result *r, const char *what)
 static void exactly_once_in_order(void **s)
 {
 	(void)s;
-	const char *ex[] = {"examples/mi308x-online-offline.scn", "examples/h100-online-offline.scn",
-			    "examples/h100-launch-bound.scn", "examples/mi308x-oversubscribed.scn"};
+	const char *ex[] = {"examples/mi308x-online-offline.scn",
+			    "examples/h100-online-offline.scn", "examples/h100-launch-bound.scn",
+			    "examples/mi308x-oversubscribed.scn"};
 	uint64_t preemptions = 0;
 	for (size_t i = 0; i < sizeof(ex) / sizeof(ex[0]); i++) {
 		for (int pol = 0; gprio_policies[pol]; pol++) {
@@ -59,7 +62,8 @@ static void exactly_once_in_order(void **s)
 				load(ex[i], "3s");
 				sc.sched.policy.policy = gprio_policies[pol];
 				if (sc.profile.arch == SIM_ARCH_AMD_CPSCH)
-					sc.profile.preempt = variant ? SIM_AMD_PER_QUEUE : SIM_AMD_DEVICE_WIDE;
+					sc.profile.preempt =
+						variant ? SIM_AMD_PER_QUEUE : SIM_AMD_DEVICE_WIDE;
 				else
 					sc.sched.events = variant;
 				run(&r1);
@@ -104,9 +108,11 @@ static void mi308x_priority_beats_none(void **s)
 	assert_int_equal(sim_compare_run(&sc, v, 2, &cmp, err, sizeof(err)), 0);
 	double none99 = (double)gprio_hist_permille(&cmp.runs[0].online_latency, 990);
 	double prio99 = (double)gprio_hist_permille(&cmp.runs[1].online_latency, 990);
-	double left = cmp.offline_alone.offline_iter_per_s * (1 - cmp.online_alone.online_busy_share);
+	double left =
+		cmp.offline_alone.offline_iter_per_s * (1 - cmp.online_alone.online_busy_share);
 	print_message("MI308X p99 none %.2f ms, priority %.2f ms (x%.1f); offline/left %.3f\n",
-		      none99 / 1e6, prio99 / 1e6, none99 / prio99, cmp.runs[1].offline_iter_per_s / left);
+		      none99 / 1e6, prio99 / 1e6, none99 / prio99,
+		      cmp.runs[1].offline_iter_per_s / left);
 	assert_true(cmp.runs[1].online_latency.count > 1000);
 	assert_true(none99 >= 5 * prio99);
 	assert_true(cmp.runs[1].offline_iter_per_s >= 0.8 * left);
@@ -137,7 +143,8 @@ static const char *busy_online =
 	"[gpu]\npreempt = per-queue\n"
 	"[scheduler]\npolicy = priority\nshare = 20%\nwindow = 50ms\n"
 	"[process online]\nclass = online\narrival = continuous\nkernel_time = 100us\nblocks = 80\n"
-	"[process offline]\nclass = offline\narrival = continuous\nkernel_time = 200us\nblocks = 80\n";
+	"[process offline]\nclass = offline\narrival = continuous\nkernel_time = 200us\nblocks = "
+	"80\n";
 
 static void share_guarantees_offline(void **s)
 {
@@ -148,8 +155,8 @@ static void share_guarantees_offline(void **s)
 	run(&r2);
 	print_message("offline it/s: priority %.1f, share %.1f\n", r1.offline_iter_per_s,
 		      r2.offline_iter_per_s);
-	assert_true(r1.offline_iter_per_s < 50);   /* starved: alone it would do 5000 */
-	assert_true(r2.offline_iter_per_s > 800);  /* >= ~20 % of 5000 minus switching */
+	assert_true(r1.offline_iter_per_s < 50);  /* starved: alone it would do 5000 */
+	assert_true(r2.offline_iter_per_s > 800); /* >= ~20 % of 5000 minus switching */
 	assert_true(r2.mon.share_releases > 10);
 	assert_nothing_lost(&r1, "priority");
 	assert_nothing_lost(&r2, "share");
@@ -234,7 +241,8 @@ static void slo_trades_within_objective(void **s)
 	run(&r1);
 	double p99 = (double)gprio_hist_permille(&r1.online_latency, 990) / 1e6;
 	print_message("slo 20 ms: online p99 %.2f ms, offline %.2f it/s; priority p99 %.2f ms, "
-		      "%.2f it/s; none p99 %.2f ms\n", p99, r1.offline_iter_per_s,
+		      "%.2f it/s; none p99 %.2f ms\n",
+		      p99, r1.offline_iter_per_s,
 		      (double)gprio_hist_permille(&r2.online_latency, 990) / 1e6,
 		      r2.offline_iter_per_s,
 		      (double)gprio_hist_permille(&none->online_latency, 990) / 1e6);

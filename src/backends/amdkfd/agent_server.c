@@ -15,7 +15,8 @@ static int on_accept(struct gprio_server *s, struct gprio_peer *p, void *ctx)
 	for (uint32_t i = 0; i < GPRIO_SERVER_MAX_PEERS; i++) {
 		struct gprio_peer *o = &a->srv.peers[i];
 		if (o != p && o->fd >= 0 && o->pid == p->pid)
-			gprio_server_drop(&a->srv, o); /* reconnected: the newest connection counts */
+			gprio_server_drop(&a->srv,
+					  o); /* reconnected: the newest connection counts */
 	}
 	return 0;
 }

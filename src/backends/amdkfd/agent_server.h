@@ -15,7 +15,8 @@ struct gprio_kfd_agents {
 };
 
 /* Listen at `path` (mode 0666: a shim can only ever act on its own process). 0 or -errno. */
-int gprio_kfd_agents_listen(struct gprio_kfd_agents *a, struct gprio_evloop *loop, const char *path);
+int gprio_kfd_agents_listen(struct gprio_kfd_agents *a, struct gprio_evloop *loop,
+			    const char *path);
 void gprio_kfd_agents_close(struct gprio_kfd_agents *a);
 uint32_t gprio_kfd_agents_count(const struct gprio_kfd_agents *a);
 /* Let `l` (the daemon's KFD system ops) wait in `loop` and reach the agents (a may be NULL:

@@ -7,7 +7,7 @@
 #include "kfd_agent.h"
 
 #define KFD_QUEUE_TYPE_COMPUTE 0u /* sysfs "type": the AQL compute queues the design is about */
-#define RETRY_BLOCKED (1 * GPRIO_NS_PER_S)
+#define RETRY_BLOCKED          (1 * GPRIO_NS_PER_S)
 
 void gprio_amdkfd_cfg_defaults(struct gprio_amdkfd_cfg *c)
 {
@@ -46,7 +46,8 @@ int gprio_amdkfd_open(struct gprio_amdkfd *b, const struct gprio_kfd_sys *sys,
 	b->self = sys->ops->self(sys->ctx);
 	if (cfg->stage < 0 || cfg->stage > 2 || cfg->sclk_mhz == 0 ||
 	    !gprio_priority_valid(cfg->unknown_priority)) {
-		snprintf(err, errlen, "amdkfd: bad configuration (stage %d, sclk %u MHz, priority %d)",
+		snprintf(err, errlen,
+			 "amdkfd: bad configuration (stage %d, sclk %u MHz, priority %d)",
 			 cfg->stage, cfg->sclk_mhz, cfg->unknown_priority);
 		return -EINVAL;
 	}
@@ -62,13 +63,15 @@ int gprio_amdkfd_open(struct gprio_amdkfd *b, const struct gprio_kfd_sys *sys,
 	}
 	int s2 = gprio_kfd_has_stage2(&b->sys);
 	if (cfg->stage == 2 && s2 == -EPERM) {
-		snprintf(err, errlen, "amdkfd: stage 2: PREEMPT_QUEUES refused (EPERM): gpriod needs "
-				      "CAP_SYS_ADMIN (run it as root)");
+		snprintf(err, errlen,
+			 "amdkfd: stage 2: PREEMPT_QUEUES refused (EPERM): gpriod needs "
+			 "CAP_SYS_ADMIN (run it as root)");
 		return -EPERM;
 	}
 	if (cfg->stage == 2 && s2 != 1) {
-		snprintf(err, errlen, "amdkfd: stage 2 asked for, but this KFD has no PREEMPT_QUEUES "
-				      "ioctl (load the kernel/amdkfd patch series)");
+		snprintf(err, errlen,
+			 "amdkfd: stage 2 asked for, but this KFD has no PREEMPT_QUEUES "
+			 "ioctl (load the kernel/amdkfd patch series)");
 		return -EOPNOTSUPP;
 	}
 	b->stage = cfg->stage ? cfg->stage : (s2 == 1 ? 2 : 1);
@@ -108,7 +111,8 @@ static const struct gprio_kfd_sys *psys(struct gprio_amdkfd *b, const struct amd
  * queues and disables debugging on itself, so nothing of ours is held there any more. */
 static bool agent_lost(const struct amdkfd_proc *p, int rc)
 {
-	return p->agent && (rc == -ENOENT || rc == -ETIMEDOUT || rc == -ECONNRESET || rc == -EPROTO);
+	return p->agent &&
+	       (rc == -ENOENT || rc == -ETIMEDOUT || rc == -ECONNRESET || rc == -EPROTO);
 }
 
 static void block(struct gprio_amdkfd *b, struct amdkfd_proc *p, int rc, const char *what)
@@ -117,7 +121,8 @@ static void block(struct gprio_amdkfd *b, struct amdkfd_proc *p, int rc, const c
 	p->err = -rc;
 	p->retry_at = now_of(b) + RETRY_BLOCKED;
 	b->st.blocked++;
-	const char *hint = rc == -EPERM	    ? " (another tracer such as a debugger, or no ptrace rights)"
+	const char *hint = rc == -EPERM
+				   ? " (another tracer such as a debugger, or no ptrace rights)"
 			   : rc == -EALREADY ? " (already debugged through KFD)"
 			   : rc == -EINVAL   ? " (no HWS: sched_policy must be 0)"
 			   : rc == -ENOENT || rc == -ETIMEDOUT || rc == -ECONNRESET
@@ -166,8 +171,8 @@ static int snapshot(struct gprio_amdkfd *b, struct amdkfd_proc *p)
 	struct gprio_kfd_agent_view v;
 	struct gprio_kfd_sys as;
 	uint32_t n = 0;
-	int rc = ioctl_count(b, gprio_kfd_snapshot(psys(b, p, &v, &as), p->pid, true, s,
-						   AMDKFD_MAX_QPP, &n));
+	int rc = ioctl_count(
+		b, gprio_kfd_snapshot(psys(b, p, &v, &as), p->pid, true, s, AMDKFD_MAX_QPP, &n));
 	if (rc < 0)
 		return rc;
 	b->st.snapshots++;
@@ -275,7 +280,8 @@ static int sync_queues(struct gprio_amdkfd *b, struct gprio_table *t, struct amd
 	}
 	if (b->stage == 2 && n > 0 && !sq[0].has_ptrs) {
 		p->mode = AMDKFD_P_BLOCKED;
-		snprintf(p->why, sizeof(p->why), "sysfs has no rptr/wptr: stage-2 patch not loaded");
+		snprintf(p->why, sizeof(p->why),
+			 "sysfs has no rptr/wptr: stage-2 patch not loaded");
 	} else if (b->stage == 2) {
 		p->mode = AMDKFD_P_SYSFS;
 	}
@@ -355,7 +361,9 @@ static int ak_refresh(void *be, struct gprio_table *t, gprio_ns now)
 			rc = read_ptrs(b, p);
 		}
 		if (rc == -ENOENT || rc == -ESRCH) {
-			proc_remove(b, t, i); /* exited, possibly mid-preemption: KFD destroyed its queues */
+			proc_remove(
+				b, t,
+				i); /* exited, possibly mid-preemption: KFD destroyed its queues */
 			continue;
 		}
 		for (uint32_t k = 0; k < p->nq; k++) {
@@ -373,8 +381,8 @@ static int ak_refresh(void *be, struct gprio_table *t, gprio_ns now)
 }
 
 /* One process's share of a suspend/resume batch. */
-static int proc_op(struct gprio_amdkfd *b, struct amdkfd_proc *p, bool suspend, const uint32_t *qids,
-		   uint32_t n, gprio_ns grace, enum gprio_kfd_qresult *res)
+static int proc_op(struct gprio_amdkfd *b, struct amdkfd_proc *p, bool suspend,
+		   const uint32_t *qids, uint32_t n, gprio_ns grace, enum gprio_kfd_qresult *res)
 {
 	uint32_t units = gprio_kfd_grace_units(grace, b->cfg.sclk_mhz);
 	struct gprio_kfd_agent_view v;
@@ -461,10 +469,11 @@ static int ak_act(struct gprio_amdkfd *b, bool suspend, const uint64_t *keys, si
 				first_err = rc;
 			if (p && !lost) {
 				p->err = -rc;
-				snprintf(p->why, sizeof(p->why), "%s: %s", suspend ? "suspend" : "resume",
-					 strerror(-rc));
+				snprintf(p->why, sizeof(p->why), "%s: %s",
+					 suspend ? "suspend" : "resume", strerror(-rc));
 				if (rc == -EINVAL && b->stage == 1 && p->mode == AMDKFD_P_DEBUGGER)
-					p->mode = AMDKFD_P_NEW; /* debugging was switched off: set up again */
+					p->mode =
+						AMDKFD_P_NEW; /* debugging was switched off: set up again */
 			}
 			for (uint32_t k = 0; k < m; k++)
 				if (failed)
@@ -475,7 +484,8 @@ static int ak_act(struct gprio_amdkfd *b, bool suspend, const uint64_t *keys, si
 		for (uint32_t k = 0; k < m; k++) {
 			struct amdkfd_q *q = q_find(p, qids[k]);
 			bool good = res[k] == GPRIO_KFD_Q_OK ||
-				    (!suspend && res[k] == GPRIO_KFD_Q_INVALID); /* gone: nothing to resume */
+				    (!suspend &&
+				     res[k] == GPRIO_KFD_Q_INVALID); /* gone: nothing to resume */
 			if (res[k] == GPRIO_KFD_Q_ERROR)
 				b->st.queue_errors++;
 			if (!good) {
@@ -569,12 +579,17 @@ void gprio_amdkfd_print(const struct gprio_amdkfd *b, FILE *f)
 		uint32_t held = 0;
 		for (uint32_t k = 0; k < p->nq; k++)
 			held += p->q[k].held;
-		fprintf(f, "%-8u %-8s %4d %-9s %-6s %6u %5u  %s\n", p->pid, gprio_class_name(p->klass),
-			p->prio, mode_name(p->mode),
-			b->stage == 2 ? "sysfs" : p->agent ? "shim" : "ptrace", p->nq, held, p->why);
+		fprintf(f, "%-8u %-8s %4d %-9s %-6s %6u %5u  %s\n", p->pid,
+			gprio_class_name(p->klass), p->prio, mode_name(p->mode),
+			b->stage == 2 ? "sysfs"
+			: p->agent    ? "shim"
+				      : "ptrace",
+			p->nq, held, p->why);
 	}
-	fprintf(f, "ioctls %llu, suspend calls %llu, resume calls %llu, snapshots %llu, enables %llu, "
-		   "EC_QUEUE_NEW retries %llu, queue errors %llu, refused calls %llu, in-process calls %llu\n",
+	fprintf(f,
+		"ioctls %llu, suspend calls %llu, resume calls %llu, snapshots %llu, enables %llu, "
+		"EC_QUEUE_NEW retries %llu, queue errors %llu, refused calls %llu, in-process "
+		"calls %llu\n",
 		(unsigned long long)b->st.ioctls, (unsigned long long)b->st.suspend_calls,
 		(unsigned long long)b->st.resume_calls, (unsigned long long)b->st.snapshots,
 		(unsigned long long)b->st.enables, (unsigned long long)b->st.ebusy_retries,

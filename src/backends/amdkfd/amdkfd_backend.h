@@ -22,36 +22,36 @@
 #include "kfd_sys.h"
 
 #define AMDKFD_MAX_PROCS 64
-#define AMDKFD_MAX_QPP 32 /* queues per process we track */
+#define AMDKFD_MAX_QPP   32 /* queues per process we track */
 
 struct gprio_amdkfd_cfg {
-	int stage;              /* 0: the best this kernel offers; 1 or 2: that one or refuse */
-	uint32_t sclk_mhz;      /* GPU clock for the grace-period conversion (MI308X: 2100) */
+	int stage;         /* 0: the best this kernel offers; 1 or 2: that one or refuse */
+	uint32_t sclk_mhz; /* GPU clock for the grace-period conversion (MI308X: 2100) */
 	enum gprio_class unknown_class; /* processes started without `gprio run` */
 	int unknown_priority;
-	int dbg_fd;             /* a descriptor of ours KFD keeps for debug events (stage 1) */
+	int dbg_fd; /* a descriptor of ours KFD keeps for debug events (stage 1) */
 };
 
 void gprio_amdkfd_cfg_defaults(struct gprio_amdkfd_cfg *c);
 
 struct amdkfd_q {
 	uint32_t qid;
-	bool present;      /* seen in sysfs this refresh */
-	bool addr_known;   /* rptr/wptr addresses from a snapshot */
-	bool fresh;        /* may still carry EC_QUEUE_NEW */
-	bool held;         /* suspended by us (the ioctl returned) */
+	bool present;    /* seen in sysfs this refresh */
+	bool addr_known; /* rptr/wptr addresses from a snapshot */
+	bool fresh;      /* may still carry EC_QUEUE_NEW */
+	bool held;       /* suspended by us (the ioctl returned) */
 	uint64_t rptr_addr, wptr_addr;
 	uint64_t rptr, wptr;
 	gprio_ns changed_at;
-	uint32_t row;      /* monitor table hint */
+	uint32_t row; /* monitor table hint */
 };
 
 enum amdkfd_pmode {
-	AMDKFD_P_NEW = 0,   /* not set up yet */
-	AMDKFD_P_DEBUGGER,  /* stage 1: we are its KFD debugger (offline, controllable) */
-	AMDKFD_P_OBSERVED,  /* stage 1 online: addresses taken, debugging disabled again */
-	AMDKFD_P_SYSFS,     /* stage 2: pointers and state from sysfs, no debugger */
-	AMDKFD_P_BLOCKED,   /* could not be set up; `why` says why; retried later */
+	AMDKFD_P_NEW = 0,  /* not set up yet */
+	AMDKFD_P_DEBUGGER, /* stage 1: we are its KFD debugger (offline, controllable) */
+	AMDKFD_P_OBSERVED, /* stage 1 online: addresses taken, debugging disabled again */
+	AMDKFD_P_SYSFS,    /* stage 2: pointers and state from sysfs, no debugger */
+	AMDKFD_P_BLOCKED,  /* could not be set up; `why` says why; retried later */
 };
 
 struct amdkfd_proc {
@@ -59,10 +59,10 @@ struct amdkfd_proc {
 	enum gprio_class klass;
 	int prio;
 	enum amdkfd_pmode mode;
-	bool agent;          /* stage 1 in-process: KFD calls go through its HSA shim (no ptrace) */
-	int err;             /* last errno of a failed setup/ioctl (positive) */
+	bool agent; /* stage 1 in-process: KFD calls go through its HSA shim (no ptrace) */
+	int err;    /* last errno of a failed setup/ioctl (positive) */
 	char why[96];
-	gprio_ns retry_at;   /* blocked: next setup attempt */
+	gprio_ns retry_at; /* blocked: next setup attempt */
 	bool seen;
 	uint32_t nq;
 	struct amdkfd_q q[AMDKFD_MAX_QPP];
@@ -70,11 +70,11 @@ struct amdkfd_proc {
 
 struct gprio_amdkfd_stats {
 	uint64_t ioctls, suspend_calls, resume_calls, snapshots, enables;
-	uint64_t ebusy_retries;   /* queues SUSPEND skipped as new, taken again after a snapshot */
-	uint64_t queue_errors;    /* per-queue error bits */
-	uint64_t call_errors;     /* whole calls refused */
-	uint64_t blocked;         /* processes we could not set up */
-	uint64_t agent_calls;     /* KFD calls run in-process by an HSA shim */
+	uint64_t ebusy_retries; /* queues SUSPEND skipped as new, taken again after a snapshot */
+	uint64_t queue_errors;  /* per-queue error bits */
+	uint64_t call_errors;   /* whole calls refused */
+	uint64_t blocked;       /* processes we could not set up */
+	uint64_t agent_calls;   /* KFD calls run in-process by an HSA shim */
 };
 
 struct gprio_amdkfd {

@@ -44,16 +44,20 @@ static int ak_open(const struct gpriod_env *env, const struct gprio_backend_ops 
 {
 	int rc = gprio_kfd_linux_init(&g_l, GPRIO_KFD_DEV);
 	if (rc) {
-		snprintf(err, errlen, "/dev/kfd: %s (no AMD GPU driver here, or no access: run "
-				      "`gprio doctor`)", strerror(-rc));
+		snprintf(err, errlen,
+			 "/dev/kfd: %s (no AMD GPU driver here, or no access: run "
+			 "`gprio doctor`)",
+			 strerror(-rc));
 		return rc;
 	}
 	g_agents_on = false;
 	if (strcmp(g_agent_path, "none") != 0) {
 		rc = gprio_kfd_agents_listen(&g_agents, env->loop, g_agent_path);
 		if (rc < 0)
-			fprintf(env->log, "gpriod: %s: %s: in-process mode (libgprio-hsa.so) off, ptrace "
-					  "mode only\n", g_agent_path, strerror(-rc));
+			fprintf(env->log,
+				"gpriod: %s: %s: in-process mode (libgprio-hsa.so) off, ptrace "
+				"mode only\n",
+				g_agent_path, strerror(-rc));
 		else
 			g_agents_on = true;
 	}
@@ -105,8 +109,8 @@ const struct gpriod_backend gpriod_backend_amdkfd = {
 	.help = "AMD GPUs through /dev/kfd (root): stage 1 DBG_TRAP suspend/resume, stage 2 the "
 		"patched KFD (docs/amd.md)",
 	.usage = "  --stage 0|1|2               0: the best this kernel offers (default 0)\n"
-		 "  --agent-socket PATH|none    HSA shims connect here (" GPRIO_KFD_AGENT_DEFAULT_SOCKET
-		 ")\n",
+		 "  --agent-socket PATH|none    HSA shims connect here "
+		 "(" GPRIO_KFD_AGENT_DEFAULT_SOCKET ")\n",
 	.defaults = ak_defaults,
 	.option = ak_option,
 	.open = ak_open,

@@ -31,23 +31,29 @@ void gprio_kfd_verdict(const struct gprio_kfd_probe *p, struct gprio_kfd_verdict
 	buf[0] = '\0';
 	v->stage1 = v->stage2 = GPRIO_STAGE_NO;
 	if (!p->kfd_present) {
-		line(buf, len, &off, "no /dev/kfd: no AMD GPU driver (amdgpu/amdkfd) on this machine\n");
+		line(buf, len, &off,
+		     "no /dev/kfd: no AMD GPU driver (amdgpu/amdkfd) on this machine\n");
 		snprintf(v->summary, sizeof(v->summary),
-			 "no AMD GPU here: only the simulator (gprio sim --profile mi308x-cpsch) runs");
+			 "no AMD GPU here: only the simulator (gprio sim --profile mi308x-cpsch) "
+			 "runs");
 		return;
 	}
 	if (!p->kfd_openable) {
-		line(buf, len, &off, "/dev/kfd: cannot open: %s (join the render/video group or run as root)\n",
+		line(buf, len, &off,
+		     "/dev/kfd: cannot open: %s (join the render/video group or run as root)\n",
 		     strerror(p->open_errno));
-		snprintf(v->summary, sizeof(v->summary), "/dev/kfd not accessible: fix permissions first");
+		snprintf(v->summary, sizeof(v->summary),
+			 "/dev/kfd not accessible: fix permissions first");
 		return;
 	}
 	line(buf, len, &off, "GPUs (KFD topology nodes): %u\n", p->gpus);
-	bool dbg_api = p->version_known && (p->major > GPRIO_KFD_MIN_MAJOR ||
-					    (p->major == GPRIO_KFD_MIN_MAJOR && p->minor >= GPRIO_KFD_MIN_MINOR_DBG));
+	bool dbg_api = p->version_known &&
+		       (p->major > GPRIO_KFD_MIN_MAJOR ||
+			(p->major == GPRIO_KFD_MIN_MAJOR && p->minor >= GPRIO_KFD_MIN_MINOR_DBG));
 	if (p->version_known)
 		line(buf, len, &off, "KFD ioctl API %u.%u: %s\n", p->major, p->minor,
-		     dbg_api ? "has the debugger API (DBG_TRAP)" : "too old: no DBG_TRAP (needs >= 1.13)");
+		     dbg_api ? "has the debugger API (DBG_TRAP)"
+			     : "too old: no DBG_TRAP (needs >= 1.13)");
 	else
 		line(buf, len, &off, "KFD version unknown (GET_VERSION failed)\n");
 	bool hws = p->sched_policy == 0;
@@ -61,10 +67,12 @@ void gprio_kfd_verdict(const struct gprio_kfd_probe *p, struct gprio_kfd_verdict
 		hws = true;
 	bool cwsr = p->cwsr_enable != 0;
 	line(buf, len, &off, "amdgpu.cwsr_enable=%d: %s\n", p->cwsr_enable,
-	     p->cwsr_enable < 0 ? "unknown" : cwsr ? "instruction-level save/restore"
-						  : "OFF: preemption waits for waves to finish");
+	     p->cwsr_enable < 0 ? "unknown"
+	     : cwsr             ? "instruction-level save/restore"
+				: "OFF: preemption waits for waves to finish");
 	if (p->preempt_timeout_ms >= 0)
-		line(buf, len, &off, "queue_preemption_timeout_ms=%ld: an unmap slower than this resets the GPU\n",
+		line(buf, len, &off,
+		     "queue_preemption_timeout_ms=%ld: an unmap slower than this resets the GPU\n",
 		     p->preempt_timeout_ms);
 	line(buf, len, &off, "privileges: %s, ptrace %s\n", p->root ? "root" : "not root",
 	     p->ptrace_ok ? "allowed" : "restricted (yama ptrace_scope)");
@@ -77,9 +85,11 @@ void gprio_kfd_verdict(const struct gprio_kfd_probe *p, struct gprio_kfd_verdict
 		     p->ptrace_ok ? "available (in-process shim and ptrace-attached daemon)"
 				  : "in-process shim only (no ptrace rights for the daemon mode)");
 		if (!cwsr)
-			line(buf, len, &off, "  without CWSR, preemption latency is bounded by wave length\n");
+			line(buf, len, &off,
+			     "  without CWSR, preemption latency is bounded by wave length\n");
 	} else {
-		line(buf, len, &off, "stage 1: unavailable (%s)\n", !dbg_api ? "KFD too old" : "no HWS");
+		line(buf, len, &off, "stage 1: unavailable (%s)\n",
+		     !dbg_api ? "KFD too old" : "no HWS");
 	}
 	if (p->stage2_ioctl) {
 		v->stage2 = p->root ? GPRIO_STAGE_YES : GPRIO_STAGE_LIMITED;
@@ -89,8 +99,12 @@ void gprio_kfd_verdict(const struct gprio_kfd_probe *p, struct gprio_kfd_verdict
 		line(buf, len, &off, "stage 2: the patched KFD (kernel/amdkfd) is not loaded\n");
 	}
 	snprintf(v->summary, sizeof(v->summary), "stage 1 %s, stage 2 %s",
-		 v->stage1 == GPRIO_STAGE_YES ? "yes" : v->stage1 == GPRIO_STAGE_LIMITED ? "limited" : "no",
-		 v->stage2 == GPRIO_STAGE_YES ? "yes" : v->stage2 == GPRIO_STAGE_LIMITED ? "limited" : "no");
+		 v->stage1 == GPRIO_STAGE_YES       ? "yes"
+		 : v->stage1 == GPRIO_STAGE_LIMITED ? "limited"
+						    : "no",
+		 v->stage2 == GPRIO_STAGE_YES       ? "yes"
+		 : v->stage2 == GPRIO_STAGE_LIMITED ? "limited"
+						    : "no");
 }
 
 static long read_long(const char *path, long def)
@@ -114,7 +128,8 @@ void gprio_kfd_probe_machine(struct gprio_kfd_probe *p)
 	p->kfd_present = access(dev, F_OK) == 0;
 	p->sched_policy = (int)read_long("/sys/module/amdgpu/parameters/sched_policy", -1);
 	p->cwsr_enable = (int)read_long("/sys/module/amdgpu/parameters/cwsr_enable", -1);
-	p->preempt_timeout_ms = read_long("/sys/module/amdgpu/parameters/queue_preemption_timeout_ms", -1);
+	p->preempt_timeout_ms =
+		read_long("/sys/module/amdgpu/parameters/queue_preemption_timeout_ms", -1);
 	p->root = geteuid() == 0;
 	long scope = read_long("/proc/sys/kernel/yama/ptrace_scope", 0);
 	p->ptrace_ok = scope == 0 || (p->root && scope <= 2);
@@ -125,7 +140,8 @@ void gprio_kfd_probe_machine(struct gprio_kfd_probe *p)
 			char path[512];
 			if (e->d_name[0] == '.')
 				continue;
-			snprintf(path, sizeof(path), "/sys/class/kfd/kfd/topology/nodes/%s/gpu_id", e->d_name);
+			snprintf(path, sizeof(path), "/sys/class/kfd/kfd/topology/nodes/%s/gpu_id",
+				 e->d_name);
 			if (read_long(path, 0) > 0)
 				p->gpus++;
 		}

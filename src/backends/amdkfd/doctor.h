@@ -9,18 +9,18 @@
 #include <stdint.h>
 
 struct gprio_kfd_probe {
-	bool kfd_present;     /* /dev/kfd exists */
-	bool kfd_openable;    /* we could open it read-write */
+	bool kfd_present;  /* /dev/kfd exists */
+	bool kfd_openable; /* we could open it read-write */
 	int open_errno;
 	bool version_known;
 	uint32_t major, minor;
-	int sched_policy;     /* amdgpu.sched_policy: 0 HWS (CPSCH), 2 no HWS; -1 unknown */
-	int cwsr_enable;      /* amdgpu.cwsr_enable; -1 unknown */
+	int sched_policy;        /* amdgpu.sched_policy: 0 HWS (CPSCH), 2 no HWS; -1 unknown */
+	int cwsr_enable;         /* amdgpu.cwsr_enable; -1 unknown */
 	long preempt_timeout_ms; /* amdkfd queue_preemption_timeout_ms; -1 unknown */
 	bool root;
-	bool ptrace_ok;       /* kernel.yama.ptrace_scope allows attaching (0, or root with <= 2) */
-	bool stage2_ioctl;    /* the patched KFD's preempt ioctl answered */
-	unsigned gpus;        /* nodes under /sys/class/kfd/kfd/topology/nodes with a gpu_id */
+	bool ptrace_ok;    /* kernel.yama.ptrace_scope allows attaching (0, or root with <= 2) */
+	bool stage2_ioctl; /* the patched KFD's preempt ioctl answered */
+	unsigned gpus;     /* nodes under /sys/class/kfd/kfd/topology/nodes with a gpu_id */
 };
 
 enum gprio_kfd_stage_ok { GPRIO_STAGE_NO = 0, GPRIO_STAGE_YES = 1, GPRIO_STAGE_LIMITED = 2 };

@@ -31,18 +31,19 @@
 
 #define EXPORT __attribute__((visibility("default")))
 
+/* Layout mirrors of hsa.h (ABI): only base_address is read; the rest keeps the offsets. */
 typedef int hsa_status_t; /* HSA_STATUS_SUCCESS = 0 */
 typedef struct {
-	uint64_t handle;
+	uint64_t handle; /* cppcheck-suppress unusedStructMember */
 } hsa_agent_t;
 typedef struct {
-	uint32_t type;
-	uint32_t features;
-	void *base_address; /* the ring: KFD's ring_base_address for this queue */
-	uint64_t doorbell_signal;
-	uint32_t size;
-	uint32_t reserved1;
-	uint64_t id;
+	uint32_t type;            /* cppcheck-suppress unusedStructMember */
+	uint32_t features;        /* cppcheck-suppress unusedStructMember */
+	void *base_address;       /* the ring: KFD's ring_base_address for this queue */
+	uint64_t doorbell_signal; /* cppcheck-suppress unusedStructMember */
+	uint32_t size;            /* cppcheck-suppress unusedStructMember */
+	uint32_t reserved1;       /* cppcheck-suppress unusedStructMember */
+	uint64_t id;              /* cppcheck-suppress unusedStructMember */
 } hsa_queue_t;
 typedef void (*hsa_queue_cb)(hsa_status_t, hsa_queue_t *, void *);
 typedef hsa_status_t (*create_fn)(hsa_agent_t, uint32_t, uint32_t, hsa_queue_cb, void *, uint32_t,
@@ -58,7 +59,7 @@ static struct {
 	int first_fd; /* start()'s connection, handed to the agent thread */
 	struct gprio_kfd_linux kl;
 	struct gprio_kfd_sys sys;
-	bool enabled;         /* debugging enabled on ourselves (by gpriod's request) */
+	bool enabled;                  /* debugging enabled on ourselves (by gpriod's request) */
 	uint32_t held[MAXHELD], nheld; /* queue ids suspended for gpriod */
 	char path[108];
 } S = {.lock = PTHREAD_MUTEX_INITIALIZER, .once = PTHREAD_ONCE_INIT};
@@ -97,9 +98,7 @@ static void served(void *arg, const struct gprio_kfd_agent_msg *req,
 	if (rep->rc < 0)
 		return;
 	switch (req->op) {
-	case GPRIO_KFD_DBG_ENABLE:
-		S.enabled = true;
-		break;
+	case GPRIO_KFD_DBG_ENABLE: S.enabled = true; break;
 	case GPRIO_KFD_DBG_DISABLE:
 		S.enabled = false;
 		S.nheld = 0; /* DISABLE resumes everything */
@@ -115,8 +114,7 @@ static void served(void *arg, const struct gprio_kfd_agent_msg *req,
 			if (!(rep->qids[i] & GPRIO_KFD_QUEUE_ERROR))
 				set_del(S.held, &S.nheld, req->qids[i]);
 		break;
-	default:
-		break;
+	default: break;
 	}
 }
 
@@ -149,7 +147,8 @@ static int connect_daemon(void)
 	struct ucred cr;
 	socklen_t len = sizeof(cr);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.pid > 0)
-		prctl(PR_SET_PTRACER, (unsigned long)cr.pid, 0, 0, 0); /* Yama: let gpriod read rptr/wptr */
+		prctl(PR_SET_PTRACER, (unsigned long)cr.pid, 0, 0,
+		      0); /* Yama: let gpriod read rptr/wptr */
 	return fd;
 }
 
@@ -161,7 +160,8 @@ static void *agent_main(void *unused)
 	for (;; fd = connect_daemon()) {
 		if (fd < 0) {
 			if (!warned)
-				say("no gpriod at %s (%s): running unmanaged, retrying every second",
+				say("no gpriod at %s (%s): running unmanaged, retrying every "
+				    "second",
 				    S.path, -fd);
 			warned = true;
 			sleep(1);
@@ -169,7 +169,8 @@ static void *agent_main(void *unused)
 		}
 		warned = false;
 		/* until gpriod exits or is killed; one KFD call at a time with hsa_queue_destroy */
-		while (gprio_kfd_agent_serve_one(fd, &S.sys, S.kl.dbg_fd, &S.lock, served, NULL) == 0)
+		while (gprio_kfd_agent_serve_one(fd, &S.sys, S.kl.dbg_fd, &S.lock, served, NULL) ==
+		       0)
 			;
 		close(fd);
 		pthread_mutex_lock(&S.lock);
@@ -198,7 +199,8 @@ static void start(void)
 	/* the first attempt here, so that the program learns at once whether it is managed */
 	S.first_fd = connect_daemon();
 	if (S.first_fd < 0)
-		say("no gpriod at %s (%s): running unmanaged, retrying every second", S.path, -S.first_fd);
+		say("no gpriod at %s (%s): running unmanaged, retrying every second", S.path,
+		    -S.first_fd);
 	pthread_t t;
 	pthread_attr_t at;
 	pthread_attr_init(&at);
@@ -236,7 +238,8 @@ static int qid_of(const hsa_queue_t *q, uint32_t *qid)
 {
 	struct gprio_kfd_queue_snapshot s[GPRIO_KFD_AGENT_MAXSNAP];
 	uint32_t n = 0;
-	int rc = gprio_kfd_snapshot(&S.sys, (uint32_t)getpid(), false, s, GPRIO_KFD_AGENT_MAXSNAP, &n);
+	int rc = gprio_kfd_snapshot(&S.sys, (uint32_t)getpid(), false, s, GPRIO_KFD_AGENT_MAXSNAP,
+				    &n);
 	if (rc < 0)
 		return rc;
 	for (uint32_t i = 0; i < n && i < GPRIO_KFD_AGENT_MAXSNAP; i++)
@@ -259,7 +262,8 @@ EXPORT hsa_status_t hsa_queue_destroy(hsa_queue_t *queue)
 	bool known = S.enabled && S.nheld && qid_of(queue, &qid) == 0;
 	if (known && in(S.held, S.nheld, qid)) {
 		enum gprio_kfd_qresult res;
-		gprio_kfd_resume(&S.sys, (uint32_t)getpid(), &qid, 1, &res); /* or the destroy blocks */
+		gprio_kfd_resume(&S.sys, (uint32_t)getpid(), &qid, 1,
+				 &res); /* or the destroy blocks */
 		set_del(S.held, &S.nheld, qid);
 	}
 	/* the lock stays held through the destroy: gpriod cannot suspend this queue meanwhile, and

@@ -77,7 +77,7 @@ int gprio_kfd_snapshot(const struct gprio_kfd_sys *s, uint32_t pid, bool clear_n
 static void results(const uint32_t *arr, uint32_t n, enum gprio_kfd_qresult *res)
 {
 	for (uint32_t i = 0; i < n; i++)
-		res[i] = (arr[i] & GPRIO_KFD_QUEUE_ERROR)	  ? GPRIO_KFD_Q_ERROR
+		res[i] = (arr[i] & GPRIO_KFD_QUEUE_ERROR)     ? GPRIO_KFD_Q_ERROR
 			 : (arr[i] & GPRIO_KFD_QUEUE_INVALID) ? GPRIO_KFD_Q_INVALID
 							      : GPRIO_KFD_Q_OK;
 }
@@ -109,14 +109,14 @@ static int queue_op(const struct gprio_kfd_sys *s, uint32_t pid, uint32_t op, co
 	return rc;
 }
 
-int gprio_kfd_suspend(const struct gprio_kfd_sys *s, uint32_t pid, const uint32_t *qids,
-		      uint32_t n, uint32_t grace_units, enum gprio_kfd_qresult *res)
+int gprio_kfd_suspend(const struct gprio_kfd_sys *s, uint32_t pid, const uint32_t *qids, uint32_t n,
+		      uint32_t grace_units, enum gprio_kfd_qresult *res)
 {
 	return queue_op(s, pid, GPRIO_KFD_DBG_SUSPEND_QUEUES, qids, n, grace_units, res);
 }
 
-int gprio_kfd_resume(const struct gprio_kfd_sys *s, uint32_t pid, const uint32_t *qids,
-		     uint32_t n, enum gprio_kfd_qresult *res)
+int gprio_kfd_resume(const struct gprio_kfd_sys *s, uint32_t pid, const uint32_t *qids, uint32_t n,
+		     enum gprio_kfd_qresult *res)
 {
 	return queue_op(s, pid, GPRIO_KFD_DBG_RESUME_QUEUES, qids, n, 0, res);
 }

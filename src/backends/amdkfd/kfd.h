@@ -27,16 +27,16 @@ int gprio_kfd_snapshot(const struct gprio_kfd_sys *s, uint32_t pid, bool clear_n
 enum gprio_kfd_qresult {
 	GPRIO_KFD_Q_OK = 0,
 	GPRIO_KFD_Q_INVALID, /* bit 31: no such queue, or skipped (new: EC_QUEUE_NEW; being destroyed) */
-	GPRIO_KFD_Q_ERROR,   /* bit 30: the unmap/map failed */
+	GPRIO_KFD_Q_ERROR, /* bit 30: the unmap/map failed */
 };
 #define GPRIO_KFD_MAX_BATCH 64
 
 /* SUSPEND_QUEUES / RESUME_QUEUES (stage 1) or PREEMPT_QUEUES (stage 2). Returns how many queues
  * the kernel reports done, or -errno for the call; res[i] gets each queue's outcome. */
-int gprio_kfd_suspend(const struct gprio_kfd_sys *s, uint32_t pid, const uint32_t *qids,
-		      uint32_t n, uint32_t grace_units, enum gprio_kfd_qresult *res);
-int gprio_kfd_resume(const struct gprio_kfd_sys *s, uint32_t pid, const uint32_t *qids,
-		     uint32_t n, enum gprio_kfd_qresult *res);
+int gprio_kfd_suspend(const struct gprio_kfd_sys *s, uint32_t pid, const uint32_t *qids, uint32_t n,
+		      uint32_t grace_units, enum gprio_kfd_qresult *res);
+int gprio_kfd_resume(const struct gprio_kfd_sys *s, uint32_t pid, const uint32_t *qids, uint32_t n,
+		     enum gprio_kfd_qresult *res);
 int gprio_kfd_preempt2(const struct gprio_kfd_sys *s, uint32_t pid, const uint32_t *qids,
 		       uint32_t n, enum gprio_kfd_preempt_op op, uint32_t grace_units,
 		       enum gprio_kfd_qresult *res);

@@ -12,11 +12,10 @@ int gprio_kfd_agent_encode(const struct gprio_kfd_dbg_trap *a, struct gprio_kfd_
 	m->op = a->op;
 	switch (a->op) {
 	case GPRIO_KFD_DBG_ENABLE:
-	case GPRIO_KFD_DBG_DISABLE:
-		return 0;
+	case GPRIO_KFD_DBG_DISABLE: return 0;
 	case GPRIO_KFD_DBG_GET_QUEUE_SNAPSHOT:
 		m->n = a->snapshot.num_queues < GPRIO_KFD_AGENT_MAXSNAP ? a->snapshot.num_queues
-									  : GPRIO_KFD_AGENT_MAXSNAP;
+									: GPRIO_KFD_AGENT_MAXSNAP;
 		m->clear_new = (a->snapshot.exception_mask &
 				GPRIO_KFD_EC_MASK(GPRIO_KFD_EC_QUEUE_NEW)) != 0;
 		return 0;
@@ -25,7 +24,7 @@ int gprio_kfd_agent_encode(const struct gprio_kfd_dbg_trap *a, struct gprio_kfd_
 		bool s = a->op == GPRIO_KFD_DBG_SUSPEND_QUEUES;
 		uint32_t n = s ? a->suspend.num_queues : a->resume.num_queues;
 		const uint32_t *arr = (const uint32_t *)(uintptr_t)(s ? a->suspend.queue_array_ptr
-								       : a->resume.queue_array_ptr);
+								      : a->resume.queue_array_ptr);
 		if (n > GPRIO_KFD_AGENT_MAXQ)
 			return -E2BIG;
 		m->n = n;
@@ -33,8 +32,7 @@ int gprio_kfd_agent_encode(const struct gprio_kfd_dbg_trap *a, struct gprio_kfd_
 		memcpy(m->qids, arr, n * sizeof(*arr));
 		return 0;
 	}
-	default:
-		return -EOPNOTSUPP;
+	default: return -EOPNOTSUPP;
 	}
 }
 
@@ -50,7 +48,8 @@ int gprio_kfd_agent_decode(const struct gprio_kfd_agent_msg *m, struct gprio_kfd
 		uint32_t fill = m->n < a->snapshot.num_queues ? m->n : a->snapshot.num_queues;
 		if (fill > GPRIO_KFD_AGENT_MAXSNAP)
 			fill = GPRIO_KFD_AGENT_MAXSNAP;
-		memcpy((void *)(uintptr_t)a->snapshot.snapshot_buf_ptr, m->snap, fill * sizeof(m->snap[0]));
+		memcpy((void *)(uintptr_t)a->snapshot.snapshot_buf_ptr, m->snap,
+		       fill * sizeof(m->snap[0]));
 		a->snapshot.num_queues = m->n;
 		a->snapshot.entry_size = sizeof(m->snap[0]);
 		break;
@@ -61,12 +60,12 @@ int gprio_kfd_agent_decode(const struct gprio_kfd_agent_msg *m, struct gprio_kfd
 		uint32_t n = s ? a->suspend.num_queues : a->resume.num_queues;
 		if (m->n != n)
 			return -EPROTO;
-		memcpy((void *)(uintptr_t)(s ? a->suspend.queue_array_ptr : a->resume.queue_array_ptr),
+		memcpy((void *)(uintptr_t)(s ? a->suspend.queue_array_ptr
+					     : a->resume.queue_array_ptr),
 		       m->qids, n * sizeof(uint32_t));
 		break;
 	}
-	default:
-		break;
+	default: break;
 	}
 	return m->rc;
 }
@@ -91,12 +90,12 @@ void gprio_kfd_agent_serve(const struct gprio_kfd_sys *local, int dbg_fd,
 		a.enable.rinfo_size = sizeof(rinfo);
 		a.enable.dbg_fd = (uint32_t)dbg_fd;
 		break;
-	case GPRIO_KFD_DBG_DISABLE:
-		break;
+	case GPRIO_KFD_DBG_DISABLE: break;
 	case GPRIO_KFD_DBG_GET_QUEUE_SNAPSHOT:
 		if (m->n > GPRIO_KFD_AGENT_MAXSNAP)
 			m->n = GPRIO_KFD_AGENT_MAXSNAP;
-		a.snapshot.exception_mask = m->clear_new ? GPRIO_KFD_EC_MASK(GPRIO_KFD_EC_QUEUE_NEW) : 0;
+		a.snapshot.exception_mask =
+			m->clear_new ? GPRIO_KFD_EC_MASK(GPRIO_KFD_EC_QUEUE_NEW) : 0;
 		a.snapshot.snapshot_buf_ptr = (uint64_t)(uintptr_t)m->snap;
 		a.snapshot.num_queues = m->n;
 		a.snapshot.entry_size = sizeof(m->snap[0]);
@@ -208,7 +207,10 @@ static int av_ioctl(void *ctx, unsigned long req, void *arg)
 		return -ENOENT;
 	return v->base->ops->agent_ioctl(v->base->ctx, v->pid, req, arg);
 }
-static int av_list_procs(void *c, uint32_t *p, size_t n) { return vb(c)->ops->list_procs(vb(c)->ctx, p, n); }
+static int av_list_procs(void *c, uint32_t *p, size_t n)
+{
+	return vb(c)->ops->list_procs(vb(c)->ctx, p, n);
+}
 static int av_list_queues(void *c, uint32_t pid, struct gprio_kfd_sysq *q, size_t n)
 {
 	return vb(c)->ops->list_queues(vb(c)->ctx, pid, q, n);
@@ -217,15 +219,30 @@ static int av_read_mem(void *c, uint32_t pid, uint64_t a, void *b, size_t n)
 {
 	return vb(c)->ops->read_mem(vb(c)->ctx, pid, a, b, n);
 }
-static int av_attach(void *c, uint32_t pid) { return vb(c)->ops->attach(vb(c)->ctx, pid); }
-static int av_detach(void *c, uint32_t pid) { return vb(c)->ops->detach(vb(c)->ctx, pid); }
+static int av_attach(void *c, uint32_t pid)
+{
+	return vb(c)->ops->attach(vb(c)->ctx, pid);
+}
+static int av_detach(void *c, uint32_t pid)
+{
+	return vb(c)->ops->detach(vb(c)->ctx, pid);
+}
 static int av_classify(void *c, uint32_t pid, enum gprio_class *k, int *p)
 {
 	return vb(c)->ops->classify(vb(c)->ctx, pid, k, p);
 }
-static uint32_t av_self(void *c) { return ((struct gprio_kfd_agent_view *)c)->pid; }
-static gprio_ns av_now(void *c) { return vb(c)->ops->now(vb(c)->ctx); }
-static int av_sleep(void *c, gprio_ns d) { return vb(c)->ops->sleep(vb(c)->ctx, d); }
+static uint32_t av_self(void *c)
+{
+	return ((struct gprio_kfd_agent_view *)c)->pid;
+}
+static gprio_ns av_now(void *c)
+{
+	return vb(c)->ops->now(vb(c)->ctx);
+}
+static int av_sleep(void *c, gprio_ns d)
+{
+	return vb(c)->ops->sleep(vb(c)->ctx, d);
+}
 
 static const struct gprio_kfd_sys_ops agent_view_ops = {
 	.ioctl = av_ioctl,

@@ -16,10 +16,10 @@
 #include "kfd_sys.h"
 #include "kfd_uapi.h"
 
-#define GPRIO_KFD_AGENT_MAGIC 0x67616b31u /* "gak1": protocol version 1 */
-#define GPRIO_KFD_AGENT_MAXQ 64           /* GPRIO_KFD_MAX_BATCH */
-#define GPRIO_KFD_AGENT_MAXSNAP 32
-#define GPRIO_KFD_AGENT_TIMEOUT_MS 2000   /* a call not answered by then: the agent is stuck */
+#define GPRIO_KFD_AGENT_MAGIC          0x67616b31u /* "gak1": protocol version 1 */
+#define GPRIO_KFD_AGENT_MAXQ           64          /* GPRIO_KFD_MAX_BATCH */
+#define GPRIO_KFD_AGENT_MAXSNAP        32
+#define GPRIO_KFD_AGENT_TIMEOUT_MS     2000 /* a call not answered by then: the agent is stuck */
 #define GPRIO_KFD_AGENT_DEFAULT_SOCKET "/run/gprio-amdkfd.sock"
 
 struct gprio_kfd_agent_msg {

@@ -14,8 +14,8 @@
 struct gprio_kfd_sysq {
 	uint32_t qid;
 	uint32_t gpu_id;
-	uint32_t type;       /* 0 compute, 1 SDMA, ... (KFD_QUEUE_TYPE_*) */
-	bool has_ptrs;       /* stage-2 fields present */
+	uint32_t type; /* 0 compute, 1 SDMA, ... (KFD_QUEUE_TYPE_*) */
+	bool has_ptrs; /* stage-2 fields present */
 	bool active, suspended;
 	uint64_t rptr, wptr;
 };

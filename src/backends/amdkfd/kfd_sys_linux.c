@@ -218,8 +218,7 @@ static int lx_classify(void *ctx, uint32_t pid, enum gprio_class *klass, int *pr
 	bool found = false;
 	*prio = -1;
 	for (char *s = buf; s < buf + n; s += strlen(s) + 1) {
-		if (strncmp(s, "GPRIO_CLASS=", 12) == 0 &&
-		    gprio_class_parse(s + 12, klass) == 0)
+		if (strncmp(s, "GPRIO_CLASS=", 12) == 0 && gprio_class_parse(s + 12, klass) == 0)
 			found = true;
 		else if (strncmp(s, "GPRIO_PRIORITY=", 15) == 0) {
 			uint32_t v;
@@ -283,7 +282,8 @@ static int lx_sleep(void *ctx, gprio_ns deadline)
 	struct gprio_kfd_linux *l = ctx;
 	if (l->wait)
 		return l->wait(l->wait_ctx, deadline);
-	struct timespec ts = {(time_t)(deadline / GPRIO_NS_PER_S), (long)(deadline % GPRIO_NS_PER_S)};
+	struct timespec ts = {(time_t)(deadline / GPRIO_NS_PER_S),
+			      (long)(deadline % GPRIO_NS_PER_S)};
 	while (!(l->stop && *l->stop) && lx_now(l) < deadline)
 		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL); /* EINTR: check stop */
 	return l->stop && *l->stop ? -ECANCELED : 0;

@@ -8,10 +8,10 @@
 #include "kfd_sys.h"
 
 struct gprio_kfd_linux {
-	int kfd_fd;               /* -1: not opened (ioctls answer -ENODEV) */
-	int dbg_fd;               /* eventfd handed to DBG_TRAP ENABLE */
-	char kfd_proc[256];       /* default /sys/class/kfd/kfd/proc */
-	char proc[256];           /* default /proc */
+	int kfd_fd;                  /* -1: not opened (ioctls answer -ENODEV) */
+	int dbg_fd;                  /* eventfd handed to DBG_TRAP ENABLE */
+	char kfd_proc[256];          /* default /sys/class/kfd/kfd/proc */
+	char proc[256];              /* default /proc */
 	volatile sig_atomic_t *stop; /* sleep() returns -ECANCELED once *stop is set */
 	/* gpriod (agent_server.c): wait in its event loop and reach the in-process agents of
 	 * the HSA shims. NULL in the HSA shim itself, which needs neither: sleep() then sleeps. */

@@ -70,7 +70,7 @@ struct gprio_kfd_dbg_trap {
 #define GPRIO_KFD_DBG_TRAP _IOWR(GPRIO_KFD_IOC, 0x26, struct gprio_kfd_dbg_trap)
 
 /* per-queue result bits in SUSPEND/RESUME queue arrays */
-#define GPRIO_KFD_QUEUE_ERROR (1u << 30)
+#define GPRIO_KFD_QUEUE_ERROR   (1u << 30)
 #define GPRIO_KFD_QUEUE_INVALID (1u << 31)
 
 /* one GET_QUEUE_SNAPSHOT entry */
@@ -98,18 +98,18 @@ struct gprio_kfd_preempt_queues {
 	uint32_t pid;
 	uint32_t num_queues;
 	uint32_t op;
-	uint32_t grace_period;    /* as DBG_TRAP: units of 1000 GPU clocks, 0 -> 1 */
-	uint32_t timeout_ms;      /* fence wait; 0: queue_preemption_timeout_ms */
+	uint32_t grace_period; /* as DBG_TRAP: units of 1000 GPU clocks, 0 -> 1 */
+	uint32_t timeout_ms;   /* fence wait; 0: queue_preemption_timeout_ms */
 	uint32_t pad;
 };
 #define GPRIO_KFD_PREEMPT_QUEUES _IOWR(GPRIO_KFD_IOC, 0x27, struct gprio_kfd_preempt_queues)
 
 /* KFD exception codes gprio cares about (bit (code - 1) of an exception mask) */
 #define GPRIO_KFD_EC_QUEUE_NEW 5u
-#define GPRIO_KFD_EC_MASK(ec) (1ull << ((ec)-1))
+#define GPRIO_KFD_EC_MASK(ec)  (1ull << ((ec)-1))
 
 /* The debugger API (DBG_TRAP) arrived in KFD ioctl API 1.13. */
-#define GPRIO_KFD_MIN_MAJOR 1u
+#define GPRIO_KFD_MIN_MAJOR     1u
 #define GPRIO_KFD_MIN_MINOR_DBG 13u
 
 #endif

@@ -25,12 +25,12 @@ struct gprio_ctl_msg {
 	uint32_t magic;
 	uint32_t type;
 	int32_t rc;
-	uint32_t pid;      /* SET: the target */
-	int32_t klass;     /* enum gprio_class; SET: -1 = unchanged */
-	int32_t priority;  /* SET: -1 = unchanged */
+	uint32_t pid;     /* SET: the target */
+	int32_t klass;    /* enum gprio_class; SET: -1 = unchanged */
+	int32_t priority; /* SET: -1 = unchanged */
 	uint32_t row;
-	uint32_t flags;    /* reply to REGISTER/UPDATE: 1 = hot descriptor is writable */
-	char text[240];    /* why (demotion, refusal) */
+	uint32_t flags; /* reply to REGISTER/UPDATE: 1 = hot descriptor is writable */
+	char text[240]; /* why (demotion, refusal) */
 };
 
 /* The control socket next to the control segment `shm` (PATH.sock) as an address; 0, or

@@ -16,10 +16,10 @@
 #include "ctl.h"
 #include "nvidia_backend.h"
 
-#define NLOG(nv, ...)                                                                            \
-	do {                                                                                     \
-		if ((nv)->cfg.log)                                                               \
-			fprintf((nv)->cfg.log, "gpriod: " __VA_ARGS__);                          \
+#define NLOG(nv, ...)                                                   \
+	do {                                                            \
+		if ((nv)->cfg.log)                                      \
+			fprintf((nv)->cfg.log, "gpriod: " __VA_ARGS__); \
 	} while (0)
 
 static int send_msg(int fd, const struct gprio_ctl_msg *m, const int *fds, int nfds)
@@ -85,8 +85,10 @@ static bool may_publish(int prio)
 static void do_register(struct gprio_nv *nv, struct gprio_peer *peer, struct gprio_ctl_msg *m)
 {
 	struct gprio_nv_client *c = client(nv, peer);
-	enum gprio_class k = m->klass == GPRIO_CLASS_ONLINE ? GPRIO_CLASS_ONLINE : GPRIO_CLASS_OFFLINE;
-	int prio = gprio_priority_valid(m->priority) ? m->priority : gprio_class_default_priority(k);
+	enum gprio_class k =
+		m->klass == GPRIO_CLASS_ONLINE ? GPRIO_CLASS_ONLINE : GPRIO_CLASS_OFFLINE;
+	int prio =
+		gprio_priority_valid(m->priority) ? m->priority : gprio_class_default_priority(k);
 	struct gprio_ctl_msg rep;
 	memset(&rep, 0, sizeof(rep));
 	rep.magic = GPRIO_CTL_MAGIC;
@@ -100,12 +102,14 @@ static void do_register(struct gprio_nv *nv, struct gprio_peer *peer, struct gpr
 	int mfd = c->row < 0 && row >= 0 ? memfd_create("gprio-stats", MFD_CLOEXEC) : -1;
 	void *st = MAP_FAILED;
 	if (mfd >= 0 && ftruncate(mfd, sizeof(struct gprio_shm_stats)) == 0)
-		st = mmap(NULL, sizeof(struct gprio_shm_stats), PROT_READ | PROT_WRITE, MAP_SHARED, mfd, 0);
+		st = mmap(NULL, sizeof(struct gprio_shm_stats), PROT_READ | PROT_WRITE, MAP_SHARED,
+			  mfd, 0);
 	if (c->row >= 0 || row < 0 || st == MAP_FAILED) {
 		rep.rc = c->row >= 0 ? -EALREADY : row < 0 ? -ENOSPC : -ENOMEM;
-		snprintf(rep.text, sizeof(rep.text), "%s", c->row >= 0 ? "already registered"
-							  : row < 0 ? "no free process row (64 in use)"
-								    : "cannot create the stats page");
+		snprintf(rep.text, sizeof(rep.text), "%s",
+			 c->row >= 0 ? "already registered"
+			 : row < 0   ? "no free process row (64 in use)"
+				     : "cannot create the stats page");
 		if (mfd >= 0)
 			close(mfd);
 		if (row < 0)
@@ -113,7 +117,8 @@ static void do_register(struct gprio_nv *nv, struct gprio_peer *peer, struct gpr
 		send_msg(peer->fd, &rep, NULL, 0);
 		return;
 	}
-	int demoted = gprio_auth_register(&nv->cfg.auth, peer->uid, &k, &prio, rep.text, sizeof(rep.text));
+	int demoted = gprio_auth_register(&nv->cfg.auth, peer->uid, &k, &prio, rep.text,
+					  sizeof(rep.text));
 	struct gprio_shm_proc *r = &nv->shm->procs[row];
 	memset(&nv->shm->copy[row], 0, sizeof(nv->shm->copy[row]));
 	atomic_store(&r->uid, peer->uid);
@@ -146,29 +151,34 @@ static void do_set(struct gprio_nv *nv, struct gprio_peer *c, struct gprio_ctl_m
 	struct gprio_nv_client *t = NULL;
 	struct gprio_peer *tp = NULL;
 	for (uint32_t i = 0; i < GPRIO_SERVER_MAX_PEERS; i++)
-		if (nv->srv.peers[i].fd >= 0 && nv->cl[i].row >= 0 && nv->srv.peers[i].pid == m->pid) {
+		if (nv->srv.peers[i].fd >= 0 && nv->cl[i].row >= 0 &&
+		    nv->srv.peers[i].pid == m->pid) {
 			t = &nv->cl[i];
 			tp = &nv->srv.peers[i];
 		}
 	if (!t) {
 		rep.rc = -ESRCH;
-		snprintf(rep.text, sizeof(rep.text), "pid %u is not registered with gpriod (not started "
-						     "with gprio run, or exited)", m->pid);
+		snprintf(rep.text, sizeof(rep.text),
+			 "pid %u is not registered with gpriod (not started "
+			 "with gprio run, or exited)",
+			 m->pid);
 		send_msg(c->fd, &rep, NULL, 0);
 		return;
 	}
 	struct gprio_shm_proc *r = &nv->shm->procs[t->row];
 	enum gprio_class cur_k = (enum gprio_class)atomic_load(&r->klass);
 	int cur_p = (int)atomic_load(&r->priority);
-	enum gprio_class k = m->klass < 0 ? cur_k : m->klass == GPRIO_CLASS_ONLINE ? GPRIO_CLASS_ONLINE
-										   : GPRIO_CLASS_OFFLINE;
-	int p = m->priority < 0 ? (m->klass < 0 ? cur_p : gprio_class_default_priority(k)) : m->priority;
+	enum gprio_class k = m->klass < 0                     ? cur_k
+			     : m->klass == GPRIO_CLASS_ONLINE ? GPRIO_CLASS_ONLINE
+							      : GPRIO_CLASS_OFFLINE;
+	int p = m->priority < 0 ? (m->klass < 0 ? cur_p : gprio_class_default_priority(k))
+				: m->priority;
 	if (!gprio_priority_valid(p)) {
 		rep.rc = -EINVAL;
 		snprintf(rep.text, sizeof(rep.text), "priority %d: expected 0..15", p);
 	} else {
-		rep.rc = gprio_auth_set(&nv->cfg.auth, c->uid, tp->uid, cur_k, cur_p, k, p, rep.text,
-					sizeof(rep.text));
+		rep.rc = gprio_auth_set(&nv->cfg.auth, c->uid, tp->uid, cur_k, cur_p, k, p,
+					rep.text, sizeof(rep.text));
 	}
 	if (rep.rc == 0) {
 		atomic_store(&r->klass, (uint32_t)k);
@@ -219,7 +229,8 @@ static void on_readable(struct gprio_server *srv, struct gprio_peer *p, short re
 		return;
 	if (r != (ssize_t)sizeof(m) || m.magic != GPRIO_CTL_MAGIC) {
 		if (r > 0)
-			NLOG(nv, "pid %u: malformed control message (%zd bytes): dropped\n", p->pid, r);
+			NLOG(nv, "pid %u: malformed control message (%zd bytes): dropped\n", p->pid,
+			     r);
 		gprio_server_drop(srv, p);
 		return;
 	}

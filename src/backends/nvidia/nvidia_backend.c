@@ -116,13 +116,21 @@ int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gp
 	}
 	gprio_ns now = loop->clock->now(loop->clock->ctx);
 	atomic_store(&s->heartbeat_ns, now);
-	nv->heartbeat_timer = gprio_evloop_add_timer(loop, now + 10 * GPRIO_NS_PER_MS, heartbeat, nv);
+	nv->heartbeat_timer =
+		gprio_evloop_add_timer(loop, now + 10 * GPRIO_NS_PER_MS, heartbeat, nv);
 	nv->reap_timer = gprio_evloop_add_timer(loop, now + 500 * GPRIO_NS_PER_MS, reap, nv);
 	if (nv->heartbeat_timer < 0 || nv->reap_timer < 0) {
 		gprio_nv_close(nv, false);
 		return -ENOSPC;
 	}
 	return 0;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
 }
 
 void gprio_nv_close(struct gprio_nv *nv, bool unlink_files)
@@ -144,12 +152,9 @@ void gprio_nv_close(struct gprio_nv *nv, bool unlink_files)
 	munmap(nv->hot, sizeof(*nv->hot));
 	nv->shm = NULL;
 	nv->hot = NULL;
-	int *fds[] = {&nv->ctl_ro_fd, &nv->hot_rw_fd, &nv->hot_ro_fd};
-	for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
-		if (*fds[i] >= 0) {
-			close(*fds[i]);
-			*fds[i] = -1;
-		}
+	close_fd(&nv->ctl_ro_fd);
+	close_fd(&nv->hot_rw_fd);
+	close_fd(&nv->hot_ro_fd);
 	if (unlink_files) {
 		unlink(nv->cfg.path);
 		unlink(nv->hot_path);
@@ -173,10 +178,11 @@ void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s)
 			 mech & GPRIO_MECH_PUBLISH ? "publish " : "",
 			 mech & GPRIO_MECH_TSG_TIMESLICE ? "tsg-timeslice " : "",
 			 mech & GPRIO_MECH_TSG_FAILED ? "tsg-REFUSED " : "",
-			 mech & GPRIO_MECH_INFLIGHT ? "inflight " : "", mech & GPRIO_MECH_MPS ? "mps" : "");
+			 mech & GPRIO_MECH_INFLIGHT ? "inflight " : "",
+			 mech & GPRIO_MECH_MPS ? "mps" : "");
 		fprintf(f, "%8u %-8s %4u %-34s %12llu %10llu %12.3f %7u\n", pid,
-			gprio_class_name((enum gprio_class)atomic_load(&r->klass)), atomic_load(&r->priority),
-			m, (unsigned long long)atomic_load(&c->launches),
+			gprio_class_name((enum gprio_class)atomic_load(&r->klass)),
+			atomic_load(&r->priority), m, (unsigned long long)atomic_load(&c->launches),
 			(unsigned long long)atomic_load(&c->gated_launches),
 			(double)atomic_load(&c->gate_wait_ns) / 1e6, atomic_load(&c->waiting));
 		n++;
@@ -245,7 +251,8 @@ static int nv_refresh(void *be, struct gprio_table *t, gprio_ns now)
 		int prio = (int)atomic_load(&r->priority);
 		int idx = gprio_table_find(t, key);
 		if (idx < 0) {
-			idx = gprio_table_add(t, key, pid, prio, (enum gprio_class)atomic_load(&r->klass), now);
+			idx = gprio_table_add(t, key, pid, prio,
+					      (enum gprio_class)atomic_load(&r->klass), now);
 			if (idx < 0)
 				return idx == -ENOSPC ? 0 : idx;
 		}
@@ -266,7 +273,8 @@ static int nv_refresh(void *be, struct gprio_table *t, gprio_ns now)
 	return 0;
 }
 
-static int set_override(struct gprio_nv *nv, const uint64_t *keys, size_t n, uint32_t v, bool *failed)
+static int set_override(struct gprio_nv *nv, const uint64_t *keys, size_t n, uint32_t v,
+			bool *failed)
 {
 	int rc = 0;
 	for (size_t i = 0; i < n; i++) {

@@ -29,22 +29,22 @@ struct gprio_nv_cfg {
 	struct gprio_auth auth; /* who may be online */
 	uint32_t policy;        /* position in gprio_policies[] (published for the shims' gate) */
 	gprio_ns hysteresis;
-	uint32_t online_ts_us;  /* TSG timeslice of online processes (0: driver default) */
-	uint32_t offline_ts_us; /* of offline processes */
-	bool gating;            /* launch gating (else timeslices only) */
+	uint32_t online_ts_us;   /* TSG timeslice of online processes (0: driver default) */
+	uint32_t offline_ts_us;  /* of offline processes */
+	bool gating;             /* launch gating (else timeslices only) */
 	uint32_t inflight_bound; /* offline submissions not yet finished (0: no bound) */
-	uint32_t max_per_user;  /* connections of one untrusted user */
-	FILE *log;              /* registrations and refusals; may be NULL */
+	uint32_t max_per_user;   /* connections of one untrusted user */
+	FILE *log;               /* registrations and refusals; may be NULL */
 };
 
 struct gprio_nv {
 	struct gprio_nv_cfg cfg;
-	struct gprio_shm *shm;         /* control segment (we write; shims read) */
+	struct gprio_shm *shm; /* control segment (we write; shims read) */
 	struct gprio_shm_hot *hot;
 	char hot_path[300];
 	int ctl_ro_fd, hot_rw_fd, hot_ro_fd;
 	struct gprio_evloop *loop;
-	struct gprio_server srv;       /* the control socket PATH.sock */
+	struct gprio_server srv; /* the control socket PATH.sock */
 	struct gprio_nv_client cl[GPRIO_SERVER_MAX_PEERS];
 	int heartbeat_timer, reap_timer;
 };

@@ -67,7 +67,7 @@ static int nv_option(const char *flag, const char *val)
 							   : -EINVAL;
 	if (strcmp(flag, "--max-per-user") == 0)
 		return num(val, 1, 256, &v) && v == (int)v ? (c->max_per_user = (uint32_t)v, 0)
-							  : -EINVAL;
+							   : -EINVAL;
 	return -ENOENT;
 }
 
@@ -93,10 +93,12 @@ static int nv_open(const struct gpriod_env *env, const struct gprio_backend_ops 
 static void nv_describe(void *be, FILE *f)
 {
 	struct gprio_nv *nv = be;
-	fprintf(f, "%s (socket %s), gating %s, TSG timeslice online %u us / offline %u us (0 = driver "
-		   "default), %u user(s) allowed online besides root and uid %u",
+	fprintf(f,
+		"%s (socket %s), gating %s, TSG timeslice online %u us / offline %u us (0 = driver "
+		"default), %u user(s) allowed online besides root and uid %u",
 		nv->cfg.path, nv->srv.addr.sun_path, nv->cfg.gating ? "on" : "off",
-		nv->cfg.online_ts_us, nv->cfg.offline_ts_us, nv->cfg.auth.n, nv->cfg.auth.daemon_uid);
+		nv->cfg.online_ts_us, nv->cfg.offline_ts_us, nv->cfg.auth.n,
+		nv->cfg.auth.daemon_uid);
 }
 
 static void nv_status(void *be, FILE *f)
@@ -123,7 +125,8 @@ const struct gpriod_backend gpriod_backend_nvidia = {
 		 "  --gating on|off             launch gating (default on)\n"
 		 "  --offline-inflight N        most unfinished offline submissions (0: no bound; "
 		 "default 0)\n"
-		 "  --max-per-user N            connections of one user not in --allow (default 16)\n",
+		 "  --max-per-user N            connections of one user not in --allow (default "
+		 "16)\n",
 	.defaults = nv_defaults,
 	.option = nv_option,
 	.open = nv_open,

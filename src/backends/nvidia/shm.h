@@ -19,29 +19,29 @@
 
 #include "gprio/priority.h"
 
-#define GPRIO_SHM_MAGIC 0x6770726fu /* "gpro" */
-#define GPRIO_SHM_VERSION 3u
-#define GPRIO_SHM_PROCS 64
-#define GPRIO_SHM_STALE_NS (100 * GPRIO_NS_PER_MS)
+#define GPRIO_SHM_MAGIC        0x6770726fu /* "gpro" */
+#define GPRIO_SHM_VERSION      3u
+#define GPRIO_SHM_PROCS        64
+#define GPRIO_SHM_STALE_NS     (100 * GPRIO_NS_PER_MS)
 #define GPRIO_SHM_DEFAULT_PATH "/dev/shm/gprio"
 
 enum gprio_gate_override { GPRIO_GATE_AUTO = 0, GPRIO_GATE_OPEN = 1, GPRIO_GATE_CLOSED = 2 };
 
 /* mechanism bits a shim reports */
-#define GPRIO_MECH_TSG_TIMESLICE 1u /* SET_TIMESLICE accepted on this process's TSGs */
-#define GPRIO_MECH_GATING 2u        /* launches go through the gate */
-#define GPRIO_MECH_MPS 4u           /* running as an MPS client: block-level priority only */
-#define GPRIO_MECH_TSG_FAILED 8u    /* the driver refused SET_TIMESLICE: degraded */
-#define GPRIO_MECH_INFLIGHT 16u     /* submissions tracked with events: in-flight bound active */
-#define GPRIO_MECH_PUBLISH 32u      /* may publish its level as hot (writable hot segment) */
+#define GPRIO_MECH_TSG_TIMESLICE 1u  /* SET_TIMESLICE accepted on this process's TSGs */
+#define GPRIO_MECH_GATING        2u  /* launches go through the gate */
+#define GPRIO_MECH_MPS           4u  /* running as an MPS client: block-level priority only */
+#define GPRIO_MECH_TSG_FAILED    8u  /* the driver refused SET_TIMESLICE: degraded */
+#define GPRIO_MECH_INFLIGHT      16u /* submissions tracked with events: in-flight bound active */
+#define GPRIO_MECH_PUBLISH       32u /* may publish its level as hot (writable hot segment) */
 
 /* What a shim writes: its own page, nobody else's. */
 struct gprio_shm_stats {
 	_Atomic uint32_t mechanisms;
-	_Atomic uint32_t tsgs;      /* time-slice groups seen */
-	_Atomic uint32_t waiting;   /* threads held at the gate now */
+	_Atomic uint32_t tsgs;    /* time-slice groups seen */
+	_Atomic uint32_t waiting; /* threads held at the gate now */
 	_Atomic uint32_t pad;
-	_Atomic uint64_t launches;  /* submissions (the design's wptr) */
+	_Atomic uint64_t launches; /* submissions (the design's wptr) */
 	_Atomic uint64_t last_launch_ns;
 	_Atomic uint64_t gated_launches; /* submissions that waited at the gate */
 	_Atomic uint64_t gate_wait_ns;   /* total time they waited */
@@ -50,10 +50,10 @@ struct gprio_shm_stats {
 
 /* What gpriod decided about a process (control segment). */
 struct gprio_shm_proc {
-	_Atomic uint32_t pid;       /* 0: free */
+	_Atomic uint32_t pid; /* 0: free */
 	_Atomic uint32_t uid;
-	_Atomic uint32_t priority;  /* 0..15, granted; `gprio set` changes it */
-	_Atomic uint32_t klass;     /* enum gprio_class, granted */
+	_Atomic uint32_t priority;      /* 0..15, granted; `gprio set` changes it */
+	_Atomic uint32_t klass;         /* enum gprio_class, granted */
 	_Atomic uint32_t gate_override; /* enum gprio_gate_override */
 	_Atomic uint32_t pad;
 };
@@ -67,11 +67,12 @@ struct gprio_shm {
 	uint32_t version;
 	_Atomic uint64_t heartbeat_ns; /* the daemon's CLOCK_MONOTONIC */
 	_Atomic uint64_t hysteresis_ns;
-	_Atomic uint32_t policy;       /* position in gprio_policies[]; none -> shims pass through */
+	_Atomic uint32_t policy; /* position in gprio_policies[]; none -> shims pass through */
 	_Atomic uint32_t online_timeslice_us;  /* TSG timeslice for online processes (0: leave) */
 	_Atomic uint32_t offline_timeslice_us; /* TSG timeslice for offline processes (0: leave) */
-	_Atomic uint32_t gating;       /* 0: timeslices only (no launch gating) */
-	_Atomic uint32_t inflight_bound; /* offline: most submissions not yet finished (0: no bound) */
+	_Atomic uint32_t gating;               /* 0: timeslices only (no launch gating) */
+	_Atomic uint32_t
+		inflight_bound; /* offline: most submissions not yet finished (0: no bound) */
 	_Atomic uint32_t pad;
 	struct gprio_shm_proc procs[GPRIO_SHM_PROCS];
 	/* each process's counters as of gpriod's last tick (for gprio status), apart from the rows

@@ -72,8 +72,9 @@ void shim_launch_gate(void)
 		_Atomic uint64_t *h = &hot_of(b)->hot_until[prio];
 		gprio_ns cur = atomic_load_explicit(h, memory_order_relaxed);
 		gprio_ns want = gprio_hot_extend(cur, now, hyst);
-		while (want > cur && !atomic_compare_exchange_weak_explicit(
-					     h, &cur, want, memory_order_release, memory_order_relaxed))
+		while (want > cur &&
+		       !atomic_compare_exchange_weak_explicit(h, &cur, want, memory_order_release,
+							      memory_order_relaxed))
 			want = gprio_hot_extend(cur, now, hyst);
 	}
 	if (!atomic_load_explicit(&b->shm->gating, memory_order_relaxed))
@@ -97,8 +98,10 @@ void shim_launch_gate(void)
 		now = shim_now();
 		if (!shim_daemon_fresh(b, now) ||
 		    !atomic_load_explicit(&g_shim.live, memory_order_relaxed)) {
-			SHIM_LOG("gate released after %.3f ms: daemon %s\n", (double)(now - t0) / 1e6,
-				 shim_daemon_fresh(b, now) ? "inactive or gone" : "heartbeat stale");
+			SHIM_LOG("gate released after %.3f ms: daemon %s\n",
+				 (double)(now - t0) / 1e6,
+				 shim_daemon_fresh(b, now) ? "inactive or gone"
+							   : "heartbeat stale");
 			break; /* fail open */
 		}
 		load_hot(b, hot);

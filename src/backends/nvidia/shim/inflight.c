@@ -57,7 +57,8 @@ void shim_track_submission(CUstream stream, bool ptsz)
 	if (!g_shim.fl.query) {
 		g_shim.fl.create = (CUresult(*)(void **, unsigned))shim_resolve("cuEventCreate");
 		g_shim.fl.record = (CUresult(*)(void *, CUstream))shim_resolve("cuEventRecord");
-		g_shim.fl.record_ptsz = (CUresult(*)(void *, CUstream))shim_resolve("cuEventRecord_ptsz");
+		g_shim.fl.record_ptsz =
+			(CUresult(*)(void *, CUstream))shim_resolve("cuEventRecord_ptsz");
 		g_shim.fl.query = (CUresult(*)(void *))shim_resolve("cuEventQuery");
 		if (!g_shim.fl.create || !g_shim.fl.record || !g_shim.fl.query)
 			g_shim.fl.broken = true;
@@ -68,7 +69,8 @@ void shim_track_submission(CUstream stream, bool ptsz)
 	if (!g_shim.fl.broken && g_shim.fl.tail - g_shim.fl.head >= SHIM_RING - 1)
 		retire();
 	if (g_shim.fl.broken || g_shim.fl.tail - g_shim.fl.head >= SHIM_RING - 1 ||
-	    (!*ev && g_shim.fl.create(ev, 2 /* CU_EVENT_DISABLE_TIMING */) != 0) || rec(*ev, stream) != 0) {
+	    (!*ev && g_shim.fl.create(ev, 2 /* CU_EVENT_DISABLE_TIMING */) != 0) ||
+	    rec(*ev, stream) != 0) {
 		if (!g_shim.fl.broken)
 			SHIM_LOG("in-flight tracking failed: bound off for this process\n");
 		g_shim.fl.broken = true;

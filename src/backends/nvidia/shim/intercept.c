@@ -78,37 +78,40 @@ static void *slot_get(_Atomic(void *) *slot, const char *name)
 
 /* Each API has two real slots: the CUDA runtime may ask for the legacy and the per-thread
  * default-stream variant of the same name; our wrapper calls exactly what it was handed. */
-#define WRAP(name, params, args, stream)                                           \
-	static _Atomic(void *) real_##name;                                        \
-	static _Atomic(void *) real_##name##_ptsz;                                 \
-	SHIM_EXPORT CUresult name params;                                          \
-	CUresult name params                                                       \
-	{                                                                          \
-		void *f_ = slot_get(&real_##name, #name);                          \
-		if (!f_)                                                           \
-			return SHIM_CUDA_ERROR_UNKNOWN;                            \
-		shim_launch_gate();                                                \
-		CUresult rc_ = ((CUresult(*) params)f_) args;                      \
-		if (rc_ == 0)                                                      \
-			shim_track_submission(stream, false);                      \
-		return rc_;                                                        \
-	}                                                                          \
-	SHIM_EXPORT CUresult name##_ptsz params;                                   \
-	CUresult name##_ptsz params                                                \
-	{                                                                          \
-		void *f_ = slot_get(&real_##name##_ptsz, #name "_ptsz");           \
-		if (!f_)                                                           \
-			return SHIM_CUDA_ERROR_UNKNOWN;                            \
-		shim_launch_gate();                                                \
-		CUresult rc_ = ((CUresult(*) params)f_) args;                      \
-		if (rc_ == 0)                                                      \
-			shim_track_submission(stream, true);                       \
-		return rc_;                                                        \
+#define WRAP(name, params, args, stream)                                 \
+	static _Atomic(void *) real_##name;                              \
+	static _Atomic(void *) real_##name##_ptsz;                       \
+	SHIM_EXPORT CUresult name params;                                \
+	CUresult name params                                             \
+	{                                                                \
+		void *f_ = slot_get(&real_##name, #name);                \
+		if (!f_)                                                 \
+			return SHIM_CUDA_ERROR_UNKNOWN;                  \
+		shim_launch_gate();                                      \
+		CUresult rc_ = ((CUresult(*) params)f_)args;             \
+		if (rc_ == 0)                                            \
+			shim_track_submission(stream, false);            \
+		return rc_;                                              \
+	}                                                                \
+	SHIM_EXPORT CUresult name##_ptsz params;                         \
+	CUresult name##_ptsz params                                      \
+	{                                                                \
+		void *f_ = slot_get(&real_##name##_ptsz, #name "_ptsz"); \
+		if (!f_)                                                 \
+			return SHIM_CUDA_ERROR_UNKNOWN;                  \
+		shim_launch_gate();                                      \
+		CUresult rc_ = ((CUresult(*) params)f_)args;             \
+		if (rc_ == 0)                                            \
+			shim_track_submission(stream, true);             \
+		return rc_;                                              \
 	}
 
-/* CUlaunchConfig: 7 unsigned (grid, block, shared memory), then the stream */
+/* CUlaunchConfig: 7 unsigned (grid, block, shared memory), then the stream (a layout mirror:
+ * only the stream is read) */
 struct launch_config {
+	/* cppcheck-suppress unusedStructMember */
 	unsigned dims[7];
+	/* cppcheck-suppress unusedStructMember ; read through the cast in WRAP(cuLaunchKernelEx) */
 	CUstream stream;
 };
 
@@ -131,15 +134,18 @@ WRAP(cuMemsetD8Async, (CUdeviceptr d, unsigned char v, size_t n, CUstream st), (
 WRAP(cuMemsetD32Async, (CUdeviceptr d, unsigned v, size_t n, CUstream st), (d, v, n, st), st)
 
 struct wrapped {
-	const char *name;     /* as exported by libcuda */
-	const char *base;     /* as asked for through cuGetProcAddress */
-	int min_version;      /* older requests resolve to a different ABI: not wrapped */
+	const char *name; /* as exported by libcuda */
+	const char *base; /* as asked for through cuGetProcAddress */
+	int min_version;  /* older requests resolve to a different ABI: not wrapped */
 	_Atomic(void *) *slot, *slot_ptsz;
 	void *wrap, *wrap_ptsz;
 };
 
-#define ENTRY(name, base, ver) \
-	{#name, base, ver, &real_##name, &real_##name##_ptsz, (void *)name, (void *)name##_ptsz}
+#define ENTRY(name, base, ver)                                                     \
+	{                                                                          \
+#name, base, ver, &real_##name, &real_##name##_ptsz, (void *)name, \
+			(void *)name##_ptsz                                        \
+	}
 
 static const struct wrapped wrapped[] = {
 	ENTRY(cuLaunchKernel, "cuLaunchKernel", 4000),

@@ -31,7 +31,9 @@ static ssize_t recv_ctl(int fd, struct gprio_ctl_msg *m, int *fds, int *nfds)
 		char buf[CMSG_SPACE(3 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
-	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+	struct msghdr mh = {.msg_iov = &iov,
+			    .msg_iovlen = 1,
+			    .msg_control = u.buf,
 			    .msg_controllen = sizeof(u.buf)};
 	ssize_t r;
 	do
@@ -71,13 +73,16 @@ bool shim_register(void)
 	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
-	struct gprio_ctl_msg m = {.magic = GPRIO_CTL_MAGIC, .type = GPRIO_CTL_REGISTER,
-				  .klass = g_shim.klass, .priority = g_shim.prio};
+	struct gprio_ctl_msg m = {.magic = GPRIO_CTL_MAGIC,
+				  .type = GPRIO_CTL_REGISTER,
+				  .klass = g_shim.klass,
+				  .priority = g_shim.prio};
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int fds[3], nfds = 0;
 	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-		  send(fd, &m, sizeof(m), MSG_NOSIGNAL) == (ssize_t)sizeof(m) && poll(&p, 1, 500) == 1 &&
-		  recv_ctl(fd, &m, fds, &nfds) == (ssize_t)sizeof(m) && m.magic == GPRIO_CTL_MAGIC;
+		  send(fd, &m, sizeof(m), MSG_NOSIGNAL) == (ssize_t)sizeof(m) &&
+		  poll(&p, 1, 500) == 1 && recv_ctl(fd, &m, fds, &nfds) == (ssize_t)sizeof(m) &&
+		  m.magic == GPRIO_CTL_MAGIC;
 	if (ok && m.rc != 0)
 		SHIM_LOG("gpriod refused us: %s\n", m.text);
 	ok = ok && m.rc == 0 && nfds == 3 && m.row < GPRIO_SHM_PROCS;
@@ -87,8 +92,8 @@ bool shim_register(void)
 		atomic_store(&b->hot, map_fd(fds[1], sizeof(struct gprio_shm_hot), m.flags & 1u));
 		b->stats = map_fd(fds[2], sizeof(struct gprio_shm_stats), true);
 		atomic_store(&b->hot_rw, (m.flags & 1u) != 0);
-		ok = b->shm && atomic_load(&b->hot) && b->stats && b->shm->magic == GPRIO_SHM_MAGIC &&
-		     b->shm->version == GPRIO_SHM_VERSION;
+		ok = b->shm && atomic_load(&b->hot) && b->stats &&
+		     b->shm->magic == GPRIO_SHM_MAGIC && b->shm->version == GPRIO_SHM_VERSION;
 		if (ok)
 			b->row = &b->shm->procs[m.row];
 	}
@@ -138,7 +143,8 @@ static void control_message(void)
 		return;
 	}
 	struct shim_binding *b = shim_binding();
-	if (r == (ssize_t)sizeof(m) && m.magic == GPRIO_CTL_MAGIC && m.type == GPRIO_CTL_UPDATE && b) {
+	if (r == (ssize_t)sizeof(m) && m.magic == GPRIO_CTL_MAGIC && m.type == GPRIO_CTL_UPDATE &&
+	    b) {
 		if (nfds >= 1 && !atomic_load(&b->hot_rw)) { /* promoted: we may publish now */
 			struct gprio_shm_hot *h = map_fd(fds[0], sizeof(*h), true);
 			if (h) {
@@ -171,7 +177,8 @@ void *shim_watcher(void *unused)
 			atomic_store(&b->stats->heartbeat_ns, now);
 		if (live != atomic_load(&g_shim.live)) {
 			atomic_store(&g_shim.live, live);
-			SHIM_LOG("daemon %s\n", live ? "alive: gprio active" : "inactive: failing open");
+			SHIM_LOG("daemon %s\n",
+				 live ? "alive: gprio active" : "inactive: failing open");
 		}
 		uint64_t want = shim_wanted_timeslice();
 		if (want != applied) {
@@ -179,7 +186,8 @@ void *shim_watcher(void *unused)
 			applied = want;
 			verify_every = SHIM_TSG_VERIFY_MIN_NS;
 			verify_at = now + verify_every;
-		} else if (want && (atomic_exchange(&g_shim.tsg_dirty, false) || now >= verify_at)) {
+		} else if (want &&
+			   (atomic_exchange(&g_shim.tsg_dirty, false) || now >= verify_at)) {
 			/* still what we set? Each read-back is a call into the GPU's firmware: right
 			 * after libcuda touches one of our TSGs, then at doubling intervals */
 			bool reset = shim_apply_timeslices(want, true) > 0;

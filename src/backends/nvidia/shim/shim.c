@@ -31,8 +31,10 @@ __attribute__((constructor)) static void shim_init(void)
 		if (*end == '\0' && v >= 100 && v <= 3600 * 1000)
 			g_shim.verify_max_ns = (gprio_ns)v * GPRIO_NS_PER_MS;
 		else
-			fprintf(stderr, "gprio-shim: GPRIO_TSG_VERIFY_MAX_MS='%s' is not 100..3600000 ms; "
-					"using %lld\n", vm, (long long)(g_shim.verify_max_ns / GPRIO_NS_PER_MS));
+			fprintf(stderr,
+				"gprio-shim: GPRIO_TSG_VERIFY_MAX_MS='%s' is not 100..3600000 ms; "
+				"using %lld\n",
+				vm, (long long)(g_shim.verify_max_ns / GPRIO_NS_PER_MS));
 	}
 	enum gprio_class k;
 	if (!c || gprio_class_parse(c, &k) != 0)

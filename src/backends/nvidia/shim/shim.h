@@ -36,7 +36,7 @@ struct shim_binding {
 	const struct gprio_shm_proc *row; /* our row in it: granted class/priority, gate override */
 	struct gprio_shm_hot *_Atomic hot; /* writable only if hot_rw; replaced when promoted */
 	_Atomic bool hot_rw;
-	struct gprio_shm_stats *stats;    /* ours */
+	struct gprio_shm_stats *stats; /* ours */
 };
 
 /* One of libcuda's time-slice groups in this process. */
@@ -47,15 +47,15 @@ struct shim_tsg {
 	uint64_t set_us;  /* what we set (0: driver default in place) */
 };
 #define SHIM_MAX_TSGS 256
-#define SHIM_RING 256
+#define SHIM_RING     256
 
 struct shim {
 	/* From the environment, set by the constructor before any other thread of ours runs. */
-	int klass;                /* -1: not started by gprio run: pass everything through */
-	int prio;                 /* what we ask gpriod for */
+	int klass; /* -1: not started by gprio run: pass everything through */
+	int prio;  /* what we ask gpriod for */
 	bool debug, trace_rm;
-	gprio_ns verify_max_ns;   /* longest interval between TSG read-backs */
-	uint32_t mps_mech;        /* GPRIO_MECH_MPS when an MPS control daemon runs */
+	gprio_ns verify_max_ns; /* longest interval between TSG read-backs */
+	uint32_t mps_mech;      /* GPRIO_MECH_MPS when an MPS control daemon runs */
 
 	/* The daemon link. */
 	struct shim_binding *_Atomic b; /* NULL: never registered; once set, never NULL again */
@@ -66,15 +66,15 @@ struct shim {
 	/* Time-slice groups. */
 	pthread_mutex_t tsg_lock;
 	struct shim_tsg tsg[SHIM_MAX_TSGS];
-	_Atomic unsigned ntsg;          /* read without the lock by ioctl() */
-	_Atomic bool tsg_dirty;         /* libcuda touched one: read them back */
+	_Atomic unsigned ntsg;  /* read without the lock by ioctl() */
+	_Atomic bool tsg_dirty; /* libcuda touched one: read them back */
 
 	/* Offline submissions in flight. */
 	struct {
 		pthread_mutex_t lock;
 		void *ev[SHIM_RING];
-		uint64_t head, tail;    /* head: oldest unfinished; tail: next to record */
-		_Atomic bool broken;    /* read without the lock on every offline launch */
+		uint64_t head, tail; /* head: oldest unfinished; tail: next to record */
+		_Atomic bool broken; /* read without the lock on every offline launch */
 		CUresult (*create)(void **, unsigned);
 		CUresult (*record)(void *, CUstream), (*record_ptsz)(void *, CUstream);
 		CUresult (*query)(void *);
@@ -82,11 +82,11 @@ struct shim {
 };
 extern struct shim g_shim;
 
-#define SHIM_LOG(...)                                                                  \
-	do {                                                                           \
-		if (g_shim.debug)                                                      \
-			fprintf(stderr, "gprio-shim[%d]: ", (int)getpid()),            \
-				fprintf(stderr, __VA_ARGS__);                          \
+#define SHIM_LOG(...)                                                       \
+	do {                                                                \
+		if (g_shim.debug)                                           \
+			fprintf(stderr, "gprio-shim[%d]: ", (int)getpid()), \
+				fprintf(stderr, __VA_ARGS__);               \
 	} while (0)
 
 gprio_ns shim_now(void);

@@ -10,12 +10,12 @@
 
 #include "shim.h"
 
-#define NV_IOCTL_MAGIC 'F'
-#define NV_ESC_RM_CONTROL 0x2a
-#define NV_ESC_RM_ALLOC 0x2b
+#define NV_IOCTL_MAGIC         'F'
+#define NV_ESC_RM_CONTROL      0x2a
+#define NV_ESC_RM_ALLOC        0x2b
 #define KEPLER_CHANNEL_GROUP_A 0xa06cu
-#define TSG_SET_TIMESLICE 0xa06c0103u
-#define TSG_GET_TIMESLICE 0xa06c0104u
+#define TSG_SET_TIMESLICE      0xa06c0103u
+#define TSG_GET_TIMESLICE      0xa06c0104u
 
 struct nv_rm_control { /* NVOS54_PARAMETERS */
 	uint32_t hClient, hObject, cmd, flags;
@@ -65,18 +65,20 @@ unsigned shim_apply_timeslices(uint64_t want_us, bool verify)
 			uint64_t cur = 0;
 			if (rm_control(t, TSG_GET_TIMESLICE, &cur) != 0 || cur == us)
 				continue;
-			SHIM_LOG("TSG %#x timeslice found at %llu us, setting %llu again\n", t->handle,
-				 (unsigned long long)cur, (unsigned long long)us);
+			SHIM_LOG("TSG %#x timeslice found at %llu us, setting %llu again\n",
+				 t->handle, (unsigned long long)cur, (unsigned long long)us);
 		}
 		uint64_t v = us;
 		if (rm_control(t, TSG_SET_TIMESLICE, &v) == 0) {
 			t->set_us = want_us ? us : 0;
 			n++;
 			shim_mech_set(GPRIO_MECH_TSG_TIMESLICE, true);
-			SHIM_LOG("TSG %#x timeslice -> %llu us\n", t->handle, (unsigned long long)us);
+			SHIM_LOG("TSG %#x timeslice -> %llu us\n", t->handle,
+				 (unsigned long long)us);
 		} else {
 			shim_mech_set(GPRIO_MECH_TSG_FAILED, true);
-			SHIM_LOG("TSG %#x: SET_TIMESLICE refused: timeslices unavailable\n", t->handle);
+			SHIM_LOG("TSG %#x: SET_TIMESLICE refused: timeslices unavailable\n",
+				 t->handle);
 		}
 	}
 	pthread_mutex_unlock(&g_shim.tsg_lock);

@@ -1,6 +1,7 @@
 /* Scenario files: an INI-like, line-oriented format (docs/scenarios.md). Every error names the
  * file, the line and the offending value; on error nothing partial is returned. */
 #include <ctype.h>
+#include <stddef.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -239,110 +240,156 @@ static int load_trace(struct parser *p, const char *file, struct sim_proc_spec *
 	return 0;
 }
 
-static int key_sim(struct parser *p, const char *k, const char *v)
+/* ---------------------------------------------------------------- the keys, as tables
+ *
+ * Each section is a table of keys: where the value goes (an offset into the section's object:
+ * the scenario, or the process being defined), how it is read, and its bounds with the phrase
+ * a message uses for them. Unknown-key messages list the table. Keys that are more than a
+ * value (a policy name, a distribution, an arrival process, a [kfd] event) have a function. */
+enum key_kind {
+	KEY_DUR,     /* a duration, bounds in ns */
+	KEY_UINT,    /* an unsigned integer */
+	KEY_PERCENT, /* "25" or "25%", stored as permille */
+	KEY_ONOFF,   /* on/off, yes/no, true/false */
+	KEY_FN,      /* fn parses it */
+};
+
+struct key {
+	const char *name;
+	enum key_kind kind;
+	size_t off, size;   /* the field, in the section's object */
+	uint64_t min, max;  /* inclusive */
+	const char *bounds; /* "must be at least 1us", "expected 1..256": after "KEY: " */
+	int (*fn)(struct parser *p, const char *k, const char *v);
+};
+
+#define SC_FIELD(f) offsetof(struct sim_scenario, f), sizeof(((struct sim_scenario *)0)->f)
+#define PS_FIELD(f) offsetof(struct sim_proc_spec, f), sizeof(((struct sim_proc_spec *)0)->f)
+#define NOBOUND     0, UINT64_MAX, NULL
+
+static void store(void *obj, const struct key *k, uint64_t v)
 {
-	struct sim_scenario *sc = p->sc;
-	uint64_t u;
-	if (strcmp(k, "profile") == 0) {
-		struct sim_profile tmp;
-		if (sim_profile_get(v, &tmp))
-			return fail(p, "profile: unknown profile '%s' (known: mi308x-cpsch, h100)",
-				    v);
-		snprintf(sc->profile_name, sizeof(sc->profile_name), "%s", v);
-		return 0;
+	char *at = (char *)obj + k->off;
+	switch (k->size) {
+	case 1: *(uint8_t *)at = (uint8_t)v; break;
+	case 2: *(uint16_t *)at = (uint16_t)v; break;
+	case 4: *(uint32_t *)at = (uint32_t)v; break;
+	default: *(uint64_t *)at = v; break;
 	}
-	if (strcmp(k, "duration") == 0) {
-		int rc = parse_dur_key(p, k, v, &sc->duration);
-		if (!rc && sc->duration == 0)
-			return fail(p, "duration: must be positive, got '%s'", v);
-		return rc;
-	}
-	if (strcmp(k, "warmup") == 0)
-		return parse_dur_key(p, k, v, &sc->warmup);
-	if (strcmp(k, "seed") == 0) {
-		if (parse_u64(v, UINT64_MAX, &u))
-			return fail(p, "seed: expected a non-negative integer, got '%s'", v);
-		sc->seed = u;
-		return 0;
-	}
-	return fail(p, "unknown key '%s' in [sim] (known: profile, duration, warmup, seed)", k);
 }
 
-static int key_sched(struct parser *p, const char *k, const char *v)
+static int percent(struct parser *p, const char *k, const char *v, uint64_t *permille)
 {
-	struct gprio_monitor_cfg *c = &p->sc->sched;
-	if (strcmp(k, "policy") == 0) {
-		if (!(c->policy.policy = gprio_policy_find(v))) {
-			char known[128];
-			gprio_policy_names(known, sizeof(known));
-			return fail(p, "policy: unknown policy '%s' (known: %s)", v, known);
-		}
-		return 0;
-	}
-	if (strcmp(k, "poll") == 0) {
-		int rc = parse_dur_key(p, k, v, &c->poll);
-		if (!rc && c->poll < GPRIO_NS_PER_US)
-			return fail(p, "poll: must be at least 1us, got '%s'", v);
-		return rc;
-	}
-	if (strcmp(k, "events") == 0)
-		return parse_onoff(p, k, v, &c->events);
-	if (strcmp(k, "hysteresis") == 0)
-		return parse_dur_key(p, k, v, &c->policy.hysteresis);
-	if (strcmp(k, "window") == 0) {
-		int rc = parse_dur_key(p, k, v, &c->policy.window);
-		if (!rc && c->policy.window < GPRIO_NS_PER_MS)
-			return fail(p, "window: must be at least 1ms, got '%s'", v);
-		return rc;
-	}
-	if (strcmp(k, "share") == 0) {
-		double d;
-		char buf[32];
-		snprintf(buf, sizeof(buf), "%s", v);
-		size_t l = strlen(buf);
-		if (l > 0 && buf[l - 1] == '%')
-			buf[l - 1] = '\0';
-		if (parse_double(buf, &d) || d < 0 || d > 100)
-			return fail(p, "share: expected a percentage 0..100, got '%s'", v);
-		c->policy.share_permille = (uint32_t)llround(d * 10);
-		return 0;
-	}
-	if (strcmp(k, "quantum") == 0) {
-		int rc = parse_dur_key(p, k, v, &c->policy.quantum);
-		if (!rc && c->policy.quantum < 10 * GPRIO_NS_PER_US)
-			return fail(p, "quantum: must be at least 10us, got '%s'", v);
-		return rc;
-	}
-	if (strcmp(k, "slo_trigger") == 0) {
-		double d;
-		char buf[32];
-		snprintf(buf, sizeof(buf), "%s", v);
-		size_t l = strlen(buf);
-		if (l > 0 && buf[l - 1] == '%')
-			buf[l - 1] = '\0';
-		if (strlen(v) >= sizeof(buf) || parse_double(buf, &d) || d < 1 || d > 100)
-			return fail(p, "slo_trigger: expected a percentage 1..100, got '%s'", v);
-		c->policy.slo_permille = (uint32_t)llround(d * 10);
-		return 0;
-	}
-	if (strcmp(k, "grace") == 0)
-		return parse_dur_key(p, k, v, &c->grace);
-	if (strcmp(k, "suspend_timeout") == 0) {
-		int rc = parse_dur_key(p, k, v, &c->suspend_timeout);
-		if (!rc && c->suspend_timeout == 0)
-			return fail(p, "suspend_timeout: must be positive, got '%s'", v);
-		return rc;
-	}
-	if (strcmp(k, "event_latency") == 0)
-		return parse_dur_key(p, k, v, &p->sc->event_latency);
-	if (strcmp(k, "die_at") == 0)
-		return parse_dur_key(p, k, v, &p->sc->die_at);
-	return fail(p,
-		    "unknown key '%s' in [scheduler] (known: policy, poll, events, hysteresis, "
-		    "share, window, quantum, slo_trigger, grace, suspend_timeout, event_latency, "
-		    "die_at)",
-		    k);
+	double d;
+	char buf[32];
+	if (strlen(v) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", v);
+	size_t l = strlen(buf);
+	if (l > 0 && buf[l - 1] == '%')
+		buf[l - 1] = '\0';
+	(void)p, (void)k;
+	if (parse_double(buf, &d) || d < 0 || d > 100)
+		return -EINVAL;
+	*permille = (uint64_t)llround(d * 10);
+	return 0;
 }
+
+/* One key of a section: look it up in the table, read, check, store. */
+static int set_key(struct parser *p, const struct key *tab, void *obj, const char *section,
+		   const char *k, const char *v)
+{
+	const struct key *key = tab;
+	while (key->name && strcmp(key->name, k) != 0)
+		key++;
+	if (!key->name) {
+		char known[512];
+		size_t n = 0;
+		known[0] = '\0';
+		for (const struct key *t = tab; t->name && n < sizeof(known); t++)
+			n += (size_t)snprintf(known + n, sizeof(known) - n, "%s%s",
+					      t == tab ? "" : ", ", t->name);
+		return fail(p, "unknown key '%s' in [%s] (known: %s)", k, section, known);
+	}
+	uint64_t u = 0;
+	bool b = false;
+	switch (key->kind) {
+	case KEY_FN: return key->fn(p, k, v);
+	case KEY_DUR:
+		if (parse_dur_key(p, k, v, &u))
+			return -EINVAL;
+		break;
+	case KEY_UINT:
+		if (parse_u64(v, UINT64_MAX, &u))
+			return fail(p, "%s: %s, got '%s'", k, key->bounds, v);
+		break;
+	case KEY_PERCENT:
+		if (percent(p, k, v, &u))
+			return fail(p, "%s: %s, got '%s'", k, key->bounds, v);
+		break;
+	case KEY_ONOFF:
+		if (parse_onoff(p, k, v, &b))
+			return -EINVAL;
+		u = b;
+		break;
+	}
+	if (u < key->min || u > key->max)
+		return fail(p, "%s: %s, got '%s'", k, key->bounds, v);
+	store(obj, key, u);
+	return 0;
+}
+
+/* [sim] */
+static int sim_profile_key(struct parser *p, const char *k, const char *v)
+{
+	struct sim_profile tmp;
+	(void)k;
+	if (sim_profile_get(v, &tmp))
+		return fail(p, "profile: unknown profile '%s' (known: mi308x-cpsch, h100)", v);
+	snprintf(p->sc->profile_name, sizeof(p->sc->profile_name), "%s", v);
+	return 0;
+}
+
+static const struct key sim_keys[] = {
+	{"profile", KEY_FN, 0, 0, NOBOUND, sim_profile_key},
+	{"duration", KEY_DUR, SC_FIELD(duration), 1, UINT64_MAX, "must be positive", NULL},
+	{"warmup", KEY_DUR, SC_FIELD(warmup), NOBOUND, NULL},
+	{"seed", KEY_UINT, SC_FIELD(seed), 0, UINT64_MAX, "expected a non-negative integer", NULL},
+	{NULL, KEY_FN, 0, 0, NOBOUND, NULL},
+};
+
+/* [scheduler] */
+static int sched_policy_key(struct parser *p, const char *k, const char *v)
+{
+	(void)k;
+	if (!(p->sc->sched.policy.policy = gprio_policy_find(v))) {
+		char known[128];
+		gprio_policy_names(known, sizeof(known));
+		return fail(p, "policy: unknown policy '%s' (known: %s)", v, known);
+	}
+	return 0;
+}
+
+static const struct key sched_keys[] = {
+	{"policy", KEY_FN, 0, 0, NOBOUND, sched_policy_key},
+	{"poll", KEY_DUR, SC_FIELD(sched.poll), US, UINT64_MAX, "must be at least 1us", NULL},
+	{"events", KEY_ONOFF, SC_FIELD(sched.events), NOBOUND, NULL},
+	{"hysteresis", KEY_DUR, SC_FIELD(sched.policy.hysteresis), NOBOUND, NULL},
+	{"share", KEY_PERCENT, SC_FIELD(sched.policy.share_permille), 0, 1000,
+	 "expected a percentage 0..100", NULL},
+	{"window", KEY_DUR, SC_FIELD(sched.policy.window), MS, UINT64_MAX, "must be at least 1ms",
+	 NULL},
+	{"quantum", KEY_DUR, SC_FIELD(sched.policy.quantum), 10 * US, UINT64_MAX,
+	 "must be at least 10us", NULL},
+	{"slo_trigger", KEY_PERCENT, SC_FIELD(sched.policy.slo_permille), 10, 1000,
+	 "expected a percentage 1..100", NULL},
+	{"grace", KEY_DUR, SC_FIELD(sched.grace), NOBOUND, NULL},
+	{"suspend_timeout", KEY_DUR, SC_FIELD(sched.suspend_timeout), 1, UINT64_MAX,
+	 "must be positive", NULL},
+	{"event_latency", KEY_DUR, SC_FIELD(event_latency), NOBOUND, NULL},
+	{"die_at", KEY_DUR, SC_FIELD(die_at), NOBOUND, NULL},
+	{NULL, KEY_FN, 0, 0, NOBOUND, NULL},
+};
 
 /* [kfd]: conditions of the simulated KFD. Process names are resolved once all are known. */
 static int kfd_event(struct parser *p, enum sim_kfd_ev_kind kind, const char *k, const char *v)
@@ -381,48 +428,55 @@ static int kfd_event(struct parser *p, enum sim_kfd_ev_kind kind, const char *k,
 	return 0;
 }
 
-static int key_kfd(struct parser *p, const char *k, const char *v)
+static int kfd_onoff(struct parser *p, const char *k, const char *v)
 {
-	struct sim_kfd_cfg *c = &p->sc->kfd;
-	bool b = true;
-	if (strcmp(k, "hws") == 0) {
-		int rc = parse_onoff(p, k, v, &b);
-		if (rc == 0)
-			c->no_hws = !b;
-		return rc;
-	}
-	if (strcmp(k, "root") == 0) {
-		int rc = parse_onoff(p, k, v, &b);
-		if (rc == 0)
-			c->unprivileged = !b;
-		return rc;
-	}
-	if (strcmp(k, "version") == 0) {
-		unsigned ma, mi;
-		char tail;
-		if (sscanf(v, "%u.%u%c", &ma, &mi, &tail) != 2)
-			return fail(p, "version: expected MAJOR.MINOR such as 1.17, got '%s'", v);
-		c->major = ma;
-		c->minor = mi;
-		return 0;
-	}
-	if (strcmp(k, "exit") == 0)
-		return kfd_event(p, SIM_KFD_EXIT, k, v);
-	if (strcmp(k, "destroy") == 0)
-		return kfd_event(p, SIM_KFD_DESTROY, k, v);
-	if (strcmp(k, "debugger") == 0)
-		return kfd_event(p, SIM_KFD_DEBUGGER, k, v);
-	if (strcmp(k, "no_runtime_enable") == 0)
-		return kfd_event(p, SIM_KFD_NO_RUNTIME, k, v);
-	if (strcmp(k, "shim") == 0)
-		return kfd_event(p, SIM_KFD_SHIM, k, v);
-	if (strcmp(k, "shim_lost") == 0)
-		return kfd_event(p, SIM_KFD_SHIM_LOST, k, v);
-	return fail(p,
-		    "unknown key '%s' in [kfd] (known: hws, root, version, exit, destroy, "
-		    "debugger, no_runtime_enable, shim, shim_lost)",
-		    k);
+	bool b = false;
+	if (parse_onoff(p, k, v, &b))
+		return -EINVAL;
+	/* both are stored as what is missing: the default is a working, privileged set-up */
+	if (strcmp(k, "hws") == 0)
+		p->sc->kfd.no_hws = !b;
+	else
+		p->sc->kfd.unprivileged = !b;
+	return 0;
 }
+
+static int kfd_version(struct parser *p, const char *k, const char *v)
+{
+	unsigned ma, mi;
+	char tail;
+	(void)k;
+	if (sscanf(v, "%u.%u%c", &ma, &mi, &tail) != 2)
+		return fail(p, "version: expected MAJOR.MINOR such as 1.17, got '%s'", v);
+	p->sc->kfd.major = ma;
+	p->sc->kfd.minor = mi;
+	return 0;
+}
+
+#define KFD_EVENT(fn, kind)                                           \
+	static int fn(struct parser *p, const char *k, const char *v) \
+	{                                                             \
+		return kfd_event(p, kind, k, v);                      \
+	}
+KFD_EVENT(kfd_exit, SIM_KFD_EXIT)
+KFD_EVENT(kfd_destroy, SIM_KFD_DESTROY)
+KFD_EVENT(kfd_debugger, SIM_KFD_DEBUGGER)
+KFD_EVENT(kfd_no_runtime, SIM_KFD_NO_RUNTIME)
+KFD_EVENT(kfd_shim, SIM_KFD_SHIM)
+KFD_EVENT(kfd_shim_lost, SIM_KFD_SHIM_LOST)
+
+static const struct key kfd_keys[] = {
+	{"hws", KEY_FN, 0, 0, NOBOUND, kfd_onoff},
+	{"root", KEY_FN, 0, 0, NOBOUND, kfd_onoff},
+	{"version", KEY_FN, 0, 0, NOBOUND, kfd_version},
+	{"exit", KEY_FN, 0, 0, NOBOUND, kfd_exit},
+	{"destroy", KEY_FN, 0, 0, NOBOUND, kfd_destroy},
+	{"debugger", KEY_FN, 0, 0, NOBOUND, kfd_debugger},
+	{"no_runtime_enable", KEY_FN, 0, 0, NOBOUND, kfd_no_runtime},
+	{"shim", KEY_FN, 0, 0, NOBOUND, kfd_shim},
+	{"shim_lost", KEY_FN, 0, 0, NOBOUND, kfd_shim_lost},
+	{NULL, KEY_FN, 0, 0, NOBOUND, NULL},
+};
 
 static int resolve_kfd(struct sim_scenario *sc, char *err, size_t errlen)
 {
@@ -447,120 +501,107 @@ static int resolve_kfd(struct sim_scenario *sc, char *err, size_t errlen)
 	return 0;
 }
 
-static int key_proc(struct parser *p, const char *k, const char *v)
+/* [process NAME] */
+static int proc_class(struct parser *p, const char *k, const char *v)
 {
 	struct sim_proc_spec *ps = p->proc;
+	(void)k;
+	if (gprio_class_parse(v, &ps->klass))
+		return fail(p, "class: expected online or offline, got '%s'", v);
+	if (ps->priority < 0)
+		ps->priority = gprio_class_default_priority(ps->klass);
+	p->seen_class = true;
+	return 0;
+}
+
+static int proc_priority(struct parser *p, const char *k, const char *v)
+{
 	uint64_t u;
-	if (strcmp(k, "class") == 0) {
-		if (gprio_class_parse(v, &ps->klass))
-			return fail(p, "class: expected online or offline, got '%s'", v);
-		if (ps->priority < 0)
-			ps->priority = gprio_class_default_priority(ps->klass);
-		p->seen_class = true;
+	(void)k;
+	if (parse_u64(v, GPRIO_PRIO_MAX, &u))
+		return fail(p, "priority: expected 0..15, got '%s'", v);
+	p->proc->priority = (int)u;
+	return 0;
+}
+
+static int proc_kernel_time(struct parser *p, const char *k, const char *v)
+{
+	return parse_dist(p, k, v, true, &p->proc->kernel_time);
+}
+
+static int proc_gap(struct parser *p, const char *k, const char *v)
+{
+	return parse_dist(p, k, v, true, &p->proc->gap);
+}
+
+static int proc_blocks(struct parser *p, const char *k, const char *v)
+{
+	int rc = parse_dist(p, k, v, false, &p->proc->blocks);
+	if (!rc && sim_dist_mean(&p->proc->blocks) < 1)
+		return fail(p, "blocks: a kernel needs at least 1 block, got '%s'", v);
+	return rc;
+}
+
+static int proc_arrival(struct parser *p, const char *k, const char *v)
+{
+	struct sim_proc_spec *ps = p->proc;
+	(void)k;
+	char buf[300], *w[5];
+	snprintf(buf, sizeof(buf), "%s", v);
+	int n = words(buf, w, 4);
+	p->seen_arrival = true;
+	if (n == 1 && strcmp(w[0], "continuous") == 0) {
+		ps->arrival = SIM_ARRIVE_CONTINUOUS;
 		return 0;
 	}
-	if (strcmp(k, "priority") == 0) {
-		if (parse_u64(v, GPRIO_PRIO_MAX, &u))
-			return fail(p, "priority: expected 0..15, got '%s'", v);
-		ps->priority = (int)u;
-		return 0;
-	}
-	if (strcmp(k, "queues") == 0) {
-		if (parse_u64(v, 256, &u) || u == 0)
-			return fail(p, "queues: expected 1..256, got '%s'", v);
-		ps->queues = (uint32_t)u;
-		return 0;
-	}
-	if (strcmp(k, "kernels") == 0) {
-		if (parse_u64(v, 100000, &u) || u == 0)
-			return fail(p, "kernels: expected 1..100000, got '%s'", v);
-		ps->kernels = (uint32_t)u;
-		return 0;
-	}
-	if (strcmp(k, "inflight") == 0) {
-		if (parse_u64(v, 1024, &u) || u == 0)
-			return fail(p, "inflight: expected 1..1024, got '%s'", v);
-		ps->inflight = (uint32_t)u;
-		return 0;
-	}
-	if (strcmp(k, "kernel_time") == 0)
-		return parse_dist(p, k, v, true, &ps->kernel_time);
-	if (strcmp(k, "gap") == 0)
-		return parse_dist(p, k, v, true, &ps->gap);
-	if (strcmp(k, "blocks") == 0) {
-		int rc = parse_dist(p, k, v, false, &ps->blocks);
-		if (!rc && sim_dist_mean(&ps->blocks) < 1)
-			return fail(p, "blocks: a kernel needs at least 1 block, got '%s'", v);
-		return rc;
-	}
-	if (strcmp(k, "timeslice") == 0) {
-		int rc = parse_dur_key(p, k, v, &ps->timeslice);
-		if (!rc && (ps->timeslice < GPRIO_NS_PER_US || ps->timeslice > GPRIO_NS_PER_S))
-			return fail(p,
-				    "timeslice: expected 1us..1s (SET_TIMESLICE range), got '%s'",
+	if (n == 2 && strcmp(w[0], "poisson") == 0) {
+		char *slash = strstr(w[1], "/s");
+		double r;
+		if (slash && slash[2] == '\0')
+			*slash = '\0';
+		if (!slash || parse_double(w[1], &r) || r <= 0 || r > 1e6)
+			return fail(p, "arrival: bad rate in '%s' (expected e.g. 'poisson 40/s')",
 				    v);
-		return rc;
-	}
-	if (strcmp(k, "start") == 0)
-		return parse_dur_key(p, k, v, &ps->start);
-	if (strcmp(k, "weight") == 0) {
-		if (parse_u64(v, GPRIO_WEIGHT_MAX, &u) || u == 0)
-			return fail(p, "weight: expected 1..%d, got '%s'", GPRIO_WEIGHT_MAX, v);
-		ps->weight = (uint16_t)u;
+		ps->arrival = SIM_ARRIVE_POISSON;
+		ps->rate = r;
 		return 0;
 	}
-	if (strcmp(k, "slo") == 0) {
-		int rc = parse_dur_key(p, k, v, &ps->slo);
-		if (!rc && (ps->slo < 10 * GPRIO_NS_PER_US || ps->slo > 3600 * GPRIO_NS_PER_S))
-			return fail(p, "slo: expected 10us..1h, got '%s'", v);
-		return rc;
+	if (n >= 2 && strcmp(w[0], "closed") == 0) {
+		const char *rest = v + strlen("closed");
+		while (*rest == ' ' || *rest == '\t')
+			rest++;
+		ps->arrival = SIM_ARRIVE_CLOSED;
+		return parse_dist(p, "arrival: closed think time", rest, true, &ps->think);
 	}
-	if (strcmp(k, "arrival") == 0) {
-		char buf[300], *w[5];
-		snprintf(buf, sizeof(buf), "%s", v);
-		int n = words(buf, w, 4);
-		p->seen_arrival = true;
-		if (n == 1 && strcmp(w[0], "continuous") == 0) {
-			ps->arrival = SIM_ARRIVE_CONTINUOUS;
-			return 0;
-		}
-		if (n == 2 && strcmp(w[0], "poisson") == 0) {
-			char *slash = strstr(w[1], "/s");
-			double r;
-			if (slash && slash[2] == '\0')
-				*slash = '\0';
-			if (!slash || parse_double(w[1], &r) || r <= 0 || r > 1e6)
-				return fail(
-					p,
-					"arrival: bad rate in '%s' (expected e.g. 'poisson 40/s')",
-					v);
-			ps->arrival = SIM_ARRIVE_POISSON;
-			ps->rate = r;
-			return 0;
-		}
-		if (n >= 2 && strcmp(w[0], "closed") == 0) {
-			const char *rest = v + strlen("closed");
-			while (*rest == ' ' || *rest == '\t')
-				rest++;
-			ps->arrival = SIM_ARRIVE_CLOSED;
-			return parse_dist(p, "arrival: closed think time", rest, true, &ps->think);
-		}
-		if (n == 2 && strcmp(w[0], "trace") == 0) {
-			if (ps->trace)
-				return fail(p, "arrival: trace given twice");
-			ps->arrival = SIM_ARRIVE_TRACE;
-			return load_trace(p, w[1], ps);
-		}
-		return fail(p,
-			    "arrival: expected 'continuous', 'poisson RATE/s', 'closed THINK' or "
-			    "'trace FILE', got '%s'",
-			    v);
+	if (n == 2 && strcmp(w[0], "trace") == 0) {
+		if (ps->trace)
+			return fail(p, "arrival: trace given twice");
+		ps->arrival = SIM_ARRIVE_TRACE;
+		return load_trace(p, w[1], ps);
 	}
 	return fail(p,
-		    "unknown key '%s' in [process %s] (known: class, priority, queues, arrival, "
-		    "kernels, kernel_time, blocks, gap, inflight, timeslice, start, weight, slo)",
-		    k, ps->name);
+		    "arrival: expected 'continuous', 'poisson RATE/s', 'closed THINK' or "
+		    "'trace FILE', got '%s'",
+		    v);
 }
+
+static const struct key proc_keys[] = {
+	{"class", KEY_FN, 0, 0, NOBOUND, proc_class},
+	{"priority", KEY_FN, 0, 0, NOBOUND, proc_priority},
+	{"queues", KEY_UINT, PS_FIELD(queues), 1, 256, "expected 1..256", NULL},
+	{"arrival", KEY_FN, 0, 0, NOBOUND, proc_arrival},
+	{"kernels", KEY_UINT, PS_FIELD(kernels), 1, 100000, "expected 1..100000", NULL},
+	{"kernel_time", KEY_FN, 0, 0, NOBOUND, proc_kernel_time},
+	{"blocks", KEY_FN, 0, 0, NOBOUND, proc_blocks},
+	{"gap", KEY_FN, 0, 0, NOBOUND, proc_gap},
+	{"inflight", KEY_UINT, PS_FIELD(inflight), 1, 1024, "expected 1..1024", NULL},
+	{"timeslice", KEY_DUR, PS_FIELD(timeslice), US, GPRIO_NS_PER_S,
+	 "expected 1us..1s (SET_TIMESLICE range)", NULL},
+	{"start", KEY_DUR, PS_FIELD(start), NOBOUND, NULL},
+	{"weight", KEY_UINT, PS_FIELD(weight), 1, GPRIO_WEIGHT_MAX, "expected 1..1000", NULL},
+	{"slo", KEY_DUR, PS_FIELD(slo), 10 * US, 3600 * GPRIO_NS_PER_S, "expected 10us..1h", NULL},
+	{NULL, KEY_FN, 0, 0, NOBOUND, NULL},
+};
 
 static int end_proc(struct parser *p)
 {
@@ -704,10 +745,15 @@ int sim_scenario_parse(struct sim_scenario *sc, const char *text, const char *pa
 		case SEC_NONE:
 			rc = fail(&p, "'%s' outside any section (start with [sim])", k);
 			break;
-		case SEC_SIM: rc = key_sim(&p, k, v); break;
-		case SEC_SCHED: rc = key_sched(&p, k, v); break;
-		case SEC_PROC: rc = key_proc(&p, k, v); break;
-		case SEC_KFD: rc = key_kfd(&p, k, v); break;
+		case SEC_SIM: rc = set_key(&p, sim_keys, sc, "sim", k, v); break;
+		case SEC_SCHED: rc = set_key(&p, sched_keys, sc, "scheduler", k, v); break;
+		case SEC_KFD: rc = set_key(&p, kfd_keys, sc, "kfd", k, v); break;
+		case SEC_PROC: {
+			char name[48];
+			snprintf(name, sizeof(name), "process %s", p.proc->name);
+			rc = set_key(&p, proc_keys, p.proc, name, k, v);
+			break;
+		}
 		case SEC_GPU:
 			if (sc->ngpu == SIM_MAX_GPU_KEYS) {
 				rc = fail(&p, "too many [gpu] keys");

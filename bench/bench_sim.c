@@ -9,6 +9,30 @@
 #include "../src/sim/sim.h"
 #include "../src/sim/sim_kfd.h"
 
+/* The first line of `file` that starts with `key`, after its ':' (or the whole first line when
+ * key is NULL), into buf; "?" when unreadable. */
+static void read_line(const char *file, const char *key, char *buf, size_t len)
+{
+	snprintf(buf, len, "?");
+	FILE *f = fopen(file, "r");
+	char line[256];
+	while (f && fgets(line, sizeof(line), f)) {
+		if (key && strncmp(line, key, strlen(key)) != 0)
+			continue;
+		const char *v = key ? strchr(line, ':') : line;
+		if (!v)
+			continue;
+		v += key ? 1 : 0;
+		while (*v == ' ' || *v == '\t')
+			v++;
+		snprintf(buf, len, "%s", v);
+		buf[strcspn(buf, "\n\"")] = '\0';
+		break;
+	}
+	if (f)
+		fclose(f);
+}
+
 int main(int argc, char **argv)
 {
 	const char *path = argc > 1 ? argv[1] : "examples/mi308x-oversubscribed.scn";
@@ -37,6 +61,10 @@ int main(int argc, char **argv)
 	}
 	struct utsname u;
 	uname(&u);
+	/* what the figure depends on: the CPU and how busy the machine was while it ran */
+	char cpu[128], load[128];
+	read_line("/proc/cpuinfo", "model name", cpu, sizeof(cpu));
+	read_line("/proc/loadavg", NULL, load, sizeof(load));
 	time_t now = time(NULL);
 	char date[32];
 	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
@@ -45,10 +73,10 @@ int main(int argc, char **argv)
 	       "\"date\": \"%s\", \"scenario\": \"%s\", \"policy\": \"%s\", \"queues\": %u, "
 	       "\"simulated_s\": %.1f, \"wall_s\": %.3f, \"events\": %llu, \"events_per_s\": %.0f, "
 	       "\"sim_seconds_per_wall_second\": %.1f, \"work_lost\": %llu, \"target_wall_s\": "
-	       "10}\n",
+	       "10, \"cpu\": \"%s\", \"loadavg_after\": \"%s\"}\n",
 	       path, dur, u.nodename, u.machine, date, path, r.policy, nq, (double)d / 1e9,
 	       r.wall_s, (unsigned long long)r.events, (double)r.events / r.wall_s,
-	       (double)d / 1e9 / r.wall_s, (unsigned long long)r.lost);
+	       (double)d / 1e9 / r.wall_s, (unsigned long long)r.lost, cpu, load);
 	sim_scenario_free(&sc);
 	return 0;
 }

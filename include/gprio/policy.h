@@ -70,10 +70,10 @@ struct gprio_policy {
 	bool (*gate)(const gprio_ns hot_until[GPRIO_PRIO_LEVELS], int prio, gprio_ns now);
 };
 
-/* The table of policies (NULL-terminated), the one `none` and the default. */
+/* The table of policies (NULL-terminated); by name with gprio_policy_find. Two are named here:
+ * `none` (the off switch every mechanism must honour) and `priority` (the default). */
 extern const struct gprio_policy *const gprio_policies[];
-extern const struct gprio_policy gprio_policy_none, gprio_policy_priority, gprio_policy_share,
-	gprio_policy_wfq, gprio_policy_slo;
+extern const struct gprio_policy gprio_policy_none, gprio_policy_priority;
 const struct gprio_policy *gprio_policy_find(const char *name);
 /* The policy at a table position (as published by gpriod), NULL when out of range. */
 const struct gprio_policy *gprio_policy_at(uint32_t idx);

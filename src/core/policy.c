@@ -5,7 +5,9 @@
 
 #include "gprio/errno.h"
 
-/* Adding a policy: one file exporting a struct gprio_policy, one row here. */
+/* Adding a policy: one file exporting a struct gprio_policy (policy_<name>.c, listed in
+ * GPRIO_CORE_SRCS), one row here. */
+extern const struct gprio_policy gprio_policy_share, gprio_policy_wfq, gprio_policy_slo;
 const struct gprio_policy *const gprio_policies[] = {
 	&gprio_policy_none, &gprio_policy_priority, &gprio_policy_share,
 	&gprio_policy_wfq,  &gprio_policy_slo,      NULL,

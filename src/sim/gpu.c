@@ -61,7 +61,7 @@ int sim_world_init(struct sim_world *w, const struct sim_scenario *sc)
 	w->q = calloc(w->nq, sizeof(*w->q));
 	w->order = calloc(w->nq, sizeof(*w->order));
 	w->band_end = calloc(w->nq, sizeof(*w->band_end));
-	w->ready = calloc(w->nq, 1);
+	w->ready = calloc((w->nq + 63) / 64, sizeof(*w->ready));
 	if (!w->p || !w->q || !w->order || !w->band_end || !w->ready)
 		return -ENOMEM;
 	uint32_t qi = 0;
@@ -118,12 +118,45 @@ void sim_world_reorder(struct sim_world *w)
 
 void sim_mark(struct sim_world *w, const struct sim_q *q)
 {
-	w->ready[q->rank] = 1;
+	w->ready[q->rank / 64] |= 1ull << (q->rank % 64);
 }
 
 void sim_mark_all(struct sim_world *w)
 {
-	memset(w->ready, 1, w->nq);
+	uint32_t words = (w->nq + 63) / 64;
+	memset(w->ready, 0xff, words * sizeof(*w->ready));
+	if (w->nq % 64)
+		w->ready[words - 1] = (1ull << (w->nq % 64)) - 1;
+}
+
+static uint32_t serve(struct sim_world *w, struct sim_q *q);
+
+/* The first ready rank in [from, to), or `to`. Read afresh each time: serving one queue can
+ * mark others. */
+static uint32_t next_ready(const struct sim_world *w, uint32_t from, uint32_t to)
+{
+	while (from < to) {
+		uint64_t bits = w->ready[from / 64] >> (from % 64);
+		if (bits) {
+			uint32_t r = from + (uint32_t)__builtin_ctzll(bits);
+			return r < to ? r : to;
+		}
+		from = (from / 64 + 1) * 64;
+	}
+	return to;
+}
+
+/* Visit ready rank idx of the band: serve it if it may run; take it off the ready set when it
+ * has nothing to hand out or may not run (a completion, a visible command, a save or an
+ * eligibility change marks it again). */
+static void visit(struct sim_world *w, uint32_t idx)
+{
+	struct sim_q *q = &w->q[w->order[idx]];
+	/* eligible() answers the same until something changes (serving, time, an event): asked
+	 * again only after serving */
+	if (!w->arch->eligible(w, q) || (serve(w, q), !w->arch->eligible(w, q)) ||
+	    (q->nsaved == 0 && !q->undispatched && (q->rptr != q->done || q->wptr == q->rptr)))
+		w->ready[idx / 64] &= ~(1ull << (idx % 64));
 }
 
 /* Make sure the dispatcher runs when q's head command becomes visible. */
@@ -383,26 +416,19 @@ void sim_dispatch(struct sim_world *w)
 {
 	if (w->arch->stalled(w))
 		return;
-	/* Strict priority between bands; round-robin inside a band so equal queues share. */
+	/* Strict priority between bands; round-robin inside a band so equal queues share: the
+	 * band is visited from its round-robin start to its end, then from its beginning to the
+	 * start, ready ranks only (a bit set: most are not). */
 	uint32_t i = 0;
 	while (i < w->nq && w->free_slots) {
 		uint32_t j = w->band_end[i];
-		uint32_t band = j - i, idx = i + (band > 1 ? w->rr % band : 0);
-		for (uint32_t k = 0; k < band && w->free_slots; k++, idx++) {
-			if (idx == j)
-				idx = i; /* wrap inside the band (no division per queue) */
-			if (!w->ready[idx])
-				continue;
-			struct sim_q *q = &w->q[w->order[idx]];
-			if (w->arch->eligible(w, q))
-				serve(w, q);
-			/* nothing left to hand out, or not allowed to: off the list until a completion,
-			 * a visible command, a save or an eligibility change marks it again */
-			if (!w->arch->eligible(w, q) ||
-			    (q->nsaved == 0 && !q->undispatched &&
-			     (q->rptr != q->done || q->wptr == q->rptr)))
-				w->ready[idx] = 0;
-		}
+		uint32_t band = j - i, start = i + (band > 1 ? w->rr % band : 0);
+		for (uint32_t idx = next_ready(w, start, j); idx < j && w->free_slots;
+		     idx = next_ready(w, idx + 1, j))
+			visit(w, idx);
+		for (uint32_t idx = next_ready(w, i, start); idx < start && w->free_slots;
+		     idx = next_ready(w, idx + 1, start))
+			visit(w, idx);
 		i = j;
 	}
 	w->rr++;

@@ -133,7 +133,7 @@ struct sim_world {
 	struct sim_q *q;
 	uint32_t *order;    /* queue indices in dispatch order: pipe, then priority */
 	uint32_t *band_end; /* order[i]'s band of equal priority ends before band_end[i] */
-	uint8_t *ready;     /* by rank: the queue may have something to dispatch */
+	uint64_t *ready;    /* bit per rank: the queue may have something to dispatch */
 	uint32_t rr;
 	struct sim_p *p;
 	struct sim_group *g;

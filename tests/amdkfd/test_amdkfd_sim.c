@@ -266,7 +266,7 @@ static void variant_names(void **s)
 	assert_int_equal(v.stage, 1);
 	assert_int_equal(sim_variant_parse("share:stage2", &v), 0);
 	assert_int_equal(v.stage, 2);
-	assert_ptr_equal(v.policy, &gprio_policy_share);
+	assert_ptr_equal(v.policy, gprio_policy_find("share"));
 	assert_int_equal(sim_variant_parse("priority:stage3", &v), -EINVAL);
 }
 

@@ -36,7 +36,7 @@ static void parses_documented_syntax(void **s)
 	assert_int_equal(sc.profile.ctx_switch, 200 * GPRIO_NS_PER_US);
 	assert_int_equal(sc.duration, 2 * GPRIO_NS_PER_S);
 	assert_int_equal(sc.seed, 42);
-	assert_ptr_equal(sc.sched.policy.policy, &gprio_policy_share);
+	assert_ptr_equal(sc.sched.policy.policy, gprio_policy_find("share"));
 	assert_int_equal(sc.sched.policy.share_permille, 250);
 	assert_false(sc.sched.events);
 	assert_int_equal(sc.nprocs, 2);

@@ -151,7 +151,7 @@ static void share_guarantees_offline(void **s)
 	(void)s;
 	parse(busy_online);
 	run(&r1);
-	sc.sched.policy.policy = &gprio_policy_share;
+	sc.sched.policy.policy = gprio_policy_find("share");
 	run(&r2);
 	print_message("offline it/s: priority %.1f, share %.1f\n", r1.offline_iter_per_s,
 		      r2.offline_iter_per_s);
@@ -236,7 +236,7 @@ static void slo_trades_within_objective(void **s)
 	sc.sched.policy.policy = &gprio_policy_none;
 	struct sim_result *none = &cmp.runs[0];
 	run(none);
-	sc.sched.policy.policy = &gprio_policy_slo;
+	sc.sched.policy.policy = gprio_policy_find("slo");
 	sc.procs[0].slo = 20 * GPRIO_NS_PER_MS;
 	run(&r1);
 	double p99 = (double)gprio_hist_permille(&r1.online_latency, 990) / 1e6;
@@ -286,7 +286,7 @@ static void preemption_timeout_resets_gpu(void **s)
 	parse(busy_online);
 	sc.profile.hang_rate = 0.5;
 	sc.profile.preempt_timeout = 20 * GPRIO_NS_PER_MS;
-	sc.sched.policy.policy = &gprio_policy_share;
+	sc.sched.policy.policy = gprio_policy_find("share");
 	run(&r1);
 	assert_true(r1.resets > 0);
 	assert_true(r1.lost > 0);

@@ -12,7 +12,9 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "../sim/sim.h"
 #include "gprio/priority.h"
+#include "gprio/queue.h"
 
 static int find_shim(const char *var, const char *file, char *out, size_t len)
 {
@@ -40,7 +42,8 @@ static int find_shim(const char *var, const char *file, char *out, size_t len)
 
 int gprio_cmd_run(int argc, char **argv)
 {
-	const char *klass = NULL, *prio = NULL;
+	const char *klass = NULL, *prio = NULL, *weight = NULL;
+	char slo_us[24] = "";
 	int i = 1;
 	for (; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
@@ -62,13 +65,34 @@ int gprio_cmd_run(int argc, char **argv)
 					prio);
 				return 2;
 			}
+		} else if (strcmp(argv[i], "--weight") == 0 && i + 1 < argc) {
+			weight = argv[++i];
+			char *end;
+			long v = strtol(weight, &end, 10);
+			if (*end || !*weight || v < 1 || v > GPRIO_WEIGHT_MAX) {
+				fprintf(stderr, "gprio run: --weight: expected 1..%d, got '%s'\n",
+					GPRIO_WEIGHT_MAX, weight);
+				return 2;
+			}
+		} else if (strcmp(argv[i], "--slo") == 0 && i + 1 < argc) {
+			gprio_ns ns;
+			if (sim_parse_duration(argv[++i], &ns) || ns < 10 * GPRIO_NS_PER_US ||
+			    ns > 3600 * GPRIO_NS_PER_S) {
+				fprintf(stderr,
+					"gprio run: --slo: expected 10us..1h (e.g. 20ms), got "
+					"'%s'\n",
+					argv[i]);
+				return 2;
+			}
+			snprintf(slo_us, sizeof(slo_us), "%llu",
+				 (unsigned long long)(ns / GPRIO_NS_PER_US));
 		} else {
 			break;
 		}
 	}
 	if (!klass || i >= argc) {
-		fprintf(stderr,
-			"usage: gprio run --online|--offline [--priority N] -- CMD [ARGS...]\n");
+		fprintf(stderr, "usage: gprio run --online|--offline [--priority N] [--weight N] "
+				"[--slo TIME] -- CMD [ARGS...]\n");
 		return 2;
 	}
 	bool amd = access("/dev/kfd", F_OK) == 0;
@@ -92,6 +116,10 @@ int gprio_cmd_run(int argc, char **argv)
 	setenv("GPRIO_CLASS", klass, 1);
 	if (prio)
 		setenv("GPRIO_PRIORITY", prio, 1);
+	if (weight)
+		setenv("GPRIO_WEIGHT", weight, 1);
+	if (slo_us[0])
+		setenv("GPRIO_SLO_US", slo_us, 1);
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "gprio run: %s: %s\n", argv[i], strerror(errno));
 	return 127;

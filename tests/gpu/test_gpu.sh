@@ -60,10 +60,10 @@ wait $NPID
 wait $FPID
 echo "# online:  $onrow"
 echo "# offline: $offrow"
-echo "$onrow" | grep -q " online .*tsg-timeslice" && echo "$onrow" | awk '{ f = $(NF - 3) > 0 } END { exit !f }' &&
+echo "$onrow" | grep -q " online .*tsg-timeslice" && echo "$onrow" | awk '{ f = $(NF - 5) > 0 } END { exit !f }' &&
 	ok "online: registered, TSG timeslices set, launches counted through the CUDA runtime" ||
 	bad "online row: '$onrow'"
-echo "$offrow" | grep -q " offline .*gating .*tsg-timeslice" && echo "$offrow" | awk '{ f = $(NF - 2) > 0 } END { exit !f }' &&
+echo "$offrow" | grep -q " offline .*gating .*tsg-timeslice" && echo "$offrow" | awk '{ f = $(NF - 4) > 0 } END { exit !f }' &&
 	ok "offline: registered, TSG timeslices set, launches gated while online ran" ||
 	bad "offline row: '$offrow'"
 grep -q "timeslice -> 1 us" "$TMP/off.err" && grep -q "timeslice -> 1000000 us" "$TMP/on.err" &&
@@ -109,14 +109,14 @@ while time.time() - t < 4:
 " 2>"$TMP/torch.err" &
 	TPID=$!
 	i=0
-	while [ $i -lt 600 ] && ! row $TPID | awk '{ f = $(NF - 3) > 100 } END { exit !f }'; do
+	while [ $i -lt 600 ] && ! row $TPID | awk '{ f = $(NF - 5) > 100 } END { exit !f }'; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 	trow=$(row $TPID)
 	wait $TPID
 	echo "# torch: $trow"
-	echo "$trow" | grep -q "tsg-timeslice" && echo "$trow" | awk '{ f = $(NF - 3) > 100 } END { exit !f }' &&
+	echo "$trow" | grep -q "tsg-timeslice" && echo "$trow" | awk '{ f = $(NF - 5) > 100 } END { exit !f }' &&
 		ok "PyTorch: launches intercepted through cuGetProcAddress, TSGs found" ||
 		bad "torch row: '$trow' $(tail -3 "$TMP/torch.err")"
 	kill -INT $DPID

@@ -40,7 +40,7 @@ out=$("$GPRIO" run --offline -- "$APP" 500 ptsz)
 # wait_online PID: until gprio status shows that online process launching (at most 3 s)
 launching() {
 	"$GPRIO" status --shm "$TMP/shm" 2>/dev/null |
-		awk -v p="$1" '$1 == p && $2 == "online" && $(NF - 3) > 0 { f = 1 } END { exit !f }'
+		awk -v p="$1" '$1 == p && $2 == "online" && $(NF - 5) > 0 { f = 1 } END { exit !f }'
 }
 wait_online() {
 	i=0
@@ -120,6 +120,24 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	if wait_row $NPID offline 0 && grep -q "uid 65534 may not run online at priority 11" "$TMP/nb.err"; then
 		ok "an unauthorised user asking for online runs as offline 0, and is told why"
 	else bad "demotion: $(cat "$TMP/nb.err")"; fi
+	# wfq weight and latency objective travel from gprio run to gpriod's row; a weight above 1
+	# (more than a fair turn among equals) is for trusted users only
+	"$GPRIO" run --offline --weight 3 --slo 20ms -- "$APP" 20000 paced >/dev/null &
+	WPID=$!
+	if wait_row $WPID offline 0 && "$GPRIO" status --shm "$TMP/shm" |
+		awk -v p=$WPID '$1 == p && $(NF - 1) == 3 && $NF == "20.000" { f = 1 } END { exit !f }'; then
+		ok "gprio run --weight 3 --slo 20ms: gpriod's row has weight 3 and a 20 ms objective"
+	else bad "weight/slo: $("$GPRIO" status --shm "$TMP/shm")"; fi
+	kill $WPID 2>/dev/null
+	wait $WPID 2>/dev/null
+	$NB "$GPRIO" run --offline --weight 3 -- "$APP" 20000 paced >/dev/null 2>"$TMP/nbw.err" &
+	WPID=$!
+	if wait_row $WPID offline 0 && grep -q "weight 3 asked, 1 granted" "$TMP/nbw.err" &&
+		"$GPRIO" status --shm "$TMP/shm" | awk -v p=$WPID '$1 == p && $(NF - 1) == 1 { f = 1 } END { exit !f }'; then
+		ok "an unauthorised user asking for weight 3 gets 1, and is told why"
+	else bad "weight demotion: $(cat "$TMP/nbw.err")"; fi
+	kill $WPID 2>/dev/null
+	wait $WPID 2>/dev/null
 	$NB "$GPRIO" set $NPID --online --shm "$TMP/shm" 2>"$TMP/err"; rc=$?
 	[ $rc = 1 ] && grep -q "may only lower its own processes" "$TMP/err" &&
 		ok "an unauthorised user cannot raise its own process" || bad "self raise ($rc)"
@@ -202,12 +220,15 @@ el=$(echo "$out" | field elapsed_ms)
 awk -v e="$el" 'BEGIN { exit !(e < 20) }' && ok "no daemon: no bound (${el} ms)" || bad "unbounded: $out"
 
 # 5b. TSG timeslices (mechanism a) against the stand-in RM ioctls: the app sets a context up as
-#     libcuda 580 does (4 TSGs, then its own SET_TIMESLICE 2048 us on the first)
+#     libcuda 580 does (4 TSGs, then its own SET_TIMESLICE 2048 us on the first). The app is
+#     started as gprio run would (GPRIO_CLASS, the shim preloaded) with the stand-in preloaded
+#     after the shim, and no program in between (under ThreadSanitizer an uninstrumented one,
+#     such as env, must not load the instrumented shim)
 tsgs() { sed -n 's/.*"tsgs": \[\(.*\)\]}.*/\1/p' "$1"; }
 "$GPRIOD" --shm "$TMP/shm5" --online-timeslice-us 1000000 --offline-timeslice-us 1 2>/dev/null &
 DPID=$!
 sleep 0.3
-GPRIO_SHM="$TMP/shm5" "$GPRIO" run --offline -- env LD_PRELOAD="$SHIM:$FAKERM" "$APP" 5000 tsg >/dev/null 2>"$TMP/rm1.err"
+GPRIO_SHM="$TMP/shm5" GPRIO_CLASS=offline LD_PRELOAD="$SHIM:$FAKERM" "$APP" 5000 tsg >/dev/null 2>"$TMP/rm1.err"
 t=$(tsgs "$TMP/rm1.err")
 # each TSG: ours at creation, ours again in place of libcuda's 2048 (first TSG), the original at exit
 [ "$t" = '{"final": 2048, "set": [1,1,2048]}, {"final": 1024, "set": [1,1024]}, {"final": 1024, "set": [1,1024]}, {"final": 1024, "set": [1,1024]}' ] &&
@@ -216,11 +237,11 @@ t=$(tsgs "$TMP/rm1.err")
 gets=$(sed -n 's/.*"gets": \([0-9]*\).*/\1/p' "$TMP/rm1.err")
 [ "${gets:-99}" -le 40 ] && ok "read-back backs off: $gets GET_TIMESLICE calls in this run (a fixed 100 ms read-back: 4 per 100 ms)" ||
 	bad "read-backs: $gets"
-GPRIO_SHM="$TMP/shm5" "$GPRIO" run --online -- env LD_PRELOAD="$SHIM:$FAKERM" "$APP" 5000 tsg >/dev/null 2>"$TMP/rm2.err"
+GPRIO_SHM="$TMP/shm5" GPRIO_CLASS=online LD_PRELOAD="$SHIM:$FAKERM" "$APP" 5000 tsg >/dev/null 2>"$TMP/rm2.err"
 t=$(tsgs "$TMP/rm2.err")
 echo "$t" | grep -q '^{"final": 2048, "set": \[1000000,1000000,2048\]}, {"final": 1024, "set": \[1000000,1024\]}' &&
 	ok "online TSGs 1 s; at exit each gets back the driver's or libcuda's own value" || bad "online TSGs: $t"
-GPRIO_DEBUG=1 GPRIO_SHM="$TMP/shm5" "$GPRIO" run --offline -- env LD_PRELOAD="$SHIM:$FAKERM" "$APP" 30000 tsg >/dev/null 2>"$TMP/rm3.err" &
+GPRIO_DEBUG=1 GPRIO_SHM="$TMP/shm5" GPRIO_CLASS=offline LD_PRELOAD="$SHIM:$FAKERM" "$APP" 30000 tsg >/dev/null 2>"$TMP/rm3.err" &
 HPID=$!
 sleep 0.5
 kill -9 "$DPID"; wait "$DPID" 2>/dev/null; DPID=
@@ -233,7 +254,7 @@ restored=$(sed -n '/failing open/,$p' "$TMP/rm3.err" | grep -c "timeslice -> \(2
 "$GPRIOD" --shm "$TMP/shm5" --offline-timeslice-us 1 2>/dev/null &
 DPID=$!
 sleep 0.3
-GPRIO_SHM="$TMP/shm5" FAKE_RM_REFUSE=1 "$GPRIO" run --offline -- env LD_PRELOAD="$SHIM:$FAKERM" "$APP" 3000 tsg >"$TMP/rm4.json" 2>"$TMP/rm4.err" &
+GPRIO_SHM="$TMP/shm5" FAKE_RM_REFUSE=1 GPRIO_CLASS=offline LD_PRELOAD="$SHIM:$FAKERM" "$APP" 3000 tsg >"$TMP/rm4.json" 2>"$TMP/rm4.err" &
 HPID=$!
 sleep 0.15
 st=$("$GPRIO" status --shm "$TMP/shm5" | awk -v p=$HPID '$1 == p')

@@ -1,6 +1,7 @@
 /* gpriod's control socket (SOCK_SEQPACKET, PATH.sock next to the control segment, mode 0666).
  * The kernel tells gpriod who is calling (SO_PEERCRED); gprio_auth decides what they may do.
- *   REGISTER  a shim, once: the class/priority it asks for (GPRIO_CLASS / GPRIO_PRIORITY).
+ *   REGISTER  a shim, once: the class/priority it asks for (GPRIO_CLASS / GPRIO_PRIORITY), its
+ *             wfq weight and latency objective (GPRIO_WEIGHT / GPRIO_SLO_US, from gprio run).
  *             Reply: what was granted (+ why, if demoted), its row, and three descriptors
  *             (SCM_RIGHTS): control segment (read-only), hot segment (writable only when the
  *             granted priority > 0), its own stats page. The connection stays open: its closing
@@ -29,8 +30,10 @@ struct gprio_ctl_msg {
 	int32_t klass;    /* enum gprio_class; SET: -1 = unchanged */
 	int32_t priority; /* SET: -1 = unchanged */
 	uint32_t row;
-	uint32_t flags; /* reply to REGISTER/UPDATE: 1 = hot descriptor is writable */
-	char text[240]; /* why (demotion, refusal) */
+	uint32_t flags;  /* reply to REGISTER/UPDATE: 1 = hot descriptor is writable */
+	uint32_t weight; /* REGISTER: wfq weight asked for (0: 1) */
+	uint32_t slo_us; /* REGISTER: latency objective in us (0: none) */
+	char text[232];  /* why (demotion, refusal) */
 };
 
 /* The control socket next to the control segment `shm` (PATH.sock) as an address; 0, or

@@ -119,12 +119,28 @@ static void do_register(struct gprio_nv *nv, struct gprio_peer *peer, struct gpr
 	}
 	int demoted = gprio_auth_register(&nv->cfg.auth, peer->uid, &k, &prio, rep.text,
 					  sizeof(rep.text));
+	/* a weight above 1 takes time from other jobs of the same priority: trusted users only */
+	uint32_t weight = m->weight == 0                 ? 1
+			  : m->weight > GPRIO_WEIGHT_MAX ? GPRIO_WEIGHT_MAX
+							 : m->weight;
+	if (weight > 1 && !gprio_auth_trusted(&nv->cfg.auth, peer->uid)) {
+		size_t l = strlen(rep.text);
+		snprintf(rep.text + l, sizeof(rep.text) - l,
+			 "%sweight %u asked, 1 granted (not in "
+			 "gpriod's --allow list)",
+			 l ? "; " : "", weight);
+		weight = 1;
+		demoted = 1;
+	}
+	uint32_t slo_us = m->slo_us > 3600u * 1000 * 1000 ? 3600u * 1000 * 1000 : m->slo_us;
 	struct gprio_shm_proc *r = &nv->shm->procs[row];
 	memset(&nv->shm->copy[row], 0, sizeof(nv->shm->copy[row]));
 	atomic_store(&r->uid, peer->uid);
 	atomic_store(&r->priority, (uint32_t)prio);
 	atomic_store(&r->klass, (uint32_t)k);
 	atomic_store(&r->gate_override, GPRIO_GATE_AUTO);
+	atomic_store(&r->weight, weight);
+	atomic_store(&r->slo_us, slo_us);
 	atomic_store(&r->pid, peer->pid);
 	c->row = row;
 	c->stats = st;

@@ -163,8 +163,8 @@ void gprio_nv_close(struct gprio_nv *nv, bool unlink_files)
 
 void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s)
 {
-	fprintf(f, "%8s %-8s %4s %-34s %12s %10s %12s %7s\n", "PID", "CLASS", "PRIO", "MECHANISMS",
-		"LAUNCHES", "GATED", "WAITED(ms)", "WAITING");
+	fprintf(f, "%8s %-8s %4s %-34s %12s %10s %12s %7s %6s %8s\n", "PID", "CLASS", "PRIO",
+		"MECHANISMS", "LAUNCHES", "GATED", "WAITED(ms)", "WAITING", "WEIGHT", "SLO(ms)");
 	int n = 0;
 	for (int i = 0; i < GPRIO_SHM_PROCS; i++) {
 		const struct gprio_shm_proc *r = &s->procs[i];
@@ -180,11 +180,15 @@ void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s)
 			 mech & GPRIO_MECH_TSG_FAILED ? "tsg-REFUSED " : "",
 			 mech & GPRIO_MECH_INFLIGHT ? "inflight " : "",
 			 mech & GPRIO_MECH_MPS ? "mps" : "");
-		fprintf(f, "%8u %-8s %4u %-34s %12llu %10llu %12.3f %7u\n", pid,
+		char slo[16] = "-";
+		if (atomic_load(&r->slo_us))
+			snprintf(slo, sizeof(slo), "%.3f", (double)atomic_load(&r->slo_us) / 1e3);
+		fprintf(f, "%8u %-8s %4u %-34s %12llu %10llu %12.3f %7u %6u %8s\n", pid,
 			gprio_class_name((enum gprio_class)atomic_load(&r->klass)),
 			atomic_load(&r->priority), m, (unsigned long long)atomic_load(&c->launches),
 			(unsigned long long)atomic_load(&c->gated_launches),
-			(double)atomic_load(&c->gate_wait_ns) / 1e6, atomic_load(&c->waiting));
+			(double)atomic_load(&c->gate_wait_ns) / 1e6, atomic_load(&c->waiting),
+			atomic_load(&r->weight), slo);
 		n++;
 	}
 	if (!n)
@@ -259,6 +263,8 @@ static int nv_refresh(void *be, struct gprio_table *t, gprio_ns now)
 		struct gprio_queue *q = &t->q[idx];
 		q->priority = (uint8_t)prio;
 		q->klass = (uint8_t)atomic_load(&r->klass);
+		q->weight = (uint16_t)atomic_load(&r->weight);
+		q->slo = (gprio_ns)atomic_load(&r->slo_us) * GPRIO_NS_PER_US;
 		q->wptr = q->rptr = q->done = atomic_load(&st->launches);
 		gprio_ns last = atomic_load(&st->last_launch_ns);
 		/* a launch stamped after this tick read the clock counts as now (hot), not as a

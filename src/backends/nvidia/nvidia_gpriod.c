@@ -85,6 +85,15 @@ static int nv_open(const struct gpriod_env *env, const struct gprio_backend_ops 
 		snprintf(err, errlen, "%s: %s", what, strerror(-rc));
 		return rc;
 	}
+	/* wfq and slo decide on work submitted and not finished; this backend sees submissions
+	 * only (done = wptr), so nothing is ever "busy" here: say what the user gets */
+	const char *pol = gprio_policy_name(env->mon->policy.policy);
+	if (strcmp(pol, "wfq") == 0 || strcmp(pol, "slo") == 0)
+		fprintf(env->log,
+			"gpriod: policy %s needs completion counters, which the nvidia "
+			"backend does not observe yet: it acts as priority here (weights "
+			"and objectives are recorded and shown by gprio status)\n",
+			pol);
 	*ops = &gprio_nvidia_ops;
 	*be = &g_nv;
 	return 0;

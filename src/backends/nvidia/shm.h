@@ -20,7 +20,7 @@
 #include "gprio/priority.h"
 
 #define GPRIO_SHM_MAGIC        0x6770726fu /* "gpro" */
-#define GPRIO_SHM_VERSION      3u
+#define GPRIO_SHM_VERSION      4u
 #define GPRIO_SHM_PROCS        64
 #define GPRIO_SHM_STALE_NS     (100 * GPRIO_NS_PER_MS)
 #define GPRIO_SHM_DEFAULT_PATH "/dev/shm/gprio"
@@ -55,6 +55,8 @@ struct gprio_shm_proc {
 	_Atomic uint32_t priority;      /* 0..15, granted; `gprio set` changes it */
 	_Atomic uint32_t klass;         /* enum gprio_class, granted */
 	_Atomic uint32_t gate_override; /* enum gprio_gate_override */
+	_Atomic uint32_t weight;        /* wfq: granted weight (1..GPRIO_WEIGHT_MAX) */
+	_Atomic uint32_t slo_us;        /* slo: latency objective (0: none) */
 	_Atomic uint32_t pad;
 };
 

@@ -76,7 +76,9 @@ bool shim_register(void)
 	struct gprio_ctl_msg m = {.magic = GPRIO_CTL_MAGIC,
 				  .type = GPRIO_CTL_REGISTER,
 				  .klass = g_shim.klass,
-				  .priority = g_shim.prio};
+				  .priority = g_shim.prio,
+				  .weight = g_shim.weight,
+				  .slo_us = g_shim.slo_us};
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int fds[3], nfds = 0;
 	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
@@ -167,7 +169,7 @@ void *shim_watcher(void *unused)
 	uint64_t applied = 0;
 	unsigned tick = 0;
 	gprio_ns verify_every = SHIM_TSG_VERIFY_MIN_NS, verify_at = 0;
-	for (;;) {
+	while (!atomic_load(&g_shim.stopping)) {
 		gprio_ns now = shim_now();
 		struct shim_binding *b = atomic_load(&g_shim.registered) ? shim_binding() : NULL;
 		if (!b && tick % 10 == 0 && shim_register()) /* the daemon may start after us */

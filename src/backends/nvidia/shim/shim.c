@@ -2,7 +2,9 @@
  * main() runs (a program's first launches must already be seen), start the watcher; at exit
  * put the original timeslices back. Fails open throughout: with no daemon, a heartbeat older
  * than 100 ms, or its socket closing, every call passes straight through. */
+#define _GNU_SOURCE /* pthread_timedjoin_np */
 #include <stdlib.h>
+#include <time.h>
 
 #include "shim.h"
 
@@ -17,6 +19,21 @@ struct shim g_shim = {
 static bool flag(const char *s)
 {
 	return s && *s && *s != '0';
+}
+
+/* An unsigned number from the environment, 0 when unset or not in 1..max (said so). */
+static uint32_t env_u32(const char *name, uint32_t max)
+{
+	const char *s = getenv(name);
+	if (!s || !*s)
+		return 0;
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+	if (*end || v == 0 || v > max) {
+		fprintf(stderr, "gprio-shim: %s='%s' is not 1..%u: ignored\n", name, s, max);
+		return 0;
+	}
+	return (uint32_t)v;
 }
 
 __attribute__((constructor)) static void shim_init(void)
@@ -47,17 +64,19 @@ __attribute__((constructor)) static void shim_init(void)
 		if (*end == '\0' && gprio_priority_valid(v))
 			g_shim.prio = (int)v;
 	}
+	g_shim.weight = env_u32("GPRIO_WEIGHT", GPRIO_WEIGHT_MAX);
+	g_shim.slo_us = env_u32("GPRIO_SLO_US", 3600u * 1000 * 1000);
 	shim_mps_setup(k);
 	struct shim_binding *b = shim_register() ? shim_binding() : NULL;
 	if (b && shim_daemon_fresh(b, shim_now()) && shim_policy_active(b))
 		atomic_store(&g_shim.live, 1);
-	pthread_t t;
-	pthread_attr_t a;
-	pthread_attr_init(&a);
-	pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-	if (pthread_create(&t, &a, shim_watcher, NULL) != 0)
+	/* joinable: at exit the destructor stops it before libcuda and the rest tear down (an
+	 * RM ioctl of ours on a TSG while the driver closes its client would act on a closed or
+	 * reused descriptor) */
+	if (pthread_create(&g_shim.watcher, NULL, shim_watcher, NULL) == 0)
+		g_shim.watcher_pid = getpid();
+	else
 		SHIM_LOG("cannot start the watcher thread: gprio stays passive\n");
-	pthread_attr_destroy(&a);
 	SHIM_LOG("class %s priority %d, gpriod %s\n", gprio_class_name(k), g_shim.prio,
 		 b ? "registered" : "absent");
 }
@@ -65,6 +84,17 @@ __attribute__((constructor)) static void shim_init(void)
 __attribute__((destructor)) static void shim_fini(void)
 {
 	atomic_store(&g_shim.live, 0);
+	atomic_store(&g_shim.stopping, true);
+	if (g_shim.watcher_pid && g_shim.watcher_pid == getpid()) {
+		/* it polls every 10 ms; never wait long for it at exit */
+		struct timespec t;
+		clock_gettime(CLOCK_REALTIME, &t);
+		t.tv_nsec += 200 * 1000 * 1000;
+		t.tv_sec += t.tv_nsec / 1000000000;
+		t.tv_nsec %= 1000000000;
+		if (pthread_timedjoin_np(g_shim.watcher, NULL, &t) != 0)
+			SHIM_LOG("watcher did not stop within 200 ms\n");
+	}
 	shim_apply_timeslices(0, false);
 	/* our row is freed when gpriod sees this connection close (at exit) */
 }

@@ -51,8 +51,9 @@ struct shim_tsg {
 
 struct shim {
 	/* From the environment, set by the constructor before any other thread of ours runs. */
-	int klass; /* -1: not started by gprio run: pass everything through */
-	int prio;  /* what we ask gpriod for */
+	int klass;               /* -1: not started by gprio run: pass everything through */
+	int prio;                /* what we ask gpriod for */
+	uint32_t weight, slo_us; /* wfq weight and latency objective we ask for (0: none) */
 	bool debug, trace_rm;
 	gprio_ns verify_max_ns; /* longest interval between TSG read-backs */
 	uint32_t mps_mech;      /* GPRIO_MECH_MPS when an MPS control daemon runs */
@@ -62,6 +63,9 @@ struct shim {
 	_Atomic bool registered;        /* b is the current registration (watcher's view) */
 	_Atomic int live;               /* daemon alive and its policy active */
 	int sock;                       /* the control connection (watcher thread only) */
+	pthread_t watcher;
+	pid_t watcher_pid;     /* the process that started it (0: none); not a fork child */
+	_Atomic bool stopping; /* exit: the watcher ends its loop */
 
 	/* Time-slice groups. */
 	pthread_mutex_t tsg_lock;

@@ -199,8 +199,23 @@ wait $HPID
 T1=$(date +%s%N)
 kill $OPID 2>/dev/null
 wait $OPID 2>/dev/null
+# a program started while gpriod is stopped is not held up by it (before: a blocking connect and
+# a 500 ms wait for the reply, and 10-15 s past the listen backlog); 40 of them at once
+sleep 0.15 # the heartbeat is stale now
+T2=$(date +%s%N)
+for i in $(seq 40); do
+	GPRIO_SHM="$TMP/shm4" "$GPRIO" run --offline -- "$APP" 1 legacy >/dev/null &
+done
+wait_all=0
+for j in $(jobs -p); do
+	[ "$j" = "$DPID" ] || [ "$j" = "$OPID" ] || wait "$j" 2>/dev/null || wait_all=1
+done
+T3=$(date +%s%N)
+started=$(( (T3 - T2) / 1000000 ))
 kill -CONT "$DPID"; kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 after=$(( (T1 - TK) / 1000000 ))
+[ "$started" -lt 3000 ] && ok "gpriod stopped: 40 programs started and ran in ${started} ms together (no wait on it)" ||
+	bad "stopped daemon delays programs: 40 took ${started} ms"
 if [ "$(field legacy <"$TMP/held4.json")" = 5 ] && [ "$after" -ge 50 ] && [ "$after" -lt 400 ]; then
 	ok "daemon stopped (SIGSTOP): held launches released ${after} ms later (heartbeat)"
 else bad "stopped daemon: released ${after} ms later: $(cat "$TMP/held4.json")"; fi
@@ -271,6 +286,80 @@ kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 [ $rc = 2 ] && grep -q "expected 0..15, got '99'" "$TMP/err" && ok "run with a bad priority" || bad "priority ($rc)"
 "$GPRIOD" --shm "$TMP/shm2" --policy fifo 2>"$TMP/err"; rc=$?
 [ $rc = 2 ] && grep -q "policy: bad value 'fifo'" "$TMP/err" && ok "gpriod rejects a bad policy" || bad "gpriod usage ($rc)"
+
+# 6b. a process that may publish could write the hot segment directly: one far-future "hot
+#     until" would gate every lower process indefinitely; gpriod clears it within a tick
+"$GPRIOD" --shm "$TMP/shm6" 2>"$TMP/d6.err" &
+DPID=$!
+sleep 0.3
+python3 -c 'import struct,sys; f=open(sys.argv[1],"r+b"); f.seek(8*11); f.write(struct.pack("<Q",2**63)); f.close()' "$TMP/shm6.hot" 2>/dev/null ||
+	printf '\000\000\000\000\000\000\000\200' | dd of="$TMP/shm6.hot" bs=8 seek=11 conv=notrunc 2>/dev/null
+T0=$(date +%s%N)
+out=$(GPRIO_SHM="$TMP/shm6" "$GPRIO" run --offline -- "$APP" 20 legacy)
+T1=$(date +%s%N)
+ms=$(( (T1 - T0) / 1000000 ))
+[ "$(echo "$out" | field legacy)" = 20 ] && [ $ms -lt 1000 ] && grep -q "priority level 11 was set hot" "$TMP/d6.err" &&
+	ok "a far-future hot level written directly is cleared (offline ran in $ms ms) and reported" ||
+	bad "far-future hot: $ms ms, $out $(cat "$TMP/d6.err")"
+kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+
+# 6c. the shim takes orders only from root, its own user, or GPRIO_DAEMON_UID: with gpriod
+#     down, another user who binds the socket gets nothing from root's programs
+# (the system python: one in root's home is not runnable by nobody)
+PY=$(command -v /usr/bin/python3 || true)
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null && [ -n "$PY" ]; then
+	mkdir -m 1777 "$TMP/evil"
+	setpriv --reuid=65534 --regid=65534 --clear-groups "$PY" -c '
+import socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.bind(sys.argv[1]); s.listen(8); time.sleep(5)' "$TMP/evil/g.sock" &
+	EPID=$!
+	sleep 0.5
+	out=$(GPRIO_SHM="$TMP/evil/g" "$GPRIO" run --online -- "$APP" 20 legacy 2>"$TMP/evil.err")
+	[ "$(echo "$out" | field legacy)" = 20 ] && grep -q "uid 65534, not root or you: not trusted" "$TMP/evil.err" &&
+		ok "a socket bound by another user is not trusted: the program runs unmanaged and says so" ||
+		bad "untrusted daemon: $out $(cat "$TMP/evil.err")"
+	kill $EPID 2>/dev/null; wait $EPID 2>/dev/null
+else
+	echo "skip - untrusted-socket check (needs root, setpriv and /usr/bin/python3)"
+fi
+
+# 7. gpriod's files cannot be prepared by someone else, and a running gpriod is not taken over
+"$GPRIOD" --shm "$TMP/one" 2>/dev/null &
+D1=$!
+sleep 0.3
+"$GPRIOD" --shm "$TMP/one" 2>"$TMP/err"; rc=$?
+[ $rc = 1 ] && grep -q "gpriod pid $D1 (uid 0) already serves $TMP/one.sock" "$TMP/err" &&
+	ok "a second gpriod on the same path is refused, naming the first" || bad "single instance ($rc): $(cat "$TMP/err")"
+kill $D1; wait $D1 2>/dev/null
+mkdir -m 0777 "$TMP/open"
+"$GPRIOD" --shm "$TMP/open/g" 2>"$TMP/err"; rc=$?
+[ $rc = 1 ] && grep -q "is writable by others and not sticky" "$TMP/err" &&
+	ok "a directory anyone may write in (not sticky) is refused" || bad "open dir ($rc): $(cat "$TMP/err")"
+ln -s "$TMP" "$TMP/link"
+"$GPRIOD" --shm "$TMP/link/g" 2>"$TMP/err"; rc=$?
+[ $rc = 1 ] && grep -q "not a directory (a link to one is not accepted)" "$TMP/err" &&
+	ok "a directory reached through a symlink is refused" || bad "symlinked dir ($rc): $(cat "$TMP/err")"
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	NB="setpriv --reuid=65534 --regid=65534 --clear-groups"
+	# a sticky, world-writable directory (like /tmp): nobody plants the segments first and
+	# keeps descriptors; gpriod refuses them instead of taking them over
+	mkdir -m 1777 "$TMP/sticky"
+	$NB sh -c "umask 0; : >'$TMP/sticky/g.hot'; : >'$TMP/sticky/g'"
+	"$GPRIOD" --shm "$TMP/sticky/g" 2>"$TMP/err"; rc=$?
+	[ $rc = 1 ] && grep -q "$TMP/sticky/g exists and is a file of uid 65534, not gpriod's" "$TMP/err" &&
+		ok "segments created by another user first are refused, not reused" || bad "planted ($rc): $(cat "$TMP/err")"
+	rm -f "$TMP/sticky/g" "$TMP/sticky/g.hot"
+	"$GPRIOD" --shm "$TMP/sticky/g" 2>/dev/null &
+	D1=$!
+	sleep 0.3
+	mode=$(stat -c '%a %U' "$TMP/sticky/g.hot")
+	[ "$mode" = "600 root" ] && kill -0 $D1 2>/dev/null &&
+		ok "in a sticky directory gpriod creates its own files (hot segment 0600 root)" || bad "sticky: $mode"
+	kill $D1; wait $D1 2>/dev/null
+else
+	echo "skip - planted-segment checks (need root and setpriv)"
+fi
 
 [ "$fails" -eq 0 ] || { echo "$fails shim test(s) failed"; exit 1; }
 echo "all shim tests passed"

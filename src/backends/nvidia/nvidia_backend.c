@@ -1,3 +1,4 @@
+#define _GNU_SOURCE /* struct ucred */
 #include "nvidia_backend.h"
 
 #include <errno.h>
@@ -28,23 +29,125 @@ void gprio_nv_cfg_defaults(struct gprio_nv_cfg *c)
 	c->log = NULL;
 }
 
-static void *map_file(const char *path, int flags, mode_t mode, size_t size, int *fd_out)
+/* Files gpriod serves are created afresh by gpriod, never reused: someone who created the
+ * path first could keep a descriptor with write access (or be the owner and change its mode).
+ * An earlier gpriod's file (ours) is removed; anyone else's is refused with a message saying
+ * whose it is. */
+static int take_path(const char *path, bool socket, char *err, size_t errlen)
 {
-	int fd = open(path, flags | O_CREAT | O_CLOEXEC | O_NOFOLLOW, mode);
-	if (fd < 0)
-		return NULL;
-	/* an existing file keeps its old mode and owner: make them ours */
-	if (fchmod(fd, mode) != 0 || ftruncate(fd, (off_t)size) != 0) {
-		close(fd);
-		return NULL;
+	struct stat st;
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT
+			       ? 0
+			       : (snprintf(err, errlen, "%s: %s", path, strerror(errno)), -errno);
+	bool kind = socket ? S_ISSOCK(st.st_mode) : S_ISREG(st.st_mode);
+	if (!kind || st.st_uid != geteuid()) {
+		snprintf(err, errlen,
+			 "%s exists and is %s of uid %u, not gpriod's (uid %u): remove it "
+			 "or choose another --shm",
+			 path, kind ? "a file" : "not a plain file", (unsigned)st.st_uid,
+			 (unsigned)geteuid());
+		return -EEXIST;
 	}
-	void *m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (unlink(path) != 0) {
+		snprintf(err, errlen, "%s: cannot remove an earlier gpriod's file: %s", path,
+			 strerror(errno));
+		return -errno;
+	}
+	return 0;
+}
+
+static void *map_new(const char *path, mode_t mode, size_t size, int *fd_out, char *err,
+		     size_t errlen)
+{
+	if (take_path(path, false, err, errlen) < 0)
+		return NULL;
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	void *m = MAP_FAILED;
+	/* fchmod: the mode without the umask */
+	if (fd >= 0 && fchmod(fd, mode) == 0 && ftruncate(fd, (off_t)size) == 0)
+		m = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 	if (m == MAP_FAILED) {
-		close(fd);
+		int e = errno;
+		snprintf(err, errlen, "%s: %s", path, strerror(e));
+		if (fd >= 0)
+			close(fd);
+		errno = e;
 		return NULL;
 	}
 	*fd_out = fd;
 	return m;
+}
+
+/* The directory the files live in: the default one is created (root-owned, 0755); any one must
+ * be a directory (not a link to one) that others cannot write in, or that is sticky like /tmp
+ * (then nobody can remove or replace our files, and take_path refuses theirs). */
+static int check_dir(const char *path, char *err, size_t errlen)
+{
+	char dir[300];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (!slash) {
+		snprintf(dir, sizeof(dir), ".");
+	} else if (slash == dir) {
+		dir[1] = '\0';
+	} else {
+		*slash = '\0';
+	}
+	if (strcmp(path, GPRIO_SHM_DEFAULT_PATH) == 0 && mkdir(dir, 0755) != 0 && errno != EEXIST) {
+		snprintf(err, errlen,
+			 "%s: %s (gpriod makes its default directory as root; give "
+			 "--shm PATH otherwise)",
+			 dir, strerror(errno));
+		return -errno;
+	}
+	struct stat st;
+	if (lstat(dir, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", dir, strerror(errno));
+		return -errno;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s is not a directory (a link to one is not accepted)", dir);
+		return -ENOTDIR;
+	}
+	if ((st.st_mode & (S_IWGRP | S_IWOTH)) && !(st.st_mode & S_ISVTX)) {
+		snprintf(err, errlen,
+			 "%s is writable by others and not sticky (mode %04o): anyone "
+			 "could replace gpriod's files; choose another --shm",
+			 dir, (unsigned)(st.st_mode & 07777));
+		return -EPERM;
+	}
+	if (st.st_uid != 0 && st.st_uid != geteuid() && !(st.st_mode & S_ISVTX)) {
+		snprintf(err, errlen,
+			 "%s belongs to uid %u: gpriod (uid %u) keeps its files in a "
+			 "directory of its own or root's",
+			 dir, (unsigned)st.st_uid, (unsigned)geteuid());
+		return -EPERM;
+	}
+	return 0;
+}
+
+/* Another gpriod already serving this path answers on its socket: refuse to take over (it
+ * would keep running with its shims cut off). */
+static int check_single(const struct sockaddr_un *sock, char *err, size_t errlen)
+{
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return 0;
+	int rc = 0;
+	if (connect(fd, (const struct sockaddr *)sock, sizeof(*sock)) == 0) {
+		struct ucred cr;
+		socklen_t len = sizeof(cr);
+		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0)
+			snprintf(err, errlen,
+				 "gpriod pid %d (uid %u) already serves %s: stop it first",
+				 (int)cr.pid, (unsigned)cr.uid, sock->sun_path);
+		else
+			snprintf(err, errlen, "a process already listens on %s", sock->sun_path);
+		rc = -EADDRINUSE;
+	}
+	close(fd);
+	return rc;
 }
 
 /* The shims fail open when the heartbeat is older than GPRIO_SHM_STALE_NS: beat every 10 ms
@@ -65,7 +168,7 @@ static gprio_ns reap(struct gprio_evloop *l, gprio_ns now, void *ctx)
 }
 
 int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gprio_evloop *loop,
-		  const char **what)
+		  char *err, size_t errlen)
 {
 	memset(nv, 0, sizeof(*nv));
 	nv->cfg = *cfg;
@@ -73,27 +176,40 @@ int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gp
 	nv->ctl_ro_fd = nv->hot_rw_fd = nv->hot_ro_fd = -1;
 	nv->heartbeat_timer = nv->reap_timer = -1;
 	const char *path = cfg->path;
-	snprintf(nv->hot_path, sizeof(nv->hot_path), "%s.hot", path);
-	struct sockaddr_un probe;
-	if (gprio_ctl_addr(path, &probe) < 0) {
-		*what = "socket path";
+	struct sockaddr_un sock;
+	int n = snprintf(nv->hot_path, sizeof(nv->hot_path), "%s.hot", path);
+	if (gprio_ctl_addr(path, &sock) < 0 || n < 0 || (size_t)n >= sizeof(nv->hot_path)) {
+		snprintf(err, errlen, "%s: path too long for its socket (%zu bytes at most)", path,
+			 sizeof(sock.sun_path) - 6);
 		return -ENAMETOOLONG;
 	}
-	int fd;
-	*what = path;
-	struct gprio_shm *s = map_file(path, O_RDWR, 0644, sizeof(*s), &fd);
+	int rc, fd;
+	if ((rc = check_single(&sock, err, errlen)) < 0 ||
+	    (rc = check_dir(path, err, errlen)) < 0 ||
+	    (rc = take_path(sock.sun_path, true, err, errlen)) < 0)
+		return rc;
+	struct gprio_shm *s = map_new(path, 0644, sizeof(*s), &fd, err, errlen);
 	if (!s)
 		return -errno;
 	close(fd);
-	nv->ctl_ro_fd = open(path, O_RDONLY | O_CLOEXEC);
-	*what = nv->hot_path;
-	nv->hot = map_file(nv->hot_path, O_RDWR, 0600, sizeof(*nv->hot), &nv->hot_rw_fd);
+	nv->ctl_ro_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	nv->hot = map_new(nv->hot_path, 0600, sizeof(*nv->hot), &nv->hot_rw_fd, err, errlen);
 	if (!nv->hot || nv->ctl_ro_fd < 0) {
-		int e = -errno;
+		rc = -errno;
+		if (nv->ctl_ro_fd < 0)
+			snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		munmap(s, sizeof(*s));
-		return e;
+		if (nv->ctl_ro_fd >= 0)
+			close(nv->ctl_ro_fd);
+		if (nv->hot)
+			munmap(nv->hot, sizeof(*nv->hot));
+		if (nv->hot_rw_fd >= 0)
+			close(nv->hot_rw_fd);
+		nv->hot = NULL;
+		nv->ctl_ro_fd = nv->hot_rw_fd = -1;
+		return rc;
 	}
-	nv->hot_ro_fd = open(nv->hot_path, O_RDONLY | O_CLOEXEC);
+	nv->hot_ro_fd = open(nv->hot_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	/* rows of an earlier gpriod are stale: their shims re-register with us */
 	memset(s, 0, sizeof(*s));
 	s->version = GPRIO_SHM_VERSION;
@@ -108,9 +224,9 @@ int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gp
 	nv->shm = s;
 	for (uint32_t i = 0; i < GPRIO_SERVER_MAX_PEERS; i++)
 		nv->cl[i].row = -1;
-	*what = probe.sun_path;
-	int rc = gprio_nv_listen(nv);
+	rc = gprio_nv_listen(nv);
 	if (rc < 0) {
+		snprintf(err, errlen, "%s: %s", sock.sun_path, strerror(-rc));
 		gprio_nv_close(nv, false);
 		return rc;
 	}
@@ -120,6 +236,7 @@ int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gp
 		gprio_evloop_add_timer(loop, now + 10 * GPRIO_NS_PER_MS, heartbeat, nv);
 	nv->reap_timer = gprio_evloop_add_timer(loop, now + 500 * GPRIO_NS_PER_MS, reap, nv);
 	if (nv->heartbeat_timer < 0 || nv->reap_timer < 0) {
+		snprintf(err, errlen, "no room for gpriod's timers");
 		gprio_nv_close(nv, false);
 		return -ENOSPC;
 	}
@@ -234,10 +351,33 @@ static struct gprio_shm_proc *row_of(struct gprio_nv *nv, uint64_t key)
 	return &nv->shm->procs[slot];
 }
 
+/* A shim only ever publishes now + hysteresis. A later value came from a process writing the
+ * hot segment directly (any process granted a priority above 0 holds it writable): it would
+ * gate every lower process for as long as it says. Such a level is cleared, and said once. */
+static void clamp_hot(struct gprio_nv *nv, gprio_ns now)
+{
+	/* slack: a shim's clock read races ours */
+	gprio_ns limit = now + nv->cfg.hysteresis + 10 * GPRIO_NS_PER_MS;
+	for (int l = 0; l < GPRIO_PRIO_LEVELS; l++) {
+		gprio_ns v = atomic_load(&nv->hot->hot_until[l]);
+		if (v <= limit)
+			continue;
+		atomic_compare_exchange_strong(&nv->hot->hot_until[l], &v, now);
+		if (!nv->hot_warned && nv->cfg.log) {
+			fprintf(nv->cfg.log,
+				"gpriod: priority level %d was set hot %.3f s into the future "
+				"(not by a shim): cleared\n",
+				l, (double)(v - now) / 1e9);
+			nv->hot_warned = true;
+		}
+	}
+}
+
 static int nv_refresh(void *be, struct gprio_table *t, gprio_ns now)
 {
 	struct gprio_nv *nv = be;
 	atomic_store(&nv->shm->heartbeat_ns, now);
+	clamp_hot(nv, now);
 	/* rows are keyed by (slot, pid) so a reused slot is a new queue */
 	for (uint32_t i = 0; i < t->n; i++)
 		if (!row_of(nv, t->q[i].key))

@@ -47,16 +47,19 @@ struct gprio_nv {
 	struct gprio_server srv; /* the control socket PATH.sock */
 	struct gprio_nv_client cl[GPRIO_SERVER_MAX_PEERS];
 	int heartbeat_timer, reap_timer;
+	bool hot_warned; /* a far-future hot level was reported */
 };
 
 extern const struct gprio_backend_ops gprio_nvidia_ops;
 
 void gprio_nv_cfg_defaults(struct gprio_nv_cfg *c);
-/* Create (or take over) the control segment at cfg->path (0644), PATH.hot (0600) and the
- * control socket PATH.sock (0666) served on `loop`, with cfg->auth deciding who may be online.
- * 0 or -errno; *what names the file that failed. */
+/* Create the control segment at cfg->path (0644), PATH.hot (0600) and the control socket
+ * PATH.sock (0666) served on `loop`, with cfg->auth deciding who may be online. The files are
+ * created afresh (an earlier gpriod's are replaced, anyone else's refused), in a directory
+ * others cannot write in (or a sticky one); the default directory is created; a gpriod already
+ * serving the path is not taken over. 0, or -errno with err naming the file and the reason. */
 int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gprio_evloop *loop,
-		  const char **what);
+		  char *err, size_t errlen);
 /* Heartbeat 0 and every connection closed: shims fail open at once. */
 void gprio_nv_close(struct gprio_nv *nv, bool unlink_files);
 /* The per-process table `gprio status` and gpriod print. */

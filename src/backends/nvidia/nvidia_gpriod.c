@@ -79,12 +79,9 @@ static int nv_open(const struct gpriod_env *env, const struct gprio_backend_ops 
 	c->log = env->log;
 	c->policy = (uint32_t)gprio_policy_index(env->mon->policy.policy);
 	c->hysteresis = env->mon->policy.hysteresis;
-	const char *what = c->path;
-	int rc = gprio_nv_open(&g_nv, c, env->loop, &what);
-	if (rc) {
-		snprintf(err, errlen, "%s: %s", what, strerror(-rc));
+	int rc = gprio_nv_open(&g_nv, c, env->loop, err, errlen);
+	if (rc)
 		return rc;
-	}
 	/* wfq and slo decide on work submitted and not finished; this backend sees submissions
 	 * only (done = wptr), so nothing is ever "busy" here: say what the user gets */
 	const char *pol = gprio_policy_name(env->mon->policy.policy);

@@ -23,7 +23,7 @@
 #define GPRIO_SHM_VERSION      4u
 #define GPRIO_SHM_PROCS        64
 #define GPRIO_SHM_STALE_NS     (100 * GPRIO_NS_PER_MS)
-#define GPRIO_SHM_DEFAULT_PATH "/dev/shm/gprio"
+#define GPRIO_SHM_DEFAULT_PATH "/run/gprio/ctl"
 
 enum gprio_gate_override { GPRIO_GATE_AUTO = 0, GPRIO_GATE_OPEN = 1, GPRIO_GATE_CLOSED = 2 };
 

@@ -5,6 +5,7 @@
  * stats page. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,15 +65,63 @@ static void *map_fd(int fd, size_t size, bool write)
 	return m == MAP_FAILED ? NULL : m;
 }
 
-/* Register with gpriod: ask for our class, get what we are granted and three descriptors. */
+/* Does the control segment at `path` show a gpriod that beat within the stale limit? Only
+ * decides how long to wait for a reply: a live gpriod answers in microseconds, a stopped one
+ * never, and the program's start must not wait for that. */
+static bool heartbeat_fresh(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	const struct gprio_shm *s = map_fd(fd, sizeof(*s), false);
+	close(fd);
+	if (!s)
+		return false;
+	bool fresh = s->magic == GPRIO_SHM_MAGIC && s->version == GPRIO_SHM_VERSION &&
+		     atomic_load(&s->heartbeat_ns) + GPRIO_SHM_STALE_NS > shim_now();
+	munmap((void *)s, sizeof(*s));
+	return fresh;
+}
+
+/* Whom we take orders from: root, our own user, or the user GPRIO_DAEMON_UID names (a gpriod
+ * that is not root). Anyone else could have bound the socket while gpriod was down. */
+static bool daemon_trusted(uint32_t uid)
+{
+	const char *e = getenv("GPRIO_DAEMON_UID");
+	char *end;
+	unsigned long want = e && *e ? strtoul(e, &end, 10) : 0;
+	return uid == 0 || uid == (uint32_t)getuid() || (e && *e && !*end && uid == want);
+}
+
+/* Register with gpriod: ask for our class, get what we are granted and three descriptors.
+ * Never blocks long: the connection is non-blocking (a full backlog means "not now"), and the
+ * reply is awaited up to 500 ms only if gpriod's heartbeat is fresh, 5 ms otherwise. */
 bool shim_register(void)
 {
 	struct sockaddr_un a;
 	if (gprio_ctl_addr(shm_path(), &a) < 0)
 		return false;
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return false;
+	struct ucred cr;
+	socklen_t crlen = sizeof(cr);
+	if (connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crlen) != 0) {
+		close(fd);
+		return false;
+	}
+	if (!daemon_trusted((uint32_t)cr.uid)) {
+		static _Atomic bool said;
+		if (!atomic_exchange(&said, true))
+			fprintf(stderr,
+				"gprio: %s is served by pid %d of uid %u, not root or you: not "
+				"trusted, running unmanaged (set GPRIO_DAEMON_UID=%u to trust "
+				"it)\n",
+				a.sun_path, (int)cr.pid, (unsigned)cr.uid, (unsigned)cr.uid);
+		close(fd);
+		return false;
+	}
 	struct gprio_ctl_msg m = {.magic = GPRIO_CTL_MAGIC,
 				  .type = GPRIO_CTL_REGISTER,
 				  .klass = g_shim.klass,
@@ -81,12 +130,21 @@ bool shim_register(void)
 				  .slo_us = g_shim.slo_us};
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int fds[3], nfds = 0;
-	bool ok = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
-		  send(fd, &m, sizeof(m), MSG_NOSIGNAL) == (ssize_t)sizeof(m) &&
-		  poll(&p, 1, 500) == 1 && recv_ctl(fd, &m, fds, &nfds) == (ssize_t)sizeof(m) &&
+	int wait_ms = heartbeat_fresh(shm_path()) ? 500 : 5;
+	bool ok = send(fd, &m, sizeof(m), MSG_NOSIGNAL) == (ssize_t)sizeof(m) &&
+		  poll(&p, 1, wait_ms) == 1 && recv_ctl(fd, &m, fds, &nfds) == (ssize_t)sizeof(m) &&
 		  m.magic == GPRIO_CTL_MAGIC;
-	if (ok && m.rc != 0)
-		SHIM_LOG("gpriod refused us: %s\n", m.text);
+	if (ok && m.rc != 0) {
+		/* never silent: a refused registration means this program runs unmanaged (said
+		 * once; the watcher keeps asking) */
+		static _Atomic bool said;
+		m.text[sizeof(m.text) - 1] = '\0';
+		if (!atomic_exchange(&said, true))
+			fprintf(stderr,
+				"gprio: gpriod refused this process (%s): it runs unmanaged "
+				"until gpriod has room\n",
+				m.text);
+	}
 	ok = ok && m.rc == 0 && nfds == 3 && m.row < GPRIO_SHM_PROCS;
 	struct shim_binding *b = ok ? calloc(1, sizeof(*b)) : NULL;
 	if (b) {

@@ -5,6 +5,8 @@
  * in-process agent) when it has /dev/kfd. Without gpriod running, the shims pass everything
  * through. */
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/mman.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +14,8 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "../backends/nvidia/shm.h"
+#include "../daemon/evloop.h"
 #include "../sim/sim.h"
 #include "gprio/priority.h"
 #include "gprio/queue.h"
@@ -38,6 +42,22 @@ static int find_shim(const char *var, const char *file, char *out, size_t len)
 	out[dir] = '/';
 	memcpy(out + dir + 1, file, flen + 1);
 	return access(out, R_OK) == 0 ? 0 : -ENOENT;
+}
+
+/* Is a gpriod serving the control segment at `path` (its heartbeat fresh)? */
+static bool gpriod_alive(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;
+	struct gprio_shm *s = mmap(NULL, sizeof(*s), PROT_READ, MAP_SHARED, fd, 0);
+	close(fd);
+	if (s == MAP_FAILED)
+		return false;
+	bool alive = s->magic == GPRIO_SHM_MAGIC && s->version == GPRIO_SHM_VERSION &&
+		     atomic_load(&s->heartbeat_ns) + GPRIO_SHM_STALE_NS > gprio_mono_now();
+	munmap(s, sizeof(*s));
+	return alive;
 }
 
 int gprio_cmd_run(int argc, char **argv)
@@ -120,6 +140,14 @@ int gprio_cmd_run(int argc, char **argv)
 		setenv("GPRIO_WEIGHT", weight, 1);
 	if (slo_us[0])
 		setenv("GPRIO_SLO_US", slo_us, 1);
+	/* never silent: without gpriod nothing is enforced (the shim passes everything through,
+	 * and registers if gpriod starts later) */
+	const char *shm = getenv("GPRIO_SHM");
+	shm = shm && *shm ? shm : GPRIO_SHM_DEFAULT_PATH;
+	if (nv && !gpriod_alive(shm))
+		fprintf(stderr,
+			"gprio run: no gpriod serving %s: %s runs unmanaged until one starts\n",
+			shm, argv[i]);
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "gprio run: %s: %s\n", argv[i], strerror(errno));
 	return 127;

@@ -8,8 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "sim.h"
+
+#define SIM_TRACE_MAX_BYTES (64 << 20)
+#define SIM_TRACE_MAX_TEXT  "64 MiB"
 
 #define US GPRIO_NS_PER_US
 #define MS GPRIO_NS_PER_MS
@@ -25,6 +29,7 @@ struct parser {
 	enum section sec;
 	struct sim_proc_spec *proc;
 	bool seen_class, seen_arrival;
+	int duration_line, warmup_line; /* where they were set (0: the default) */
 };
 
 static int fail(struct parser *p, const char *fmt, ...)
@@ -184,19 +189,36 @@ static int load_trace(struct parser *p, const char *file, struct sim_proc_spec *
 {
 	char full[512];
 	const char *slash = strrchr(p->path, '/');
-	if (file[0] == '/' || !slash)
-		snprintf(full, sizeof(full), "%s", file);
-	else
-		snprintf(full, sizeof(full), "%.*s/%s", (int)(slash - p->path), p->path, file);
+	int n0 = file[0] == '/' || !slash ? snprintf(full, sizeof(full), "%s", file)
+					  : snprintf(full, sizeof(full), "%.*s/%s",
+						     (int)(slash - p->path), p->path, file);
+	if (n0 < 0 || (size_t)n0 >= sizeof(full))
+		return fail(p, "arrival: trace path longer than %zu characters", sizeof(full) - 1);
 	FILE *f = fopen(full, "r");
 	if (!f)
 		return fail(p, "arrival: cannot open trace '%s': %s", full, strerror(errno));
+	/* a regular file of bounded size: not a directory, not /dev/zero or a pipe that never ends */
+	struct stat st;
+	const char *why = fstat(fileno(f), &st) != 0         ? strerror(errno)
+			  : !S_ISREG(st.st_mode)             ? "not a regular file"
+			  : st.st_size > SIM_TRACE_MAX_BYTES ? "larger than " SIM_TRACE_MAX_TEXT
+							     : NULL;
+	if (why) {
+		fclose(f);
+		return fail(p, "arrival: trace '%s': %s", full, why);
+	}
 	size_t cap = 0, n = 0;
 	gprio_ns *t = NULL, prev = 0;
 	char line[256];
 	int ln = 0, rc = 0;
 	while (fgets(line, sizeof(line), f)) {
 		ln++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			snprintf(p->err, p->errlen, "%s:%d: line longer than %zu characters", full,
+				 ln, sizeof(line) - 2);
+			rc = -EINVAL;
+			break;
+		}
 		char *s = line;
 		while (isspace((unsigned char)*s))
 			s++;
@@ -295,6 +317,8 @@ static int percent(struct parser *p, const char *k, const char *v, uint64_t *per
 	return 0;
 }
 
+static const struct key sim_keys[];
+
 /* One key of a section: look it up in the table, read, check, store. */
 static int set_key(struct parser *p, const struct key *tab, void *obj, const char *section,
 		   const char *k, const char *v)
@@ -336,6 +360,10 @@ static int set_key(struct parser *p, const struct key *tab, void *obj, const cha
 	if (u < key->min || u > key->max)
 		return fail(p, "%s: %s, got '%s'", k, key->bounds, v);
 	store(obj, key, u);
+	if (tab == sim_keys && strcmp(k, "duration") == 0)
+		p->duration_line = p->line;
+	if (tab == sim_keys && strcmp(k, "warmup") == 0)
+		p->warmup_line = p->line;
 	return 0;
 }
 
@@ -446,7 +474,9 @@ static int kfd_version(struct parser *p, const char *k, const char *v)
 	unsigned ma, mi;
 	char tail;
 	(void)k;
-	if (sscanf(v, "%u.%u%c", &ma, &mi, &tail) != 2)
+	/* digits only: sscanf's %u would take "-1" as a huge number */
+	if (strspn(v, "0123456789.") != strlen(v) || sscanf(v, "%u.%u%c", &ma, &mi, &tail) != 2 ||
+	    ma > 1000 || mi > 1000)
 		return fail(p, "version: expected MAJOR.MINOR such as 1.17, got '%s'", v);
 	p->sc->kfd.major = ma;
 	p->sc->kfd.minor = mi;
@@ -547,6 +577,8 @@ static int proc_arrival(struct parser *p, const char *k, const char *v)
 	struct sim_proc_spec *ps = p->proc;
 	(void)k;
 	char buf[300], *w[5];
+	if (strlen(v) >= sizeof(buf))
+		return fail(p, "arrival: value longer than %zu characters", sizeof(buf) - 1);
 	snprintf(buf, sizeof(buf), "%s", v);
 	int n = words(buf, w, 4);
 	p->seen_arrival = true;
@@ -781,9 +813,10 @@ int sim_scenario_parse(struct sim_scenario *sc, const char *text, const char *pa
 	if (rc == 0)
 		rc = resolve_kfd(sc, err, errlen);
 	if (rc == 0 && sc->warmup >= sc->duration) {
-		snprintf(err, errlen, "%s: warmup (%.3f s) must be shorter than duration (%.3f s)",
-			 path, (double)sc->warmup / 1e9, (double)sc->duration / 1e9);
-		rc = -EINVAL;
+		/* the line that made them clash: the later of the two that were set */
+		p.line = p.warmup_line > p.duration_line ? p.warmup_line : p.duration_line;
+		rc = fail(&p, "warmup (%.3f s) must be shorter than duration (%.3f s)",
+			  (double)sc->warmup / 1e9, (double)sc->duration / 1e9);
 	}
 	if (rc)
 		sim_scenario_free(sc);
@@ -796,6 +829,12 @@ int sim_scenario_load(struct sim_scenario *sc, const char *path, char *err, size
 	if (!f) {
 		snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return -errno;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) != 0 || S_ISDIR(st.st_mode)) {
+		snprintf(err, errlen, "%s: is a directory, not a scenario file", path);
+		fclose(f);
+		return -EISDIR;
 	}
 	size_t cap = 4096, n = 0;
 	char *buf = malloc(cap);

@@ -17,8 +17,10 @@ bad() { echo "FAIL - $1"; fails=$((fails + 1)); }
 field() { sed -n "s/.*\"$1\": \([-0-9.a-z]*\).*/\1/p"; }
 
 # 1. no daemon: everything passes through to the right real variant
-out=$("$GPRIO" run --offline -- "$APP" 1000 legacy)
+out=$("$GPRIO" run --offline -- "$APP" 1000 legacy 2>"$TMP/err")
 [ "$(echo "$out" | field legacy)" = 1000 ] && ok "no daemon: legacy launches reach the driver" || bad "pass-through: $out"
+grep -q "no gpriod serving $TMP/shm: $APP runs unmanaged" "$TMP/err" && ok "no daemon: gprio run says nothing is enforced" ||
+	bad "no-daemon warning: $(cat "$TMP/err")"
 out=$("$GPRIO" run --offline -- "$APP" 1000 ptsz)
 [ "$(echo "$out" | field ptsz)" = 1000 ] && [ "$(echo "$out" | field legacy)" = 0 ] &&
 	ok "per-thread default-stream variant preserved" || bad "ptsz: $out"

@@ -112,7 +112,22 @@ static void rejects_bad_input(void **s)
 	expect_error("[process a]\nclass = offline\n", "bad.scn:1:", "'arrival'");
 	expect_error(P P, "bad.scn:4:", "defined twice");
 	expect_error("[sim]\nduration = 1s\n", "bad.scn", "no [process");
-	expect_error("[sim]\nduration = 1s\nwarmup = 2s\n" P, "bad.scn", "warmup");
+	expect_error("[sim]\nduration = 1s\nwarmup = 2s\n" P, "bad.scn:3:", "warmup");
+	expect_error("[sim]\nwarmup = 2s\nduration = 1s\n" P, "bad.scn:3:", "warmup");
+	/* no endless or unbounded inputs, no silent truncation, no negative versions */
+	expect_error("[process a]\nclass = online\narrival = trace /dev/zero\n",
+		     "bad.scn:3:", "not a regular file");
+	expect_error("[process a]\nclass = online\narrival = trace /tmp\n",
+		     "bad.scn:3:", "not a regular file");
+	expect_error("[kfd]\nversion = -1.17\n" P, "bad.scn:2:", "'-1.17'");
+	{
+		static char text[1024];
+		snprintf(text, sizeof(text),
+			 "[process a]\nclass = online\narrival = poisson %0400d/s\n", 1);
+		expect_error(text, "bad.scn:3:", "longer than 299");
+		snprintf(text, sizeof(text), "[scheduler]\nshare = %060d\n" P, 5);
+		expect_error(text, "bad.scn:2:", "percentage");
+	}
 	expect_error("[gpu]\npreempt = sometimes\n" P, "bad.scn:2:", "'sometimes'");
 	expect_error("[gpu]\nmode = mps\n" P, "bad.scn:2:", "only for NVIDIA");
 	expect_error("[gpu]\nslots = lots\n" P, "bad.scn:2:", "'lots'");

@@ -166,6 +166,23 @@ static void json_hist(FILE *f, const struct gprio_hist *h)
 		ms(h->count ? h->max : 0), ms(gprio_hist_mean(h)));
 }
 
+/* A JSON string: quotes, backslashes and control characters escaped (names and paths come
+ * from the user). */
+static void json_str(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		if (c == '"' || c == '\\')
+			fprintf(f, "\\%c", c);
+		else if (c < 0x20)
+			fprintf(f, "\\u%04x", c);
+		else
+			fputc(c, f);
+	}
+	fputc('"', f);
+}
+
 static void json_result(FILE *f, const struct sim_result *r, double left, double alone_tput,
 			uint64_t alone_p99)
 {
@@ -182,13 +199,15 @@ static void json_result(FILE *f, const struct sim_result *r, double left, double
 	fprintf(f, ", \"processes\": [");
 	for (uint32_t i = 0; i < r->nprocs; i++) {
 		const struct sim_proc_result *p = &r->procs[i];
+		fprintf(f, "%s{\"name\": ", i ? ", " : "");
+		json_str(f, p->name);
 		fprintf(f,
-			"%s{\"name\": \"%s\", \"class\": \"%s\", \"requests\": %llu, "
+			", \"class\": \"%s\", \"requests\": %llu, "
 			"\"iterations\": %llu, \"kernels\": %llu, \"busy_share\": %.4f, "
 			"\"latency\": ",
-			i ? ", " : "", p->name, gprio_class_name(p->klass),
-			(unsigned long long)p->requests, (unsigned long long)p->iterations,
-			(unsigned long long)p->kernels, p->busy_share);
+			gprio_class_name(p->klass), (unsigned long long)p->requests,
+			(unsigned long long)p->iterations, (unsigned long long)p->kernels,
+			p->busy_share);
 		json_hist(f, &p->latency);
 		fprintf(f, "}");
 	}
@@ -233,12 +252,14 @@ void sim_report_json(FILE *f, const struct sim_scenario *sc, const struct sim_co
 	double alone_tput = c->have_offline ? c->offline_alone.offline_iter_per_s : 0;
 	uint64_t alone_p99 =
 		c->have_online ? gprio_hist_permille(&c->online_alone.online_latency, 990) : 0;
+	fprintf(f, "{\"scenario\": ");
+	json_str(f, sc->path);
 	fprintf(f,
-		"{\"scenario\": \"%s\", \"profile\": \"%s\", \"preemption\": \"%s\", \"seed\": "
+		", \"profile\": \"%s\", \"preemption\": \"%s\", \"seed\": "
 		"%llu, "
 		"\"simulated_s\": %.3f, \"warmup_s\": %.3f, \"poll_ms\": %.3f, \"events\": %s, "
 		"\"hysteresis_ms\": %.3f, \"offline_left_by_online_iter_per_s\": %.4f",
-		sc->path, sc->profile.name, preempt_desc(sc), (unsigned long long)sc->seed,
+		sc->profile.name, preempt_desc(sc), (unsigned long long)sc->seed,
 		(double)(sc->duration - sc->warmup) / 1e9, (double)sc->warmup / 1e9,
 		ms(sc->sched.poll), sc->sched.events ? "true" : "false",
 		ms(sc->sched.policy.hysteresis), left);

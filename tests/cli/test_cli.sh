@@ -29,6 +29,16 @@ else
 	bad "gprio sim: $(cat "$TMP/err" "$TMP/out")"
 fi
 
+# 1b. names and paths are escaped in JSON (a quote in a process name broke it)
+printf '[sim]\nprofile = h100\nduration = 1s\n[process we"b]\nclass = online\narrival = poisson 10/s\n' >"$TMP/q\"uote.scn"
+if "$GPRIO" sim "$TMP/q\"uote.scn" --json >"$TMP/q.json" 2>"$TMP/err"; then
+	if ! command -v python3 >/dev/null 2>&1; then
+		grep -qF '"name": "we\"b"' "$TMP/q.json" && ok "JSON escapes names (python3 absent: text check)" || bad "escape: $(cat "$TMP/q.json")"
+	elif python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); assert d["runs"][0]["processes"][0]["name"] == "we\"b"; assert d["scenario"].endswith("q\"uote.scn")' "$TMP/q.json"; then
+		ok "JSON escapes process names and the scenario path"
+	else bad "escape: $(cat "$TMP/q.json")"; fi
+else bad "quoted name: $(cat "$TMP/err")"; fi
+
 # 2. JSON: parseable where python3 exists, structurally checked otherwise
 "$GPRIO" sim examples/h100-online-offline.scn --duration 3s --compare none,priority:poll,priority --json >"$TMP/j" 2>"$TMP/err" || bad "json run failed: $(cat "$TMP/err")"
 if command -v python3 >/dev/null 2>&1; then

@@ -109,6 +109,11 @@ static void destroy_now(struct sim_kfd *k, uint32_t wq)
 
 static void shim_fail_open(struct sim_kfd *k, uint32_t idx);
 
+/* The kernel's own value, kept apart from gprio's definition (kfd_uapi.h) so that a wrong one
+ * there fails here: include/uapi/linux/kfd_ioctl.h (6.12), enum kfd_dbg_trap_exception_code,
+ * EC_QUEUE_NEW = 31; an exception mask has bit (code - 1) (KFD_EC_MASK). */
+#define KERNEL_EC_QUEUE_NEW_MASK (1ull << (31 - 1))
+
 /* Queues come into being when first used; timed [kfd] events happen when due. */
 static void sync(struct sim_kfd *k)
 {
@@ -116,7 +121,9 @@ static void sync(struct sim_kfd *k)
 	for (uint32_t i = 0; i < w->nq; i++)
 		if (!k->q[i].exists && w->q[i].wptr > 0) {
 			k->q[i].exists = true;
-			k->q[i].is_new = true; /* EC_QUEUE_NEW */
+			/* kfd_process_queue_manager.c, init_user_queue(): exception_status =
+			 * KFD_EC_MASK(EC_QUEUE_NEW) for every new user queue */
+			k->q[i].is_new = true;
 		}
 	for (uint32_t i = 0; i < k->cfg->nev; i++) {
 		const struct sim_kfd_event *e = &k->cfg->ev[i];
@@ -241,7 +248,9 @@ static int sk_dbg_trap(struct sim_kfd *k, uint32_t me, struct gprio_kfd_dbg_trap
 		uint32_t cap = a->snapshot.num_queues, n = 0;
 		if (a->snapshot.entry_size < sizeof(*out) && cap)
 			return -EINVAL;
-		bool clear = a->snapshot.exception_mask & GPRIO_KFD_EC_MASK(GPRIO_KFD_EC_QUEUE_NEW);
+		/* kfd_device_queue_manager.c, set_queue_snapshot_entry(): the snapshot clears
+		 * the exception bits the caller names */
+		bool clear = a->snapshot.exception_mask & KERNEL_EC_QUEUE_NEW_MASK;
 		for (uint32_t j = 0; j < sp->nq; j++) {
 			struct sim_kfd_q *q = &k->q[sp->q0 + j];
 			if (!q->exists || q->destroyed)
@@ -249,7 +258,7 @@ static int sk_dbg_trap(struct sim_kfd *k, uint32_t me, struct gprio_kfd_dbg_trap
 			if (n < cap) {
 				memset(&out[n], 0, sizeof(out[n]));
 				out[n].exception_status =
-					q->is_new ? GPRIO_KFD_EC_MASK(GPRIO_KFD_EC_QUEUE_NEW) : 0;
+					q->is_new ? KERNEL_EC_QUEUE_NEW_MASK : 0;
 				out[n].ring_base_address = q_addr(a->pid, j, 0x80);
 				out[n].read_pointer_address = q_addr(a->pid, j, 0);
 				out[n].write_pointer_address = q_addr(a->pid, j, 8);

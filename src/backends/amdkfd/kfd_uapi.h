@@ -1,6 +1,7 @@
-/* The subset of the KFD ioctl interface gprio uses, written from ../shared/facts/kfd.md (KFD ioctl
- * API 1.13-1.17), not copied from the kernel header. Debian 12's installed header is API 1.11 and
- * lacks RUNTIME_ENABLE and DBG_TRAP, so gprio carries its own. */
+/* The subset of the KFD ioctl interface gprio uses (KFD ioctl API 1.13-1.17). Debian 12's
+ * installed header is API 1.11 and lacks RUNTIME_ENABLE and DBG_TRAP, so gprio carries its own;
+ * kernel/uapi-check.sh compiles tests/amdkfd/kfd_uapi_layout.c against Linux 6.12's
+ * include/uapi/linux/kfd_ioctl.h and asserts every number, size, offset and constant here. */
 #ifndef GPRIO_KFD_UAPI_H
 #define GPRIO_KFD_UAPI_H
 
@@ -104,8 +105,10 @@ struct gprio_kfd_preempt_queues {
 };
 #define GPRIO_KFD_PREEMPT_QUEUES _IOWR(GPRIO_KFD_IOC, 0x27, struct gprio_kfd_preempt_queues)
 
-/* KFD exception codes gprio cares about (bit (code - 1) of an exception mask) */
-#define GPRIO_KFD_EC_QUEUE_NEW 5u
+/* KFD exception codes gprio cares about (bit (code - 1) of an exception mask): enum
+ * kfd_dbg_trap_exception_code in include/uapi/linux/kfd_ioctl.h (checked against Linux 6.12 by
+ * kernel/uapi-check.sh). */
+#define GPRIO_KFD_EC_QUEUE_NEW 31u
 #define GPRIO_KFD_EC_MASK(ec)  (1ull << ((ec)-1))
 
 /* The debugger API (DBG_TRAP) arrived in KFD ioctl API 1.13. */

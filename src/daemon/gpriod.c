@@ -2,8 +2,11 @@
  * and timers with, one monitor (src/core) stepping over the backend chosen from the registry
  * (registry.c), fail-open on exit. Logs to stderr (journald picks it up under systemd).
  * `gpriod --help` lists the common flags and each backend's own. */
+#define _GNU_SOURCE /* SCHED_RESET_ON_FORK */
 #include <errno.h>
 #include <pwd.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +35,32 @@ static void catch_stop_signals(void)
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+}
+
+/* gpriod's heartbeat keeps every shim's gate working: when it lapses for 100 ms the shims fail
+ * open, which is right for a dead daemon and wrong for a busy machine. So gpriod runs in a
+ * real-time class (SCHED_RR, low priority: it sleeps between ticks and the kernel's RT
+ * throttling bounds it), or failing that at the highest nice it may have, and says which. */
+static void scheduling(bool realtime, FILE *log)
+{
+	if (!realtime) {
+		fprintf(log, "gpriod: normal scheduling (--realtime off): under full CPU load the "
+			     "heartbeat can lapse and the shims fail open\n");
+		return;
+	}
+	struct sched_param sp = {.sched_priority = 10};
+	if (sched_setscheduler(0, SCHED_RR | SCHED_RESET_ON_FORK, &sp) == 0)
+		return;
+	int e = errno;
+	if (setpriority(PRIO_PROCESS, 0, -10) == 0) {
+		fprintf(log, "gpriod: no real-time scheduling (%s): running at nice -10\n",
+			strerror(e));
+		return;
+	}
+	fprintf(log,
+		"gpriod: no real-time scheduling (%s) nor a higher priority: under full CPU "
+		"load the heartbeat can lapse and the shims fail open\n",
+		strerror(e));
 }
 
 static int uid_of(const char *name, uint32_t *uid)
@@ -65,7 +94,11 @@ static void usage(FILE *f)
 		"                              this much of its objective (default 50)\n"
 		"  --allow USER,...            users besides root and gpriod's own who may run "
 		"online\n"
-		"  --status-ms N               print the status every N ms (0: only at exit)\n");
+		"  --status-ms N               print the status every N ms (0: only at exit)\n"
+		"  --realtime on|off           run in a real-time class so the heartbeat holds "
+		"under\n"
+		"                              full CPU load (default on; falls back to nice "
+		"-10)\n");
 	for (int i = 0; gpriod_backends[i]; i++)
 		fprintf(f, "\n--backend %s:\n%s", gpriod_backends[i]->name,
 			gpriod_backends[i]->usage);
@@ -93,7 +126,7 @@ static bool num(const char *s, double lo, double hi, double *out)
 
 /* The flags every backend shares. 0 taken, -ENOENT not one of them, -EINVAL bad value. */
 static int common_option(const char *a, const char *val, struct gprio_monitor_cfg *cfg,
-			 struct gprio_auth *auth, double *status_ms)
+			 struct gprio_auth *auth, double *status_ms, bool *realtime)
 {
 	double v;
 	if (strcmp(a, "--policy") == 0)
@@ -112,6 +145,12 @@ static int common_option(const char *a, const char *val, struct gprio_monitor_cf
 	if (strcmp(a, "--slo-trigger") == 0)
 		return num(val, 1, 100, &v) ? (cfg->policy.slo_permille = (uint32_t)(v * 10), 0)
 					    : -EINVAL;
+	if (strcmp(a, "--realtime") == 0) {
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return -EINVAL;
+		*realtime = strcmp(val, "on") == 0;
+		return 0;
+	}
 	if (strcmp(a, "--status-ms") == 0)
 		return num(val, 0, 1e7, status_ms) ? 0 : -EINVAL;
 	if (strcmp(a, "--allow") == 0) {
@@ -169,13 +208,14 @@ int main(int argc, char **argv)
 	b->defaults(&cfg);
 	struct gprio_auth auth = {.daemon_uid = (uint32_t)getuid()};
 	double status_ms = 0;
+	bool realtime = true;
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!val)
 			return bad(a, NULL);
 		if (strcmp(a, "--backend") == 0)
 			continue;
-		int rc = common_option(a, val, &cfg, &auth, &status_ms);
+		int rc = common_option(a, val, &cfg, &auth, &status_ms, &realtime);
 		if (rc == -ENOENT)
 			rc = b->option(a, val);
 		if (rc == -ENOENT) {
@@ -188,6 +228,7 @@ int main(int argc, char **argv)
 			return bad(a, val);
 	}
 
+	scheduling(realtime, stderr);
 	static struct gprio_evloop loop;
 	gprio_evloop_init(&loop, &gprio_mono_clock, &g_stop);
 	catch_stop_signals();

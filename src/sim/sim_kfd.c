@@ -257,8 +257,7 @@ static int sk_dbg_trap(struct sim_kfd *k, uint32_t me, struct gprio_kfd_dbg_trap
 				continue;
 			if (n < cap) {
 				memset(&out[n], 0, sizeof(out[n]));
-				out[n].exception_status =
-					q->is_new ? KERNEL_EC_QUEUE_NEW_MASK : 0;
+				out[n].exception_status = q->is_new ? KERNEL_EC_QUEUE_NEW_MASK : 0;
 				out[n].ring_base_address = q_addr(a->pid, j, 0x80);
 				out[n].read_pointer_address = q_addr(a->pid, j, 0);
 				out[n].write_pointer_address = q_addr(a->pid, j, 8);

@@ -8,15 +8,16 @@
 
 #include "kfd_uapi.h"
 
-#define SAME_SIZE(ours, theirs)                                                         \
-	_Static_assert(sizeof(struct ours) == sizeof(struct theirs),                    \
+#define SAME_SIZE(ours, theirs)                                      \
+	_Static_assert(sizeof(struct ours) == sizeof(struct theirs), \
 		       "size of struct " #ours " differs from the kernel's struct " #theirs)
-#define SAME_FIELD(ours, of, theirs, tf)                                                \
-	_Static_assert(offsetof(struct ours, of) == offsetof(struct theirs, tf) &&      \
+#define SAME_FIELD(ours, of, theirs, tf)                                                           \
+	_Static_assert(offsetof(struct ours, of) == offsetof(struct theirs, tf) &&                 \
 			       sizeof(((struct ours *)0)->of) == sizeof(((struct theirs *)0)->tf), \
 		       #ours "." #of " is not at the kernel's " #theirs "." #tf)
-#define SAME(ours, theirs)                                                              \
-	_Static_assert((long long)(ours) == (long long)(theirs), #ours " != the kernel's " #theirs)
+#define SAME(ours, theirs)                                                        \
+	_Static_assert((long long)(ours) == (long long)(theirs), #ours " != the " \
+								       "kernel's " #theirs)
 
 SAME(KFD_IOCTL_MAJOR_VERSION, 1);
 SAME(KFD_IOCTL_MINOR_VERSION, 17);

@@ -21,9 +21,11 @@ struct fake {
 	uint64_t rptr[2][2], wptr[2][2];
 	bool gone100;
 	int suspend_calls, resume_calls, snapshots, disables, enables;
-	bool q1_new;    /* queue 1 of 100 is skipped by SUSPEND until a snapshot */
-	bool error_q0;  /* SUSPEND sets the error bit on queue 0 */
-	int suspend_rc; /* forced return of SUSPEND (0: normal) */
+	bool q1_new;          /* queue 1 of 100 is skipped by SUSPEND until a snapshot */
+	bool error_q0;        /* SUSPEND sets the error bit on queue 0 */
+	int suspend_rc;       /* forced return of SUSPEND (0: normal) */
+	bool unclassified200; /* 200 was not started by gprio run */
+	int dbg_calls_200, attach_200;
 	gprio_ns now;
 };
 static struct fake F;
@@ -47,6 +49,7 @@ static int f_ioctl(void *ctx, unsigned long req, void *arg)
 	if (req != GPRIO_KFD_DBG_TRAP)
 		return -ENOTTY;
 	struct gprio_kfd_dbg_trap *a = arg;
+	F.dbg_calls_200 += a->pid == 200;
 	if (a->pid == 100 && F.gone100)
 		return -ESRCH;
 	int p = pidx(a->pid);
@@ -133,9 +136,18 @@ static int f_ok(void *ctx, uint32_t pid)
 	return 0;
 }
 
+static int f_attach(void *ctx, uint32_t pid)
+{
+	(void)ctx;
+	F.attach_200 += pid == 200;
+	return 0;
+}
+
 static int f_classify(void *ctx, uint32_t pid, enum gprio_class *k, int *prio)
 {
 	(void)ctx;
+	if (F.unclassified200 && pid == 200)
+		return -ENOENT; /* not started by gprio run */
 	*k = pid == 100 ? GPRIO_CLASS_OFFLINE : GPRIO_CLASS_ONLINE;
 	*prio = pid == 100 ? 0 : 11;
 	return 0;
@@ -161,8 +173,8 @@ static int f_sleep(void *ctx, gprio_ns d)
 }
 
 static const struct gprio_kfd_sys_ops fake_ops = {
-	f_ioctl,    f_list_procs, f_list_queues, f_read_mem, f_ok, f_ok,
-	f_classify, f_self,       f_now,         f_sleep,    NULL, NULL, /* no in-process agents */
+	f_ioctl, f_list_procs, f_list_queues, f_read_mem, f_attach, f_ok, f_classify,
+	f_self,  f_now,        f_sleep,       NULL,       NULL, /* no in-process agents */
 };
 
 static struct gprio_amdkfd B;
@@ -184,6 +196,22 @@ static void open_fake(void)
 static int row(uint32_t pid, uint32_t qid)
 {
 	return gprio_table_find(&T, (uint64_t)pid << 32 | qid);
+}
+
+/* Stage 1 never becomes the debugger of a process that did not ask to be managed: no ptrace,
+ * no DBG_TRAP on its pid, no rows (before: it was seized, enabled and snapshotted as "online
+ * priority 7", and every ENABLE/DISABLE preempted every queue on the device). */
+static void unmanaged_untouched(void **s)
+{
+	(void)s;
+	open_fake();
+	F.unclassified200 = true;
+	assert_int_equal(gprio_amdkfd_ops.refresh(&B, &T, F.now), 0);
+	assert_int_equal(gprio_amdkfd_ops.refresh(&B, &T, F.now + 1000), 0);
+	assert_true(row(100, 0) >= 0);
+	assert_int_equal(row(200, 0), -1);
+	assert_int_equal(F.dbg_calls_200, 0);
+	assert_int_equal(F.attach_200, 0);
 }
 
 static void discovery_and_pointers(void **s)
@@ -294,8 +322,12 @@ static void grace_units(void **s)
 {
 	(void)s;
 	assert_int_equal(gprio_kfd_grace_units(0, 2100), 1);
-	assert_int_equal(gprio_kfd_grace_units(1000, 2100), 3);       /* 1 us = 2100 clocks */
-	assert_int_equal(gprio_kfd_grace_units(1000000, 2100), 2100); /* 1 ms */
+	assert_int_equal(gprio_kfd_grace_units(1000, 2100), 3); /* 1 us = 2100 clocks */
+	/* 1 ms would be 2100 units: the 8-bit field would keep 52 of them, and 256 would become
+	 * 0 (wait forever, then a GPU reset): clamped to the field's largest value */
+	assert_int_equal(gprio_kfd_grace_units(1000000, 2100), 255);
+	assert_int_equal(gprio_kfd_grace_units(121000, 2100), 255);
+	assert_int_equal(gprio_kfd_grace_units(100000, 2100), 210);
 }
 
 /* --- the real Linux port on a fake sysfs/proc tree --- */
@@ -395,6 +427,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(discovery_and_pointers),
+		cmocka_unit_test(unmanaged_untouched),
 		cmocka_unit_test(ec_queue_new_retry),
 		cmocka_unit_test(error_bit_fails_that_queue),
 		cmocka_unit_test(refused_calls),

@@ -348,6 +348,9 @@ static int ak_refresh(void *be, struct gprio_table *t, gprio_ns now)
 			if (b->sys.ops->classify(b->sys.ctx, p->pid, &p->klass, &p->prio) < 0) {
 				p->klass = b->cfg.unknown_class;
 				p->prio = b->cfg.unknown_priority;
+				/* stage 1 acts on a process only as its KFD debugger (ptrace seize,
+				 * DBG_TRAP ENABLE, snapshots): only for processes that asked */
+				p->unmanaged = b->stage == 1;
 			}
 		}
 		if (p)
@@ -355,6 +358,14 @@ static int ak_refresh(void *be, struct gprio_table *t, gprio_ns now)
 	}
 	for (uint32_t i = 0; i < b->nprocs;) {
 		struct amdkfd_proc *p = &b->procs[i];
+		if (p->unmanaged) {
+			/* remembered so its environment is read once, never touched */
+			if (p->seen)
+				i++;
+			else
+				b->procs[i] = b->procs[--b->nprocs];
+			continue;
+		}
 		int rc = p->seen ? sync_queues(b, t, p) : -ENOENT;
 		if (rc == 0 && b->stage == 1) {
 			setup_stage1(b, p, now);

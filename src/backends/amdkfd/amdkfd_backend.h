@@ -27,7 +27,9 @@
 struct gprio_amdkfd_cfg {
 	int stage;         /* 0: the best this kernel offers; 1 or 2: that one or refuse */
 	uint32_t sclk_mhz; /* GPU clock for the grace-period conversion (MI308X: 2100) */
-	enum gprio_class unknown_class; /* processes started without `gprio run` */
+	enum gprio_class unknown_class; /* stage 2: processes started without `gprio run` (stage 1
+					 * leaves them alone: becoming their debugger preempts every
+					 * queue on the device and changes how they exit) */
 	int unknown_priority;
 	int dbg_fd; /* a descriptor of ours KFD keeps for debug events (stage 1) */
 };
@@ -64,6 +66,7 @@ struct amdkfd_proc {
 	char why[96];
 	gprio_ns retry_at; /* blocked: next setup attempt */
 	bool seen;
+	bool unmanaged; /* stage 1: not started by gprio run: never seized, enabled or watched */
 	uint32_t nq;
 	struct amdkfd_q q[AMDKFD_MAX_QPP];
 };

@@ -150,5 +150,8 @@ uint32_t gprio_kfd_grace_units(gprio_ns grace, uint32_t mhz)
 	uint64_t units = (clocks + 999) / 1000;
 	if (units == 0)
 		units = 1;
-	return units > UINT32_MAX ? UINT32_MAX : (uint32_t)units;
+	/* amdgpu_amdkfd_gfx_v9.c, kgd_gfx_v9_build_grace_period_packet_info(): the value goes into
+	 * CP_IQ_WAIT_TIME2.SCH_WAVE with REG_SET_FIELD, 8 bits: 256 would become 0, which the CP
+	 * takes as "wait forever" (then the preemption timeout and a GPU reset) */
+	return units > GPRIO_KFD_GRACE_MAX_UNITS ? GPRIO_KFD_GRACE_MAX_UNITS : (uint32_t)units;
 }

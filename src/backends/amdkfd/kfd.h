@@ -41,8 +41,10 @@ int gprio_kfd_preempt2(const struct gprio_kfd_sys *s, uint32_t pid, const uint32
 		       uint32_t n, enum gprio_kfd_preempt_op op, uint32_t grace_units,
 		       enum gprio_kfd_qresult *res);
 
-/* A grace period in ns as CP_IQ_WAIT_TIME2.SCH_WAVE units (1000 GPU clocks at `mhz`), at least 1
- * (0 would mean "wait forever"). */
+/* A grace period in ns as CP_IQ_WAIT_TIME2.SCH_WAVE units (1000 GPU clocks at `mhz`), in
+ * 1..255: the field is 8 bits, and both 0 and a value that truncates to 0 mean "wait forever"
+ * (about 121 us at most at 2.1 GHz). */
+#define GPRIO_KFD_GRACE_MAX_UNITS 255u
 uint32_t gprio_kfd_grace_units(gprio_ns grace, uint32_t mhz);
 
 #endif

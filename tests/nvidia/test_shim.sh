@@ -81,6 +81,17 @@ if echo "$st" | grep -q "gpriod: running (heartbeat fresh), policy priority, gat
 	ok "gprio status shows the daemon and the online process"
 else bad "status: $st"; fi
 
+# 3a. a process that never uses the GPU (a shell, a launcher) takes no row: registration
+#     happens at its first GPU work (before: every exec'd process registered, and 70 sleeps
+#     filled the table)
+"$GPRIO" run --offline -- sh -c 'sleep 0.8' >/dev/null 2>&1 &
+LPID=$!
+sleep 0.4
+if "$GPRIO" status --shm "$TMP/shm" | awk -v p=$LPID '$1 == p { f = 1 } END { exit f }'; then
+	ok "a process that never touches the GPU takes no row"
+else bad "launcher registered: $("$GPRIO" status --shm "$TMP/shm")"; fi
+wait $LPID 2>/dev/null
+
 # 3b. gprio set: run-time changes go through gpriod's socket, which checks who asks
 wait_row() { # PID CLASS PRIO: until gprio status shows that row (at most 3 s)
 	i=0

@@ -58,6 +58,8 @@ static void load_hot(const struct shim_binding *b, gprio_ns hot[GPRIO_PRIO_LEVEL
 /* Called before every submission. Cheap when inactive: one acquire load. */
 void shim_launch_gate(void)
 {
+	if (!atomic_load_explicit(&g_shim.started, memory_order_relaxed))
+		shim_start();
 	if (!atomic_load_explicit(&g_shim.live, memory_order_acquire))
 		return; /* pairs with the watcher's store after it registered */
 	struct shim_binding *b = shim_binding();

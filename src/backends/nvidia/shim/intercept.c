@@ -202,6 +202,7 @@ static void after_gpa(const char *sym, void **pfn, int version, CUresult rc)
 	const struct wrapped *w = by_base(sym, version);
 	if (!w)
 		return;
+	shim_start(); /* the runtime is setting up to launch: register before it does */
 	void *mine = adopt(w, *pfn);
 	if (mine)
 		*pfn = mine;

@@ -67,6 +67,15 @@ __attribute__((constructor)) static void shim_init(void)
 	g_shim.weight = env_u32("GPRIO_WEIGHT", GPRIO_WEIGHT_MAX);
 	g_shim.slo_us = env_u32("GPRIO_SLO_US", 3600u * 1000 * 1000);
 	shim_mps_setup(k);
+	SHIM_LOG("class %s priority %d: registers with gpriod at its first GPU work\n",
+		 gprio_class_name(k), g_shim.prio);
+}
+
+/* The first GPU work of this process (a TSG created, a launch entry point looked up or called):
+ * register with gpriod now, before that work goes on, and start the watcher. A process that
+ * never uses the GPU (a shell, a launcher such as torchrun's parent) takes no row. */
+static void start_once(void)
+{
 	struct shim_binding *b = shim_register() ? shim_binding() : NULL;
 	if (b && shim_daemon_fresh(b, shim_now()) && shim_policy_active(b))
 		atomic_store(&g_shim.live, 1);
@@ -77,8 +86,16 @@ __attribute__((constructor)) static void shim_init(void)
 		g_shim.watcher_pid = getpid();
 	else
 		SHIM_LOG("cannot start the watcher thread: gprio stays passive\n");
-	SHIM_LOG("class %s priority %d, gpriod %s\n", gprio_class_name(k), g_shim.prio,
-		 b ? "registered" : "absent");
+	SHIM_LOG("first GPU work: gpriod %s\n", b ? "registered" : "absent");
+}
+
+void shim_start(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	if (g_shim.klass < 0 || atomic_load_explicit(&g_shim.started, memory_order_acquire))
+		return;
+	pthread_once(&once, start_once);
+	atomic_store_explicit(&g_shim.started, true, memory_order_release);
 }
 
 __attribute__((destructor)) static void shim_fini(void)

@@ -66,6 +66,7 @@ struct shim {
 	pthread_t watcher;
 	pid_t watcher_pid;     /* the process that started it (0: none); not a fork child */
 	_Atomic bool stopping; /* exit: the watcher ends its loop */
+	_Atomic bool started;  /* registered (or tried) at the first GPU work */
 
 	/* Time-slice groups. */
 	pthread_mutex_t tsg_lock;
@@ -125,6 +126,9 @@ uint64_t shim_wanted_timeslice(void);
 bool shim_register(void);
 void shim_fail_open(const char *why);
 void *shim_watcher(void *unused);
+
+/* shim.c: register and start the watcher at the first GPU work (once; cheap after) */
+void shim_start(void);
 
 /* mps.c */
 void shim_mps_setup(enum gprio_class k);

@@ -207,6 +207,7 @@ int ioctl(int fd, unsigned long req, ...)
 		atomic_store(&g_shim.ntsg, n + 1);
 	}
 	pthread_mutex_unlock(&g_shim.tsg_lock);
+	shim_start(); /* a context's first TSG: the process uses the GPU */
 	struct shim_binding *b = shim_binding();
 	if (b)
 		atomic_fetch_add(&b->stats->tsgs, 1);

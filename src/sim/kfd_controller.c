@@ -56,7 +56,11 @@ static int kc_close(void *st)
 
 static void kc_results(void *st, struct sim_result *r)
 {
-	const struct gprio_amdkfd *ak = &((struct kfd_ctl *)st)->ak;
+	const struct kfd_ctl *kc = st;
+	const struct gprio_amdkfd *ak = &kc->ak;
+	uint64_t hung = 0; /* exiting processes still blocked in runtime_disable() */
+	for (uint32_t i = 0; i < kc->kfd.np; i++)
+		hung += kc->kfd.p[i].exit_waiting;
 	const struct sim_ctl_counter c[] = {
 		{"ioctls", "KFD ioctls (amdkfd backend)", true, ak->st.ioctls},
 		{"enables", "DBG_TRAP ENABLEs", true, ak->st.enables},
@@ -65,6 +69,7 @@ static void kc_results(void *st, struct sim_result *r)
 		{"refused_calls", "refused KFD calls", true, ak->st.call_errors},
 		{"blocked_processes", "processes not controllable", true, ak->st.blocked},
 		{"agent_calls", NULL, false, ak->st.agent_calls},
+		{"hung_at_exit", "processes hung at exit", true, hung},
 	};
 	r->ctl_stage = ak->stage;
 	r->nctl = sizeof(c) / sizeof(c[0]);

@@ -113,6 +113,26 @@ static void shim_fail_open(struct sim_kfd *k, uint32_t idx);
  * there fails here: include/uapi/linux/kfd_ioctl.h (6.12), enum kfd_dbg_trap_exception_code,
  * EC_QUEUE_NEW = 31; an exception mask has bit (code - 1) (KFD_EC_MASK). */
 #define KERNEL_EC_QUEUE_NEW_MASK (1ull << (31 - 1))
+/* EC_PROCESS_RUNTIME = 48, likewise */
+#define KERNEL_EC_PROCESS_RUNTIME_MASK (1ull << (48 - 1))
+
+/* Process teardown destroys its queues, suspended or not. */
+static void exit_now(struct sim_kfd *k, uint32_t idx)
+{
+	const struct sim_p *sp = &k->w->p[idx];
+	uint64_t keys[64];
+	size_t n = 0;
+	k->p[idx].exited = true;
+	for (uint32_t j = 0; j < sp->nq; j++) {
+		struct sim_kfd_q *q = &k->q[sp->q0 + j];
+		if ((q->dbg_suspended || q->preempted) && n < 64)
+			keys[n++] = sp->q0 + j;
+		q->dbg_suspended = q->preempted = false;
+		destroy_now(k, sp->q0 + j);
+	}
+	if (n)
+		hw(k, false, keys, n);
+}
 
 /* Queues come into being when first used; timed [kfd] events happen when due. */
 static void sync(struct sim_kfd *k)
@@ -140,15 +160,17 @@ static void sync(struct sim_kfd *k)
 		uint64_t keys[64];
 		size_t n = 0;
 		if (e->kind == SIM_KFD_EXIT) {
-			/* process teardown destroys its queues, suspended or not */
-			k->p[e->proc_idx].exited = true;
-			for (uint32_t j = 0; j < sp->nq; j++) {
-				struct sim_kfd_q *q = &k->q[sp->q0 + j];
-				if ((q->dbg_suspended || q->preempted) && n < 64)
-					keys[n++] = sp->q0 + j;
-				q->dbg_suspended = q->preempted = false;
-				destroy_now(k, sp->q0 + j);
+			struct sim_kfd_p *p = &k->p[e->proc_idx];
+			/* a normal exit shuts the runtime down first (ROCr: hsaKmtRuntimeDisable):
+			 * kfd_chardev.c runtime_disable() blocks a debug-enabled process on
+			 * runtime_enable_sema until its debugger sends SEND_RUNTIME_EVENT */
+			if (p->debug && p->runtime_enabled && p->runtime_permits == 0) {
+				p->exit_waiting = true;
+				continue;
 			}
+			if (p->debug && p->runtime_enabled)
+				p->runtime_permits--;
+			exit_now(k, e->proc_idx);
 		} else {
 			struct sim_kfd_q *q = &k->q[sp->q0 + e->queue];
 			if (q->dbg_suspended || q->preempted)
@@ -159,6 +181,13 @@ static void sync(struct sim_kfd *k)
 		if (n)
 			hw(k, false, keys, n);
 	}
+	/* a permit that arrives late releases a process waiting in runtime_disable() */
+	for (uint32_t i = 0; i < k->np; i++)
+		if (k->p[i].exit_waiting && k->p[i].runtime_permits) {
+			k->p[i].runtime_permits--;
+			k->p[i].exit_waiting = false;
+			exit_now(k, i);
+		}
 }
 
 static bool may_debug(const struct sim_kfd_p *p, uint32_t caller)
@@ -225,6 +254,12 @@ static int sk_dbg_trap(struct sim_kfd *k, uint32_t me, struct gprio_kfd_dbg_trap
 		p->debugger = me;
 		if (p->runtime_enabled)
 			refresh_runlist(k);
+		return 0;
+	case GPRIO_KFD_DBG_SEND_RUNTIME_EVENT:
+		/* kfd_debug.c, kfd_dbg_send_exception_to_runtime(): the EC_PROCESS_RUNTIME bit is
+		 * an up() on runtime_enable_sema, whether or not anyone waits yet */
+		if (a->send_runtime.exception_mask & KERNEL_EC_PROCESS_RUNTIME_MASK)
+			p->runtime_permits++;
 		return 0;
 	case GPRIO_KFD_DBG_DISABLE: {
 		/* deactivation resumes what the debugger left suspended */

@@ -37,7 +37,11 @@ struct sim_kfd_q {
 
 struct sim_kfd_p {
 	bool exited, runtime_enabled, debug;
-	bool shim; /* its HSA shim is connected to the daemon (in-process mode) */
+	/* kfd_chardev.c runtime_disable(): a debug-enabled process whose runtime shuts down waits
+	 * on runtime_enable_sema, which only the debugger's SEND_RUNTIME_EVENT raises */
+	uint32_t runtime_permits;
+	bool exit_waiting; /* exiting, blocked in runtime_disable() */
+	bool shim;         /* its HSA shim is connected to the daemon (in-process mode) */
 	uint32_t tracer, debugger;
 };
 

@@ -40,6 +40,7 @@ SAME_FIELD(gprio_kfd_runtime_enable, capabilities_mask, kfd_ioctl_runtime_enable
 /* DBG_TRAP: the operations gprio issues and their argument blocks */
 SAME(GPRIO_KFD_DBG_ENABLE, KFD_IOC_DBG_TRAP_ENABLE);
 SAME(GPRIO_KFD_DBG_DISABLE, KFD_IOC_DBG_TRAP_DISABLE);
+SAME(GPRIO_KFD_DBG_SEND_RUNTIME_EVENT, KFD_IOC_DBG_TRAP_SEND_RUNTIME_EVENT);
 SAME(GPRIO_KFD_DBG_SUSPEND_QUEUES, KFD_IOC_DBG_TRAP_SUSPEND_QUEUES);
 SAME(GPRIO_KFD_DBG_RESUME_QUEUES, KFD_IOC_DBG_TRAP_RESUME_QUEUES);
 SAME(GPRIO_KFD_DBG_GET_QUEUE_SNAPSHOT, KFD_IOC_DBG_TRAP_GET_QUEUE_SNAPSHOT);
@@ -48,6 +49,7 @@ SAME_SIZE(gprio_kfd_dbg_trap, kfd_ioctl_dbg_trap_args);
 SAME_FIELD(gprio_kfd_dbg_trap, pid, kfd_ioctl_dbg_trap_args, pid);
 SAME_FIELD(gprio_kfd_dbg_trap, op, kfd_ioctl_dbg_trap_args, op);
 SAME_FIELD(gprio_kfd_dbg_trap, enable, kfd_ioctl_dbg_trap_args, enable);
+SAME_FIELD(gprio_kfd_dbg_trap, send_runtime, kfd_ioctl_dbg_trap_args, send_runtime_event);
 SAME_FIELD(gprio_kfd_dbg_trap, suspend, kfd_ioctl_dbg_trap_args, suspend_queues);
 SAME_FIELD(gprio_kfd_dbg_trap, resume, kfd_ioctl_dbg_trap_args, resume_queues);
 SAME_FIELD(gprio_kfd_dbg_trap, snapshot, kfd_ioctl_dbg_trap_args, queue_snapshot);
@@ -57,6 +59,13 @@ SAME_FIELD(gprio_kfd_dbg_enable, exception_mask, kfd_ioctl_dbg_trap_enable_args,
 SAME_FIELD(gprio_kfd_dbg_enable, rinfo_ptr, kfd_ioctl_dbg_trap_enable_args, rinfo_ptr);
 SAME_FIELD(gprio_kfd_dbg_enable, rinfo_size, kfd_ioctl_dbg_trap_enable_args, rinfo_size);
 SAME_FIELD(gprio_kfd_dbg_enable, dbg_fd, kfd_ioctl_dbg_trap_enable_args, dbg_fd);
+
+SAME_SIZE(gprio_kfd_dbg_send_runtime, kfd_ioctl_dbg_trap_send_runtime_event_args);
+SAME_FIELD(gprio_kfd_dbg_send_runtime, exception_mask, kfd_ioctl_dbg_trap_send_runtime_event_args,
+	   exception_mask);
+SAME_FIELD(gprio_kfd_dbg_send_runtime, gpu_id, kfd_ioctl_dbg_trap_send_runtime_event_args, gpu_id);
+SAME_FIELD(gprio_kfd_dbg_send_runtime, queue_id, kfd_ioctl_dbg_trap_send_runtime_event_args,
+	   queue_id);
 
 SAME_SIZE(gprio_kfd_dbg_suspend, kfd_ioctl_dbg_trap_suspend_queues_args);
 SAME_FIELD(gprio_kfd_dbg_suspend, exception_mask, kfd_ioctl_dbg_trap_suspend_queues_args,
@@ -95,6 +104,7 @@ SAME_FIELD(gprio_kfd_queue_snapshot, gpu_id, kfd_queue_snapshot_entry, gpu_id);
 SAME(GPRIO_KFD_QUEUE_ERROR, (unsigned)KFD_DBG_QUEUE_ERROR_MASK);
 SAME(GPRIO_KFD_QUEUE_INVALID, (unsigned)KFD_DBG_QUEUE_INVALID_MASK);
 SAME(GPRIO_KFD_EC_QUEUE_NEW, EC_QUEUE_NEW);
+SAME(GPRIO_KFD_EC_PROCESS_RUNTIME, EC_PROCESS_RUNTIME);
 SAME(GPRIO_KFD_EC_MASK(GPRIO_KFD_EC_QUEUE_NEW), KFD_EC_MASK(EC_QUEUE_NEW));
 
 /* gprio's stage-2 ioctl (kernel/amdkfd/) is not one of this kernel's */

@@ -162,13 +162,17 @@ static void unprivileged(void **s)
 }
 
 /* The offline process exits at 1.5 s, very likely while suspended: its rows go, nothing stays
- * held, later ticks do not trip over it. */
+ * held, later ticks do not trip over it. Its exit shuts its runtime down first, and KFD's
+ * runtime_disable() blocks a debug-enabled process until its debugger sends the runtime event:
+ * the permit gprio gives right after ENABLE lets it exit (without it, stage 1 left every
+ * managed HIP process hanging at exit). */
 static void process_exits_mid_preemption(void **s)
 {
 	for (int stage = 1; stage <= 2; stage++) {
 		(void)s;
 		setup_run("[kfd]\nexit = train at 1500ms\n", stage, &r, 0);
 		nothing_lost(&r);
+		assert_int_equal(sim_result_counter(&r, "hung_at_exit"), 0);
 		assert_true(r.mon.gone >= 2);
 		assert_int_equal(sim_result_counter(&r, "refused_calls"), 0);
 	}

@@ -25,6 +25,7 @@ struct fake {
 	bool error_q0;        /* SUSPEND sets the error bit on queue 0 */
 	int suspend_rc;       /* forced return of SUSPEND (0: normal) */
 	bool unclassified200; /* 200 was not started by gprio run */
+	int arms;             /* SEND_RUNTIME_EVENT exit permits given */
 	int dbg_calls_200, attach_200;
 	gprio_ns now;
 };
@@ -56,6 +57,11 @@ static int f_ioctl(void *ctx, unsigned long req, void *arg)
 	uint32_t *arr;
 	switch (a->op) {
 	case GPRIO_KFD_DBG_ENABLE: F.enables++; return 0;
+	case GPRIO_KFD_DBG_SEND_RUNTIME_EVENT:
+		/* the exit permit: only the EC_PROCESS_RUNTIME bit */
+		F.arms += a->send_runtime.exception_mask ==
+			  GPRIO_KFD_EC_MASK(GPRIO_KFD_EC_PROCESS_RUNTIME);
+		return 0;
 	case GPRIO_KFD_DBG_DISABLE: F.disables++; return 0;
 	case GPRIO_KFD_DBG_GET_QUEUE_SNAPSHOT: {
 		struct gprio_kfd_queue_snapshot *s =

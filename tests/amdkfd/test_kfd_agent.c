@@ -169,12 +169,12 @@ static void roundtrip(void **s)
 	/* anything else is not the agent's business */
 	struct gprio_kfd_version ver;
 	assert_int_equal(as.ops->ioctl(as.ctx, GPRIO_KFD_GET_VERSION, &ver), -EOPNOTSUPP);
-	struct gprio_kfd_dbg_trap other = {.pid = me, .op = 2 /* SET_NODE_ADDRESS_WATCH-like */};
+	struct gprio_kfd_dbg_trap other = {.pid = me, .op = 9 /* CLEAR_NODE_ADDRESS_WATCH */};
 	assert_int_equal(as.ops->ioctl(as.ctx, GPRIO_KFD_DBG_TRAP, &other), -EOPNOTSUPP);
 	static struct gprio_kfd_agent_msg raw;
 	memset(&raw, 0, sizeof(raw));
 	raw.magic = GPRIO_KFD_AGENT_MAGIC;
-	raw.op = 2;
+	raw.op = 9;
 	gprio_kfd_agent_serve(&shim_kfd, 42, &raw);
 	assert_int_equal(raw.rc, -EPERM);
 	raw.magic = 0xdead;

@@ -131,6 +131,21 @@ static void block(struct gprio_amdkfd *b, struct amdkfd_proc *p, int rc, const c
 	snprintf(p->why, sizeof(p->why), "%s: %s%s", what, strerror(-rc), hint);
 }
 
+/* After ENABLE: give KFD the permit its runtime_disable() waits for at the process's exit, so
+ * the process never hangs on us (kfd.c, gprio_kfd_dbg_arm_exit). Without it the process must
+ * not stay debug-enabled: debugging is disabled again and the process left alone. */
+static int arm_exit(struct gprio_amdkfd *b, struct amdkfd_proc *p, const struct gprio_kfd_sys *s)
+{
+	int rc = ioctl_count(b, gprio_kfd_dbg_arm_exit(s, p->pid));
+	if (rc < 0) {
+		ioctl_count(b, gprio_kfd_dbg_disable(s, p->pid));
+		block(b, p, rc, "DBG_TRAP SEND_RUNTIME_EVENT (exit permit)");
+		return rc;
+	}
+	p->mode = AMDKFD_P_DEBUGGER;
+	return 0;
+}
+
 /* Stage 1: become pid's KFD debugger. ENABLE needs us to be its ptrace parent; after it KFD
  * knows us as the registered debugger, so we detach at once and never hold the process in
  * ptrace (its signals, and a later gdb, are not our business). */
@@ -139,14 +154,14 @@ static int become_debugger(struct gprio_amdkfd *b, struct amdkfd_proc *p)
 	struct gprio_kfd_agent_view v;
 	struct gprio_kfd_sys as;
 	if (p->agent) { /* the shim enables debugging on itself: KFD needs no ptrace for that */
-		int rc = ioctl_count(b, gprio_kfd_dbg_enable(psys(b, p, &v, &as), p->pid, -1));
+		const struct gprio_kfd_sys *s = psys(b, p, &v, &as);
+		int rc = ioctl_count(b, gprio_kfd_dbg_enable(s, p->pid, -1));
 		if (rc < 0) {
 			block(b, p, rc, "DBG_TRAP ENABLE (in-process)");
 			return rc;
 		}
 		b->st.enables++;
-		p->mode = AMDKFD_P_DEBUGGER;
-		return 0;
+		return arm_exit(b, p, s);
 	}
 	int rc = b->sys.ops->attach(b->sys.ctx, p->pid);
 	if (rc < 0) {
@@ -160,8 +175,7 @@ static int become_debugger(struct gprio_amdkfd *b, struct amdkfd_proc *p)
 		return rc;
 	}
 	b->st.enables++;
-	p->mode = AMDKFD_P_DEBUGGER;
-	return 0;
+	return arm_exit(b, p, &b->sys);
 }
 
 /* Addresses of pid's queues, clearing EC_QUEUE_NEW so SUSPEND takes them. */

@@ -45,6 +45,22 @@ int gprio_kfd_dbg_enable(const struct gprio_kfd_sys *s, uint32_t pid, int dbg_fd
 	return dbg(s, &a);
 }
 
+/* kfd_chardev.c, runtime_disable(): when the runtime of a debug-enabled process shuts down
+ * (ROCr's hsaKmtRuntimeDisable, on every normal HIP exit), KFD raises EC_PROCESS_RUNTIME and
+ * waits on the process's runtime_enable_sema until its debugger sends SEND_RUNTIME_EVENT with
+ * that bit (kfd_debug.c, kfd_dbg_send_exception_to_runtime(): up() on the semaphore). gprio
+ * sends it once right after ENABLE: the semaphore then holds the one permit that exit will
+ * take, so the process never waits on gpriod (alive, slow, or gone). */
+int gprio_kfd_dbg_arm_exit(const struct gprio_kfd_sys *s, uint32_t pid)
+{
+	struct gprio_kfd_dbg_trap a;
+	memset(&a, 0, sizeof(a));
+	a.pid = pid;
+	a.op = GPRIO_KFD_DBG_SEND_RUNTIME_EVENT;
+	a.send_runtime.exception_mask = GPRIO_KFD_EC_MASK(GPRIO_KFD_EC_PROCESS_RUNTIME);
+	return dbg(s, &a);
+}
+
 int gprio_kfd_dbg_disable(const struct gprio_kfd_sys *s, uint32_t pid)
 {
 	struct gprio_kfd_dbg_trap a;

@@ -17,6 +17,9 @@ int gprio_kfd_has_stage2(const struct gprio_kfd_sys *s);
 /* DBG_TRAP ENABLE: the caller becomes pid's debugger (needs to be its ptrace parent, or pid
  * itself). dbg_fd: a file descriptor of the caller KFD keeps for debug events. */
 int gprio_kfd_dbg_enable(const struct gprio_kfd_sys *s, uint32_t pid, int dbg_fd);
+/* Let pid's runtime shut down without waiting for us (see kfd.c): SEND_RUNTIME_EVENT with
+ * EC_PROCESS_RUNTIME, once, after ENABLE. */
+int gprio_kfd_dbg_arm_exit(const struct gprio_kfd_sys *s, uint32_t pid);
 int gprio_kfd_dbg_disable(const struct gprio_kfd_sys *s, uint32_t pid);
 /* GET_QUEUE_SNAPSHOT into buf[cap]; *n gets how many queues pid has (may exceed cap).
  * clear_new clears EC_QUEUE_NEW on the reported queues so SUSPEND accepts them. */

@@ -12,7 +12,8 @@ int gprio_kfd_agent_encode(const struct gprio_kfd_dbg_trap *a, struct gprio_kfd_
 	m->op = a->op;
 	switch (a->op) {
 	case GPRIO_KFD_DBG_ENABLE:
-	case GPRIO_KFD_DBG_DISABLE: return 0;
+	case GPRIO_KFD_DBG_DISABLE:
+	case GPRIO_KFD_DBG_SEND_RUNTIME_EVENT: return 0; /* only ever the runtime bit: kfd.c */
 	case GPRIO_KFD_DBG_GET_QUEUE_SNAPSHOT:
 		m->n = a->snapshot.num_queues < GPRIO_KFD_AGENT_MAXSNAP ? a->snapshot.num_queues
 									: GPRIO_KFD_AGENT_MAXSNAP;
@@ -91,6 +92,10 @@ void gprio_kfd_agent_serve(const struct gprio_kfd_sys *local, int dbg_fd,
 		a.enable.dbg_fd = (uint32_t)dbg_fd;
 		break;
 	case GPRIO_KFD_DBG_DISABLE: break;
+	case GPRIO_KFD_DBG_SEND_RUNTIME_EVENT:
+		/* the runtime permit only (kfd.c, gprio_kfd_dbg_arm_exit): never an exception */
+		a.send_runtime.exception_mask = GPRIO_KFD_EC_MASK(GPRIO_KFD_EC_PROCESS_RUNTIME);
+		break;
 	case GPRIO_KFD_DBG_GET_QUEUE_SNAPSHOT:
 		if (m->n > GPRIO_KFD_AGENT_MAXSNAP)
 			m->n = GPRIO_KFD_AGENT_MAXSNAP;

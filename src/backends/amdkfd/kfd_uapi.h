@@ -26,6 +26,7 @@ struct gprio_kfd_runtime_enable {
 enum gprio_kfd_dbg_op {
 	GPRIO_KFD_DBG_ENABLE = 0,
 	GPRIO_KFD_DBG_DISABLE = 1,
+	GPRIO_KFD_DBG_SEND_RUNTIME_EVENT = 2,
 	GPRIO_KFD_DBG_SUSPEND_QUEUES = 6,
 	GPRIO_KFD_DBG_RESUME_QUEUES = 7,
 	GPRIO_KFD_DBG_GET_QUEUE_SNAPSHOT = 13,
@@ -43,6 +44,12 @@ struct gprio_kfd_dbg_suspend {
 	uint64_t queue_array_ptr;
 	uint32_t num_queues;
 	uint32_t grace_period; /* units of 1000 GPU clocks; KFD turns 0 into 1 */
+};
+
+struct gprio_kfd_dbg_send_runtime {
+	uint64_t exception_mask;
+	uint32_t gpu_id;
+	uint32_t queue_id;
 };
 
 struct gprio_kfd_dbg_resume {
@@ -63,6 +70,7 @@ struct gprio_kfd_dbg_trap {
 	uint32_t op;
 	union {
 		struct gprio_kfd_dbg_enable enable;
+		struct gprio_kfd_dbg_send_runtime send_runtime;
 		struct gprio_kfd_dbg_suspend suspend;
 		struct gprio_kfd_dbg_resume resume;
 		struct gprio_kfd_dbg_snapshot snapshot;
@@ -108,8 +116,9 @@ struct gprio_kfd_preempt_queues {
 /* KFD exception codes gprio cares about (bit (code - 1) of an exception mask): enum
  * kfd_dbg_trap_exception_code in include/uapi/linux/kfd_ioctl.h (checked against Linux 6.12 by
  * kernel/uapi-check.sh). */
-#define GPRIO_KFD_EC_QUEUE_NEW 31u
-#define GPRIO_KFD_EC_MASK(ec)  (1ull << ((ec)-1))
+#define GPRIO_KFD_EC_QUEUE_NEW       31u
+#define GPRIO_KFD_EC_PROCESS_RUNTIME 48u
+#define GPRIO_KFD_EC_MASK(ec)        (1ull << ((ec)-1))
 
 /* The debugger API (DBG_TRAP) arrived in KFD ioctl API 1.13. */
 #define GPRIO_KFD_MIN_MAJOR     1u

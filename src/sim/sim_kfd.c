@@ -157,8 +157,6 @@ static void sync(struct sim_kfd *k)
 			continue;
 		}
 		const struct sim_p *sp = &w->p[e->proc_idx];
-		uint64_t keys[64];
-		size_t n = 0;
 		if (e->kind == SIM_KFD_EXIT) {
 			struct sim_kfd_p *p = &k->p[e->proc_idx];
 			/* a normal exit shuts the runtime down first (ROCr: hsaKmtRuntimeDisable):
@@ -178,8 +176,6 @@ static void sync(struct sim_kfd *k)
 			else
 				destroy_now(k, sp->q0 + e->queue);
 		}
-		if (n)
-			hw(k, false, keys, n);
 	}
 	/* a permit that arrives late releases a process waiting in runtime_disable() */
 	for (uint32_t i = 0; i < k->np; i++)

@@ -246,10 +246,34 @@ static void reconnect_replaces(void **s)
 	daemon_down(&l);
 }
 
+/* A hostile or broken agent's reply codes: INT_MIN (whose negation is undefined) and a queue
+ * count larger than asked (which the backend would add to another count) are protocol errors. */
+static void hostile_reply_codes(void **s)
+{
+	(void)s;
+	uint32_t q[2] = {0, 1};
+	struct gprio_kfd_dbg_trap a = {.pid = 1, .op = GPRIO_KFD_DBG_SUSPEND_QUEUES};
+	a.suspend.queue_array_ptr = (uint64_t)(uintptr_t)q;
+	a.suspend.num_queues = 2;
+	static struct gprio_kfd_agent_msg m;
+	assert_int_equal(gprio_kfd_agent_encode(&a, &m), 0);
+	m.rc = INT32_MIN;
+	assert_int_equal(gprio_kfd_agent_decode(&m, &a), -EPROTO);
+	m.rc = INT32_MAX;
+	assert_int_equal(gprio_kfd_agent_decode(&m, &a), -EPROTO);
+	m.rc = 3;
+	assert_int_equal(gprio_kfd_agent_decode(&m, &a), -EPROTO);
+	m.rc = 2;
+	assert_int_equal(gprio_kfd_agent_decode(&m, &a), 2);
+	m.rc = -EPERM;
+	assert_int_equal(gprio_kfd_agent_decode(&m, &a), -EPERM);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(roundtrip),
+		cmocka_unit_test(hostile_reply_codes),
 		cmocka_unit_test(stuck_agent),
 		cmocka_unit_test(reconnect_replaces),
 	};

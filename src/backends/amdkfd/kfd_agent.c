@@ -41,6 +41,13 @@ int gprio_kfd_agent_decode(const struct gprio_kfd_agent_msg *m, struct gprio_kfd
 {
 	if (m->magic != GPRIO_KFD_AGENT_MAGIC || m->op != a->op)
 		return -EPROTO;
+	/* the reply comes from another process: an rc that no ioctl returns (below -4095, or a
+	 * queue count above what was asked) is a protocol error, not a number to negate or add */
+	uint32_t asked = a->op == GPRIO_KFD_DBG_SUSPEND_QUEUES  ? a->suspend.num_queues
+			 : a->op == GPRIO_KFD_DBG_RESUME_QUEUES ? a->resume.num_queues
+								: 0;
+	if (m->rc < -4095 || (m->rc > 0 && (uint32_t)m->rc > asked))
+		return -EPROTO;
 	if (m->rc < 0)
 		return m->rc;
 	switch (a->op) {

@@ -414,6 +414,20 @@ static void linux_port_parsing(void **s)
 	assert_int_equal(k, GPRIO_CLASS_OFFLINE);
 	assert_int_equal(prio, 3);
 	assert_int_equal(sys.ops->classify(sys.ctx, 999, &k, &prio), -ENOENT);
+	/* with gpriod's allowlist: a process of uid 65534 asking for online 15 in its own
+	 * environment runs as offline 0 (before: any process got what it asked) */
+	static const char env2[] = "GPRIO_CLASS=online\0GPRIO_PRIORITY=15\0";
+	put(d, "environ", env2, sizeof(env2) - 1);
+	put(d, "status", "Name:\tx\nUid:\t65534\t65534\t65534\t65534\n", 37);
+	struct gprio_auth auth = {.daemon_uid = 0};
+	l.auth = &auth;
+	assert_int_equal(sys.ops->classify(sys.ctx, 4242, &k, &prio), 0);
+	assert_int_equal(k, GPRIO_CLASS_OFFLINE);
+	assert_int_equal(prio, 0);
+	auth.uids[auth.n++] = 65534; /* gpriod --allow 65534 */
+	assert_int_equal(sys.ops->classify(sys.ctx, 4242, &k, &prio), 0);
+	assert_int_equal(k, GPRIO_CLASS_ONLINE);
+	assert_int_equal(prio, 15);
 	/* process_vm_readv on ourselves needs no privilege */
 	uint64_t secret = 0x1234567890abcdefull, got = 0;
 	assert_int_equal(sys.ops->read_mem(sys.ctx, (uint32_t)getpid(),

@@ -62,6 +62,7 @@ static int ak_open(const struct gpriod_env *env, const struct gprio_backend_ops 
 			g_agents_on = true;
 	}
 	gprio_kfd_agents_attach(&g_l, env->loop, g_agents_on ? &g_agents : NULL);
+	g_l.auth = env->auth; /* the same --allow decisions as on NVIDIA */
 	struct gprio_kfd_sys sys;
 	gprio_kfd_linux_sys(&g_l, &sys);
 	struct gprio_amdkfd_cfg acfg;

@@ -202,6 +202,29 @@ static int lx_detach(void *ctx, uint32_t pid)
 	}
 }
 
+static int proc_uid(const struct gprio_kfd_linux *l, uint32_t pid, uint32_t *uid)
+{
+	char path[300], line[256];
+	snprintf(path, sizeof(path), "%s/%u/status", l->proc, pid);
+	FILE *f = fopen(path, "r");
+	if (!f)
+		return -errno;
+	int rc = -ENOENT;
+	while (fgets(line, sizeof(line), f))
+		if (strncmp(line, "Uid:", 4) == 0) {
+			unsigned long v;
+			char *end;
+			v = strtoul(line + 4, &end, 10);
+			if (end != line + 4 && v <= UINT32_MAX) {
+				*uid = (uint32_t)v;
+				rc = 0;
+			}
+			break;
+		}
+	fclose(f);
+	return rc;
+}
+
 static int lx_classify(void *ctx, uint32_t pid, enum gprio_class *klass, int *prio)
 {
 	struct gprio_kfd_linux *l = ctx;
@@ -230,6 +253,18 @@ static int lx_classify(void *ctx, uint32_t pid, enum gprio_class *klass, int *pr
 		return -ENOENT;
 	if (*prio < 0)
 		*prio = gprio_class_default_priority(*klass);
+	if (l->auth) {
+		/* the process's real user (Uid: real, effective, ...): who started it */
+		uint32_t uid = 0;
+		char why[200];
+		if (proc_uid(l, pid, &uid) < 0) {
+			*klass =
+				GPRIO_CLASS_OFFLINE; /* cannot tell whose: the least it could get */
+			*prio = GPRIO_AUTH_UNTRUSTED_PRIO;
+		} else if (gprio_auth_register(l->auth, uid, klass, prio, why, sizeof(why))) {
+			fprintf(stderr, "gpriod: pid %u: %s\n", pid, why);
+		}
+	}
 	return 0;
 }
 

@@ -5,6 +5,7 @@
 
 #include <signal.h>
 
+#include "../../daemon/auth.h"
 #include "kfd_sys.h"
 
 struct gprio_kfd_linux {
@@ -13,6 +14,10 @@ struct gprio_kfd_linux {
 	char kfd_proc[256];          /* default /sys/class/kfd/kfd/proc */
 	char proc[256];              /* default /proc */
 	volatile sig_atomic_t *stop; /* sleep() returns -ECANCELED once *stop is set */
+	/* gpriod: who may be online (its --allow list). A process's class comes from its own
+	 * environment (GPRIO_CLASS/GPRIO_PRIORITY, set by gprio run): what its owner asked for,
+	 * granted or demoted by the same rule as on NVIDIA. NULL: taken as asked. */
+	const struct gprio_auth *auth;
 	/* gpriod (agent_server.c): wait in its event loop and reach the in-process agents of
 	 * the HSA shims. NULL in the HSA shim itself, which needs neither: sleep() then sleeps. */
 	int (*wait)(void *ctx, gprio_ns deadline);

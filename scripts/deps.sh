@@ -7,11 +7,13 @@ command -v cc >/dev/null 2>&1 || need="$need gcc libc6-dev"
 command -v make >/dev/null 2>&1 || need="$need make"
 command -v cmake >/dev/null 2>&1 || need="$need cmake"
 [ -f /usr/include/cmocka.h ] || [ -f .deps/cmocka/include/cmocka.h ] || need="$need libcmocka-dev"
-# the lint test (formatting, static analysis): wanted, not required; it is skipped, and says
-# so, where they cannot be installed (a machine without a package registry)
+# wanted, not required (their tests are skipped, and say so, where they cannot be installed:
+# a machine without a package registry): the lint test (formatting, static analysis)
 want=""
 command -v clang-format-14 >/dev/null 2>&1 || want="$want clang-format-14"
 command -v cppcheck >/dev/null 2>&1 || want="$want cppcheck"
+# the metrics test: promtool checks the exposition and a real Prometheus scrapes gpriod
+command -v promtool >/dev/null 2>&1 || want="$want prometheus"
 [ -n "$need$want" ] || exit 0
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo

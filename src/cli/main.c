@@ -22,7 +22,8 @@ static void usage(FILE *f)
 		   "                         change a running process (gpriod checks who asks)\n"
 		   "  doctor                 what this machine offers the AMD backend (KFD, HWS, "
 		   "CWSR)\n"
-		   "  help                   this text\n");
+		   "  help                   this text\n"
+		   "  --version              the version\n");
 }
 
 int main(int argc, char **argv)
@@ -32,6 +33,10 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[1];
+	if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+		printf("gprio %s\n", GPRIO_VERSION);
+		return 0;
+	}
 	if (strcmp(cmd, "sim") == 0)
 		return gprio_cmd_sim(argc - 1, argv + 1);
 	if (strcmp(cmd, "doctor") == 0)

@@ -15,6 +15,7 @@
 
 #include "auth.h"
 #include "evloop.h"
+#include "metrics.h"
 #include "gprio/monitor.h"
 #include "registry.h"
 
@@ -95,6 +96,8 @@ static void usage(FILE *f)
 		"  --allow USER,...            users besides root and gpriod's own who may run "
 		"online\n"
 		"  --status-ms N               print the status every N ms (0: only at exit)\n"
+		"  --metrics HOST:PORT|off     serve Prometheus metrics there (default off)\n"
+		"  --version                   print the version\n"
 		"  --realtime on|off           run in a real-time class so the heartbeat holds "
 		"under\n"
 		"                              full CPU load (default on; falls back to nice "
@@ -126,7 +129,8 @@ static bool num(const char *s, double lo, double hi, double *out)
 
 /* The flags every backend shares. 0 taken, -ENOENT not one of them, -EINVAL bad value. */
 static int common_option(const char *a, const char *val, struct gprio_monitor_cfg *cfg,
-			 struct gprio_auth *auth, double *status_ms, bool *realtime)
+			 struct gprio_auth *auth, double *status_ms, bool *realtime,
+			 const char **metrics)
 {
 	double v;
 	if (strcmp(a, "--policy") == 0)
@@ -151,6 +155,10 @@ static int common_option(const char *a, const char *val, struct gprio_monitor_cf
 		*realtime = strcmp(val, "on") == 0;
 		return 0;
 	}
+	if (strcmp(a, "--metrics") == 0) {
+		*metrics = val;
+		return 0;
+	}
 	if (strcmp(a, "--status-ms") == 0)
 		return num(val, 0, 1e7, status_ms) ? 0 : -EINVAL;
 	if (strcmp(a, "--allow") == 0) {
@@ -162,6 +170,52 @@ static int common_option(const char *a, const char *val, struct gprio_monitor_cf
 		return 0;
 	}
 	return -ENOENT;
+}
+
+/* gpriod's own metrics, then the backend's. */
+struct metrics_ctx {
+	const struct gpriod_backend *b;
+	void *be;
+	const struct gprio_monitor *m;
+};
+
+static void counter(FILE *f, const char *name, const char *help, unsigned long long v)
+{
+	gprio_metrics_family(f, name, "counter", help);
+	fprintf(f, "%s %llu\n", name, v);
+}
+
+static void write_metrics(FILE *f, void *ctx)
+{
+	const struct metrics_ctx *c = ctx;
+	const struct gprio_monitor_stats *st = &c->m->st;
+	gprio_metrics_family(f, "gprio_build_info", "gauge",
+			     "gpriod's version, backend and policy");
+	fprintf(f, "gprio_build_info{version=\"%s\",backend=\"%s\",policy=\"%s\"} 1\n",
+		GPRIO_VERSION, c->b->name, gprio_policy_name(c->m->cfg.policy.policy));
+	counter(f, "gprio_monitor_ticks_total", "monitor passes (refresh, decide, act)", st->ticks);
+	counter(f, "gprio_inversions_total", "ticks that found lower work running under hot work",
+		st->inversions);
+	counter(f, "gprio_suspends_total", "queues asked to suspend", st->suspends);
+	counter(f, "gprio_resumes_total", "queues asked to resume", st->resumes);
+	counter(f, "gprio_suspend_failures_total",
+		"suspend or resume requests the mechanism refused", st->failures);
+	counter(f, "gprio_suspend_timeouts_total",
+		"suspends not confirmed in time (resumed: fail open)", st->timeouts);
+	gprio_metrics_family(f, "gprio_preempt_latency_seconds", "summary",
+			     "suspend request to the queue seen off the GPU");
+	static const uint32_t q[] = {500, 900, 990};
+	for (size_t i = 0; i < sizeof(q) / sizeof(q[0]); i++)
+		fprintf(f, "gprio_preempt_latency_seconds{quantile=\"%.2f\"} %.9f\n", q[i] / 1000.0,
+			(double)gprio_hist_permille(&st->preempt_lat, q[i]) / 1e9);
+	fprintf(f,
+		"gprio_preempt_latency_seconds_sum %.9f\ngprio_preempt_latency_seconds_count "
+		"%llu\n",
+		(double)st->preempt_lat.sum / 1e9, (unsigned long long)st->preempt_lat.count);
+	gprio_metrics_family(f, "gprio_queues", "gauge", "queues in the monitor's table");
+	fprintf(f, "gprio_queues %u\n", c->m->table.n);
+	if (c->b->metrics)
+		c->b->metrics(c->be, f);
 }
 
 struct status_ctx {
@@ -195,6 +249,10 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		}
+		if (strcmp(argv[i], "--version") == 0) {
+			printf("gpriod %s\n", GPRIO_VERSION);
+			return 0;
+		}
 		if (strcmp(argv[i], "--backend") == 0 && i + 1 < argc)
 			name = argv[i + 1];
 	}
@@ -209,13 +267,14 @@ int main(int argc, char **argv)
 	struct gprio_auth auth = {.daemon_uid = (uint32_t)getuid()};
 	double status_ms = 0;
 	bool realtime = true;
+	const char *metrics_addr = NULL;
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!val)
 			return bad(a, NULL);
 		if (strcmp(a, "--backend") == 0)
 			continue;
-		int rc = common_option(a, val, &cfg, &auth, &status_ms, &realtime);
+		int rc = common_option(a, val, &cfg, &auth, &status_ms, &realtime, &metrics_addr);
 		if (rc == -ENOENT)
 			rc = b->option(a, val);
 		if (rc == -ENOENT) {
@@ -252,6 +311,19 @@ int main(int argc, char **argv)
 	b->describe(be, stderr);
 	fprintf(stderr, "\n");
 	struct status_ctx sc = {b, be, &m, (gprio_ns)(status_ms * 1e6)};
+	static struct gprio_metrics metrics;
+	struct metrics_ctx mc = {b, be, &m};
+	metrics.listen_fd = -1;
+	if (metrics_addr && strcmp(metrics_addr, "off") != 0) {
+		rc = gprio_metrics_listen(&metrics, &loop, metrics_addr, write_metrics, &mc, err,
+					  sizeof(err));
+		if (rc) {
+			fprintf(stderr, "gpriod: %s\n", err);
+			b->close(be);
+			return 1;
+		}
+		fprintf(stderr, "gpriod: metrics on http://%s/metrics\n", metrics_addr);
+	}
 	if (sc.every)
 		gprio_evloop_add_timer(&loop, gprio_mono_now() + sc.every, status_timer, &sc);
 
@@ -259,6 +331,7 @@ int main(int argc, char **argv)
 		;
 	/* fail open: resume what we hold, then the mechanism's own release */
 	gprio_monitor_release_all(&m);
+	gprio_metrics_close(&metrics);
 	print_status(&sc);
 	b->close(be);
 	fprintf(stderr, "gpriod: stopped\n");

@@ -36,6 +36,8 @@ struct gpriod_backend {
 	/* A one-line description for the start-up log. */
 	void (*describe)(void *be, FILE *f);
 	void (*status)(void *be, FILE *f);
+	/* Its own Prometheus metrics (per process, per queue), after gpriod's. May be NULL. */
+	void (*metrics)(void *be, FILE *f);
 	/* Fail open (after the monitor released what it held) and free. 0, or -errno when some
 	 * release failed (the mechanism's own fail-open takes over). */
 	int (*close)(void *be);

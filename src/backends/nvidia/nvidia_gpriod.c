@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../../daemon/metrics.h"
 #include "../../daemon/registry.h"
 #include "nvidia_backend.h"
 
@@ -112,6 +113,49 @@ static void nv_status(void *be, FILE *f)
 	gprio_nv_print_procs(f, ((struct gprio_nv *)be)->shm);
 }
 
+/* Per process: its class and priority, launches, gated launches and the time they waited, as
+ * of gpriod's last tick (labels pid, uid, class). */
+static void nv_metrics(void *be, FILE *f)
+{
+	const struct gprio_shm *s = ((struct gprio_nv *)be)->shm;
+	static const struct {
+		const char *name, *type, *help;
+	} fam[] = {
+		{"gprio_process_priority", "gauge", "priority gpriod granted the process (0..15)"},
+		{"gprio_process_launches_total", "counter", "submissions the shim saw (the wptr)"},
+		{"gprio_process_gated_launches_total", "counter",
+		 "submissions that waited at the gate"},
+		{"gprio_process_gate_wait_seconds_total", "counter",
+		 "time those submissions waited"},
+	};
+	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
+		gprio_metrics_family(f, fam[k].name, fam[k].type, fam[k].help);
+		for (int i = 0; i < GPRIO_SHM_PROCS; i++) {
+			const struct gprio_shm_proc *r = &s->procs[i];
+			uint32_t pid = atomic_load(&r->pid);
+			if (!pid)
+				continue;
+			const struct gprio_shm_stats *c = &s->copy[i];
+			fprintf(f, "%s{pid=\"%u\",uid=\"%u\",class=\"%s\"} ", fam[k].name, pid,
+				atomic_load(&r->uid),
+				gprio_class_name((enum gprio_class)atomic_load(&r->klass)));
+			switch (k) {
+			case 0: fprintf(f, "%u\n", atomic_load(&r->priority)); break;
+			case 1:
+				fprintf(f, "%llu\n", (unsigned long long)atomic_load(&c->launches));
+				break;
+			case 2:
+				fprintf(f, "%llu\n",
+					(unsigned long long)atomic_load(&c->gated_launches));
+				break;
+			default:
+				fprintf(f, "%.9f\n", (double)atomic_load(&c->gate_wait_ns) / 1e9);
+				break;
+			}
+		}
+	}
+}
+
 static int nv_close(void *be)
 {
 	gprio_nv_close(be, false);
@@ -138,5 +182,6 @@ const struct gpriod_backend gpriod_backend_nvidia = {
 	.open = nv_open,
 	.describe = nv_describe,
 	.status = nv_status,
+	.metrics = nv_metrics,
 	.close = nv_close,
 };

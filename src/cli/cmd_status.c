@@ -34,16 +34,97 @@ static bool socket_alive(const char *path)
 	return ok;
 }
 
+/* The same facts as the table, as one JSON object (schema: docs/nvidia.md, "gprio status"). */
+static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
+{
+	gprio_ns hb = atomic_load(&s->heartbeat_ns);
+	printf("{\"version\": \"%s\", \"gpriod\": {\"running\": %s, \"heartbeat_age_ms\": ",
+	       GPRIO_VERSION, alive ? "true" : "false");
+	if (hb && now >= hb)
+		printf("%.3f", (double)(now - hb) / 1e6);
+	else
+		printf("null");
+	printf(", \"policy\": \"%s\", \"gating\": %s, \"hysteresis_us\": %.3f, "
+	       "\"online_timeslice_us\": %u, \"offline_timeslice_us\": %u, \"inflight_bound\": "
+	       "%u}, "
+	       "\"processes\": [",
+	       gprio_policy_name(gprio_policy_at(atomic_load(&s->policy))),
+	       atomic_load(&s->gating) ? "true" : "false",
+	       (double)atomic_load(&s->hysteresis_ns) / 1e3, atomic_load(&s->online_timeslice_us),
+	       atomic_load(&s->offline_timeslice_us), atomic_load(&s->inflight_bound));
+	static const struct {
+		uint32_t bit;
+		const char *name;
+	} mech[] = {{GPRIO_MECH_GATING, "gating"},
+		    {GPRIO_MECH_PUBLISH, "publish"},
+		    {GPRIO_MECH_TSG_TIMESLICE, "tsg-timeslice"},
+		    {GPRIO_MECH_TSG_FAILED, "tsg-refused"},
+		    {GPRIO_MECH_INFLIGHT, "inflight"},
+		    {GPRIO_MECH_MPS, "mps"}};
+	int n = 0;
+	for (int i = 0; i < GPRIO_SHM_PROCS; i++) {
+		const struct gprio_shm_proc *r = &s->procs[i];
+		uint32_t pid = atomic_load(&r->pid);
+		if (!pid)
+			continue;
+		const struct gprio_shm_stats *c = &s->copy[i];
+		uint32_t m = atomic_load(&c->mechanisms), slo = atomic_load(&r->slo_us);
+		printf("%s{\"pid\": %u, \"uid\": %u, \"class\": \"%s\", \"priority\": %u, "
+		       "\"weight\": %u, \"slo_ms\": ",
+		       n++ ? ", " : "", pid, atomic_load(&r->uid),
+		       gprio_class_name((enum gprio_class)atomic_load(&r->klass)),
+		       atomic_load(&r->priority), atomic_load(&r->weight));
+		if (slo)
+			printf("%.3f", (double)slo / 1e3);
+		else
+			printf("null");
+		printf(", \"mechanisms\": [");
+		int k = 0;
+		for (size_t j = 0; j < sizeof(mech) / sizeof(mech[0]); j++)
+			if (m & mech[j].bit)
+				printf("%s\"%s\"", k++ ? ", " : "", mech[j].name);
+		printf("], \"launches\": %llu, \"gated_launches\": %llu, \"gate_wait_ms\": %.3f, "
+		       "\"waiting\": %u}",
+		       (unsigned long long)atomic_load(&c->launches),
+		       (unsigned long long)atomic_load(&c->gated_launches),
+		       (double)atomic_load(&c->gate_wait_ns) / 1e6, atomic_load(&c->waiting));
+	}
+	printf("]}\n");
+}
+
+static int usage(FILE *f, int rc)
+{
+	fprintf(f,
+		"usage: gprio status [--shm PATH] [--json]\n"
+		"  gpriod, its configuration and every registered process (as of gpriod's last "
+		"tick).\n"
+		"  --shm PATH   gpriod's control segment (default $GPRIO_SHM "
+		"or " GPRIO_SHM_DEFAULT_PATH ")\n"
+		"  --json       one JSON object (schema: docs/nvidia.md)\n"
+		"  exit status: 0 gpriod running, 3 not running (stale or gone), 1 no segment, 2 "
+		"usage\n");
+	return rc;
+}
+
 int gprio_cmd_status(int argc, char **argv)
 {
 	const char *path = getenv("GPRIO_SHM");
 	if (!path || !*path)
 		path = GPRIO_SHM_DEFAULT_PATH;
-	if (argc > 2 && strcmp(argv[1], "--shm") == 0)
-		path = argv[2];
-	else if (argc > 1) {
-		fprintf(stderr, "usage: gprio status [--shm PATH]\n");
-		return 2;
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--shm") == 0 && i + 1 < argc)
+			path = argv[++i];
+		else if (strncmp(argv[i], "--shm=", 6) == 0)
+			path = argv[i] + 6;
+		else if (strcmp(argv[i], "--json") == 0)
+			json = true;
+		else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return usage(stdout, 0);
+		else {
+			fprintf(stderr, "gprio status: %s: unknown option\n", argv[i]);
+			return usage(stderr, 2);
+		}
 	}
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
@@ -70,6 +151,11 @@ int gprio_cmd_status(int argc, char **argv)
 	}
 	gprio_ns now = gprio_mono_now(), hb = atomic_load(&s->heartbeat_ns);
 	bool alive = hb + GPRIO_SHM_STALE_NS > now && socket_alive(path);
+	if (json) {
+		print_json(s, alive, now);
+		munmap(m, sizeof(*s));
+		return alive ? 0 : 3;
+	}
 	printf("gpriod: %s (heartbeat %s), policy %s, gating %s, hysteresis %.0f us, TSG timeslice "
 	       "online %u us / offline %u us, offline in flight %u (0: unbounded)\n",
 	       alive ? "running" : "NOT RUNNING: shims pass through",
@@ -80,5 +166,5 @@ int gprio_cmd_status(int argc, char **argv)
 	       atomic_load(&s->inflight_bound));
 	gprio_nv_print_procs(stdout, s);
 	munmap(m, sizeof(*s));
-	return 0;
+	return alive ? 0 : 3; /* never "fine" when nothing is enforced */
 }

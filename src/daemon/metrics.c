@@ -48,10 +48,11 @@ static void answer(struct gprio_metrics *m, int i)
 	if (f)
 		fclose(f);
 	char head[200];
-	int hl = snprintf(head, sizeof(head),
-			  "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
-			  "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-			  ok ? "200 OK" : "404 Not Found", body ? blen : 0);
+	int hl =
+		snprintf(head, sizeof(head),
+			 "HTTP/1.0 %s\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n"
+			 "Content-Length: %zu\r\nConnection: close\r\n\r\n",
+			 ok ? "200 OK" : "404 Not Found", body ? blen : 0);
 	/* small answers: a blocking-free best effort (the socket buffer takes them whole) */
 	if (send(m->c[i].fd, head, (size_t)hl, MSG_NOSIGNAL) == hl && body)
 		(void)!send(m->c[i].fd, body, blen, MSG_NOSIGNAL);
@@ -67,8 +68,8 @@ static void on_conn(struct gprio_evloop *l, int fd, short revents, void *ctx)
 	for (int i = 0; i < GPRIO_METRICS_MAX_CONNS; i++) {
 		if (m->c[i].fd != fd)
 			continue;
-		ssize_t r = recv(fd, m->c[i].buf + m->c[i].len, sizeof(m->c[i].buf) - 1 - m->c[i].len,
-				 MSG_DONTWAIT);
+		ssize_t r = recv(fd, m->c[i].buf + m->c[i].len,
+				 sizeof(m->c[i].buf) - 1 - m->c[i].len, MSG_DONTWAIT);
 		if (r <= 0) {
 			if (r < 0 && (errno == EAGAIN || errno == EINTR))
 				return;
@@ -134,8 +135,8 @@ int gprio_metrics_listen(struct gprio_metrics *m, struct gprio_evloop *loop, con
 	unsigned long port = colon ? strtoul(colon + 1, &end, 10) : 0;
 	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
 	if (!colon || (size_t)(colon - addr) >= sizeof(host) || *end || port == 0 || port > 65535) {
-		snprintf(err, errlen, "--metrics: expected HOST:PORT such as 127.0.0.1:9464, got '%s'",
-			 addr);
+		snprintf(err, errlen,
+			 "--metrics: expected HOST:PORT such as 127.0.0.1:9464, got '%s'", addr);
 		return -EINVAL;
 	}
 	snprintf(host, sizeof(host), "%.*s", (int)(colon - addr), addr);
@@ -155,7 +156,8 @@ int gprio_metrics_listen(struct gprio_metrics *m, struct gprio_evloop *loop, con
 	}
 	int rc = gprio_evloop_add_fd(loop, fd, POLLIN, on_listen, m);
 	if (rc == 0)
-		m->timer = gprio_evloop_add_timer(loop, gprio_mono_now() + GPRIO_NS_PER_S, reaper, m);
+		m->timer =
+			gprio_evloop_add_timer(loop, gprio_mono_now() + GPRIO_NS_PER_S, reaper, m);
 	if (rc < 0 || m->timer < 0) {
 		snprintf(err, errlen, "--metrics: no room on gpriod's loop");
 		gprio_evloop_del_fd(loop, fd);

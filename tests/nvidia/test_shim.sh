@@ -74,8 +74,12 @@ out=$("$GPRIO" run --online -- "$APP" 20 legacy)
 OPID=$!
 wait_online $OPID
 st=$("$GPRIO" status --shm "$TMP/shm")
+"$GPRIO" status --shm "$TMP/shm" --json >"$TMP/st.json"
 kill $OPID 2>/dev/null
 wait $OPID 2>/dev/null
+if command -v python3 >/dev/null 2>&1 && python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["gpriod"]["running"] and d["gpriod"]["policy"] == "priority"; p=[x for x in d["processes"] if x["pid"]=='"$OPID"']; assert p and p[0]["class"] == "online" and p[0]["priority"] == 11 and "gating" in p[0]["mechanisms"] and p[0]["launches"] > 0' <"$TMP/st.json" 2>"$TMP/err"; then
+	ok "gprio status --json: gpriod and the online process"
+else bad "status --json: $(cat "$TMP/err")"; fi
 if echo "$st" | grep -q "gpriod: running (heartbeat fresh), policy priority, gating on" &&
 	echo "$st" | grep -Eq "^ +$OPID online +11 gating"; then
 	ok "gprio status shows the daemon and the online process"
@@ -192,7 +196,8 @@ if [ "$(field legacy <"$TMP/held.json")" = 5 ] && [ "$after" -lt 150 ]; then
 else bad "fail-open: released ${after} ms after the kill: $(cat "$TMP/held.json")"; fi
 
 # status after the daemon died says so (checked below)
-"$GPRIO" status --shm "$TMP/shm" | grep -q "NOT RUNNING: shims pass through" && ok "status: dead daemon reported" || bad "status after death"
+"$GPRIO" status --shm "$TMP/shm" >"$TMP/st"; rc=$?
+[ $rc = 3 ] && grep -q "NOT RUNNING: shims pass through" "$TMP/st" && ok "status: dead daemon reported (exit 3)" || bad "status after death ($rc)"
 "$GPRIO" status --shm "$TMP/none" >/dev/null 2>"$TMP/err"; rc=$?
 [ $rc = 1 ] && grep -q "none: No such file or directory (is gpriod running?)" "$TMP/err" && ok "status without a segment" || bad "status missing ($rc)"
 

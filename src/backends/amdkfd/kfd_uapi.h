@@ -111,7 +111,11 @@ struct gprio_kfd_preempt_queues {
 	uint32_t timeout_ms;   /* fence wait; 0: queue_preemption_timeout_ms */
 	uint32_t pad;
 };
-#define GPRIO_KFD_PREEMPT_QUEUES _IOWR(GPRIO_KFD_IOC, 0x27, struct gprio_kfd_preempt_queues)
+/* 0x7e, not the next free number: KFD dispatches on the number alone (kfd_chardev.c,
+ * kfd_ioctl(): `ioctl = &amdkfd_ioctls[nr]; cmd = ioctl->cmd`), so a probe with a number a newer
+ * kernel has taken would run that kernel's ioctl (0x27 is AMDKFD_IOC_CREATE_PROCESS in the 2026
+ * drm-next merge). The uapi check asserts it is beyond Linux 6.12's AMDKFD_COMMAND_END. */
+#define GPRIO_KFD_PREEMPT_QUEUES _IOWR(GPRIO_KFD_IOC, 0x7e, struct gprio_kfd_preempt_queues)
 
 /* KFD exception codes gprio cares about (bit (code - 1) of an exception mask): enum
  * kfd_dbg_trap_exception_code in include/uapi/linux/kfd_ioctl.h (checked against Linux 6.12 by

@@ -1,29 +1,67 @@
-/* gprio: the command line. Subcommands dispatch to their own modules (sim here; run, status and
- * set talk to gpriod). */
+/* gprio: the command line. A table of subcommands, each with its usage text; `gprio help CMD`
+ * and `gprio CMD --help` print one, `gprio help` all of them. */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cmd.h"
 
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *usage; /* first line: the synopsis; then what it does and its options */
+};
+
+static const struct command commands[] = {
+	{"sim", gprio_cmd_sim,
+	 "sim [SCENARIO] [--policy P | --compare P1,P2,...] [--profile X] [--seed N]\n"
+	 "    [--duration T] [--poll-ms N] [--events on|off] [--preempt device-wide|per-queue] "
+	 "[--json]\n"
+	 "  simulate a scenario (default: the embedded MI308X example) under no scheduler and the\n"
+	 "  given policies, side by side; a policy may carry :poll, :events, :stage1 or :stage2\n"
+	 "  (docs/scenarios.md)\n"},
+	{"profiles", gprio_cmd_profiles,
+	 "profiles [NAME]\n  the simulator's GPU profiles and their parameters\n"},
+	{"run", gprio_cmd_run,
+	 "run --online|--offline [--priority N] [--weight N] [--slo TIME] -- CMD [ARGS...]\n"
+	 "  run an unmodified GPU program under gprio (its shim preloaded); says so when no "
+	 "gpriod\n"
+	 "  serves it. --priority 0..15 (default 11 online, 0 offline); --weight 1..1000 (policy\n"
+	 "  wfq; above 1 for trusted users only); --slo 20ms (policy slo)\n"},
+	{"status", gprio_cmd_status,
+	 "status [--shm PATH] [--json]\n"
+	 "  gpriod's state and every process under gprio; exit 3 when gpriod is not running\n"},
+	{"set", gprio_cmd_set,
+	 "set PID [--online|--offline] [--priority N] [--shm PATH]\n"
+	 "  change a running process's class or priority (gpriod checks who asks)\n"},
+	{"doctor", gprio_cmd_doctor,
+	 "doctor\n  what this machine offers the AMD backend (KFD version, HWS, CWSR, "
+	 "privileges)\n"},
+};
+#define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: gprio COMMAND [ARGS]\n"
-		   "  sim [SCENARIO] [--policy P | --compare P1,P2,...] [--profile X] [--seed N]\n"
-		   "      [--duration T] [--poll-ms N] [--events on|off] [--preempt "
-		   "device-wide|per-queue]\n"
-		   "      [--json]          simulate a scenario (default: the embedded MI308X "
-		   "example)\n"
-		   "  profiles [NAME]        list simulator profiles and their parameters\n"
-		   "  run --online|--offline [--priority N] -- CMD...\n"
-		   "                         run an unmodified CUDA program under gprio (needs "
-		   "gpriod)\n"
-		   "  status [--shm PATH]    gpriod's state and every process under gprio\n"
-		   "  set PID [--online|--offline] [--priority N] [--shm PATH]\n"
-		   "                         change a running process (gpriod checks who asks)\n"
-		   "  doctor                 what this machine offers the AMD backend (KFD, HWS, "
-		   "CWSR)\n"
-		   "  help                   this text\n"
-		   "  --version              the version\n");
+	fprintf(f, "usage: gprio COMMAND [ARGS]   (gprio help COMMAND, gprio COMMAND --help)\n");
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		fprintf(f, "  %s", commands[i].usage);
+	fprintf(f, "  help [COMMAND]\n  --version\n");
+}
+
+static const struct command *find(const char *name)
+{
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (strcmp(commands[i].name, name) == 0)
+			return &commands[i];
+	return NULL;
+}
+
+static bool wants_help(int argc, char **argv)
+{
+	for (int i = 2; i < argc && strcmp(argv[i], "--") != 0; i++)
+		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0)
+			return true;
+	return false;
 }
 
 int main(int argc, char **argv)
@@ -37,23 +75,27 @@ int main(int argc, char **argv)
 		printf("gprio %s\n", GPRIO_VERSION);
 		return 0;
 	}
-	if (strcmp(cmd, "sim") == 0)
-		return gprio_cmd_sim(argc - 1, argv + 1);
-	if (strcmp(cmd, "doctor") == 0)
-		return gprio_cmd_doctor(argc - 1, argv + 1);
-	if (strcmp(cmd, "status") == 0)
-		return gprio_cmd_status(argc - 1, argv + 1);
-	if (strcmp(cmd, "set") == 0)
-		return gprio_cmd_set(argc - 1, argv + 1);
-	if (strcmp(cmd, "run") == 0)
-		return gprio_cmd_run(argc - 1, argv + 1);
-	if (strcmp(cmd, "profiles") == 0)
-		return gprio_cmd_profiles(argc - 1, argv + 1);
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
-		usage(stdout);
+		const struct command *c = argc > 2 ? find(argv[2]) : NULL;
+		if (argc > 2 && !c) {
+			fprintf(stderr, "gprio help: unknown command '%s'\n", argv[2]);
+			return 2;
+		}
+		if (c)
+			printf("usage: gprio %s", c->usage);
+		else
+			usage(stdout);
 		return 0;
 	}
-	fprintf(stderr, "gprio: unknown command '%s'\n", cmd);
-	usage(stderr);
-	return 2;
+	const struct command *c = find(cmd);
+	if (!c) {
+		fprintf(stderr, "gprio: unknown command '%s'\n", cmd);
+		usage(stderr);
+		return 2;
+	}
+	if (wants_help(argc, argv)) {
+		printf("usage: gprio %s", c->usage);
+		return 0;
+	}
+	return c->run(argc - 1, argv + 1);
 }

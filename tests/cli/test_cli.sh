@@ -78,6 +78,14 @@ expect_fail "option without value" 2 "--seed: needs a value" -- sim --seed
 expect_fail "preempt on nvidia" 2 "only AMD profiles" -- sim examples/h100-online-offline.scn --preempt per-queue
 expect_fail "unknown profile option" 2 "unknown profile 'tpu'" -- sim --profile tpu
 expect_fail "policy and compare" 2 "not both" -- sim --policy none --compare none
+helpfail=0
+for c in sim profiles run status set doctor; do
+	out=$("$GPRIO" $c --help 2>&1); rc=$?
+	[ $rc = 0 ] && echo "$out" | grep -q "^usage: gprio $c" || { bad "$c --help ($rc): $out"; helpfail=1; }
+done
+[ $helpfail = 0 ] && ok "every command answers --help with its usage (exit 0)"
+out=$("$GPRIO" help run); [ "$(echo "$out" | head -c 16)" = "usage: gprio run" ] && ok "gprio help COMMAND" || bad "help run: $out"
+"$GPRIO" --version | grep -qE "^gprio [0-9]+\.[0-9]+\.[0-9]+$" && ok "--version" || bad "--version"
 expect_fail "unknown command" 2 "unknown command 'frob'" -- frob
 
 # 5. doctor gives a verdict on a machine without an AMD GPU too

@@ -33,6 +33,82 @@ static const char *preempt_desc(const struct sim_scenario *sc)
 
 #define COLS 5
 
+/* The baseline of process i: its own run alone (online alone or offline alone). */
+static const struct sim_proc_result *alone_of(const struct sim_compare *c, const char *name)
+{
+	const struct sim_result *b[2] = {c->have_online ? &c->online_alone : NULL,
+					 c->have_offline ? &c->offline_alone : NULL};
+	for (int k = 0; k < 2; k++)
+		for (uint32_t i = 0; b[k] && i < b[k]->nprocs; i++)
+			if (strcmp(b[k]->procs[i].name, name) == 0)
+				return &b[k]->procs[i];
+	return NULL;
+}
+
+/* Starved: a process that made progress alone (requests online, iterations offline) and made
+ * none in this run. Their names go to out (if given); returns how many. */
+static uint32_t starved(const struct sim_compare *c, const struct sim_result *r, const char **out,
+			uint32_t cap)
+{
+	uint32_t n = 0;
+	for (uint32_t i = 0; i < r->nprocs; i++) {
+		const struct sim_proc_result *p = &r->procs[i], *a = alone_of(c, p->name);
+		bool online = p->klass == GPRIO_CLASS_ONLINE;
+		uint64_t alone = a ? (online ? a->requests : a->iterations) : 0;
+		uint64_t here = online ? p->requests : p->iterations;
+		if (alone > 0 && here == 0) {
+			if (out && n < cap)
+				out[n] = p->name;
+			n++;
+		}
+	}
+	return n;
+}
+
+/* Per process and column: what it got done (requests online, iterations offline), its p99
+ * (online), its share of the GPU, and STARVED where it got nothing it got alone. */
+static void per_process(FILE *f, const struct sim_compare *c, const struct sim_result *const *col,
+			const char *const *name, int n)
+{
+	const struct sim_result *any = NULL;
+	for (int i = 0; i < n && !any; i++)
+		any = col[i];
+	if (!any || any->nprocs < 2)
+		return;
+	fprintf(f, "\nper process: done (requests or iterations), p99 ms, GPU share\n%-28s", "");
+	for (int i = 0; i < n; i++)
+		fprintf(f, "%24s", name[i]);
+	fprintf(f, "\n");
+	for (uint32_t k = 0; k < any->nprocs; k++) {
+		const char *pname = any->procs[k].name;
+		bool online = any->procs[k].klass == GPRIO_CLASS_ONLINE;
+		fprintf(f, "%-20.20s %-7s", pname, online ? "online" : "offline");
+		for (int i = 0; i < n; i++) {
+			const struct sim_proc_result *p =
+				col[i] ? &col[i]->procs[k] : alone_of(c, pname);
+			char cell[64];
+			if (!p) {
+				fprintf(f, "%24s", "-");
+				continue;
+			}
+			uint64_t done = online ? p->requests : p->iterations;
+			const struct sim_proc_result *a = alone_of(c, pname);
+			uint64_t alone = a ? (online ? a->requests : a->iterations) : 0;
+			if (col[i] && alone > 0 && done == 0)
+				snprintf(cell, sizeof(cell), "STARVED");
+			else if (online && p->latency.count)
+				snprintf(cell, sizeof(cell), "%llu %.2f %.3f",
+					 (unsigned long long)done,
+					 ms(gprio_hist_permille(&p->latency, 990)), p->busy_share);
+			else
+				snprintf(cell, sizeof(cell), "%llu - %.3f",
+					 (unsigned long long)done, p->busy_share);
+			fprintf(f, "%24s", cell);
+		}
+		fprintf(f, "\n");
+	}
+}
+
 void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_compare *c)
 {
 	fprintf(f, "gprio sim %s\n", sc->path);
@@ -81,40 +157,61 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 		fprintf(f, "\n");                              \
 	} while (0)
 
+/* A number where there is one to show, "-" where there is none (no samples, no baseline, or
+ * a scheduler figure in the alone column): never a 0 that reads as a result. */
+#define ROWD(label, fmt, have_alone, v_alone, have, v)                                \
+	do {                                                                          \
+		fprintf(f, "%-28s", label);                                           \
+		for (int i = 0; i < n; i++) {                                         \
+			const struct sim_result *r = col[i];                          \
+			bool h_ = r ? (bool)(have) : (bool)(have_alone);              \
+			if (h_)                                                       \
+				fprintf(f, fmt, r ? (double)(v) : (double)(v_alone)); \
+			else                                                          \
+				fprintf(f, "%16s", "-");                              \
+		}                                                                     \
+		fprintf(f, "\n");                                                     \
+	} while (0)
+
 	const struct sim_result *on = &c->online_alone, *off = &c->offline_alone;
 	double left = left_for_offline(c);
 	if (c->have_online) {
 		ROW("online requests", "%16llu", (unsigned long long)on->online_latency.count,
 		    (unsigned long long)r->online_latency.count);
-		ROW("online p50 (ms)", "%16.3f", ms(gprio_hist_permille(&on->online_latency, 500)),
-		    ms(gprio_hist_permille(&r->online_latency, 500)));
-		ROW("online p90 (ms)", "%16.3f", ms(gprio_hist_permille(&on->online_latency, 900)),
-		    ms(gprio_hist_permille(&r->online_latency, 900)));
-		ROW("online p99 (ms)", "%16.3f", ms(gprio_hist_permille(&on->online_latency, 990)),
-		    ms(gprio_hist_permille(&r->online_latency, 990)));
-		ROW("online max (ms)", "%16.3f", ms(on->online_latency.max),
-		    ms(r->online_latency.max));
+		ROWD("online p50 (ms)", "%16.3f", on->online_latency.count,
+		     ms(gprio_hist_permille(&on->online_latency, 500)), r->online_latency.count,
+		     ms(gprio_hist_permille(&r->online_latency, 500)));
+		ROWD("online p90 (ms)", "%16.3f", on->online_latency.count,
+		     ms(gprio_hist_permille(&on->online_latency, 900)), r->online_latency.count,
+		     ms(gprio_hist_permille(&r->online_latency, 900)));
+		ROWD("online p99 (ms)", "%16.3f", on->online_latency.count,
+		     ms(gprio_hist_permille(&on->online_latency, 990)), r->online_latency.count,
+		     ms(gprio_hist_permille(&r->online_latency, 990)));
+		ROWD("online max (ms)", "%16.3f", on->online_latency.count,
+		     ms(on->online_latency.max), r->online_latency.count,
+		     ms(r->online_latency.max));
 		double p99a = (double)gprio_hist_permille(&on->online_latency, 990);
-		ROW("online p99 / alone", "%16.2f", 1.0,
-		    p99a > 0 ? (double)gprio_hist_permille(&r->online_latency, 990) / p99a : 0);
+		ROWD("online p99 / alone", "%16.2f", p99a > 0, 1.0,
+		     p99a > 0 && r->online_latency.count,
+		     (double)gprio_hist_permille(&r->online_latency, 990) / p99a);
 		ROW("online GPU busy share", "%16.3f", on->online_busy_share, r->online_busy_share);
 	}
 	if (c->have_offline) {
 		ROW("offline iterations/s", "%16.2f", off->offline_iter_per_s,
 		    r->offline_iter_per_s);
-		ROW("offline / alone", "%16.3f", 1.0,
-		    off->offline_iter_per_s > 0 ? r->offline_iter_per_s / off->offline_iter_per_s
-						: 0);
-		ROW("offline / left by online", "%16.3f",
-		    left > 0 ? off->offline_iter_per_s / left : 0,
-		    left > 0 ? r->offline_iter_per_s / left : 0);
+		ROWD("offline / alone", "%16.3f", off->offline_iter_per_s > 0, 1.0,
+		     off->offline_iter_per_s > 0, r->offline_iter_per_s / off->offline_iter_per_s);
+		ROWD("offline / left by online", "%16.3f", left > 0, off->offline_iter_per_s / left,
+		     left > 0, r->offline_iter_per_s / left);
 	}
-	ROW("suspend requests", "%16llu", 0ull, (unsigned long long)r->mon.suspends);
-	ROW("preempt latency p50 (us)", "%16.1f", 0.0,
-	    us(gprio_hist_permille(&r->mon.preempt_lat, 500)));
-	ROW("preempt latency p99 (us)", "%16.1f", 0.0,
-	    us(gprio_hist_permille(&r->mon.preempt_lat, 990)));
-	ROW("preempt latency max (us)", "%16.1f", 0.0, us(r->mon.preempt_lat.max));
+	ROWD("starved processes", "%16.0f", false, 0.0, true, (double)starved(c, r, NULL, 0));
+	ROWD("suspend requests", "%16.0f", false, 0.0, true, (double)r->mon.suspends);
+	ROWD("preempt latency p50 (us)", "%16.1f", false, 0.0, r->mon.preempt_lat.count,
+	     us(gprio_hist_permille(&r->mon.preempt_lat, 500)));
+	ROWD("preempt latency p99 (us)", "%16.1f", false, 0.0, r->mon.preempt_lat.count,
+	     us(gprio_hist_permille(&r->mon.preempt_lat, 990)));
+	ROWD("preempt latency max (us)", "%16.1f", false, 0.0, r->mon.preempt_lat.count,
+	     us(r->mon.preempt_lat.max));
 	ROW("hardware preemptions", "%16llu", 0ull, (unsigned long long)r->hw_preemptions);
 	if (sc->profile.arch == SIM_ARCH_AMD_CPSCH)
 		ROW("device-wide unmaps", "%16llu", 0ull, (unsigned long long)r->device_wide_ops);
@@ -135,9 +232,9 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 		ROW(cr->ctl[k].label, "%16llu", 0ull,
 		    (unsigned long long)sim_result_counter(r, key));
 	}
-	ROW("monitor ticks", "%16llu", 0ull, (unsigned long long)r->mon.ticks);
-	ROW("monitor event wake-ups", "%16llu", 0ull, (unsigned long long)r->mon.event_wakeups);
-	ROW("suspend timeouts", "%16llu", 0ull, (unsigned long long)r->mon.timeouts);
+	ROWD("monitor ticks", "%16.0f", false, 0.0, true, (double)r->mon.ticks);
+	ROWD("monitor event wake-ups", "%16.0f", false, 0.0, true, (double)r->mon.event_wakeups);
+	ROWD("suspend timeouts", "%16.0f", false, 0.0, true, (double)r->mon.timeouts);
 	ROW("GPU resets", "%16llu", (unsigned long long)(on->resets + off->resets),
 	    (unsigned long long)r->resets);
 	ROW("kernels completed", "%16llu", (unsigned long long)(on->completed + off->completed),
@@ -154,6 +251,8 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 	    (unsigned long long)r->events);
 	ROW("wall time (s)", "%16.3f", on->wall_s + off->wall_s, r->wall_s);
 #undef ROW
+#undef ROWD
+	per_process(f, c, col, name, n);
 }
 
 static void json_hist(FILE *f, const struct gprio_hist *h)
@@ -183,8 +282,8 @@ static void json_str(FILE *f, const char *s)
 	fputc('"', f);
 }
 
-static void json_result(FILE *f, const struct sim_result *r, double left, double alone_tput,
-			uint64_t alone_p99)
+static void json_result(FILE *f, const struct sim_compare *c, const struct sim_result *r,
+			double left, double alone_tput, uint64_t alone_p99)
 {
 	fprintf(f, "{\"policy\": \"%s\", \"online_latency\": ", r->policy);
 	json_hist(f, &r->online_latency);
@@ -196,6 +295,16 @@ static void json_result(FILE *f, const struct sim_result *r, double left, double
 	fprintf(f, ", \"offline_vs_alone\": %.4f",
 		alone_tput > 0 ? r->offline_iter_per_s / alone_tput : 0);
 	fprintf(f, ", \"offline_vs_left\": %.4f", left > 0 ? r->offline_iter_per_s / left : 0);
+	/* processes that got nothing done here although they did alone (never in a baseline) */
+	const char *names[SIM_MAX_PROCS];
+	bool baseline = r == &c->online_alone || r == &c->offline_alone;
+	uint32_t ns = baseline ? 0 : starved(c, r, names, SIM_MAX_PROCS);
+	fprintf(f, ", \"starved_processes\": [");
+	for (uint32_t i = 0; i < ns && i < SIM_MAX_PROCS; i++) {
+		fprintf(f, "%s", i ? ", " : "");
+		json_str(f, names[i]);
+	}
+	fprintf(f, "]");
 	fprintf(f, ", \"processes\": [");
 	for (uint32_t i = 0; i < r->nprocs; i++) {
 		const struct sim_proc_result *p = &r->procs[i];
@@ -265,18 +374,18 @@ void sim_report_json(FILE *f, const struct sim_scenario *sc, const struct sim_co
 		ms(sc->sched.policy.hysteresis), left);
 	fprintf(f, ", \"online_alone\": ");
 	if (c->have_online)
-		json_result(f, &c->online_alone, left, alone_tput, alone_p99);
+		json_result(f, c, &c->online_alone, left, alone_tput, alone_p99);
 	else
 		fprintf(f, "null");
 	fprintf(f, ", \"offline_alone\": ");
 	if (c->have_offline)
-		json_result(f, &c->offline_alone, left, alone_tput, alone_p99);
+		json_result(f, c, &c->offline_alone, left, alone_tput, alone_p99);
 	else
 		fprintf(f, "null");
 	fprintf(f, ", \"runs\": [");
 	for (uint32_t i = 0; i < c->nruns; i++) {
 		fprintf(f, "%s", i ? ", " : "");
-		json_result(f, &c->runs[i], left, alone_tput, alone_p99);
+		json_result(f, c, &c->runs[i], left, alone_tput, alone_p99);
 	}
 	fprintf(f, "]}\n");
 }

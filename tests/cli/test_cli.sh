@@ -39,6 +39,16 @@ if "$GPRIO" sim "$TMP/q\"uote.scn" --json >"$TMP/q.json" 2>"$TMP/err"; then
 	else bad "escape: $(cat "$TMP/q.json")"; fi
 else bad "quoted name: $(cat "$TMP/err")"; fi
 
+# 1c. starvation is shown, not averaged away: two offline jobs at priorities 1 and 0 under
+#     `priority`; the one at 0 gets nothing while the offline total looks fine
+printf '[sim]\nprofile = h100\nduration = 4s\n[process web]\nclass = online\narrival = poisson 20/s\nkernels = 20\nkernel_time = 40us\nblocks = 132\n[process a]\nclass = offline\npriority = 1\narrival = continuous\nkernels = 50\nkernel_time = 200us\nblocks = 264\n[process b]\nclass = offline\npriority = 0\narrival = continuous\nkernels = 50\nkernel_time = 200us\nblocks = 264\n' >"$TMP/starve.scn"
+"$GPRIO" sim "$TMP/starve.scn" --compare none,priority >"$TMP/st.txt" 2>&1
+grep -qE '^starved processes +- +0 +1$' "$TMP/st.txt" && grep -qE '^b +offline .*STARVED$' "$TMP/st.txt" &&
+	grep -qE '^preempt latency p50 \(us\) +- +- ' "$TMP/st.txt" &&
+	ok "starvation flagged per process; '-' where there is nothing to show" || bad "starvation: $(cat "$TMP/st.txt")"
+"$GPRIO" sim "$TMP/starve.scn" --compare priority --json | grep -q '"starved_processes": \["b"\]' &&
+	ok "JSON lists the starved processes" || bad "starved JSON"
+
 # 2. JSON: parseable where python3 exists, structurally checked otherwise
 "$GPRIO" sim examples/h100-online-offline.scn --duration 3s --compare none,priority:poll,priority --json >"$TMP/j" 2>"$TMP/err" || bad "json run failed: $(cat "$TMP/err")"
 if command -v python3 >/dev/null 2>&1; then

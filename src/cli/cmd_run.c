@@ -20,6 +20,8 @@
 #include "gprio/priority.h"
 #include "gprio/queue.h"
 
+/* The shim: named by the environment variable, else next to the gprio binary (a build tree),
+ * else where `cmake --install` and the package put it (BIN/../lib/gprio/). */
 static int find_shim(const char *var, const char *file, char *out, size_t len)
 {
 	const char *env = getenv(var);
@@ -35,13 +37,17 @@ static int find_shim(const char *var, const char *file, char *out, size_t len)
 	char *slash = strrchr(self, '/');
 	if (!slash)
 		return -ENOENT;
-	size_t dir = (size_t)(slash - self), flen = strlen(file);
-	if (dir + 1 + flen + 1 > len)
-		return -ENAMETOOLONG;
-	memcpy(out, self, dir);
-	out[dir] = '/';
-	memcpy(out + dir + 1, file, flen + 1);
-	return access(out, R_OK) == 0 ? 0 : -ENOENT;
+	*slash = '\0';
+	const char *where[] = {"%s/%s", "%s/../lib/gprio/%s"};
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		char cand[PATH_MAX];
+		int m = snprintf(cand, sizeof(cand), where[i], self, file);
+		/* canonical (no "bin/.."): it is what LD_PRELOAD will show */
+		if (m > 0 && (size_t)m < sizeof(cand) && access(cand, R_OK) == 0 &&
+		    realpath(cand, out) && strlen(out) < len)
+			return 0;
+	}
+	return -ENOENT;
 }
 
 /* Is a gpriod serving the control segment at `path` (its heartbeat fresh)? */
@@ -120,7 +126,8 @@ int gprio_cmd_run(int argc, char **argv)
 	char cuda[PATH_MAX], hsa[PATH_MAX];
 	if (nv && find_shim("GPRIO_SHIM", "libgprio-cuda.so", cuda, sizeof(cuda))) {
 		fprintf(stderr,
-			"gprio run: libgprio-cuda.so not found next to gprio (set GPRIO_SHIM)\n");
+			"gprio run: libgprio-cuda.so not found next to gprio or in ../lib/gprio "
+			"(set GPRIO_SHIM)\n");
 		return 1;
 	}
 	if (amd && find_shim("GPRIO_HSA_SHIM", "libgprio-hsa.so", hsa, sizeof(hsa))) {

@@ -6,7 +6,10 @@
 #include <errno.h>
 #include <pwd.h>
 #include <sched.h>
+#include <stddef.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +65,26 @@ static void scheduling(bool realtime, FILE *log)
 		"gpriod: no real-time scheduling (%s) nor a higher priority: under full CPU "
 		"load the heartbeat can lapse and the shims fail open\n",
 		strerror(e));
+}
+
+/* systemd's readiness protocol (Type=notify) without libsystemd: one datagram to
+ * $NOTIFY_SOCKET (a path, or an abstract name starting with '@'). Nothing when not under it. */
+static void sd_notify_state(const char *state)
+{
+	const char *p = getenv("NOTIFY_SOCKET");
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	size_t l = p ? strlen(p) : 0;
+	if (!p || (p[0] != '/' && p[0] != '@') || l >= sizeof(a.sun_path))
+		return;
+	memcpy(a.sun_path, p, l);
+	if (p[0] == '@')
+		a.sun_path[0] = '\0';
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return;
+	(void)!sendto(fd, state, strlen(state), MSG_NOSIGNAL, (struct sockaddr *)&a,
+		      (socklen_t)(offsetof(struct sockaddr_un, sun_path) + l));
+	close(fd);
 }
 
 static int uid_of(const char *name, uint32_t *uid)
@@ -327,8 +350,10 @@ int main(int argc, char **argv)
 	if (sc.every)
 		gprio_evloop_add_timer(&loop, gprio_mono_now() + sc.every, status_timer, &sc);
 
+	sd_notify_state("READY=1");
 	while ((rc = gprio_monitor_step(&m)) >= 0)
 		;
+	sd_notify_state("STOPPING=1");
 	/* fail open: resume what we hold, then the mechanism's own release */
 	gprio_monitor_release_all(&m);
 	gprio_metrics_close(&metrics);

@@ -1,0 +1,56 @@
+#!/bin/sh
+# The package as a user gets it: cpack builds the .deb from this build tree; its contents are
+# unpacked into a scratch root (not installed on this machine); the binaries there run, `gprio
+# run` finds the shim where the package puts it, and gpriod tells systemd it is ready
+# (Type=notify). Installing it on a clean Debian 12 and starting the unit is not done here.
+#   test_package.sh BUILD_DIR
+set -u
+BUILD=$1
+TMP=$(mktemp -d)
+DPID=
+cleanup() { [ -n "$DPID" ] && kill "$DPID" 2>/dev/null; rm -rf "$TMP"; }
+trap cleanup EXIT
+fails=0
+ok() { echo "ok   - $1"; }
+bad() { echo "FAIL - $1"; fails=$((fails + 1)); }
+if ! command -v cpack >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then
+	echo "SKIP - cpack or dpkg-deb missing"
+	exit 77
+fi
+(cd "$BUILD" && cpack -B "$TMP/out" >"$TMP/cpack.log" 2>&1) || { cat "$TMP/cpack.log"; exit 1; }
+deb=$(ls "$TMP"/out/gprio_*_*.deb 2>/dev/null | head -1)
+[ -n "$deb" ] && ok "cpack built $(basename "$deb")" || { bad "no .deb: $(tail -5 "$TMP/cpack.log")"; exit 1; }
+dpkg-deb -x "$deb" "$TMP/root"
+for f in usr/bin/gprio usr/bin/gpriod usr/lib/gprio/libgprio-cuda.so usr/lib/gprio/libgprio-hsa.so \
+	usr/lib/systemd/system/gpriod.service usr/share/doc/gprio/README.md; do
+	[ -e "$TMP/root/$f" ] || bad "missing /$f"
+done
+grep -q '^Type=notify$' "$TMP/root/usr/lib/systemd/system/gpriod.service" &&
+	ok "binaries, shims, systemd unit (Type=notify) and docs in place" || bad "unit"
+v=$("$TMP/root/usr/bin/gpriod" --version)
+[ "$v" = "gpriod $(sed -n 's/^project(gprio VERSION \([0-9.]*\).*/\1/p' "$(dirname "$0")/../../CMakeLists.txt")" ] &&
+	ok "installed gpriod runs: $v" || bad "gpriod --version: $v"
+out=$(env -u GPRIO_SHIM "$TMP/root/usr/bin/gprio" run --offline -- sh -c 'echo "$LD_PRELOAD"' 2>/dev/null)
+case "$out" in
+*"$TMP/root/usr/lib/gprio/libgprio-cuda.so"*) ok "installed gprio run finds the shim in ../lib/gprio" ;;
+*) bad "gprio run preloads '$out'" ;;
+esac
+# Type=notify: gpriod sends READY=1 to $NOTIFY_SOCKET once it serves
+PY=$(command -v python3 || true)
+if [ -n "$PY" ]; then
+	"$PY" -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(5)
+print(s.recv(64).decode())' "$TMP/notify" >"$TMP/notified" 2>&1 &
+	LPID=$!
+	sleep 0.3
+	NOTIFY_SOCKET="$TMP/notify" "$TMP/root/usr/bin/gpriod" --shm "$TMP/seg" 2>/dev/null &
+	DPID=$!
+	wait $LPID
+	grep -q '^READY=1$' "$TMP/notified" && ok "gpriod tells systemd it is ready (READY=1)" ||
+		bad "no READY=1: $(cat "$TMP/notified")"
+else
+	echo "skip - readiness check (no python3)"
+fi
+[ "$fails" -eq 0 ] || { echo "$fails packaging test(s) failed"; exit 1; }
+echo "all packaging tests passed"

@@ -143,6 +143,21 @@ int gprio_cmd_run(int argc, char **argv)
 	setenv("GPRIO_CLASS", klass, 1);
 	if (prio)
 		setenv("GPRIO_PRIORITY", prio, 1);
+	/* priorities order the GPU, classes only name them: an offline job above an online one
+	 * (default 11), or an online one below offline work, is almost always a mistake */
+	long pv = prio ? strtol(prio, NULL, 10) : -1;
+	if (pv >= 0 && strcmp(klass, "offline") == 0 &&
+	    pv >= gprio_class_default_priority(GPRIO_CLASS_ONLINE))
+		fprintf(stderr,
+			"gprio run: warning: offline at priority %ld holds back online work at "
+			"priority %d and below\n",
+			pv, gprio_class_default_priority(GPRIO_CLASS_ONLINE));
+	else if (pv >= 0 && strcmp(klass, "online") == 0 &&
+		 pv <= gprio_class_default_priority(GPRIO_CLASS_OFFLINE))
+		fprintf(stderr,
+			"gprio run: warning: online at priority %ld is not above offline work "
+			"(priority %d): it will not preempt it\n",
+			pv, gprio_class_default_priority(GPRIO_CLASS_OFFLINE));
 	if (weight)
 		setenv("GPRIO_WEIGHT", weight, 1);
 	if (slo_us[0])

@@ -96,6 +96,8 @@ done
 [ $helpfail = 0 ] && ok "every command answers --help with its usage (exit 0)"
 out=$("$GPRIO" help run); [ "$(echo "$out" | head -c 16)" = "usage: gprio run" ] && ok "gprio help COMMAND" || bad "help run: $out"
 "$GPRIO" --version | grep -qE "^gprio [0-9]+\.[0-9]+\.[0-9]+$" && ok "--version" || bad "--version"
+GPRIO_SHIM=/dev/null "$GPRIO" run --offline --priority 12 -- true 2>"$TMP/w" ; grep -q "warning: offline at priority 12 holds back online work" "$TMP/w" &&
+	ok "an offline priority above online is warned about" || bad "no warning: $(cat "$TMP/w")"
 expect_fail "unknown command" 2 "unknown command 'frob'" -- frob
 
 # 5. doctor gives a verdict on a machine without an AMD GPU too

@@ -22,7 +22,15 @@
 #include "gprio/monitor.h"
 #include "registry.h"
 
-static volatile sig_atomic_t g_stop;
+#define GPRIOD_DEFAULT_CONFIG "/etc/gprio/gpriod.conf"
+
+static volatile sig_atomic_t g_stop, g_reload;
+
+static void on_hup(int sig)
+{
+	(void)sig;
+	g_reload = 1;
+}
 
 static void on_signal(int sig)
 {
@@ -38,6 +46,8 @@ static void catch_stop_signals(void)
 	sa.sa_handler = on_signal;
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sa.sa_handler = on_hup; /* reload the configuration file */
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 }
 
@@ -121,6 +131,10 @@ static void usage(FILE *f)
 		"  --status-ms N               print the status every N ms (0: only at exit)\n"
 		"  --metrics HOST:PORT|off     serve Prometheus metrics there (default off)\n"
 		"  --version                   print the version\n"
+		"  --config PATH|none          settings file, 'name = value' lines named as these\n"
+		"                              flags (default " GPRIOD_DEFAULT_CONFIG
+		" if it exists;\n"
+		"                              flags win; SIGHUP reloads the scheduling settings)\n"
 		"  --realtime on|off           run in a real-time class so the heartbeat holds "
 		"under\n"
 		"                              full CPU load (default on; falls back to nice "
@@ -196,6 +210,130 @@ static int common_option(const char *a, const char *val, struct gprio_monitor_cf
 }
 
 /* gpriod's own metrics, then the backend's. */
+/* The configuration file: the same settings as the flags, one "name = value" per line (name
+ * without the leading --), '#' comments; flags given on the command line win. */
+
+struct settings {
+	struct gprio_monitor_cfg cfg;
+	struct gprio_auth auth;
+	double status_ms;
+	bool realtime;
+	const char *metrics_addr;
+	const char *config;
+};
+
+static int common_option(const char *a, const char *val, struct gprio_monitor_cfg *cfg,
+			 struct gprio_auth *auth, double *status_ms, bool *realtime,
+			 const char **metrics);
+
+/* One setting, from argv or the file. backend: also the backend's own flags (at start; a
+ * reload cannot reopen the backend). 0, or 2 with the message printed. */
+static int setting(const struct gpriod_backend *b, struct settings *s, const char *flag,
+		   const char *val, bool backend, const char *where)
+{
+	int rc = common_option(flag, val, &s->cfg, &s->auth, &s->status_ms, &s->realtime,
+			       &s->metrics_addr);
+	if (rc == -ENOENT && strcmp(flag, "--config") == 0)
+		rc = 0;
+	if (rc == -ENOENT && backend)
+		rc = b->option(flag, val);
+	else if (rc == -ENOENT)
+		rc = 0; /* at a reload, the backend's (read at start only) are not looked at */
+	if (rc == -ENOENT) {
+		fprintf(stderr, "gpriod: %s%s: not a flag of gpriod --backend %s (gpriod --help)\n",
+			where, flag, b->name);
+		return 2;
+	}
+	if (rc) {
+		fprintf(stderr, "gpriod: %s%s: bad value '%s' (gpriod --help)\n", where, flag, val);
+		return 2;
+	}
+	return 0;
+}
+
+/* Read the file into s. A missing default file is fine; a missing named one is not. */
+static int read_config(const struct gpriod_backend *b, struct settings *s, bool backend, bool named)
+{
+	FILE *f = fopen(s->config, "r");
+	if (!f) {
+		if (!named && errno == ENOENT)
+			return 0;
+		fprintf(stderr, "gpriod: %s: %s\n", s->config, strerror(errno));
+		return 2;
+	}
+	char line[512];
+	int ln = 0, nv = 0, rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f)) {
+		ln++;
+		line[strcspn(line, "#\r\n")] = '\0';
+		char *eq = strchr(line, '='), name[128], where[300];
+		char *k = line;
+		while (*k == ' ' || *k == '\t')
+			k++;
+		if (!*k)
+			continue;
+		snprintf(where, sizeof(where), "%s:%d: ", s->config, ln);
+		if (!eq || nv == 256) {
+			fprintf(stderr, "gpriod: %s%s\n", where,
+				eq ? "more than 256 settings" : "expected 'name = value'");
+			rc = 2;
+			break;
+		}
+		*eq = '\0';
+		char *v = eq + 1;
+		for (size_t l = strlen(k); l && (k[l - 1] == ' ' || k[l - 1] == '\t'); l--)
+			k[l - 1] = '\0';
+		while (*v == ' ' || *v == '\t')
+			v++;
+		for (size_t l = strlen(v); l && (v[l - 1] == ' ' || v[l - 1] == '\t'); l--)
+			v[l - 1] = '\0';
+		/* the value outlives the file (some settings keep the pointer): a copy that is never
+		 * freed, a few bytes per setting and reload */
+		char *val = strdup(v);
+		if (!val || strlen(k) + 3 > sizeof(name)) {
+			fprintf(stderr, "gpriod: %s%s\n", where,
+				val ? "name too long" : "out of memory");
+			free(val);
+			rc = 2;
+			break;
+		}
+		snprintf(name, sizeof(name), "--%s", k);
+		nv++;
+		rc = setting(b, s, name, val, backend, where);
+	}
+	fclose(f);
+	return rc;
+}
+
+/* Defaults, then the file, then the command line. */
+static int load_settings(const struct gpriod_backend *b, struct settings *s, int argc, char **argv,
+			 bool backend)
+{
+	gprio_monitor_cfg_defaults(&s->cfg);
+	b->defaults(&s->cfg);
+	s->auth = (struct gprio_auth){.daemon_uid = (uint32_t)getuid()};
+	s->status_ms = 0;
+	s->realtime = true;
+	s->metrics_addr = NULL;
+	s->config = GPRIOD_DEFAULT_CONFIG;
+	bool named = false;
+	for (int i = 1; i + 1 < argc; i++)
+		if (strcmp(argv[i], "--config") == 0) {
+			s->config = argv[i + 1];
+			named = true;
+		}
+	int rc = strcmp(s->config, "none") == 0 ? 0 : read_config(b, s, backend, named);
+	for (int i = 1; rc == 0 && i < argc; i += 2) {
+		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!val)
+			return bad(a, NULL);
+		if (strcmp(a, "--backend") == 0)
+			continue;
+		rc = setting(b, s, a, val, backend, "");
+	}
+	return rc;
+}
+
 struct metrics_ctx {
 	const struct gpriod_backend *b;
 	void *be;
@@ -284,31 +422,14 @@ int main(int argc, char **argv)
 		return bad("--backend", name);
 
 	static struct gprio_monitor m;
-	struct gprio_monitor_cfg cfg;
-	gprio_monitor_cfg_defaults(&cfg);
-	b->defaults(&cfg);
-	struct gprio_auth auth = {.daemon_uid = (uint32_t)getuid()};
-	double status_ms = 0;
-	bool realtime = true;
-	const char *metrics_addr = NULL;
-	for (int i = 1; i < argc; i += 2) {
-		const char *a = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
-		if (!val)
-			return bad(a, NULL);
-		if (strcmp(a, "--backend") == 0)
-			continue;
-		int rc = common_option(a, val, &cfg, &auth, &status_ms, &realtime, &metrics_addr);
-		if (rc == -ENOENT)
-			rc = b->option(a, val);
-		if (rc == -ENOENT) {
-			fprintf(stderr,
-				"gpriod: %s: not a flag of gpriod --backend %s (gpriod --help)\n",
-				a, b->name);
-			return 2;
-		}
-		if (rc)
-			return bad(a, val);
-	}
+	static struct settings set;
+	if (load_settings(b, &set, argc, argv, true))
+		return 2;
+	struct gprio_monitor_cfg cfg = set.cfg;
+	struct gprio_auth auth = set.auth;
+	double status_ms = set.status_ms;
+	bool realtime = set.realtime;
+	const char *metrics_addr = set.metrics_addr;
 
 	scheduling(realtime, stderr);
 	static struct gprio_evloop loop;
@@ -351,8 +472,29 @@ int main(int argc, char **argv)
 		gprio_evloop_add_timer(&loop, gprio_mono_now() + sc.every, status_timer, &sc);
 
 	sd_notify_state("READY=1");
-	while ((rc = gprio_monitor_step(&m)) >= 0)
-		;
+	while ((rc = gprio_monitor_step(&m)) >= 0) {
+		if (!g_reload)
+			continue;
+		g_reload = 0;
+		sd_notify_state("RELOADING=1");
+		/* the scheduling settings change in place; a bad file changes nothing */
+		static struct settings fresh;
+		if (load_settings(b, &fresh, argc, argv, false) == 0) {
+			m.cfg.policy = fresh.cfg.policy;
+			m.cfg.poll = fresh.cfg.poll;
+			if (b->reconfigure)
+				b->reconfigure(be, &m.cfg);
+			fprintf(stderr,
+				"gpriod: %s reloaded: policy %s, hysteresis %.0f us, poll %.1f ms "
+				"(the backend's settings, --metrics, --allow and --realtime take "
+				"effect at the next start)\n",
+				fresh.config, gprio_policy_name(m.cfg.policy.policy),
+				(double)m.cfg.policy.hysteresis / 1e3, (double)m.cfg.poll / 1e6);
+		} else {
+			fprintf(stderr, "gpriod: reload refused: the running settings stay\n");
+		}
+		sd_notify_state("READY=1");
+	}
 	sd_notify_state("STOPPING=1");
 	/* fail open: resume what we hold, then the mechanism's own release */
 	gprio_monitor_release_all(&m);

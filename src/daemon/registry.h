@@ -36,6 +36,9 @@ struct gpriod_backend {
 	/* A one-line description for the start-up log. */
 	void (*describe)(void *be, FILE *f);
 	void (*status)(void *be, FILE *f);
+	/* The scheduling settings changed (SIGHUP): publish what the mechanism's in-process half
+	 * reads (policy, hysteresis). May be NULL. */
+	void (*reconfigure)(void *be, const struct gprio_monitor_cfg *mon);
 	/* Its own Prometheus metrics (per process, per queue), after gpriod's. May be NULL. */
 	void (*metrics)(void *be, FILE *f);
 	/* Fail open (after the monitor released what it held) and free. 0, or -errno when some

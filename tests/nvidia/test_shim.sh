@@ -342,6 +342,31 @@ else
 	echo "skip - untrusted-socket check (needs root, setpriv and /usr/bin/python3)"
 fi
 
+# 6d. the configuration file: the flags' settings as "name = value", flags win, SIGHUP
+#     reloads the scheduling settings, a bad file names the line and changes nothing
+printf '# gpriod settings\npolicy = share\nhysteresis-us = 800\n' >"$TMP/g.conf"
+"$GPRIOD" --shm "$TMP/shm7" --config "$TMP/g.conf" --hysteresis-us 700 2>"$TMP/d7.err" &
+DPID=$!
+sleep 0.4
+"$GPRIO" status --shm "$TMP/shm7" | grep -q "policy share, gating on, hysteresis 700 us" &&
+	ok "config file read, command-line flags win" || bad "config: $("$GPRIO" status --shm "$TMP/shm7" | head -1)"
+printf 'policy = wfq\n' >"$TMP/g.conf"
+kill -HUP $DPID
+sleep 0.3
+"$GPRIO" status --shm "$TMP/shm7" | grep -q "policy wfq" && grep -q "reloaded: policy wfq" "$TMP/d7.err" &&
+	ok "SIGHUP reloads the policy (shims see it)" || bad "reload: $(cat "$TMP/d7.err")"
+printf 'policy = fifo\n' >"$TMP/g.conf"
+kill -HUP $DPID
+sleep 0.3
+"$GPRIO" status --shm "$TMP/shm7" | grep -q "policy wfq" && grep -q "g.conf:1: --policy: bad value 'fifo'" "$TMP/d7.err" &&
+	grep -q "reload refused: the running settings stay" "$TMP/d7.err" &&
+	ok "a bad file at reload names the line and changes nothing" || bad "bad reload: $(cat "$TMP/d7.err")"
+kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+printf 'polcy = share\n' >"$TMP/g.conf"
+"$GPRIOD" --shm "$TMP/shm7" --config "$TMP/g.conf" 2>"$TMP/err"; rc=$?
+[ $rc = 2 ] && grep -q "g.conf:1: --polcy: not a flag" "$TMP/err" && ok "a bad file at start: refused with file:line" ||
+	bad "bad config ($rc): $(cat "$TMP/err")"
+
 # 7. gpriod's files cannot be prepared by someone else, and a running gpriod is not taken over
 "$GPRIOD" --shm "$TMP/one" 2>/dev/null &
 D1=$!

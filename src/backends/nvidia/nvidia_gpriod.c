@@ -156,6 +156,15 @@ static void nv_metrics(void *be, FILE *f)
 	}
 }
 
+static void nv_reconfigure(void *be, const struct gprio_monitor_cfg *mon)
+{
+	struct gprio_nv *nv = be;
+	nv->cfg.hysteresis = mon->policy.hysteresis;
+	nv->cfg.policy = (uint32_t)gprio_policy_index(mon->policy.policy);
+	atomic_store(&nv->shm->hysteresis_ns, nv->cfg.hysteresis);
+	atomic_store(&nv->shm->policy, nv->cfg.policy);
+}
+
 static int nv_close(void *be)
 {
 	gprio_nv_close(be, false);
@@ -183,5 +192,6 @@ const struct gpriod_backend gpriod_backend_nvidia = {
 	.describe = nv_describe,
 	.status = nv_status,
 	.metrics = nv_metrics,
+	.reconfigure = nv_reconfigure,
 	.close = nv_close,
 };

@@ -8,5 +8,6 @@ int gprio_cmd_run(int argc, char **argv);
 int gprio_cmd_status(int argc, char **argv);
 int gprio_cmd_set(int argc, char **argv);
 int gprio_cmd_doctor(int argc, char **argv);
+int gprio_cmd_top(int argc, char **argv);
 
 #endif

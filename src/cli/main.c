@@ -31,6 +31,10 @@ static const struct command commands[] = {
 	{"status", gprio_cmd_status,
 	 "status [--shm PATH] [--json]\n"
 	 "  gpriod's state and every process under gprio; exit 3 when gpriod is not running\n"},
+	{"top", gprio_cmd_top,
+	 "top [--interval 1s] [--count N] [--shm PATH]\n"
+	 "  a live view: per process and interval, launches, gated launches and gate wait per\n"
+	 "  second, class, priority, user and command (like nvidia-smi dmon)\n"},
 	{"set", gprio_cmd_set,
 	 "set PID [--online|--offline] [--priority N] [--shm PATH]\n"
 	 "  change a running process's class or priority (gpriod checks who asks)\n"},

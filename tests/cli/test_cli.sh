@@ -89,7 +89,7 @@ expect_fail "preempt on nvidia" 2 "only AMD profiles" -- sim examples/h100-onlin
 expect_fail "unknown profile option" 2 "unknown profile 'tpu'" -- sim --profile tpu
 expect_fail "policy and compare" 2 "not both" -- sim --policy none --compare none
 helpfail=0
-for c in sim profiles run status set doctor; do
+for c in sim profiles run status top set doctor; do
 	out=$("$GPRIO" $c --help 2>&1); rc=$?
 	[ $rc = 0 ] && echo "$out" | grep -q "^usage: gprio $c" || { bad "$c --help ($rc): $out"; helpfail=1; }
 done

@@ -75,11 +75,15 @@ OPID=$!
 wait_online $OPID
 st=$("$GPRIO" status --shm "$TMP/shm")
 "$GPRIO" status --shm "$TMP/shm" --json >"$TMP/st.json"
+"$GPRIO" top --shm "$TMP/shm" --interval 200ms --count 2 >"$TMP/top.txt"
 kill $OPID 2>/dev/null
 wait $OPID 2>/dev/null
 if command -v python3 >/dev/null 2>&1 && python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["gpriod"]["running"] and d["gpriod"]["policy"] == "priority"; p=[x for x in d["processes"] if x["pid"]=='"$OPID"']; assert p and p[0]["class"] == "online" and p[0]["priority"] == 11 and "gating" in p[0]["mechanisms"] and p[0]["launches"] > 0' <"$TMP/st.json" 2>"$TMP/err"; then
 	ok "gprio status --json: gpriod and the online process"
 else bad "status --json: $(cat "$TMP/err")"; fi
+if awk -v p=$OPID '$1 == p && $3 == "online" && $4 == 11 && $6 > 0 && $NF == "fake_app" { f++ } END { exit f != 2 }' "$TMP/top.txt"; then
+	ok "gprio top: two samples of the online process launching, with its command"
+else bad "top: $(cat "$TMP/top.txt")"; fi
 if echo "$st" | grep -q "gpriod: running (heartbeat fresh), policy priority, gating on" &&
 	echo "$st" | grep -Eq "^ +$OPID online +11 gating"; then
 	ok "gprio status shows the daemon and the online process"

@@ -9,5 +9,7 @@ int gprio_cmd_status(int argc, char **argv);
 int gprio_cmd_set(int argc, char **argv);
 int gprio_cmd_doctor(int argc, char **argv);
 int gprio_cmd_top(int argc, char **argv);
+/* A shim's path: $VAR, else next to the gprio binary, else BIN/../lib/gprio. 0 or -ENOENT. */
+int gprio_find_shim(const char *var, const char *file, char *out, size_t len);
 
 #endif

@@ -22,7 +22,7 @@
 
 /* The shim: named by the environment variable, else next to the gprio binary (a build tree),
  * else where `cmake --install` and the package put it (BIN/../lib/gprio/). */
-static int find_shim(const char *var, const char *file, char *out, size_t len)
+int gprio_find_shim(const char *var, const char *file, char *out, size_t len)
 {
 	const char *env = getenv(var);
 	if (env && *env) {
@@ -124,13 +124,13 @@ int gprio_cmd_run(int argc, char **argv)
 	bool amd = access("/dev/kfd", F_OK) == 0;
 	bool nv = !amd || access("/dev/nvidiactl", F_OK) == 0;
 	char cuda[PATH_MAX], hsa[PATH_MAX];
-	if (nv && find_shim("GPRIO_SHIM", "libgprio-cuda.so", cuda, sizeof(cuda))) {
+	if (nv && gprio_find_shim("GPRIO_SHIM", "libgprio-cuda.so", cuda, sizeof(cuda))) {
 		fprintf(stderr,
 			"gprio run: libgprio-cuda.so not found next to gprio or in ../lib/gprio "
 			"(set GPRIO_SHIM)\n");
 		return 1;
 	}
-	if (amd && find_shim("GPRIO_HSA_SHIM", "libgprio-hsa.so", hsa, sizeof(hsa))) {
+	if (amd && gprio_find_shim("GPRIO_HSA_SHIM", "libgprio-hsa.so", hsa, sizeof(hsa))) {
 		fprintf(stderr, "gprio run: libgprio-hsa.so not found next to gprio (set "
 				"GPRIO_HSA_SHIM)\n");
 		return 1;

@@ -55,9 +55,10 @@ int gprio_cmd_top(int argc, char **argv)
 		if (strcmp(argv[i], "--shm") == 0 && i + 1 < argc)
 			path = argv[++i];
 		else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc) {
-			if (sim_parse_duration(argv[++i], &interval) || interval < 10 * GPRIO_NS_PER_MS ||
-			    interval > 3600 * GPRIO_NS_PER_S) {
-				fprintf(stderr, "gprio top: --interval: expected 10ms..1h, got '%s'\n",
+			if (sim_parse_duration(argv[++i], &interval) ||
+			    interval < 10 * GPRIO_NS_PER_MS || interval > 3600 * GPRIO_NS_PER_S) {
+				fprintf(stderr,
+					"gprio top: --interval: expected 10ms..1h, got '%s'\n",
 					argv[i]);
 				return 2;
 			}
@@ -65,12 +66,14 @@ int gprio_cmd_top(int argc, char **argv)
 			char *end;
 			count = strtol(argv[++i], &end, 10);
 			if (*end || count < 1) {
-				fprintf(stderr, "gprio top: --count: expected 1 or more, got '%s'\n",
+				fprintf(stderr,
+					"gprio top: --count: expected 1 or more, got '%s'\n",
 					argv[i]);
 				return 2;
 			}
 		} else {
-			fprintf(stderr, "gprio top: %s: unknown option (gprio top --help)\n", argv[i]);
+			fprintf(stderr, "gprio top: %s: unknown option (gprio top --help)\n",
+				argv[i]);
 			return 2;
 		}
 	}
@@ -100,8 +103,9 @@ int gprio_cmd_top(int argc, char **argv)
 		gprio_ns hb = atomic_load(&s->heartbeat_ns);
 		bool alive = hb + GPRIO_SHM_STALE_NS > gprio_mono_now();
 		if (n == 0) {
-			printf("# %-7s %-8s %-8s %4s %-6s %10s %10s %10s  %s\n", "pid", "user", "class",
-			       "prio", "gate", "launch/s", "gated/s", "wait ms/s", "command");
+			printf("# %-7s %-8s %-8s %4s %-6s %10s %10s %10s  %s\n", "pid", "user",
+			       "class", "prio", "gate", "launch/s", "gated/s", "wait ms/s",
+			       "command");
 		} else if (!alive) {
 			printf("# gpriod not running: shims pass everything through\n");
 		}
@@ -119,13 +123,17 @@ int gprio_cmd_top(int argc, char **argv)
 				user_of(atomic_load(&r->uid), user, sizeof(user));
 				comm_of(pid, comm, sizeof(comm));
 				uint32_t mech = atomic_load(&c->mechanisms);
-				printf("  %-7u %-8.8s %-8s %4u %-6s %10.1f %10.1f %10.3f  %s\n", pid, user,
+				printf("  %-7u %-8.8s %-8s %4u %-6s %10.1f %10.1f %10.3f  %s\n",
+				       pid, user,
 				       gprio_class_name((enum gprio_class)atomic_load(&r->klass)),
 				       atomic_load(&r->priority),
-				       atomic_load(&c->waiting) ? "held" : mech & GPRIO_MECH_GATING ? "open" : "-",
+				       atomic_load(&c->waiting)   ? "held"
+				       : mech & GPRIO_MECH_GATING ? "open"
+								  : "-",
 				       same ? (double)(l - last[i].launches) / secs : 0.0,
 				       same ? (double)(g - last[i].gated) / secs : 0.0,
-				       same ? (double)(w - last[i].wait_ns) / 1e6 / secs : 0.0, comm);
+				       same ? (double)(w - last[i].wait_ns) / 1e6 / secs : 0.0,
+				       comm);
 			}
 			last[i] = (struct last){pid, l, g, w};
 		}

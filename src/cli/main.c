@@ -39,8 +39,9 @@ static const struct command commands[] = {
 	 "set PID [--online|--offline] [--priority N] [--shm PATH]\n"
 	 "  change a running process's class or priority (gpriod checks who asks)\n"},
 	{"doctor", gprio_cmd_doctor,
-	 "doctor\n  what this machine offers the AMD backend (KFD version, HWS, CWSR, "
-	 "privileges)\n"},
+	 "doctor\n  what this machine offers each backend: NVIDIA (driver, device, libcuda, the "
+	 "shim,\n"
+	 "  MPS, gpriod) and AMD (KFD version, HWS, CWSR, privileges), with a verdict for each\n"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -102,6 +102,14 @@ expect_fail "unknown command" 2 "unknown command 'frob'" -- frob
 
 # 5. doctor gives a verdict on a machine without an AMD GPU too
 if GPRIO_KFD_DEV=/nonexistent/kfd "$GPRIO" doctor | grep -q "verdict: no AMD GPU here"; then ok "doctor without AMD GPU"; else bad "doctor"; fi
+# and on NVIDIA: without a driver it says so, and it loads the shim it would preload
+if [ ! -e /proc/driver/nvidia/version ]; then
+	out=$("$GPRIO" doctor)
+	echo "$out" | grep -q "^verdict: no NVIDIA GPU driver here" && echo "$out" | grep -q "libgprio-cuda.so (loads)" &&
+		ok "doctor: NVIDIA verdict without a driver; the shim loads" || bad "doctor nvidia: $out"
+else
+	echo "skip - doctor's no-driver verdict (an NVIDIA driver is loaded here)"
+fi
 expect_fail "doctor takes no arguments" 2 "usage: gprio doctor" -- doctor now
 
 # 6. profiles list their parameters

@@ -251,6 +251,26 @@ static int setting(const struct gpriod_backend *b, struct settings *s, const cha
 	return 0;
 }
 
+/* Values read from the file outlive it (some settings keep the pointer): every copy is kept
+ * here, reachable, for the daemon's life (a few bytes per setting and reload). */
+static char *keep(const char *v)
+{
+	static char **kept;
+	static size_t n, cap;
+	if (n == cap) {
+		size_t nc = cap ? cap * 2 : 64;
+		char **k = realloc(kept, nc * sizeof(*k));
+		if (!k)
+			return NULL;
+		kept = k;
+		cap = nc;
+	}
+	char *c = strdup(v);
+	if (c)
+		kept[n++] = c;
+	return c;
+}
+
 /* Read the file into s. A missing default file is fine; a missing named one is not. */
 static int read_config(const struct gpriod_backend *b, struct settings *s, bool backend, bool named)
 {
@@ -287,17 +307,14 @@ static int read_config(const struct gpriod_backend *b, struct settings *s, bool 
 			v++;
 		for (size_t l = strlen(v); l && (v[l - 1] == ' ' || v[l - 1] == '\t'); l--)
 			v[l - 1] = '\0';
-		/* the value outlives the file (some settings keep the pointer): a copy that is never
-		 * freed, a few bytes per setting and reload */
-		char *val = strdup(v);
-		if (!val || strlen(k) + 3 > sizeof(name)) {
+		char *val = strlen(k) > 120 ? NULL : keep(v);
+		if (!val) {
 			fprintf(stderr, "gpriod: %s%s\n", where,
-				val ? "name too long" : "out of memory");
-			free(val);
+				strlen(k) > 120 ? "name too long" : "out of memory");
 			rc = 2;
 			break;
 		}
-		snprintf(name, sizeof(name), "--%s", k);
+		snprintf(name, sizeof(name), "--%.120s", k); /* length checked above */
 		nv++;
 		rc = setting(b, s, name, val, backend, where);
 	}

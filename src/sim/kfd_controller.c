@@ -32,6 +32,7 @@ static int kc_init(void **st, struct sim_world *w, const struct sim_scenario *sc
 	sim_kfd_sys(&c->kfd, &sys);
 	gprio_amdkfd_cfg_defaults(&cfg);
 	cfg.stage = sc->kfd.stage;
+	cfg.detach = gprio_kfd_detach_rule(sc->kfd.kernel);
 	int rc = gprio_amdkfd_open(&c->ak, &sys, &cfg, err, errlen);
 	if (rc) {
 		sim_kfd_free(&c->kfd);
@@ -69,6 +70,7 @@ static void kc_results(void *st, struct sim_result *r)
 		{"refused_calls", "refused KFD calls", true, ak->st.call_errors},
 		{"blocked_processes", "processes not controllable", true, ak->st.blocked},
 		{"agent_calls", NULL, false, ak->st.agent_calls},
+		{"detach_refused", "left alone (pre-6.12.103)", true, ak->st.detach_refused},
 		{"hung_at_exit", "processes hung at exit", true, hung},
 	};
 	r->ctl_stage = ak->stage;

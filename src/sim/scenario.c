@@ -483,6 +483,18 @@ static int kfd_version(struct parser *p, const char *k, const char *v)
 	return 0;
 }
 
+static int kfd_kernel(struct parser *p, const char *k, const char *v)
+{
+	(void)k;
+	size_t n = strlen(v);
+	if (n == 0 || n >= sizeof(p->sc->kfd.kernel) || !(v[0] >= '0' && v[0] <= '9') ||
+	    strspn(v, "0123456789.-+_abcdefghijklmnopqrstuvwxyz") != n)
+		return fail(p, "kernel: expected a release such as 6.12.117 (uname -r), got '%s'",
+			    v);
+	memcpy(p->sc->kfd.kernel, v, n + 1);
+	return 0;
+}
+
 #define KFD_EVENT(fn, kind)                                           \
 	static int fn(struct parser *p, const char *k, const char *v) \
 	{                                                             \
@@ -499,6 +511,7 @@ static const struct key kfd_keys[] = {
 	{"hws", KEY_FN, 0, 0, NOBOUND, kfd_onoff},
 	{"root", KEY_FN, 0, 0, NOBOUND, kfd_onoff},
 	{"version", KEY_FN, 0, 0, NOBOUND, kfd_version},
+	{"kernel", KEY_FN, 0, 0, NOBOUND, kfd_kernel},
 	{"exit", KEY_FN, 0, 0, NOBOUND, kfd_exit},
 	{"destroy", KEY_FN, 0, 0, NOBOUND, kfd_destroy},
 	{"debugger", KEY_FN, 0, 0, NOBOUND, kfd_debugger},
@@ -717,6 +730,7 @@ static void scenario_defaults(struct sim_scenario *sc, const char *path)
 	sc->die_at = GPRIO_NS_NEVER;
 	sc->kfd.major = 1;
 	sc->kfd.minor = 17; /* Linux 6.12's KFD ioctl API */
+	snprintf(sc->kfd.kernel, sizeof(sc->kfd.kernel), "6.12.117");
 }
 
 int sim_scenario_parse(struct sim_scenario *sc, const char *text, const char *path, char *err,

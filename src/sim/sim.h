@@ -68,6 +68,7 @@ struct sim_kfd_cfg {
 	bool no_hws;       /* amdgpu.sched_policy=2: DBG_TRAP answers EINVAL */
 	bool unprivileged; /* the daemon is not root: ptrace, process_vm_readv, PREEMPT refused */
 	uint32_t major, minor; /* KFD ioctl API version reported (default 1.17, Linux 6.12) */
+	char kernel[32];       /* kernel release (default 6.12.117): decides the ptrace rule */
 	uint32_t nev;
 	struct sim_kfd_event ev[SIM_KFD_MAX_EVENTS];
 };
@@ -112,7 +113,7 @@ extern const char gprio_default_scenario_name[];
 
 /* One counter a controller reports: `key` names it in JSON (json) and in code, `label` in the
  * text table (NULL: not shown there). */
-#define SIM_CTL_COUNTERS 8
+#define SIM_CTL_COUNTERS 12
 struct sim_ctl_counter {
 	const char *key;
 	const char *label;

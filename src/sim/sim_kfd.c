@@ -1,6 +1,7 @@
 #include "sim_kfd.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -21,6 +22,11 @@ int sim_kfd_init(struct sim_kfd *k, struct sim_world *w, const struct sim_kfd_cf
 	k->w = w;
 	k->cfg = cfg;
 	k->stage2 = cfg->stage == 2;
+	/* the kernel's own rule, read apart from gprio's parser: releases before 6.12.103 (the
+	 * stable fix) keep the old check; later series are modelled with the fix */
+	unsigned ma = 0, mi = 0, pa = 0;
+	if (sscanf(cfg->kernel, "%u.%u.%u", &ma, &mi, &pa) >= 2)
+		k->pre_detach_fix = ma < 6 || (ma == 6 && (mi < 12 || (mi == 12 && pa < 103)));
 	k->np = w->np;
 	k->p = calloc(w->np ? w->np : 1, sizeof(*k->p));
 	k->q = calloc(w->nq ? w->nq : 1, sizeof(*k->q));
@@ -186,9 +192,15 @@ static void sync(struct sim_kfd *k)
 		}
 }
 
-static bool may_debug(const struct sim_kfd_p *p, uint32_t caller)
+/* kfd_chardev.c, kfd_ioctl_set_debug_trap(): the caller must be the target's ptrace parent, or
+ * (from the 6.12.103 stable fix on) its registered debugger; before that fix only DISABLE is
+ * allowed to a registered debugger that has left ptrace. */
+static bool may_debug(const struct sim_kfd *k, const struct sim_kfd_p *p, uint32_t caller,
+		      uint32_t op)
 {
-	return p->tracer == caller || p->debugger == caller;
+	if (p->tracer == caller)
+		return true;
+	return p->debugger == caller && (!k->pre_detach_fix || op == GPRIO_KFD_DBG_DISABLE);
 }
 
 /* One queue array of SUSPEND/RESUME_QUEUES (stage2 false: the debugger's is_suspended) or of
@@ -232,7 +244,7 @@ static int sk_dbg_trap(struct sim_kfd *k, uint32_t me, struct gprio_kfd_dbg_trap
 	struct sim_kfd_p *p = proc_of(k, a->pid, &idx);
 	if (!p)
 		return -ESRCH;
-	if (!may_debug(p, me) && a->pid != me)
+	if (!may_debug(k, p, me, a->op) && a->pid != me)
 		return -EPERM;
 	if (a->op != GPRIO_KFD_DBG_ENABLE && !(p->debug && p->debugger == me))
 		return -EINVAL;

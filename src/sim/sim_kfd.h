@@ -2,7 +2,8 @@
  * with the permissions, error codes and side effects of Linux 6.12's amdkfd
  * (../shared/facts/kfd.md, kfd_chardev.c, kfd_device_queue_manager.c):
  *   - DBG_TRAP: EINVAL without HWS; EPERM unless the caller is the target, its ptrace parent or
- *     its registered debugger; EINVAL before ENABLE; EPERM for SUSPEND/RESUME before the
+ *     its registered debugger (on a kernel before 6.12.103, [kfd] kernel = 6.12.90, a registered
+ *     debugger that left ptrace may only DISABLE); EINVAL before ENABLE; EPERM for SUSPEND/RESUME before the
  *     target's RUNTIME_ENABLE; EALREADY for a second ENABLE. ENABLE/DISABLE refresh the runlist
  *     (a device-wide unmap on the stock KFD).
  *   - SUSPEND_QUEUES: array entries start invalid (bit 31) and are cleared on success; a queue
@@ -48,7 +49,8 @@ struct sim_kfd_p {
 struct sim_kfd {
 	struct sim_world *w;
 	const struct sim_kfd_cfg *cfg;
-	bool stage2; /* gprio's patch is loaded */
+	bool stage2;         /* gprio's patch is loaded */
+	bool pre_detach_fix; /* cfg->kernel is older than 6.12.103: the old ptrace rule */
 	uint32_t np;
 	struct sim_kfd_p *p;
 	struct sim_kfd_q *q; /* by world queue index */

@@ -11,6 +11,7 @@
 #include <cmocka.h>
 
 #include "../../src/sim/sim.h"
+#include "../../src/backends/amdkfd/kfd.h"
 #include "../../src/sim/sim_kfd.h"
 
 static struct sim_scenario sc;
@@ -252,6 +253,55 @@ static void shim_lost_falls_back(void **s)
 	assert_true(r.mon.suspends < before);
 }
 
+/* A kernel before the 6.12.103 stable fix refuses every DBG_TRAP op but DISABLE from a
+ * registered debugger that left ptrace (kfd_ioctl_set_debug_trap()). On 6.12.90 gprio knows it
+ * from the release and never enables a process through ptrace; on a series it cannot judge
+ * (6.6.50, modelled without a backport) it learns it from the first refusal, disables
+ * debugging again and tries nobody else. Either way no process stays debug-enabled, none
+ * hangs at exit, nothing is lost, and a process with its HSA shim is still preempted. */
+static void old_kernel_detach_rule(void **s)
+{
+	(void)s;
+	setup_run("[kfd]\nkernel = 6.12.90\nexit = train at 1500ms\n", 1, &r, 0);
+	nothing_lost(&r);
+	assert_int_equal(sim_result_counter(&r, "enables"), 0);
+	assert_true(sim_result_counter(&r, "detach_refused") >= 2);
+	assert_int_equal(sim_result_counter(&r, "hung_at_exit"), 0);
+	assert_int_equal(r.mon.suspends, 0);
+
+	setup_run("[kfd]\nkernel = 6.6.50\nexit = train at 1500ms\n", 1, &r, 0);
+	nothing_lost(&r);
+	assert_int_equal(sim_result_counter(&r, "enables"), 1); /* the one that taught it */
+	assert_true(sim_result_counter(&r, "detach_refused") >= 1);
+	assert_int_equal(sim_result_counter(&r, "hung_at_exit"), 0);
+	assert_int_equal(r.mon.suspends, 0);
+
+	setup_run("[kfd]\nkernel = 6.12.90\nshim = train\nshim = web\n", 1, &r, 0);
+	nothing_lost(&r);
+	assert_int_equal(sim_result_counter(&r, "detach_refused"), 0);
+	assert_true(r.mon.suspends > 10);
+
+	setup_run("[kfd]\nkernel = 6.12.103\n", 1, &r, 0);
+	assert_int_equal(sim_result_counter(&r, "detach_refused"), 0);
+	assert_true(r.mon.suspends > 10);
+}
+
+static void detach_rule_by_release(void **s)
+{
+	(void)s;
+	assert_int_equal(gprio_kfd_detach_rule("6.12.117"), GPRIO_KFD_DETACH_OK);
+	assert_int_equal(gprio_kfd_detach_rule("6.12.103-amd64"), GPRIO_KFD_DETACH_OK);
+	assert_int_equal(gprio_kfd_detach_rule("6.12.102"), GPRIO_KFD_DETACH_OLD);
+	assert_int_equal(gprio_kfd_detach_rule("6.12.0-28-generic"), GPRIO_KFD_DETACH_OLD);
+	assert_int_equal(gprio_kfd_detach_rule("6.12"), GPRIO_KFD_DETACH_OLD);
+	assert_int_equal(gprio_kfd_detach_rule("6.1.0-41-amd64"), GPRIO_KFD_DETACH_UNKNOWN);
+	assert_int_equal(gprio_kfd_detach_rule("6.16.3"), GPRIO_KFD_DETACH_UNKNOWN);
+	assert_int_equal(gprio_kfd_detach_rule("x"), GPRIO_KFD_DETACH_UNKNOWN);
+	assert_int_equal(gprio_kfd_detach_rule("6."), GPRIO_KFD_DETACH_UNKNOWN);
+	assert_int_equal(gprio_kfd_detach_rule("6.12.9999999"), GPRIO_KFD_DETACH_UNKNOWN);
+	assert_int_equal(gprio_kfd_detach_rule(NULL), GPRIO_KFD_DETACH_UNKNOWN);
+}
+
 /* The daemon dies while in-process processes are suspended: each shim sees the socket close and
  * resumes itself. */
 static void daemon_dies_in_process(void **s)
@@ -289,6 +339,8 @@ static void kfd_section_errors(void **s)
 		 "kfd.scn:28: exit: expected 'PROCESS at TIME', got 'train 1s'"},
 		{"[kfd]\nversion = one\n",
 		 "kfd.scn:28: version: expected MAJOR.MINOR such as 1.17, got 'one'"},
+		{"[kfd]\nkernel = six\n",
+		 "kfd.scn:28: kernel: expected a release such as 6.12.117 (uname -r), got 'six'"},
 		{"[kfd]\nstage = 2\n", "kfd.scn:28: unknown key 'stage' in [kfd]"},
 		{"[kfd]\nshim_lost = train\n",
 		 "kfd.scn:28: shim_lost: expected 'PROCESS at TIME', got 'train'"},
@@ -324,6 +376,8 @@ int main(void)
 		cmocka_unit_test(in_process_without_root),
 		cmocka_unit_test(shim_lost_falls_back),
 		cmocka_unit_test(daemon_dies_in_process),
+		cmocka_unit_test(old_kernel_detach_rule),
+		cmocka_unit_test(detach_rule_by_release),
 		cmocka_unit_test(variant_names),
 		cmocka_unit_test(kfd_section_errors),
 	};

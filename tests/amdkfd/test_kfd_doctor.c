@@ -1,6 +1,7 @@
 /* gprio doctor's AMD verdict on synthetic machines (the probe is I/O; the verdict is pure). */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdio.h>
 #include <stddef.h>
 #include <string.h>
 #include <cmocka.h>
@@ -48,6 +49,26 @@ static void stock_kernel_stage1(void **s)
 	assert_string_equal(v.summary, "stage 1 yes, stage 2 no");
 	assert_non_null(strstr(buf, "unmap every user queue"));
 	assert_non_null(strstr(buf, "queue_preemption_timeout_ms=9000"));
+}
+
+/* Before the 6.12.103 fix KFD refuses a debugger that left ptrace: only the in-process shim. */
+static void kernel_detach_rule(void **s)
+{
+	(void)s;
+	struct gprio_kfd_probe p = mi300();
+	snprintf(p.kernel, sizeof(p.kernel), "6.12.90-amd64");
+	gprio_kfd_verdict(&p, &v, buf, sizeof(buf));
+	assert_int_equal(v.stage1, GPRIO_STAGE_LIMITED);
+	assert_non_null(strstr(buf, "kernel 6.12.90-amd64: KFD refuses a debugger after ptrace"));
+	assert_non_null(strstr(buf, "this kernel lacks the detach fix"));
+	snprintf(p.kernel, sizeof(p.kernel), "6.12.117");
+	gprio_kfd_verdict(&p, &v, buf, sizeof(buf));
+	assert_int_equal(v.stage1, GPRIO_STAGE_YES);
+	assert_non_null(strstr(buf, "kernel 6.12.117: KFD lets gpriod debug"));
+	snprintf(p.kernel, sizeof(p.kernel), "6.16.1");
+	gprio_kfd_verdict(&p, &v, buf, sizeof(buf));
+	assert_int_equal(v.stage1, GPRIO_STAGE_YES);
+	assert_non_null(strstr(buf, "not known whether"));
 }
 
 static void old_kfd_or_no_hws(void **s)
@@ -99,8 +120,11 @@ static void uapi_layout(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(no_amd_gpu),        cmocka_unit_test(stock_kernel_stage1),
-		cmocka_unit_test(old_kfd_or_no_hws), cmocka_unit_test(limited_without_privileges),
+		cmocka_unit_test(no_amd_gpu),
+		cmocka_unit_test(stock_kernel_stage1),
+		cmocka_unit_test(kernel_detach_rule),
+		cmocka_unit_test(old_kfd_or_no_hws),
+		cmocka_unit_test(limited_without_privileges),
 		cmocka_unit_test(uapi_layout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -43,6 +43,7 @@ int gprio_amdkfd_open(struct gprio_amdkfd *b, const struct gprio_kfd_sys *sys,
 	memset(b, 0, sizeof(*b));
 	b->sys = *sys;
 	b->cfg = *cfg;
+	b->detach = cfg->detach;
 	b->self = sys->ops->self(sys->ctx);
 	if (cfg->stage < 0 || cfg->stage > 2 || cfg->sclk_mhz == 0 ||
 	    !gprio_priority_valid(cfg->unknown_priority)) {
@@ -163,6 +164,16 @@ static int become_debugger(struct gprio_amdkfd *b, struct amdkfd_proc *p)
 		b->st.enables++;
 		return arm_exit(b, p, s);
 	}
+	if (b->detach == GPRIO_KFD_DETACH_OLD) {
+		/* every op after the detach would be refused (kfd_ioctl_set_debug_trap()), and
+		 * staying its ptrace parent would take its signals: only its HSA shim can do it */
+		if (!p->err)
+			b->st.detach_refused++;
+		block(b, p, -EPERM, "stage 1 by ptrace");
+		snprintf(p->why, sizeof(p->why),
+			 "kernel lacks the 6.12.103 KFD detach fix: start it with gprio run");
+		return -EPERM;
+	}
 	int rc = b->sys.ops->attach(b->sys.ctx, p->pid);
 	if (rc < 0) {
 		block(b, p, rc, "ptrace attach");
@@ -175,7 +186,16 @@ static int become_debugger(struct gprio_amdkfd *b, struct amdkfd_proc *p)
 		return rc;
 	}
 	b->st.enables++;
-	return arm_exit(b, p, &b->sys);
+	rc = arm_exit(b, p, &b->sys);
+	if (rc == -EPERM && b->detach != GPRIO_KFD_DETACH_OK) {
+		/* the first op after the detach refused: this kernel lacks the fix; arm_exit has
+		 * disabled debugging again (DISABLE is allowed), and no process is tried again */
+		b->detach = GPRIO_KFD_DETACH_OLD;
+		b->st.detach_refused++;
+		snprintf(p->why, sizeof(p->why),
+			 "kernel lacks the 6.12.103 KFD detach fix: start it with gprio run");
+	}
+	return rc;
 }
 
 /* Addresses of pid's queues, clearing EC_QUEUE_NEW so SUSPEND takes them. */
@@ -597,6 +617,8 @@ void gprio_amdkfd_print(const struct gprio_amdkfd *b, FILE *f)
 	fprintf(f, "amdkfd: KFD %u.%u, stage %d (%s)\n", b->major, b->minor, b->stage,
 		b->stage == 2 ? "PREEMPT_QUEUES: per-queue unmap"
 			      : "DBG_TRAP suspend/resume: device-wide unmap");
+	if (b->stage == 1)
+		fprintf(f, "amdkfd: kernel %s\n", gprio_kfd_detach_name(b->detach));
 	fprintf(f, "%-8s %-8s %4s %-9s %-6s %6s %5s  %s\n", "PID", "CLASS", "PRIO", "MODE", "VIA",
 		"QUEUES", "HELD", "NOTE");
 	for (uint32_t i = 0; i < b->nprocs; i++) {
@@ -614,12 +636,12 @@ void gprio_amdkfd_print(const struct gprio_amdkfd *b, FILE *f)
 	fprintf(f,
 		"ioctls %llu, suspend calls %llu, resume calls %llu, snapshots %llu, enables %llu, "
 		"EC_QUEUE_NEW retries %llu, queue errors %llu, refused calls %llu, in-process "
-		"calls %llu\n",
+		"calls %llu, left alone for the detach rule %llu\n",
 		(unsigned long long)b->st.ioctls, (unsigned long long)b->st.suspend_calls,
 		(unsigned long long)b->st.resume_calls, (unsigned long long)b->st.snapshots,
 		(unsigned long long)b->st.enables, (unsigned long long)b->st.ebusy_retries,
 		(unsigned long long)b->st.queue_errors, (unsigned long long)b->st.call_errors,
-		(unsigned long long)b->st.agent_calls);
+		(unsigned long long)b->st.agent_calls, (unsigned long long)b->st.detach_refused);
 }
 
 const struct gprio_backend_ops gprio_amdkfd_ops = {

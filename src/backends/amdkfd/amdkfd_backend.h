@@ -19,7 +19,7 @@
 #include <stdio.h>
 
 #include "gprio/backend.h"
-#include "kfd_sys.h"
+#include "kfd.h"
 
 #define AMDKFD_MAX_PROCS 64
 #define AMDKFD_MAX_QPP   32 /* queues per process we track */
@@ -32,6 +32,9 @@ struct gprio_amdkfd_cfg {
 					 * queue on the device and changes how they exit) */
 	int unknown_priority;
 	int dbg_fd; /* a descriptor of ours KFD keeps for debug events (stage 1) */
+	/* the running kernel and the ptrace rule (gprio_kfd_detach_rule(uname -r)): on a kernel
+	 * without the fix stage 1 reaches processes only through their HSA shim */
+	enum gprio_kfd_detach detach;
 };
 
 void gprio_amdkfd_cfg_defaults(struct gprio_amdkfd_cfg *c);
@@ -73,11 +76,12 @@ struct amdkfd_proc {
 
 struct gprio_amdkfd_stats {
 	uint64_t ioctls, suspend_calls, resume_calls, snapshots, enables;
-	uint64_t ebusy_retries; /* queues SUSPEND skipped as new, taken again after a snapshot */
-	uint64_t queue_errors;  /* per-queue error bits */
-	uint64_t call_errors;   /* whole calls refused */
-	uint64_t blocked;       /* processes we could not set up */
-	uint64_t agent_calls;   /* KFD calls run in-process by an HSA shim */
+	uint64_t ebusy_retries;  /* queues SUSPEND skipped as new, taken again after a snapshot */
+	uint64_t queue_errors;   /* per-queue error bits */
+	uint64_t call_errors;    /* whole calls refused */
+	uint64_t blocked;        /* processes we could not set up */
+	uint64_t agent_calls;    /* KFD calls run in-process by an HSA shim */
+	uint64_t detach_refused; /* processes left alone: the kernel lacks the detach fix */
 };
 
 struct gprio_amdkfd {
@@ -86,6 +90,7 @@ struct gprio_amdkfd {
 	int stage;
 	uint32_t self;
 	uint32_t major, minor;
+	enum gprio_kfd_detach detach; /* cfg's, or OLD once KFD refused us after a detach */
 	uint32_t nprocs;
 	struct amdkfd_proc procs[AMDKFD_MAX_PROCS];
 	struct gprio_amdkfd_stats st;

@@ -1,5 +1,6 @@
 /* gpriod's registry row for the amdkfd backend: /dev/kfd, the HSA shims' agent socket on the
  * daemon's loop, stage 1 or 2. */
+#include <sys/utsname.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,6 +70,8 @@ static int ak_open(const struct gpriod_env *env, const struct gprio_backend_ops 
 	gprio_amdkfd_cfg_defaults(&acfg);
 	acfg.stage = g_stage;
 	acfg.dbg_fd = g_l.dbg_fd;
+	struct utsname u;
+	acfg.detach = uname(&u) == 0 ? gprio_kfd_detach_rule(u.release) : GPRIO_KFD_DETACH_UNKNOWN;
 	if ((rc = gprio_amdkfd_open(&g_ak, &sys, &acfg, err, errlen))) {
 		if (g_agents_on)
 			gprio_kfd_agents_close(&g_agents);

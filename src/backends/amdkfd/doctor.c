@@ -8,8 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/utsname.h>
 #include <unistd.h>
 
+#include "kfd.h"
 #include "kfd_uapi.h"
 
 static void line(char *buf, size_t len, size_t *off, const char *fmt, ...)
@@ -80,10 +82,24 @@ void gprio_kfd_verdict(const struct gprio_kfd_probe *p, struct gprio_kfd_verdict
 	if (dbg_api && hws) {
 		/* stage 1: in-process (HSA shim, pid = getpid()) always; as ptrace-attached debugger of
 		 * other processes only with ptrace rights */
-		v->stage1 = p->ptrace_ok ? GPRIO_STAGE_YES : GPRIO_STAGE_LIMITED;
+		enum gprio_kfd_detach d = gprio_kfd_detach_rule(p->kernel);
+		bool by_ptrace = p->ptrace_ok && d != GPRIO_KFD_DETACH_OLD;
+		v->stage1 = by_ptrace ? GPRIO_STAGE_YES : GPRIO_STAGE_LIMITED;
+		line(buf, len, &off, "kernel %s: %s\n", p->kernel[0] ? p->kernel : "unknown",
+		     d == GPRIO_KFD_DETACH_OK
+			     ? "KFD lets gpriod debug a process after ptrace detach"
+		     : d == GPRIO_KFD_DETACH_OLD
+			     ? "KFD refuses a debugger after ptrace detach (fixed in 6.12.103): "
+			       "only processes started with gprio run (HSA shim) can be preempted"
+			     : "not known whether KFD lets gpriod debug a process after ptrace "
+			       "detach "
+			       "(6.12.103 fix): gpriod finds out on the first process and stops "
+			       "trying if it is refused");
 		line(buf, len, &off, "stage 1 (stock KFD, DBG_TRAP suspend/resume): %s\n",
-		     p->ptrace_ok ? "available (in-process shim and ptrace-attached daemon)"
-				  : "in-process shim only (no ptrace rights for the daemon mode)");
+		     by_ptrace ? "available (in-process shim and ptrace-attached daemon)"
+		     : p->ptrace_ok
+			     ? "in-process shim only (this kernel lacks the detach fix)"
+			     : "in-process shim only (no ptrace rights for the daemon mode)");
 		if (!cwsr)
 			line(buf, len, &off,
 			     "  without CWSR, preemption latency is bounded by wave length\n");
@@ -131,6 +147,9 @@ void gprio_kfd_probe_machine(struct gprio_kfd_probe *p)
 	p->preempt_timeout_ms =
 		read_long("/sys/module/amdgpu/parameters/queue_preemption_timeout_ms", -1);
 	p->root = geteuid() == 0;
+	struct utsname u;
+	if (uname(&u) == 0)
+		snprintf(p->kernel, sizeof(p->kernel), "%s", u.release);
 	long scope = read_long("/proc/sys/kernel/yama/ptrace_scope", 0);
 	p->ptrace_ok = scope == 0 || (p->root && scope <= 2);
 	DIR *d = opendir("/sys/class/kfd/kfd/topology/nodes");

@@ -21,6 +21,7 @@ struct gprio_kfd_probe {
 	bool ptrace_ok;    /* kernel.yama.ptrace_scope allows attaching (0, or root with <= 2) */
 	bool stage2_ioctl; /* the patched KFD's preempt ioctl answered */
 	unsigned gpus;     /* nodes under /sys/class/kfd/kfd/topology/nodes with a gpu_id */
+	char kernel[65];   /* uname -r: the ptrace rule after detach (gprio_kfd_detach_rule) */
 };
 
 enum gprio_kfd_stage_ok { GPRIO_STAGE_NO = 0, GPRIO_STAGE_YES = 1, GPRIO_STAGE_LIMITED = 2 };

@@ -1,6 +1,7 @@
 #include "kfd.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <string.h>
 
 int gprio_kfd_version(const struct gprio_kfd_sys *s, uint32_t *major, uint32_t *minor)
@@ -170,4 +171,40 @@ uint32_t gprio_kfd_grace_units(gprio_ns grace, uint32_t mhz)
 	 * CP_IQ_WAIT_TIME2.SCH_WAVE with REG_SET_FIELD, 8 bits: 256 would become 0, which the CP
 	 * takes as "wait forever" (then the preemption timeout and a GPU reset) */
 	return units > GPRIO_KFD_GRACE_MAX_UNITS ? GPRIO_KFD_GRACE_MAX_UNITS : (uint32_t)units;
+}
+
+static bool read_num(const char **s, unsigned *out)
+{
+	unsigned v = 0;
+	int n = 0;
+	while (**s >= '0' && **s <= '9' && n < 6) {
+		v = v * 10 + (unsigned)(**s - '0');
+		(*s)++;
+		n++;
+	}
+	*out = v;
+	return n > 0 && n < 6;
+}
+
+enum gprio_kfd_detach gprio_kfd_detach_rule(const char *release)
+{
+	unsigned ma, mi, pa = 0;
+	const char *s = release;
+	if (!s || !read_num(&s, &ma) || *s++ != '.' || !read_num(&s, &mi))
+		return GPRIO_KFD_DETACH_UNKNOWN;
+	if (*s == '.') { /* "6.12" alone is 6.12.0; a suffix such as -amd64 ends the number */
+		s++;
+		if (!read_num(&s, &pa))
+			return GPRIO_KFD_DETACH_UNKNOWN;
+	}
+	if (ma == 6 && mi == 12)
+		return pa >= 103 ? GPRIO_KFD_DETACH_OK : GPRIO_KFD_DETACH_OLD;
+	return GPRIO_KFD_DETACH_UNKNOWN;
+}
+
+const char *gprio_kfd_detach_name(enum gprio_kfd_detach d)
+{
+	return d == GPRIO_KFD_DETACH_OK    ? "has the detach fix"
+	       : d == GPRIO_KFD_DETACH_OLD ? "lacks the detach fix (6.12.103)"
+					   : "detach fix unknown";
 }

@@ -50,4 +50,18 @@ int gprio_kfd_preempt2(const struct gprio_kfd_sys *s, uint32_t pid, const uint32
 #define GPRIO_KFD_GRACE_MAX_UNITS 255u
 uint32_t gprio_kfd_grace_units(gprio_ns grace, uint32_t mhz);
 
+/* Whether KFD lets the registered debugger work after it left ptrace (kfd_chardev.c,
+ * kfd_ioctl_set_debug_trap(): before the 6.12.103 stable fix every op but DISABLE needs
+ * ptrace_parent(target) == current). From a kernel release as uname -r prints it:
+ * GPRIO_KFD_DETACH_OK for 6.12.103 and later 6.12.y, GPRIO_KFD_DETACH_OLD for 6.12.0-102,
+ * GPRIO_KFD_DETACH_UNKNOWN otherwise (other series may or may not carry a backport, and a
+ * release may not parse): gprio then finds out from the first op KFD refuses after a detach. */
+enum gprio_kfd_detach {
+	GPRIO_KFD_DETACH_UNKNOWN = 0,
+	GPRIO_KFD_DETACH_OK,
+	GPRIO_KFD_DETACH_OLD,
+};
+enum gprio_kfd_detach gprio_kfd_detach_rule(const char *release);
+const char *gprio_kfd_detach_name(enum gprio_kfd_detach d);
+
 #endif

@@ -108,7 +108,7 @@ struct gprio_kfd_preempt_queues {
 	uint32_t num_queues;
 	uint32_t op;
 	uint32_t grace_period; /* as DBG_TRAP: units of 1000 GPU clocks, 0 -> 1 */
-	uint32_t timeout_ms;   /* fence wait; 0: queue_preemption_timeout_ms */
+	uint32_t timeout_ms;   /* fence wait: raised to queue_preemption_timeout_ms, at most 4x */
 	uint32_t pad;
 };
 /* 0x7e, not the next free number: KFD dispatches on the number alone (kfd_chardev.c,

@@ -566,6 +566,13 @@ static void shim_fail_open(struct sim_kfd *k, uint32_t idx)
 	}
 }
 
+/* kfd_chardev.c with gprio's patch 0003: the read-only module parameter gprio_preempt_version */
+static int sk_stage2_version(void *ctx)
+{
+	const struct sim_kfd *k = ctx;
+	return k->stage2 ? 1 : -ENOENT;
+}
+
 static const struct gprio_kfd_sys_ops sim_kfd_ops = {
 	.ioctl = sk_ioctl,
 	.list_procs = sk_list_procs,
@@ -579,6 +586,7 @@ static const struct gprio_kfd_sys_ops sim_kfd_ops = {
 	.sleep = sk_sleep,
 	.has_agent = sk_has_agent,
 	.agent_ioctl = sk_agent_ioctl,
+	.stage2_version = sk_stage2_version,
 };
 
 void sim_kfd_sys(struct sim_kfd *k, struct gprio_kfd_sys *out)

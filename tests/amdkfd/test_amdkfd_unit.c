@@ -27,6 +27,9 @@ struct fake {
 	bool unclassified200; /* 200 was not started by gprio run */
 	int arms;             /* SEND_RUNTIME_EVENT exit permits given */
 	int dbg_calls_200, attach_200;
+	int stage2_version;  /* what the module parameter says; 0: no such parameter */
+	bool ioctl_7e_taken; /* a newer kernel where 0x7e is someone else's ioctl (answers 0) */
+	int preempt_ioctls;
 	gprio_ns now;
 };
 static struct fake F;
@@ -45,8 +48,10 @@ static int f_ioctl(void *ctx, unsigned long req, void *arg)
 		v->minor = 15;
 		return 0;
 	}
-	if (req == GPRIO_KFD_PREEMPT_QUEUES)
-		return -ENOTTY;
+	if (req == GPRIO_KFD_PREEMPT_QUEUES) {
+		F.preempt_ioctls++;
+		return F.ioctl_7e_taken || F.stage2_version == 1 ? 0 : -ENOTTY;
+	}
 	if (req != GPRIO_KFD_DBG_TRAP)
 		return -ENOTTY;
 	struct gprio_kfd_dbg_trap *a = arg;
@@ -178,10 +183,47 @@ static int f_sleep(void *ctx, gprio_ns d)
 	return 0;
 }
 
+static int f_stage2_version(void *ctx)
+{
+	(void)ctx;
+	return F.stage2_version ? F.stage2_version : -ENOENT;
+}
+
 static const struct gprio_kfd_sys_ops fake_ops = {
-	f_ioctl, f_list_procs, f_list_queues, f_read_mem, f_attach, f_ok, f_classify,
-	f_self,  f_now,        f_sleep,       NULL,       NULL, /* no in-process agents */
+	f_ioctl,          f_list_procs, f_list_queues, f_read_mem, f_attach, f_ok, f_classify,
+	f_self,           f_now,        f_sleep,       NULL,       NULL, /* no in-process agents */
+	f_stage2_version,
 };
+
+/* Stage 2 is recognised by the version the patched KFD publishes, never by trying ioctl 0x7e:
+ * on a kernel where that number is someone else's ioctl (it answers 0), gprio issues nothing
+ * there and stays at stage 1; a version it does not know (2) is not taken for its own. */
+static void stage2_by_version(void **s)
+{
+	(void)s;
+	struct gprio_amdkfd b;
+	struct gprio_kfd_sys sys = {&fake_ops, NULL};
+	struct gprio_amdkfd_cfg cfg;
+	char err[200];
+	gprio_amdkfd_cfg_defaults(&cfg);
+	memset(&F, 0, sizeof(F));
+	F.ioctl_7e_taken = true;
+	assert_int_equal(gprio_amdkfd_open(&b, &sys, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(b.stage, 1);
+	assert_int_equal(F.preempt_ioctls, 0);
+	cfg.stage = 2;
+	assert_int_equal(gprio_amdkfd_open(&b, &sys, &cfg, err, sizeof(err)), -EOPNOTSUPP);
+	assert_int_equal(F.preempt_ioctls, 0);
+	F.stage2_version = 2;
+	assert_int_equal(gprio_amdkfd_open(&b, &sys, &cfg, err, sizeof(err)), -EOPNOTSUPP);
+	assert_int_equal(F.preempt_ioctls, 0);
+	F.stage2_version = 1;
+	F.ioctl_7e_taken = false;
+	cfg.stage = 0;
+	assert_int_equal(gprio_amdkfd_open(&b, &sys, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(b.stage, 2);
+	assert_int_equal(F.preempt_ioctls, 1); /* the probe, for EPERM */
+}
 
 static struct gprio_amdkfd B;
 static struct gprio_table T;
@@ -446,6 +488,7 @@ static void linux_port_parsing(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(stage2_by_version),
 		cmocka_unit_test(discovery_and_pointers),
 		cmocka_unit_test(unmanaged_untouched),
 		cmocka_unit_test(ec_queue_new_retry),

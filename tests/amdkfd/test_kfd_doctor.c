@@ -86,6 +86,24 @@ static void old_kfd_or_no_hws(void **s)
 	assert_non_null(strstr(buf, "no HWS"));
 }
 
+/* Stage 2 is what the patched KFD's module parameter says, not what ioctl 0x7e answers. */
+static void stage2_interface(void **s)
+{
+	(void)s;
+	struct gprio_kfd_probe p = mi300();
+	p.stage2_version = -1;
+	gprio_kfd_verdict(&p, &v, buf, sizeof(buf));
+	assert_int_equal(v.stage2, GPRIO_STAGE_NO);
+	assert_non_null(strstr(buf, "stage 2: the patched KFD (kernel/amdkfd) is not loaded"));
+	p.stage2_version = 2;
+	gprio_kfd_verdict(&p, &v, buf, sizeof(buf));
+	assert_int_equal(v.stage2, GPRIO_STAGE_NO);
+	assert_non_null(strstr(buf, "speaks interface 2, this gprio 1"));
+	p.stage2_version = 1;
+	gprio_kfd_verdict(&p, &v, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "its ioctl did not answer"));
+}
+
 static void limited_without_privileges(void **s)
 {
 	(void)s;
@@ -120,11 +138,9 @@ static void uapi_layout(void **s)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(no_amd_gpu),
-		cmocka_unit_test(stock_kernel_stage1),
-		cmocka_unit_test(kernel_detach_rule),
-		cmocka_unit_test(old_kfd_or_no_hws),
-		cmocka_unit_test(limited_without_privileges),
+		cmocka_unit_test(no_amd_gpu),         cmocka_unit_test(stock_kernel_stage1),
+		cmocka_unit_test(kernel_detach_rule), cmocka_unit_test(stage2_interface),
+		cmocka_unit_test(old_kfd_or_no_hws),  cmocka_unit_test(limited_without_privileges),
 		cmocka_unit_test(uapi_layout),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -112,7 +112,16 @@ void gprio_kfd_verdict(const struct gprio_kfd_probe *p, struct gprio_kfd_verdict
 		line(buf, len, &off, "stage 2 (patched KFD, per-queue preempt ioctl): %s\n",
 		     p->root ? "available" : "present, needs root (CAP_SYS_ADMIN)");
 	} else {
-		line(buf, len, &off, "stage 2: the patched KFD (kernel/amdkfd) is not loaded\n");
+		if (p->stage2_version > 0 && p->stage2_version != GPRIO_KFD_PREEMPT_IFACE)
+			line(buf, len, &off,
+			     "stage 2: the KFD patch here speaks interface %d, this gprio %d\n",
+			     p->stage2_version, GPRIO_KFD_PREEMPT_IFACE);
+		else if (p->stage2_version == GPRIO_KFD_PREEMPT_IFACE)
+			line(buf, len, &off,
+			     "stage 2: the patch is loaded but its ioctl did not answer\n");
+		else
+			line(buf, len, &off,
+			     "stage 2: the patched KFD (kernel/amdkfd) is not loaded\n");
 	}
 	snprintf(v->summary, sizeof(v->summary), "stage 1 %s, stage 2 %s",
 		 v->stage1 == GPRIO_STAGE_YES       ? "yes"
@@ -180,10 +189,15 @@ void gprio_kfd_probe_machine(struct gprio_kfd_probe *p)
 		p->major = v.major;
 		p->minor = v.minor;
 	}
-	/* gprio's stage-2 ioctl answers an empty request with 0 (EPERM when not root) */
-	struct gprio_kfd_preempt_queues pq;
-	memset(&pq, 0, sizeof(pq));
-	pq.pid = (uint32_t)getpid();
-	p->stage2_ioctl = ioctl(fd, GPRIO_KFD_PREEMPT_QUEUES, &pq) == 0 || errno == EPERM;
+	/* the patched KFD says so in a module parameter; only then is 0x7e gprio's ioctl, which
+	 * answers an empty request with 0 (EPERM when not root) */
+	p->stage2_version =
+		(int)read_long("/sys/module/amdgpu/parameters/gprio_preempt_version", -1);
+	if (p->stage2_version == GPRIO_KFD_PREEMPT_IFACE) {
+		struct gprio_kfd_preempt_queues pq;
+		memset(&pq, 0, sizeof(pq));
+		pq.pid = (uint32_t)getpid();
+		p->stage2_ioctl = ioctl(fd, GPRIO_KFD_PREEMPT_QUEUES, &pq) == 0 || errno == EPERM;
+	}
 	close(fd);
 }

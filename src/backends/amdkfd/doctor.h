@@ -18,10 +18,11 @@ struct gprio_kfd_probe {
 	int cwsr_enable;         /* amdgpu.cwsr_enable; -1 unknown */
 	long preempt_timeout_ms; /* amdkfd queue_preemption_timeout_ms; -1 unknown */
 	bool root;
-	bool ptrace_ok;    /* kernel.yama.ptrace_scope allows attaching (0, or root with <= 2) */
-	bool stage2_ioctl; /* the patched KFD's preempt ioctl answered */
-	unsigned gpus;     /* nodes under /sys/class/kfd/kfd/topology/nodes with a gpu_id */
-	char kernel[65];   /* uname -r: the ptrace rule after detach (gprio_kfd_detach_rule) */
+	bool ptrace_ok;     /* kernel.yama.ptrace_scope allows attaching (0, or root with <= 2) */
+	int stage2_version; /* amdgpu.gprio_preempt_version; -1 (or 0) none: a stock KFD */
+	bool stage2_ioctl;  /* that said 1, and the preempt ioctl answered */
+	unsigned gpus;      /* nodes under /sys/class/kfd/kfd/topology/nodes with a gpu_id */
+	char kernel[65];    /* uname -r: the ptrace rule after detach (gprio_kfd_detach_rule) */
 };
 
 enum gprio_kfd_stage_ok { GPRIO_STAGE_NO = 0, GPRIO_STAGE_YES = 1, GPRIO_STAGE_LIMITED = 2 };

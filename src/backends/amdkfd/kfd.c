@@ -20,6 +20,10 @@ int gprio_kfd_version(const struct gprio_kfd_sys *s, uint32_t *major, uint32_t *
 
 int gprio_kfd_has_stage2(const struct gprio_kfd_sys *s)
 {
+	/* a kernel that does not say it has gprio's interface gets no ioctl from us: 0x7e may be
+	 * something else there one day */
+	if (!s->ops->stage2_version || s->ops->stage2_version(s->ctx) != GPRIO_KFD_PREEMPT_IFACE)
+		return 0;
 	struct gprio_kfd_preempt_queues a;
 	memset(&a, 0, sizeof(a));
 	a.pid = s->ops->self(s->ctx);

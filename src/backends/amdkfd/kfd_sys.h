@@ -45,6 +45,10 @@ struct gprio_kfd_sys_ops {
 	 * itself). -ENOENT: no agent (any more). Both may be NULL: no in-process mode. */
 	bool (*has_agent)(void *ctx, uint32_t pid);
 	int (*agent_ioctl)(void *ctx, uint32_t pid, unsigned long req, void *arg);
+	/* The stage-2 interface version the patched KFD publishes (the read-only amdgpu module
+	 * parameter gprio_preempt_version), or -ENOENT: a stock KFD. NULL: none. Read before the
+	 * PREEMPT_QUEUES ioctl is ever issued: a number alone cannot say whose it is. */
+	int (*stage2_version)(void *ctx);
 };
 
 struct gprio_kfd_sys {

@@ -26,6 +26,7 @@ int gprio_kfd_linux_init(struct gprio_kfd_linux *l, const char *dev)
 	l->kfd_fd = -1;
 	l->dbg_fd = -1;
 	snprintf(l->kfd_proc, sizeof(l->kfd_proc), "/sys/class/kfd/kfd/proc");
+	snprintf(l->amdgpu_params, sizeof(l->amdgpu_params), "/sys/module/amdgpu/parameters");
 	snprintf(l->proc, sizeof(l->proc), "/proc");
 	if (!dev)
 		return 0;
@@ -110,6 +111,18 @@ static int read_u64(const char *path, uint64_t *v)
 		return -EIO;
 	*v = x;
 	return 0;
+}
+
+static int lx_stage2_version(void *ctx)
+{
+	struct gprio_kfd_linux *l = ctx;
+	char f[400];
+	uint64_t v = 0;
+	snprintf(f, sizeof(f), "%s/gprio_preempt_version", l->amdgpu_params);
+	int rc = read_u64(f, &v);
+	if (rc < 0)
+		return rc == -EIO ? -EIO : -ENOENT;
+	return v > 1000 ? -EIO : (int)v;
 }
 
 static int lx_list_queues(void *ctx, uint32_t pid, struct gprio_kfd_sysq *q, size_t cap)
@@ -337,6 +350,7 @@ const struct gprio_kfd_sys_ops gprio_kfd_linux_ops = {
 	.sleep = lx_sleep,
 	.has_agent = lx_has_agent,
 	.agent_ioctl = lx_agent_ioctl,
+	.stage2_version = lx_stage2_version,
 };
 
 void gprio_kfd_linux_sys(struct gprio_kfd_linux *l, struct gprio_kfd_sys *out)

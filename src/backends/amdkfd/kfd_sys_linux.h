@@ -13,6 +13,7 @@ struct gprio_kfd_linux {
 	int dbg_fd;                  /* eventfd handed to DBG_TRAP ENABLE */
 	char kfd_proc[256];          /* default /sys/class/kfd/kfd/proc */
 	char proc[256];              /* default /proc */
+	char amdgpu_params[256];     /* default /sys/module/amdgpu/parameters */
 	volatile sig_atomic_t *stop; /* sleep() returns -ECANCELED once *stop is set */
 	/* gpriod: who may be online (its --allow list). A process's class comes from its own
 	 * environment (GPRIO_CLASS/GPRIO_PRIORITY, set by gprio run): what its owner asked for,

@@ -116,6 +116,8 @@ struct gprio_kfd_preempt_queues {
  * kernel has taken would run that kernel's ioctl (0x27 is AMDKFD_IOC_CREATE_PROCESS in the 2026
  * drm-next merge). The uapi check asserts it is beyond Linux 6.12's AMDKFD_COMMAND_END. */
 #define GPRIO_KFD_PREEMPT_QUEUES _IOWR(GPRIO_KFD_IOC, 0x7e, struct gprio_kfd_preempt_queues)
+/* the interface version the patched KFD publishes as amdgpu.gprio_preempt_version */
+#define GPRIO_KFD_PREEMPT_IFACE 1
 
 /* KFD exception codes gprio cares about (bit (code - 1) of an exception mask): enum
  * kfd_dbg_trap_exception_code in include/uapi/linux/kfd_ioctl.h (checked against Linux 6.12 by

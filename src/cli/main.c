@@ -50,7 +50,7 @@ static void usage(FILE *f)
 	fprintf(f, "usage: gprio COMMAND [ARGS]   (gprio help COMMAND, gprio COMMAND --help)\n");
 	for (size_t i = 0; i < NCOMMANDS; i++)
 		fprintf(f, "  %s", commands[i].usage);
-	fprintf(f, "  help [COMMAND]\n  --version\n");
+	fprintf(f, "  help [COMMAND | --commands]\n  --version\n");
 }
 
 static const struct command *find(const char *name)
@@ -81,6 +81,12 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0) {
+		if (argc > 2 && strcmp(argv[2], "--commands") == 0) { /* for shell completion */
+			for (size_t i = 0; i < NCOMMANDS; i++)
+				printf("%s\n", commands[i].name);
+			printf("help\n");
+			return 0;
+		}
 		const struct command *c = argc > 2 ? find(argv[2]) : NULL;
 		if (argc > 2 && !c) {
 			fprintf(stderr, "gprio help: unknown command '%s'\n", argv[2]);

@@ -22,7 +22,8 @@ deb=$(ls "$TMP"/out/gprio_*_*.deb 2>/dev/null | head -1)
 [ -n "$deb" ] && ok "cpack built $(basename "$deb")" || { bad "no .deb: $(tail -5 "$TMP/cpack.log")"; exit 1; }
 dpkg-deb -x "$deb" "$TMP/root"
 for f in usr/bin/gprio usr/bin/gpriod usr/lib/gprio/libgprio-cuda.so usr/lib/gprio/libgprio-hsa.so \
-	usr/lib/systemd/system/gpriod.service usr/share/doc/gprio/README.md etc/gprio/gpriod.conf; do
+	usr/lib/systemd/system/gpriod.service usr/share/doc/gprio/README.md etc/gprio/gpriod.conf \
+	usr/share/bash-completion/completions/gprio usr/share/bash-completion/completions/gpriod; do
 	[ -e "$TMP/root/$f" ] || bad "missing /$f"
 done
 grep -q '^Type=notify$' "$TMP/root/usr/lib/systemd/system/gpriod.service" &&

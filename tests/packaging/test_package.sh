@@ -23,11 +23,23 @@ deb=$(ls "$TMP"/out/gprio_*_*.deb 2>/dev/null | head -1)
 dpkg-deb -x "$deb" "$TMP/root"
 for f in usr/bin/gprio usr/bin/gpriod usr/lib/gprio/libgprio-cuda.so usr/lib/gprio/libgprio-hsa.so \
 	usr/lib/systemd/system/gpriod.service usr/share/doc/gprio/README.md etc/gprio/gpriod.conf \
-	usr/share/bash-completion/completions/gprio usr/share/bash-completion/completions/gpriod; do
+	usr/share/bash-completion/completions/gprio usr/share/bash-completion/completions/gpriod \
+	usr/share/man/man1/gprio.1 usr/share/man/man8/gpriod.8; do
 	[ -e "$TMP/root/$f" ] || bad "missing /$f"
 done
 grep -q '^Type=notify$' "$TMP/root/usr/lib/systemd/system/gpriod.service" &&
 	ok "binaries, shims, systemd unit (Type=notify) and docs in place" || bad "unit"
+# the manual pages carry every command and flag the help texts name
+for c in sim run status top set doctor; do
+	grep -q "^\.SS $c\$" "$TMP/root/usr/share/man/man1/gprio.1" || bad "gprio.1 lacks $c"
+done
+grep -q -- '--metrics' "$TMP/root/usr/share/man/man8/gpriod.8" || bad "gpriod.8 lacks --metrics"
+if command -v groff >/dev/null 2>&1; then
+	w=$(groff -man -Tutf8 -ww -z "$TMP/root/usr/share/man/man1/gprio.1" "$TMP/root/usr/share/man/man8/gpriod.8" 2>&1)
+	[ -z "$w" ] && ok "manual pages gprio(1) and gpriod(8) render without warnings" || bad "groff: $w"
+else
+	ok "manual pages gprio(1) and gpriod(8) present (groff not installed: not rendered)"
+fi
 v=$("$TMP/root/usr/bin/gpriod" --version)
 [ "$v" = "gpriod $(sed -n 's/^project(gprio VERSION \([0-9.]*\).*/\1/p' "$(dirname "$0")/../../CMakeLists.txt")" ] &&
 	ok "installed gpriod runs: $v" || bad "gpriod --version: $v"

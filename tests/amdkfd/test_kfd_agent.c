@@ -198,7 +198,8 @@ static void roundtrip(void **s)
 	assert_int_equal(access(path, F_OK), -1); /* the socket file is removed */
 }
 
-/* A shim that connects and never answers costs one timeout, then it is dropped. */
+/* A shim that connects and never answers costs one timeout, then it is dropped, and its user's
+ * shims are refused from then on: connecting stuck shims again cannot stall gpriod again. */
 static void stuck_agent(void **s)
 {
 	(void)s;
@@ -216,6 +217,14 @@ static void stuck_agent(void **s)
 	gprio_ns took = sys.ops->now(sys.ctx) - t0;
 	assert_true(took >= (gprio_ns)GPRIO_KFD_AGENT_TIMEOUT_MS * GPRIO_NS_PER_MS);
 	assert_false(sys.ops->has_agent(sys.ctx, me));
+	int again = shim_connect(); /* the same user, stuck again */
+	sys.ops->sleep(sys.ctx, sys.ops->now(sys.ctx) + 50 * GPRIO_NS_PER_MS);
+	assert_false(sys.ops->has_agent(sys.ctx, me));
+	assert_int_equal(agents.refused, 1);
+	t0 = sys.ops->now(sys.ctx);
+	assert_int_equal(gprio_kfd_dbg_disable(&as, me), -ENOENT); /* no call, no second wait */
+	assert_true(sys.ops->now(sys.ctx) - t0 < 100 * GPRIO_NS_PER_MS);
+	close(again);
 	close(fd);
 	daemon_down(&l);
 }

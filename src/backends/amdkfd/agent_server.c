@@ -1,5 +1,9 @@
 #include "agent_server.h"
 
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
 static struct gprio_peer *find(struct gprio_kfd_agents *a, uint32_t pid)
 {
 	for (uint32_t i = 0; i < GPRIO_SERVER_MAX_PEERS; i++)
@@ -8,10 +12,22 @@ static struct gprio_peer *find(struct gprio_kfd_agents *a, uint32_t pid)
 	return NULL;
 }
 
+static bool stuck(const struct gprio_kfd_agents *a, uint32_t uid)
+{
+	for (uint32_t i = 0; i < a->nstuck; i++)
+		if (a->stuck_uid[i] == uid)
+			return true;
+	return false;
+}
+
 static int on_accept(struct gprio_server *s, struct gprio_peer *p, void *ctx)
 {
 	struct gprio_kfd_agents *a = ctx;
 	(void)s;
+	if (stuck(a, p->uid)) {
+		a->refused++;
+		return -EPERM;
+	}
 	for (uint32_t i = 0; i < GPRIO_SERVER_MAX_PEERS; i++) {
 		struct gprio_peer *o = &a->srv.peers[i];
 		if (o != p && o->fd >= 0 && o->pid == p->pid)
@@ -32,6 +48,8 @@ static const struct gprio_server_ops agent_ops = {.accept = on_accept, .readable
 
 int gprio_kfd_agents_listen(struct gprio_kfd_agents *a, struct gprio_evloop *loop, const char *path)
 {
+	a->nstuck = 0;
+	a->refused = 0;
 	return gprio_server_listen(&a->srv, loop, path, 0666, &agent_ops, a);
 }
 
@@ -51,11 +69,26 @@ static int agent_fd(void *ctx, uint32_t pid)
 	return p ? p->fd : -1;
 }
 
-static void agent_lost(void *ctx, uint32_t pid)
+static void agent_lost(void *ctx, uint32_t pid, int rc)
 {
-	struct gprio_peer *p = ctx ? find(ctx, pid) : NULL;
-	if (p)
-		gprio_server_drop(&((struct gprio_kfd_agents *)ctx)->srv, p);
+	struct gprio_kfd_agents *a = ctx;
+	struct gprio_peer *p = a ? find(a, pid) : NULL;
+	if (!p)
+		return;
+	if (rc == -ETIMEDOUT && !stuck(a, p->uid)) {
+		if (a->nstuck == GPRIO_KFD_AGENTS_MAX_STUCK)
+			memmove(a->stuck_uid, a->stuck_uid + 1,
+				sizeof(a->stuck_uid) - sizeof(a->stuck_uid[0]));
+		else
+			a->nstuck++;
+		a->stuck_uid[a->nstuck - 1] = p->uid;
+		fprintf(stderr,
+			"gpriod: the HSA shim of pid %u (uid %u) stopped answering: shims of uid "
+			"%u "
+			"are refused from now on (their processes are set up through ptrace)\n",
+			pid, p->uid, p->uid);
+	}
+	gprio_server_drop(&a->srv, p);
 }
 
 static int loop_wait(void *ctx, gprio_ns deadline)

@@ -10,11 +10,20 @@
 
 #include "../../daemon/server.h"
 
+/* A shim that stops answering costs gpriod's loop one call timeout (kfd_agent.h). Its user's
+ * shims are then refused for the daemon's life (their processes fall back to ptrace, or stay
+ * blocked), so no user can stall gpriod more than once by connecting stuck shims again. */
+#define GPRIO_KFD_AGENTS_MAX_STUCK 64
+
 struct gprio_kfd_agents {
 	struct gprio_server srv;
+	uint32_t stuck_uid[GPRIO_KFD_AGENTS_MAX_STUCK]; /* oldest dropped first when full */
+	uint32_t nstuck;
+	uint64_t refused; /* connections refused for that */
 };
 
-/* Listen at `path` (mode 0666: a shim can only ever act on its own process). 0 or -errno. */
+/* Listen at `path` (mode 0666: a shim can only ever act on its own process). 0 or -errno.
+ * Forgets which users had stuck shims. */
 int gprio_kfd_agents_listen(struct gprio_kfd_agents *a, struct gprio_evloop *loop,
 			    const char *path);
 void gprio_kfd_agents_close(struct gprio_kfd_agents *a);

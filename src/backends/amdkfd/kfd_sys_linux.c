@@ -315,7 +315,7 @@ static int lx_agent_ioctl(void *ctx, uint32_t pid, unsigned long req, void *arg)
 		return rc;
 	rc = gprio_kfd_agent_call(fd, &m, GPRIO_KFD_AGENT_TIMEOUT_MS);
 	if (rc == -ETIMEDOUT || rc == -ECONNRESET || rc == -EPROTO) {
-		l->agent_lost(l->agents_ctx, pid); /* dead or stuck: it fails open on its own */
+		l->agent_lost(l->agents_ctx, pid, rc); /* dead or stuck: it fails open on its own */
 		return rc;
 	}
 	if (rc < 0)

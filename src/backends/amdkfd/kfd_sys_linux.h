@@ -23,8 +23,8 @@ struct gprio_kfd_linux {
 	 * the HSA shims. NULL in the HSA shim itself, which needs neither: sleep() then sleeps. */
 	int (*wait)(void *ctx, gprio_ns deadline);
 	void *wait_ctx;
-	int (*agent_fd)(void *ctx, uint32_t pid); /* the connected shim of pid, or -1 */
-	void (*agent_lost)(void *ctx, uint32_t pid);
+	int (*agent_fd)(void *ctx, uint32_t pid);            /* the connected shim of pid, or -1 */
+	void (*agent_lost)(void *ctx, uint32_t pid, int rc); /* rc: why (-ETIMEDOUT: stuck) */
 	void *agents_ctx;
 };
 

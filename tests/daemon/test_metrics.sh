@@ -47,6 +47,21 @@ else
 	echo "skip - promtool not installed (Debian: apt-get install prometheus)"
 fi
 
+# the Grafana dashboard asks only for series gpriod exports (with the labels it uses)
+DASH=$(dirname "$0")/../../packaging/grafana/gprio-dashboard.json
+grep -o '"expr": "\([^"\\]\|\\.\)*"' "$DASH" | sed -e 's/^"expr": "//' -e 's/"$//' -e 's/\\"/"/g' >"$TMP/exprs"
+n=0
+while IFS= read -r e; do
+	n=$((n + 1))
+	for m in $(printf '%s\n' "$e" | grep -o 'gprio_[a-z_]*' | sort -u); do
+		grep -q "^$m[{ ]" "$TMP/m" || bad "dashboard query '$e' asks for $m, which gpriod does not export"
+	done
+	for l in $(printf '%s\n' "$e" | grep -o '{{[a-z]*}}\|by ([a-z]*)' | tr -d '{}()' | sed 's/^by //'); do
+		grep -q "^gprio_[a-z_]*{[^}]*$l=" "$TMP/m" || bad "dashboard query '$e' uses label $l, which no series has"
+	done
+done <"$TMP/exprs"
+[ "$n" -ge 10 ] && ok "Grafana dashboard: $n queries, every metric and label exported" || bad "dashboard: $n queries"
+
 if command -v prometheus >/dev/null 2>&1; then
 	pport=$((port + 1))
 	cat >"$TMP/prom.yml" <<EOC
@@ -68,6 +83,16 @@ EOC
 	done
 	[ -n "$got" ] && ok "a real Prometheus scraped gpriod: gprio_monitor_ticks_total $got" ||
 		bad "Prometheus did not get gpriod's metrics: $(tail -5 "$TMP/prom.log")"
+	# every dashboard query is valid PromQL and answers
+	pq=0
+	while IFS= read -r e; do
+		r=$(curl -s -G --data-urlencode "query=$e" "http://127.0.0.1:$pport/api/v1/query")
+		case "$r" in
+		*'"status":"success"'*) pq=$((pq + 1)) ;;
+		*) bad "Prometheus refused dashboard query '$e': $r" ;;
+		esac
+	done <"$TMP/exprs"
+	[ "$pq" -eq "$n" ] && ok "a real Prometheus evaluates all $pq dashboard queries"
 else
 	echo "skip - prometheus server not installed (Debian: apt-get install prometheus)"
 fi

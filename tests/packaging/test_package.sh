@@ -2,7 +2,8 @@
 # The package as a user gets it: cpack builds the .deb from this build tree; its contents are
 # unpacked into a scratch root (not installed on this machine); the binaries there run, `gprio
 # run` finds the shim where the package puts it, and gpriod tells systemd it is ready
-# (Type=notify). Installing it on a clean Debian 12 and starting the unit is not done here.
+# (Type=notify); dpkg installs, removes and purges it in a scratch root with its own database.
+# Installing it on a clean Debian 12 and starting the unit under systemd is not done here.
 #   test_package.sh BUILD_DIR
 set -u
 BUILD=$1
@@ -53,17 +54,43 @@ PY=$(command -v python3 || true)
 if [ -n "$PY" ]; then
 	"$PY" -c '
 import socket, sys
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(5)
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM); s.bind(sys.argv[1]); s.settimeout(10)
 print(s.recv(64).decode())' "$TMP/notify" >"$TMP/notified" 2>&1 &
 	LPID=$!
-	sleep 0.3
-	NOTIFY_SOCKET="$TMP/notify" "$TMP/root/usr/bin/gpriod" --shm "$TMP/seg" 2>/dev/null &
+	# the listener must be bound before gpriod starts (python starts slowly on a busy machine)
+	i=0
+	while [ ! -S "$TMP/notify" ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i + 1)); done
+	NOTIFY_SOCKET="$TMP/notify" "$TMP/root/usr/bin/gpriod" --shm "$TMP/seg" 2>"$TMP/gpriod.err" &
 	DPID=$!
 	wait $LPID
 	grep -q '^READY=1$' "$TMP/notified" && ok "gpriod tells systemd it is ready (READY=1)" ||
-		bad "no READY=1: $(cat "$TMP/notified")"
+		bad "no READY=1: $(tail -2 "$TMP/notified") gpriod: $(cat "$TMP/gpriod.err")"
 else
 	echo "skip - readiness check (no python3)"
+fi
+# dpkg itself installs, removes and purges it in a scratch root (its own database there):
+# the files land, a changed conffile survives removal, purge takes it
+if command -v dpkg >/dev/null 2>&1; then
+	D="$TMP/dpkgroot"
+	mkdir -p "$D/var/lib/dpkg/info" "$D/var/lib/dpkg/updates"
+	: >"$D/var/lib/dpkg/status"
+	dp() { dpkg --root="$D" --force-script-chrootless --force-depends --force-not-root "$@" >>"$TMP/dpkg.log" 2>&1; }
+	if dp -i "$deb" && [ -x "$D/usr/bin/gpriod" ] && [ -f "$D/etc/gprio/gpriod.conf" ] &&
+		dpkg --root="$D" -s gprio 2>/dev/null | grep -q '^Status: install ok installed$'; then
+		ok "dpkg -i installs it (status: install ok installed)"
+	else
+		bad "dpkg -i: $(tail -5 "$TMP/dpkg.log")"
+	fi
+	echo "policy = share" >>"$D/etc/gprio/gpriod.conf"
+	dp -r gprio
+	[ ! -e "$D/usr/bin/gpriod" ] && grep -q '^policy = share$' "$D/etc/gprio/gpriod.conf" 2>/dev/null &&
+		ok "dpkg -r removes the programs and keeps the changed /etc/gprio/gpriod.conf" ||
+		bad "dpkg -r: $(tail -5 "$TMP/dpkg.log")"
+	dp -P gprio
+	[ ! -e "$D/etc/gprio/gpriod.conf" ] && ok "dpkg -P purges the configuration" ||
+		bad "dpkg -P left /etc/gprio/gpriod.conf"
+else
+	echo "skip - dpkg install/remove/purge (no dpkg)"
 fi
 [ "$fails" -eq 0 ] || { echo "$fails packaging test(s) failed"; exit 1; }
 echo "all packaging tests passed"

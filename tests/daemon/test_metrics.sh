@@ -21,10 +21,17 @@ port=$((20000 + $$ % 20000))
 
 "$GPRIOD" --shm "$TMP/shm" --metrics "127.0.0.1:$port" 2>"$TMP/gpriod.log" &
 DPID=$!
-sleep 0.4
+# wait for the endpoint, then for the program's first launches (no fixed sleeps: a busy machine)
+i=0
+until curl -sf "http://127.0.0.1:$port/metrics" >/dev/null 2>&1 || [ $i -ge 100 ]; do sleep 0.05; i=$((i + 1)); done
 "$GPRIO" run --online -- "$APP" 20000 paced >/dev/null 2>&1 &
 APID=$!
-sleep 0.6
+i=0
+until curl -sf "http://127.0.0.1:$port/metrics" >"$TMP/m" 2>/dev/null &&
+	grep -qE "^gprio_process_launches_total\{pid=\"$APID\".*\} [1-9]" "$TMP/m" || [ $i -ge 100 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
 curl -sf "http://127.0.0.1:$port/metrics" >"$TMP/m" || bad "no answer on :$port ($(cat "$TMP/gpriod.log"))"
 grep -q '^gprio_build_info{version="[0-9.]*",backend="nvidia",policy="priority"} 1$' "$TMP/m" &&
 	grep -qE '^gprio_monitor_ticks_total [1-9][0-9]*$' "$TMP/m" &&

@@ -47,7 +47,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	gprio_ns d;
-	if (sim_parse_duration(dur, &d) || d <= sc.warmup) {
+	if (gprio_parse_duration(dur, &d) || d <= sc.warmup) {
 		fprintf(stderr, "bench_sim: bad duration '%s'\n", dur);
 		return 2;
 	}

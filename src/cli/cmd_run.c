@@ -102,7 +102,7 @@ int gprio_cmd_run(int argc, char **argv)
 			}
 		} else if (strcmp(argv[i], "--slo") == 0 && i + 1 < argc) {
 			gprio_ns ns;
-			if (sim_parse_duration(argv[++i], &ns) || ns < 10 * GPRIO_NS_PER_US ||
+			if (gprio_parse_duration(argv[++i], &ns) || ns < 10 * GPRIO_NS_PER_US ||
 			    ns > 3600 * GPRIO_NS_PER_S) {
 				fprintf(stderr,
 					"gprio run: --slo: expected 10us..1h (e.g. 20ms), got "

@@ -129,7 +129,7 @@ int gprio_cmd_sim(int argc, char **argv)
 	}
 	if (!status && duration) {
 		gprio_ns d;
-		if (sim_parse_duration(duration, &d) || d <= sc.warmup)
+		if (gprio_parse_duration(duration, &d) || d <= sc.warmup)
 			status = usage_err("--duration", duration,
 					   "expected a duration longer than the warm-up, e.g. 30s");
 		else

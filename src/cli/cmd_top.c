@@ -55,7 +55,7 @@ int gprio_cmd_top(int argc, char **argv)
 		if (strcmp(argv[i], "--shm") == 0 && i + 1 < argc)
 			path = argv[++i];
 		else if (strcmp(argv[i], "--interval") == 0 && i + 1 < argc) {
-			if (sim_parse_duration(argv[++i], &interval) ||
+			if (gprio_parse_duration(argv[++i], &interval) ||
 			    interval < 10 * GPRIO_NS_PER_MS || interval > 3600 * GPRIO_NS_PER_S) {
 				fprintf(stderr,
 					"gprio top: --interval: expected 10ms..1h, got '%s'\n",

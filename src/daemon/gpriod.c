@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "gprio/monitor.h"
 #include "registry.h"
+#include "../util/duration.h"
 
 #define GPRIOD_DEFAULT_CONFIG "/etc/gprio/gpriod.conf"
 
@@ -120,15 +121,20 @@ static void usage(FILE *f)
 		fprintf(f, "                                %-8s %s\n", gprio_policies[i]->name,
 			gprio_policies[i]->help);
 	fprintf(f,
-		"  --hysteresis-us N           a queue stays hot this long after its last work\n"
-		"  --poll-ms N                 monitor poll period (default 5)\n"
+		"  --hysteresis TIME           a queue stays hot this long after its last work\n"
+		"                              (TIME: a number and ns, us, ms or s; default "
+		"500us)\n"
+		"  --poll TIME                 monitor poll period (default 5ms)\n"
 		"  --share PCT                 share: minimum share of a held queue (default 10)\n"
-		"  --quantum-ms N              wfq: turn length in weighted run time (default 10)\n"
+		"  --quantum TIME              wfq: turn length in weighted run time (default "
+		"10ms)\n"
 		"  --slo-trigger PCT           slo: hold lower queues once online work has waited\n"
 		"                              this much of its objective (default 50)\n"
 		"  --allow USER,...            users besides root and gpriod's own who may run "
 		"online\n"
-		"  --status-ms N               print the status every N ms (0: only at exit)\n"
+		"  --status-every TIME         print the status this often (0: only at exit)\n"
+		"  (--hysteresis-us N, --poll-ms N, --quantum-ms N, --status-ms N: the same, "
+		"older)\n"
 		"  --metrics HOST:PORT|off     serve Prometheus metrics there (default off)\n"
 		"  --version                   print the version\n"
 		"  --config PATH|none          settings file, 'name = value' lines named as these\n"
@@ -172,6 +178,24 @@ static int common_option(const char *a, const char *val, struct gprio_monitor_cf
 	double v;
 	if (strcmp(a, "--policy") == 0)
 		return (cfg->policy.policy = gprio_policy_find(val)) ? 0 : -EINVAL;
+	gprio_ns ns;
+	/* durations with their unit (--poll 5ms), as everywhere in gprio; the older flags with the
+	 * unit in their name (--poll-ms 5) stay */
+	if (strcmp(a, "--hysteresis") == 0)
+		return gprio_parse_duration_in(val, 0, 10 * GPRIO_NS_PER_S,
+					       &cfg->policy.hysteresis);
+	if (strcmp(a, "--poll") == 0)
+		return gprio_parse_duration_in(val, 10 * GPRIO_NS_PER_US, 10 * GPRIO_NS_PER_S,
+					       &cfg->poll);
+	if (strcmp(a, "--quantum") == 0)
+		return gprio_parse_duration_in(val, 10 * GPRIO_NS_PER_US, 10 * GPRIO_NS_PER_S,
+					       &cfg->policy.quantum);
+	if (strcmp(a, "--status-every") == 0) {
+		if (gprio_parse_duration_in(val, 0, 10000 * GPRIO_NS_PER_S, &ns))
+			return -EINVAL;
+		*status_ms = (double)ns / 1e6;
+		return 0;
+	}
 	if (strcmp(a, "--hysteresis-us") == 0)
 		return num(val, 0, 1e7, &v) ? (cfg->policy.hysteresis = (gprio_ns)(v * 1e3), 0)
 					    : -EINVAL;

@@ -44,35 +44,6 @@ static int fail(struct parser *p, const char *fmt, ...)
 	return -EINVAL;
 }
 
-int sim_parse_duration(const char *s, gprio_ns *out)
-{
-	char *end;
-	if (!s || !*s)
-		return -EINVAL;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || end == s || !isfinite(v) || v < 0)
-		return -EINVAL;
-	double mul;
-	if (strcmp(end, "ns") == 0)
-		mul = 1;
-	else if (strcmp(end, "us") == 0)
-		mul = 1e3;
-	else if (strcmp(end, "ms") == 0)
-		mul = 1e6;
-	else if (strcmp(end, "s") == 0)
-		mul = 1e9;
-	else if (*end == '\0' && v == 0)
-		mul = 0; /* a bare 0 needs no unit */
-	else
-		return -EINVAL;
-	double ns = v * mul;
-	if (ns > 1e18)
-		return -EINVAL;
-	*out = (gprio_ns)llround(ns);
-	return 0;
-}
-
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
 	char *end;
@@ -149,7 +120,7 @@ static int parse_dist(struct parser *p, const char *key, const char *val, bool t
 		const char *s = w[first + i];
 		if (time) {
 			gprio_ns ns;
-			if (sim_parse_duration(s, &ns))
+			if (gprio_parse_duration(s, &ns))
 				return fail(p,
 					    "%s: bad duration '%s' (expected e.g. 50us, 2ms, 1.5s)",
 					    key, s);
@@ -169,7 +140,7 @@ static int parse_dist(struct parser *p, const char *key, const char *val, bool t
 
 static int parse_dur_key(struct parser *p, const char *key, const char *val, gprio_ns *out)
 {
-	if (sim_parse_duration(val, out))
+	if (gprio_parse_duration(val, out))
 		return fail(p, "%s: bad duration '%s' (expected e.g. 5ms, 200us, 1.5s)", key, val);
 	return 0;
 }
@@ -228,7 +199,7 @@ static int load_trace(struct parser *p, const char *file, struct sim_proc_spec *
 		if (!*s)
 			continue;
 		gprio_ns v;
-		if (sim_parse_duration(s, &v) || v < prev) {
+		if (gprio_parse_duration(s, &v) || v < prev) {
 			snprintf(p->err, p->errlen,
 				 "%s:%d: bad arrival time '%s' (expected ascending "
 				 "times with units, e.g. 12.5ms)",
@@ -448,7 +419,7 @@ static int kfd_event(struct parser *p, enum sim_kfd_ev_kind kind, const char *k,
 			return fail(p, "%s: queue: expected 0..1023, got '%s'", k, w[1]);
 		e.queue = (uint32_t)q;
 	}
-	if (timed && sim_parse_duration(w[n - 1], &e.at))
+	if (timed && gprio_parse_duration(w[n - 1], &e.at))
 		return fail(p, "%s: time: expected a duration such as 2s, got '%s'", k, w[n - 1]);
 	if (c->nev == SIM_KFD_MAX_EVENTS)
 		return fail(p, "too many [kfd] events (at most %d)", SIM_KFD_MAX_EVENTS);

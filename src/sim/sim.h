@@ -7,6 +7,7 @@
 
 #include "gprio/monitor.h"
 #include "gprio/stats.h"
+#include "../util/duration.h"
 #include "sim_profile.h"
 #include "sim_rng.h"
 
@@ -105,8 +106,6 @@ int sim_scenario_load(struct sim_scenario *sc, const char *path, char *err, size
 int sim_scenario_finalize(struct sim_scenario *sc, const char *profile_override, char *err,
 			  size_t errlen);
 void sim_scenario_free(struct sim_scenario *sc);
-/* Parse "5ms", "200us", "1.5s", "100ns", "0" into ns. 0 or -EINVAL. */
-int sim_parse_duration(const char *s, gprio_ns *out);
 
 extern const char gprio_default_scenario[];
 extern const char gprio_default_scenario_name[];

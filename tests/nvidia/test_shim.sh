@@ -262,7 +262,7 @@ awk -v e="$el" 'BEGIN { exit !(e < 20) }' && ok "no daemon: no bound (${el} ms)"
 #     after the shim, and no program in between (under ThreadSanitizer an uninstrumented one,
 #     such as env, must not load the instrumented shim)
 tsgs() { sed -n 's/.*"tsgs": \[\(.*\)\]}.*/\1/p' "$1"; }
-"$GPRIOD" --shm "$TMP/shm5" --online-timeslice-us 1000000 --offline-timeslice-us 1 2>/dev/null &
+"$GPRIOD" --shm "$TMP/shm5" --online-timeslice 1s --offline-timeslice 1us 2>/dev/null &
 DPID=$!
 sleep 0.3
 GPRIO_SHM="$TMP/shm5" GPRIO_CLASS=offline LD_PRELOAD="$SHIM:$FAKERM" "$APP" 5000 tsg >/dev/null 2>"$TMP/rm1.err"
@@ -348,8 +348,8 @@ fi
 
 # 6d. the configuration file: the flags' settings as "name = value", flags win, SIGHUP
 #     reloads the scheduling settings, a bad file names the line and changes nothing
-printf '# gpriod settings\npolicy = share\nhysteresis-us = 800\n' >"$TMP/g.conf"
-"$GPRIOD" --shm "$TMP/shm7" --config "$TMP/g.conf" --hysteresis-us 700 2>"$TMP/d7.err" &
+printf '# gpriod settings\npolicy = share\nhysteresis = 800us\n' >"$TMP/g.conf"
+"$GPRIOD" --shm "$TMP/shm7" --config "$TMP/g.conf" --hysteresis 700us 2>"$TMP/d7.err" &
 DPID=$!
 sleep 0.4
 "$GPRIO" status --shm "$TMP/shm7" | grep -q "policy share, gating on, hysteresis 700 us" &&
@@ -370,6 +370,10 @@ printf 'polcy = share\n' >"$TMP/g.conf"
 "$GPRIOD" --shm "$TMP/shm7" --config "$TMP/g.conf" 2>"$TMP/err"; rc=$?
 [ $rc = 2 ] && grep -q "g.conf:1: --polcy: not a flag" "$TMP/err" && ok "a bad file at start: refused with file:line" ||
 	bad "bad config ($rc): $(cat "$TMP/err")"
+# one duration syntax: a number and its unit; a bare number is refused, naming flag and value
+"$GPRIOD" --shm "$TMP/shm7" --config none --poll 5 2>"$TMP/err"; rc=$?
+[ $rc = 2 ] && grep -q -- "--poll: bad value '5'" "$TMP/err" && ok "--poll without a unit is refused" ||
+	bad "--poll 5 ($rc): $(cat "$TMP/err")"
 
 # 7. gpriod's files cannot be prepared by someone else, and a running gpriod is not taken over
 "$GPRIOD" --shm "$TMP/one" 2>/dev/null &

@@ -54,15 +54,15 @@ static void durations(void **s)
 {
 	(void)s;
 	gprio_ns v;
-	assert_int_equal(sim_parse_duration("1.5s", &v), 0);
+	assert_int_equal(gprio_parse_duration("1.5s", &v), 0);
 	assert_int_equal(v, 1500000000ull);
-	assert_int_equal(sim_parse_duration("250us", &v), 0);
+	assert_int_equal(gprio_parse_duration("250us", &v), 0);
 	assert_int_equal(v, 250000ull);
-	assert_int_equal(sim_parse_duration("0", &v), 0);
-	assert_int_equal(sim_parse_duration("5", &v), -EINVAL);
-	assert_int_equal(sim_parse_duration("-1ms", &v), -EINVAL);
-	assert_int_equal(sim_parse_duration("1 ms", &v), -EINVAL);
-	assert_int_equal(sim_parse_duration("1h", &v), -EINVAL);
+	assert_int_equal(gprio_parse_duration("0", &v), 0);
+	assert_int_equal(gprio_parse_duration("5", &v), -EINVAL);
+	assert_int_equal(gprio_parse_duration("-1ms", &v), -EINVAL);
+	assert_int_equal(gprio_parse_duration("1 ms", &v), -EINVAL);
+	assert_int_equal(gprio_parse_duration("1h", &v), -EINVAL);
 }
 
 /* Each bad input: the error must name file:line and contain the offending text. */

@@ -20,7 +20,7 @@ static void load(const char *path, const char *duration)
 	    sim_scenario_finalize(&sc, NULL, err, sizeof(err)))
 		fail_msg("%s", err);
 	if (duration)
-		assert_int_equal(sim_parse_duration(duration, &sc.duration), 0);
+		assert_int_equal(gprio_parse_duration(duration, &sc.duration), 0);
 }
 
 static void parse(const char *text)

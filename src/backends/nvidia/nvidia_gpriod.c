@@ -6,6 +6,7 @@
 #include "../../daemon/metrics.h"
 #include "../../daemon/registry.h"
 #include "nvidia_backend.h"
+#include "../../util/duration.h"
 
 static struct gprio_nv g_nv;
 static struct gprio_nv_cfg g_cfg;
@@ -51,6 +52,14 @@ static int nv_option(const char *flag, const char *val)
 		if (!*val)
 			return -EINVAL;
 		c->path = val;
+		return 0;
+	}
+	gprio_ns ns;
+	if (strcmp(flag, "--online-timeslice") == 0 || strcmp(flag, "--offline-timeslice") == 0) {
+		if (gprio_parse_duration_in(val, 0, GPRIO_NS_PER_S, &ns))
+			return -EINVAL;
+		*(flag[2] == 'o' && flag[3] == 'n' ? &c->online_ts_us : &c->offline_ts_us) =
+			(uint32_t)(ns / GPRIO_NS_PER_US);
 		return 0;
 	}
 	if (strcmp(flag, "--online-timeslice-us") == 0)
@@ -178,9 +187,10 @@ const struct gpriod_backend gpriod_backend_nvidia = {
 		"launch gating",
 	.usage = "  --shm PATH                  control segment; PATH.sock, PATH.hot beside it "
 		 "(" GPRIO_SHM_DEFAULT_PATH ", or $GPRIO_SHM)\n"
-		 "  --online-timeslice-us N     TSG timeslice of online processes (0: driver "
+		 "  --online-timeslice TIME     TSG timeslice of online processes (0: driver "
 		 "default; default 0)\n"
-		 "  --offline-timeslice-us N    TSG timeslice of offline processes (default 1)\n"
+		 "  --offline-timeslice TIME    TSG timeslice of offline processes (default 1us)\n"
+		 "  (--online-timeslice-us N, --offline-timeslice-us N: the same, older)\n"
 		 "  --gating on|off             launch gating (default on)\n"
 		 "  --offline-inflight N        most unfinished offline submissions (0: no bound; "
 		 "default 0)\n"

@@ -63,7 +63,7 @@ int gprio_cmd_profiles(int argc, char **argv)
 int gprio_cmd_sim(int argc, char **argv)
 {
 	const char *path = NULL, *profile = NULL, *policy = NULL, *compare = NULL, *seed = NULL;
-	const char *duration = NULL, *poll = NULL, *events = NULL, *preempt = NULL;
+	const char *duration = NULL, *poll = NULL, *poll_t = NULL, *events = NULL, *preempt = NULL;
 	sim_kfd_register(); /* stages 1 and 2: the amdkfd backend on the simulated KFD */
 	bool json = false;
 	for (int i = 1; i < argc; i++) {
@@ -85,6 +85,8 @@ int gprio_cmd_sim(int argc, char **argv)
 			slot = &duration;
 		else if (strcmp(a, "--poll-ms") == 0)
 			slot = &poll;
+		else if (strcmp(a, "--poll") == 0)
+			slot = &poll_t;
 		else if (strcmp(a, "--events") == 0)
 			slot = &events;
 		else if (strcmp(a, "--preempt") == 0)
@@ -134,6 +136,12 @@ int gprio_cmd_sim(int argc, char **argv)
 					   "expected a duration longer than the warm-up, e.g. 30s");
 		else
 			sc.duration = d;
+	}
+	if (!status && poll_t) {
+		if (gprio_parse_duration_in(poll_t, GPRIO_NS_PER_US, 10 * GPRIO_NS_PER_S,
+					    &sc.sched.poll))
+			status = usage_err("--poll", poll_t,
+					   "expected a duration 1us..10s, e.g. 5ms");
 	}
 	if (!status && poll) {
 		char *end;

@@ -15,7 +15,7 @@ struct command {
 static const struct command commands[] = {
 	{"sim", gprio_cmd_sim,
 	 "sim [SCENARIO] [--policy P | --compare P1,P2,...] [--profile X] [--seed N]\n"
-	 "    [--duration T] [--poll-ms N] [--events on|off] [--preempt device-wide|per-queue] "
+	 "    [--duration T] [--poll T] [--events on|off] [--preempt device-wide|per-queue] "
 	 "[--json]\n"
 	 "  simulate a scenario (default: the embedded MI308X example) under no scheduler and the\n"
 	 "  given policies, side by side; a policy may carry :poll, :events, :stage1 or :stage2\n"

@@ -23,13 +23,28 @@ ver=$(dpkg-query -W -f='${Version}' linux-source-6.12 | sed 's/-.*//')
 hdr=/usr/src/linux-headers-$ver+deb12-amd64
 [ -d "$hdr" ] || apt_install "linux-headers-$ver+deb12-amd64" bc
 command -v patch >/dev/null 2>&1 || apt_install patch
+perl -MTerm::ANSIColor -e1 >/dev/null 2>&1 || apt_install perl
 [ -d "$hdr" ] || { say "no $hdr after install"; exit 1; }
 
 work=$(mktemp -d /tmp/gprio-kcheck.XXXXXX)
 [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$work"' EXIT
 say "unpacking drivers/gpu/drm/amd and kfd_ioctl.h from $src into $work"
 tar -xJf "$src" -C "$work" --strip-components=1 --wildcards \
-	'linux-source-6.12/drivers/gpu/drm/amd/*' 'linux-source-6.12/include/uapi/linux/kfd_ioctl.h'
+	'linux-source-6.12/drivers/gpu/drm/amd/*' 'linux-source-6.12/include/uapi/linux/kfd_ioctl.h' \
+	'linux-source-6.12/scripts/checkpatch.pl' 'linux-source-6.12/scripts/spelling.txt' \
+	'linux-source-6.12/scripts/const_structs.checkpatch'
+
+# the kernel's own style checker: errors and warnings fail; --strict checks are only shown
+fail=0
+for p in "$here"/amdkfd/*.patch; do
+	if perl "$work/scripts/checkpatch.pl" --no-tree --terse --quiet "$p" >"$work/cp.log" 2>&1; then
+		say "checkpatch clean: $(basename "$p") ($(perl "$work/scripts/checkpatch.pl" --no-tree --strict --terse "$p" 2>/dev/null | tail -1 | grep . || echo "no --strict checks either"))"
+	else
+		say "checkpatch FAIL: $(basename "$p")"
+		sed 's/^/    /' "$work/cp.log" | head -20
+		fail=1
+	fi
+done
 
 cd "$work"
 files=""
@@ -44,7 +59,6 @@ files=$(echo $files | tr ' ' '\n' | sort -u)
 # the stock copy out).
 kc="-include $work/include/uapi/linux/kfd_ioctl.h -I$work/drivers/gpu/drm/amd/include"
 cd "$work/drivers/gpu/drm/amd/amdgpu"
-fail=0
 for f in $files; do
 	o=../amdkfd/${f%.c}.o
 	if make -s -C "$hdr" M="$PWD" KCFLAGS="$kc" W=0 "$o" > "$work/$f.log" 2>&1 && [ -f "$o" ]; then

@@ -8,6 +8,7 @@
 #include "../sim/sim_kfd.h"
 #include "cmd.h"
 #include "../sim/sim.h"
+#include "../util/number.h"
 
 static int usage_err(const char *opt, const char *val, const char *want)
 {
@@ -144,10 +145,8 @@ int gprio_cmd_sim(int argc, char **argv)
 					   "expected a duration 1us..10s, e.g. 5ms");
 	}
 	if (!status && poll) {
-		char *end;
-		errno = 0;
-		double v = strtod(poll, &end);
-		if (errno || *end || !*poll || !(v >= 0.001 && v <= 10000))
+		double v;
+		if (!gprio_parse_number(poll, 0.001, 10000, &v))
 			status = usage_err("--poll-ms", poll, "expected milliseconds 0.001..10000");
 		else
 			sc.sched.poll = (gprio_ns)(v * 1e6);

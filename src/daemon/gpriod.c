@@ -22,6 +22,7 @@
 #include "gprio/monitor.h"
 #include "registry.h"
 #include "../util/duration.h"
+#include "../util/number.h"
 
 #define GPRIOD_DEFAULT_CONFIG "/etc/gprio/gpriod.conf"
 
@@ -157,19 +158,6 @@ static int bad(const char *flag, const char *val)
 	return 2;
 }
 
-static bool num(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	if (!s || !*s)
-		return false;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || *end || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
-
 /* The flags every backend shares. 0 taken, -ENOENT not one of them, -EINVAL bad value. */
 static int common_option(const char *a, const char *val, struct gprio_monitor_cfg *cfg,
 			 struct gprio_auth *auth, double *status_ms, bool *realtime,
@@ -197,19 +185,24 @@ static int common_option(const char *a, const char *val, struct gprio_monitor_cf
 		return 0;
 	}
 	if (strcmp(a, "--hysteresis-us") == 0)
-		return num(val, 0, 1e7, &v) ? (cfg->policy.hysteresis = (gprio_ns)(v * 1e3), 0)
-					    : -EINVAL;
+		return gprio_parse_number(val, 0, 1e7, &v)
+			       ? (cfg->policy.hysteresis = (gprio_ns)(v * 1e3), 0)
+			       : -EINVAL;
 	if (strcmp(a, "--poll-ms") == 0)
-		return num(val, 0.01, 1e4, &v) ? (cfg->poll = (gprio_ns)(v * 1e6), 0) : -EINVAL;
+		return gprio_parse_number(val, 0.01, 1e4, &v) ? (cfg->poll = (gprio_ns)(v * 1e6), 0)
+							      : -EINVAL;
 	if (strcmp(a, "--share") == 0)
-		return num(val, 0, 100, &v) ? (cfg->policy.share_permille = (uint32_t)(v * 10), 0)
-					    : -EINVAL;
+		return gprio_parse_number(val, 0, 100, &v)
+			       ? (cfg->policy.share_permille = (uint32_t)(v * 10), 0)
+			       : -EINVAL;
 	if (strcmp(a, "--quantum-ms") == 0)
-		return num(val, 0.01, 1e4, &v) ? (cfg->policy.quantum = (gprio_ns)(v * 1e6), 0)
-					       : -EINVAL;
+		return gprio_parse_number(val, 0.01, 1e4, &v)
+			       ? (cfg->policy.quantum = (gprio_ns)(v * 1e6), 0)
+			       : -EINVAL;
 	if (strcmp(a, "--slo-trigger") == 0)
-		return num(val, 1, 100, &v) ? (cfg->policy.slo_permille = (uint32_t)(v * 10), 0)
-					    : -EINVAL;
+		return gprio_parse_number(val, 1, 100, &v)
+			       ? (cfg->policy.slo_permille = (uint32_t)(v * 10), 0)
+			       : -EINVAL;
 	if (strcmp(a, "--realtime") == 0) {
 		if (strcmp(val, "on") && strcmp(val, "off"))
 			return -EINVAL;
@@ -221,7 +214,7 @@ static int common_option(const char *a, const char *val, struct gprio_monitor_cf
 		return 0;
 	}
 	if (strcmp(a, "--status-ms") == 0)
-		return num(val, 0, 1e7, status_ms) ? 0 : -EINVAL;
+		return gprio_parse_number(val, 0, 1e7, status_ms) ? 0 : -EINVAL;
 	if (strcmp(a, "--allow") == 0) {
 		char why[128];
 		if (gprio_auth_parse(auth, val, uid_of, why, sizeof(why))) {

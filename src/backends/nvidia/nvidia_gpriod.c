@@ -7,6 +7,7 @@
 #include "../../daemon/registry.h"
 #include "nvidia_backend.h"
 #include "../../util/duration.h"
+#include "../../util/number.h"
 
 static struct gprio_nv g_nv;
 static struct gprio_nv_cfg g_cfg;
@@ -31,19 +32,6 @@ static void nv_defaults(struct gprio_monitor_cfg *mon)
 	mon->policy.hysteresis = cfg()->hysteresis;
 }
 
-static bool num(const char *s, double lo, double hi, double *out)
-{
-	char *end;
-	if (!s || !*s)
-		return false;
-	errno = 0;
-	double v = strtod(s, &end);
-	if (errno || *end || v < lo || v > hi)
-		return false;
-	*out = v;
-	return true;
-}
-
 static int nv_option(const char *flag, const char *val)
 {
 	struct gprio_nv_cfg *c = cfg();
@@ -63,9 +51,11 @@ static int nv_option(const char *flag, const char *val)
 		return 0;
 	}
 	if (strcmp(flag, "--online-timeslice-us") == 0)
-		return num(val, 0, 1e6, &v) ? (c->online_ts_us = (uint32_t)v, 0) : -EINVAL;
+		return gprio_parse_number(val, 0, 1e6, &v) ? (c->online_ts_us = (uint32_t)v, 0)
+							   : -EINVAL;
 	if (strcmp(flag, "--offline-timeslice-us") == 0)
-		return num(val, 0, 1e6, &v) ? (c->offline_ts_us = (uint32_t)v, 0) : -EINVAL;
+		return gprio_parse_number(val, 0, 1e6, &v) ? (c->offline_ts_us = (uint32_t)v, 0)
+							   : -EINVAL;
 	if (strcmp(flag, "--gating") == 0) {
 		if (strcmp(val, "on") && strcmp(val, "off"))
 			return -EINVAL;
@@ -73,11 +63,13 @@ static int nv_option(const char *flag, const char *val)
 		return 0;
 	}
 	if (strcmp(flag, "--offline-inflight") == 0)
-		return num(val, 0, 255, &v) && v == (int)v ? (c->inflight_bound = (uint32_t)v, 0)
-							   : -EINVAL;
+		return gprio_parse_number(val, 0, 255, &v) && v == (int)v
+			       ? (c->inflight_bound = (uint32_t)v, 0)
+			       : -EINVAL;
 	if (strcmp(flag, "--max-per-user") == 0)
-		return num(val, 1, 256, &v) && v == (int)v ? (c->max_per_user = (uint32_t)v, 0)
-							   : -EINVAL;
+		return gprio_parse_number(val, 1, 256, &v) && v == (int)v
+			       ? (c->max_per_user = (uint32_t)v, 0)
+			       : -EINVAL;
 	return -ENOENT;
 }
 

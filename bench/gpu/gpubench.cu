@@ -322,10 +322,58 @@ static int probe(int argc, char **argv)
 	return 0;
 }
 
+/* launchcost: the host time of one launch call (what the shim adds per launch), over --n
+ * launches of a tiny kernel in groups of --batch separated by --gap-us of host "work" (as a
+ * CPU-bound service launches), with a stream sync after each group; --stream legacy|own. Only
+ * the launch calls are timed. Prints the mean and p50/p99 ns per call. */
+__global__ void tiny(unsigned *buf)
+{
+	if (threadIdx.x == 0)
+		buf[blockIdx.x]++;
+}
+
+static int launchcost(int argc, char **argv)
+{
+	long n = atol(arg(argc, argv, "--n", "200000"));
+	int batch = atoi(arg(argc, argv, "--batch", "16"));
+	double gap = atof(arg(argc, argv, "--gap-us", "5"));
+	bool own = strcmp(arg(argc, argv, "--stream", "legacy"), "own") == 0;
+	cudaStream_t s = 0;
+	if (own)
+		make_stream(&s);
+	unsigned *buf;
+	cudaMalloc(&buf, 4096);
+	std::vector<double> per;
+	per.reserve((size_t)n);
+	for (int w = 0; w < 1000; w++)
+		tiny<<<1, 32, 0, s>>>(buf);
+	cudaStreamSynchronize(s);
+	double total = 0;
+	for (long i = 0; i < n; i++) {
+		double t0 = now_s();
+		tiny<<<1, 32, 0, s>>>(buf);
+		double t1 = now_s();
+		per.push_back((t1 - t0) * 1e9);
+		total += t1 - t0;
+		if (gap > 0)
+			busy_wait_us(gap);
+		if ((i + 1) % batch == 0)
+			cudaStreamSynchronize(s);
+	}
+	cudaStreamSynchronize(s);
+	std::sort(per.begin(), per.end());
+	printf("{\"mode\": \"launchcost\", \"launches\": %ld, \"batch\": %d, \"gap_us\": %.1f, "
+	       "\"stream\": \"%s\", \"mean_ns\": %.1f, \"p50_ns\": %.1f, \"p99_ns\": %.1f, "
+	       "\"error\": \"%s\"}\n",
+	       n, batch, gap, own ? "own" : "legacy", total * 1e9 / (double)n, per[per.size() / 2],
+	       per[per.size() * 99 / 100], cudaGetErrorString(cudaGetLastError()));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2) {
-		fprintf(stderr, "usage: gpubench offline|online|probe [options]\n");
+		fprintf(stderr, "usage: gpubench offline|online|probe|launchcost [options]\n");
 		return 2;
 	}
 	std::string m = argv[1];
@@ -335,6 +383,8 @@ int main(int argc, char **argv)
 		return online(argc, argv);
 	if (m == "probe")
 		return probe(argc, argv);
+	if (m == "launchcost")
+		return launchcost(argc, argv);
 	fprintf(stderr, "gpubench: unknown mode '%s'\n", argv[1]);
 	return 2;
 }

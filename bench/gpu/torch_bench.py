@@ -5,6 +5,12 @@
       ResNet-50, batch 16, fp16, replayed as a CUDA graph (GPU-bound), Poisson arrivals.
   torch_bench.py online-eager  [--rate 20] ...
       ResNet-50, batch 1, fp16, eager (launch-bound: short kernels separated by Python).
+  torch_bench.py online-decode [--rate 10] ...
+      12-layer transformer decoder (d=768), batch 1, 16 token steps per request, each step
+      reading its token back (CPU-bound: Python launches many tiny kernels, the GPU keeps up).
+  torch_bench.py online-side   [--rate 40] ...
+      online-graph's service plus a side stream kept busy the whole time by a 1-block spinning
+      kernel relaunched from a second thread (a prefetch or collective stream).
   torch_bench.py offline [--seconds S | --iterations N] [--window-start A --window-end B]
       8-layer transformer encoder (d=1024) training, batch 16 x 512 tokens, bf16 autocast,
       fixed seeds and deterministic algorithms; prints iterations/s, final loss and a checksum
@@ -84,6 +90,56 @@ def online(args, graph):
         serve(step, args.rate, args.seconds, args.warmup, args.dump, "torch-graph" if graph else "torch-eager")
 
 
+def decode(args):
+    torch.manual_seed(0)
+    d, layers, vocab = 768, 12, 8192
+    emb = torch.nn.Embedding(vocab, d).cuda().half()
+    layer = torch.nn.TransformerEncoderLayer(d, 12, 4 * d, dropout=0.0, batch_first=True)
+    body = torch.nn.TransformerEncoder(layer, layers).cuda().half().eval()
+    head = torch.nn.Linear(d, vocab).cuda().half()
+    prompt = torch.randint(0, vocab, (1, 32), device="cuda")
+
+    def step():
+        seq = prompt
+        with torch.no_grad():
+            for _ in range(16):
+                n = seq.shape[1]
+                mask = torch.triu(torch.full((n, n), float("-inf"), device="cuda"), 1).half()
+                h = body(emb(seq), mask=mask)
+                tok = int(head(h[:, -1]).argmax(-1).item())  # each token read back
+                seq = torch.cat([seq, torch.tensor([[tok]], device="cuda")], 1)
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    serve(step, args.rate, args.seconds, args.warmup, args.dump, "torch-decode")
+
+
+def side(args):
+    import threading
+    s = torch.cuda.Stream()
+    stop = threading.Event()
+
+    def hold():
+        # never drains: the next batch is queued before the one ahead of it finishes
+        prev = None
+        with torch.cuda.stream(s):
+            while not stop.is_set():
+                for _ in range(4):
+                    torch.cuda._sleep(1_000_000)  # ~0.5 ms of one spinning block
+                e = torch.cuda.Event()
+                e.record(s)
+                if prev is not None:
+                    prev.synchronize()
+                prev = e
+    t = threading.Thread(target=hold, daemon=True)
+    t.start()
+    try:
+        online(args, True)
+    finally:
+        stop.set()
+        t.join()
+
+
 def offline(args):
     torch.manual_seed(0)
     random.seed(0)
@@ -124,7 +180,8 @@ def offline(args):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["online-graph", "online-eager", "offline"])
+    ap.add_argument("mode", choices=["online-graph", "online-eager", "online-decode", "online-side",
+                                     "offline"])
     ap.add_argument("--rate", type=float, default=40)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--warmup", type=float, default=1)
@@ -135,6 +192,10 @@ def main():
     a = ap.parse_args()
     if a.mode == "offline":
         offline(a)
+    elif a.mode == "online-decode":
+        decode(a)
+    elif a.mode == "online-side":
+        side(a)
     else:
         online(a, a.mode == "online-graph")
 

@@ -44,14 +44,43 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 		printf("%.3f", (double)(now - hb) / 1e6);
 	else
 		printf("null");
-	printf(", \"policy\": \"%s\", \"gating\": %s, \"hysteresis_us\": %.3f, "
-	       "\"online_timeslice_us\": %u, \"offline_timeslice_us\": %u, \"inflight_bound\": "
-	       "%u}, "
-	       "\"processes\": [",
+	/* the node-wide gating and timeslices apply only to a fixed mechanism (else: per GPU) */
+	bool fixed = !atomic_load(&s->mech_auto);
+	char gating[8] = "null", on_ts[16] = "null", off_ts[16] = "null";
+	if (fixed) {
+		snprintf(gating, sizeof(gating), "%s", atomic_load(&s->gating) ? "true" : "false");
+		snprintf(on_ts, sizeof(on_ts), "%u", atomic_load(&s->online_timeslice_us));
+		snprintf(off_ts, sizeof(off_ts), "%u", atomic_load(&s->offline_timeslice_us));
+	}
+	printf(", \"policy\": \"%s\", \"mechanism\": \"%s\", \"gating\": %s, "
+	       "\"hysteresis_us\": %.3f, \"online_timeslice_us\": %s, \"offline_timeslice_us\": "
+	       "%s, \"inflight_bound\": %u}, \"gpus\": [",
 	       gprio_policy_name(gprio_policy_at(atomic_load(&s->policy))),
-	       atomic_load(&s->gating) ? "true" : "false",
-	       (double)atomic_load(&s->hysteresis_ns) / 1e3, atomic_load(&s->online_timeslice_us),
-	       atomic_load(&s->offline_timeslice_us), atomic_load(&s->inflight_bound));
+	       fixed ? "fixed" : "auto", gating, (double)atomic_load(&s->hysteresis_ns) / 1e3,
+	       on_ts, off_ts, atomic_load(&s->inflight_bound));
+	int ng = 0;
+	for (int g = 0; g < GPRIO_SHM_GPUS && atomic_load(&s->mech_auto); g++) {
+		const struct gprio_shm_gpu *r = &s->gpus[g];
+		uint32_t pci = atomic_load(&r->pci);
+		if (!pci)
+			continue;
+		char why[sizeof(r->why)];
+		memcpy(why, r->why, sizeof(why));
+		why[sizeof(why) - 1] = '\0';
+		for (char *p = why; *p; p++)
+			if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+				*p = ' ';
+		gprio_ns since = atomic_load(&r->since_ns);
+		printf("%s{\"pci\": \"%04x:%02x:%02x\", \"mechanism\": \"%s\", \"for_s\": %.3f, "
+		       "\"online_timeslice_us\": %u, \"offline_timeslice_us\": %u, \"gating\": %s, "
+		       "\"why\": \"%s\"}",
+		       ng++ ? ", " : "", pci >> 16, (pci >> 8) & 0xff, pci & 0xff,
+		       gprio_mech_name((enum gprio_mech)atomic_load(&r->mech)),
+		       since && since <= now ? (double)(now - since) / 1e9 : 0.0,
+		       atomic_load(&r->online_timeslice_us), atomic_load(&r->offline_timeslice_us),
+		       atomic_load(&r->gating) ? "true" : "false", why);
+	}
+	printf("], \"processes\": [");
 	static const struct {
 		uint32_t bit;
 		const char *name;
@@ -60,6 +89,7 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 		    {GPRIO_MECH_TSG_TIMESLICE, "tsg-timeslice"},
 		    {GPRIO_MECH_TSG_FAILED, "tsg-refused"},
 		    {GPRIO_MECH_INFLIGHT, "inflight"},
+		    {GPRIO_MECH_COMPLETION, "completion"},
 		    {GPRIO_MECH_MPS, "mps"}};
 	int n = 0;
 	for (int i = 0; i < GPRIO_SHM_PROCS; i++) {
@@ -83,11 +113,26 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 		for (size_t j = 0; j < sizeof(mech) / sizeof(mech[0]); j++)
 			if (m & mech[j].bit)
 				printf("%s\"%s\"", k++ ? ", " : "", mech[j].name);
+		printf("], \"gpus\": [");
+		uint32_t ngp = atomic_load(&c->ngpus);
+		for (uint32_t gi = 0; gi < ngp && gi < GPRIO_SHM_PROC_GPUS; gi++) {
+			uint32_t pci = atomic_load(&c->gpus[gi]);
+			printf("%s\"%04x:%02x:%02x\"", gi ? ", " : "", pci >> 16, (pci >> 8) & 0xff,
+			       pci & 0xff);
+		}
 		printf("], \"launches\": %llu, \"gated_launches\": %llu, \"gate_wait_ms\": %.3f, "
-		       "\"waiting\": %u}",
+		       "\"waiting\": %u, \"submitted\": %llu, \"completed\": %llu, "
+		       "\"markers\": %llu, \"streams\": %u, \"streams_pending\": %u, "
+		       "\"streams_stuck\": %u, \"host_waits\": %llu, \"host_wait_ms\": %.3f}",
 		       (unsigned long long)atomic_load(&c->launches),
 		       (unsigned long long)atomic_load(&c->gated_launches),
-		       (double)atomic_load(&c->gate_wait_ns) / 1e6, atomic_load(&c->waiting));
+		       (double)atomic_load(&c->gate_wait_ns) / 1e6, atomic_load(&c->waiting),
+		       (unsigned long long)atomic_load(&c->submitted),
+		       (unsigned long long)atomic_load(&c->completed),
+		       (unsigned long long)atomic_load(&c->markers), atomic_load(&c->streams),
+		       atomic_load(&c->pending), atomic_load(&c->stuck),
+		       (unsigned long long)atomic_load(&c->waits),
+		       (double)atomic_load(&c->wait_ns) / 1e6);
 	}
 	printf("]}\n");
 }
@@ -156,14 +201,13 @@ int gprio_cmd_status(int argc, char **argv)
 		munmap(m, sizeof(*s));
 		return alive ? 0 : 3;
 	}
-	printf("gpriod: %s (heartbeat %s), policy %s, gating %s, hysteresis %.0f us, TSG timeslice "
-	       "online %u us / offline %u us, offline in flight %u (0: unbounded)\n",
+	printf("gpriod: %s (heartbeat %s), policy %s, hysteresis %.0f us, offline in flight %u (0: "
+	       "unbounded)\n",
 	       alive ? "running" : "NOT RUNNING: shims pass through",
 	       hb ? (alive ? "fresh" : "stale") : "none",
 	       gprio_policy_name(gprio_policy_at(atomic_load(&s->policy))),
-	       atomic_load(&s->gating) ? "on" : "off", (double)atomic_load(&s->hysteresis_ns) / 1e3,
-	       atomic_load(&s->online_timeslice_us), atomic_load(&s->offline_timeslice_us),
-	       atomic_load(&s->inflight_bound));
+	       (double)atomic_load(&s->hysteresis_ns) / 1e3, atomic_load(&s->inflight_bound));
+	gprio_nv_print_gpus(stdout, s, now);
 	gprio_nv_print_procs(stdout, s);
 	munmap(m, sizeof(*s));
 	return alive ? 0 : 3; /* never "fine" when nothing is enforced */

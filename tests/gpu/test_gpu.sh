@@ -60,10 +60,10 @@ wait $NPID
 wait $FPID
 echo "# online:  $onrow"
 echo "# offline: $offrow"
-echo "$onrow" | grep -q " online .*tsg-timeslice" && echo "$onrow" | awk '{ f = $(NF - 5) > 0 } END { exit !f }' &&
+echo "$onrow" | grep -q " online .*tsg-timeslice" && echo "$onrow" | awk '{ f = $(NF - 8) > 0 } END { exit !f }' &&
 	ok "online: registered, TSG timeslices set, launches counted through the CUDA runtime" ||
 	bad "online row: '$onrow'"
-echo "$offrow" | grep -q " offline .*gating .*tsg-timeslice" && echo "$offrow" | awk '{ f = $(NF - 4) > 0 } END { exit !f }' &&
+echo "$offrow" | grep -q " offline .*gating .*tsg-timeslice" && echo "$offrow" | awk '{ f = $(NF - 7) > 0 } END { exit !f }' &&
 	ok "offline: registered, TSG timeslices set, launches gated while online ran" ||
 	bad "offline row: '$offrow'"
 grep -q "timeslice -> 1 us" "$TMP/off.err" && grep -q "timeslice -> 1000000 us" "$TMP/on.err" &&
@@ -109,14 +109,14 @@ while time.time() - t < 4:
 " 2>"$TMP/torch.err" &
 	TPID=$!
 	i=0
-	while [ $i -lt 600 ] && ! row $TPID | awk '{ f = $(NF - 5) > 100 } END { exit !f }'; do
+	while [ $i -lt 600 ] && ! row $TPID | awk '{ f = $(NF - 8) > 100 } END { exit !f }'; do
 		sleep 0.1
 		i=$((i + 1))
 	done
 	trow=$(row $TPID)
 	wait $TPID
 	echo "# torch: $trow"
-	echo "$trow" | grep -q "tsg-timeslice" && echo "$trow" | awk '{ f = $(NF - 5) > 100 } END { exit !f }' &&
+	echo "$trow" | grep -q "tsg-timeslice" && echo "$trow" | awk '{ f = $(NF - 8) > 100 } END { exit !f }' &&
 		ok "PyTorch: launches intercepted through cuGetProcAddress, TSGs found" ||
 		bad "torch row: '$trow' $(tail -3 "$TMP/torch.err")"
 	kill -INT $DPID
@@ -125,6 +125,58 @@ while time.time() - t < 4:
 else
 	echo "skip - PyTorch with CUDA not importable"
 fi
+
+# 5. plain gpriod (per-GPU mechanisms): completion counters on the real driver, a GPU-bound
+#    online service gets tsg on its GPU, the offline result is unchanged; a PyTorch CUDA graph
+#    captured and replayed under the shim (markers must never enter a capture)
+"$GPRIOD" --shm "$TMP/shm" 2>>"$TMP/auto.log" &
+DPID=$!
+sleep 0.3
+"$GPRIO" run --offline -- "$GB" $OFFJOB >"$TMP/off5.json" 2>"$TMP/off5.err" &
+FPID=$!
+sleep 0.5
+"$GPRIO" run --online -- "$GB" online --graph --kernels 60 --kernel-us 40 --blocks 132 --rate 40 \
+	--warmup 0 --seconds 2.5 >"$TMP/on5.json" 2>"$TMP/on5.err" &
+NPID=$!
+sleep 2
+"$GPRIO" status --shm "$TMP/shm" --json >"$TMP/st5.json"
+"$GPRIO" status --shm "$TMP/shm" | sed 's/^/# /'
+wait $NPID
+wait $FPID
+grep "GPU " "$TMP/auto.log" | sed 's/^/# gpriod: /'
+python3 -c 'import json,sys; d=json.load(sys.stdin); g=d["gpus"]; on=[p for p in d["processes"] if p["class"]=="online"][0]
+assert len(g) >= 1 and g[0]["mechanism"] == "tsg", g
+assert "completion" in on["mechanisms"] and on["gpus"] == [g[0]["pci"]] and on["completed"] > 0 and on["host_waits"] > 0, on' \
+	<"$TMP/st5.json" 2>"$TMP/err" && ok "plain gpriod: GPU-bound online service -> tsg on its GPU; completion counters advance on the real GPU" ||
+	bad "auto mechanism: $(cat "$TMP/err")"
+[ "$(field checksum <"$TMP/off5.json")" = "$ref" ] && ok "offline result bit-identical under the per-GPU mechanism" ||
+	bad "checksum (auto): $(cat "$TMP/off5.json")"
+if python3 -c "import torch; assert torch.cuda.is_available()" 2>/dev/null; then
+	out=$("$GPRIO" run --online -- python3 -c "
+import torch
+x = torch.randn(256, 256, device='cuda')
+w = torch.randn(256, 256, device='cuda')
+ref = (x @ w).relu().sum().item()
+s = torch.cuda.Stream()
+s.wait_stream(torch.cuda.current_stream())
+with torch.cuda.stream(s):
+    for _ in range(3):
+        y = (x @ w).relu()
+torch.cuda.current_stream().wait_stream(s)
+g = torch.cuda.CUDAGraph()
+with torch.cuda.graph(g):
+    y = (x @ w).relu()
+for _ in range(50):
+    g.replay()
+torch.cuda.synchronize()
+print('graph-ok' if abs(y.sum().item() - ref) < 1e-3 * abs(ref) + 1e-3 else 'graph-mismatch')
+" 2>"$TMP/cap.err")
+	[ "$out" = graph-ok ] && ok "PyTorch CUDA graph capture and replay under the shim (completion markers on)" ||
+		bad "graph capture: $out $(tail -5 "$TMP/cap.err")"
+fi
+kill -INT $DPID
+wait $DPID
+DPID=
 [ -s "$TMP/gpriod.log" ] && grep -i -E "error|fail" "$TMP/gpriod.log" | head -5 | sed 's/^/# gpriod: /'
 [ $fails = 0 ] && echo "all GPU checks passed" || echo "$fails GPU check(s) failed"
 [ $fails = 0 ]

@@ -1,9 +1,13 @@
 /* An "unmodified CUDA program" as the CUDA runtime behaves: dlopen libcuda.so.1, dlsym
  * cuGetProcAddress_v2, get every entry point through it (legacy and per-thread variants), launch.
- *   fake_app N [legacy|ptsz|graph|bench|paced|tsg]   prints JSON: calls reaching each real variant,
- *   and for bench the mean ns per launch. tsg: first set a context up the way libcuda 580 does
- *   through its RM ioctls (4 TSGs, then SET_TIMESLICE 2048 us on the first: facts/nvidia.md and
- *   GPRIO_TRACE_RM on the H100), then launch paced like an online service. */
+ *   fake_app N [legacy|ptsz|graph|bench|paced|tsg|gpu|cpu]   prints JSON: calls reaching each
+ *   real variant, and for bench the mean ns per launch. tsg: first set a context up the way
+ *   libcuda 580 does through its RM ioctls (4 TSGs, then SET_TIMESLICE 2048 us on the first:
+ *   facts/nvidia.md and GPRIO_TRACE_RM on the H100), then launch paced like an online service.
+ *   gpu and cpu are services of N requests (a context set up as for tsg first):
+ *     gpu  GPU-bound: one 3 ms kernel, then cuCtxSynchronize; 10 ms apart
+ *     cpu  CPU-bound: 8 kernels of 20 us with 100 us of "CPU" after each, then
+ *          cuCtxSynchronize; 2 ms apart */
 #include <dlfcn.h>
 #include <stdbool.h>
 #include <stdatomic.h>
@@ -77,6 +81,13 @@ typedef int (*gpa_fn)(const char *, void **, int, unsigned long long, void *);
 typedef int (*launch_fn)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
 			 unsigned, void *, void **, void **);
 typedef int (*graph_fn)(void *, void *);
+typedef int (*sync_fn)(void);
+
+static void pause_us(long us)
+{
+	struct timespec ts = {us / 1000000, (us % 1000000) * 1000};
+	nanosleep(&ts, NULL);
+}
 
 int main(int argc, char **argv)
 {
@@ -91,16 +102,32 @@ int main(int argc, char **argv)
 	unsigned long *calls = (unsigned long *)dlsym(h, "fake_calls");
 	if (!gpa || !calls)
 		return 1;
-	void *lk = NULL, *gl = NULL;
+	void *lk = NULL, *gl = NULL, *sy = NULL;
 	unsigned long long fl = strcmp(mode, "ptsz") == 0 ? 2 : 0;
 	if (gpa("cuLaunchKernel", &lk, 12000, fl, NULL) ||
-	    gpa("cuGraphLaunch", &gl, 12000, fl, NULL))
+	    gpa("cuGraphLaunch", &gl, 12000, fl, NULL) ||
+	    gpa("cuCtxSynchronize", &sy, 12000, fl, NULL))
 		return 1;
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	bool tsg = strcmp(mode, "tsg") == 0;
+	bool gpu = strcmp(mode, "gpu") == 0, cpu = strcmp(mode, "cpu") == 0;
+	bool tsg = strcmp(mode, "tsg") == 0 || gpu || cpu;
 	if (tsg)
 		libcuda_like_context();
+	void (*set_kernel)(double) = (void (*)(double))dlsym(h, "fake_set_kernel_us");
+	if ((gpu || cpu) && set_kernel)
+		set_kernel(gpu ? 3000 : 20);
+	for (long i = 0; (gpu || cpu) && i < n; i++) {
+		for (int k = 0; k < (gpu ? 1 : 8); k++) {
+			((launch_fn)lk)(NULL, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL);
+			if (cpu)
+				pause_us(100);
+		}
+		((sync_fn)sy)();
+		pause_us(gpu ? 10000 : 2000);
+	}
+	if (gpu || cpu)
+		n = 0;
 	bool paced =
 		tsg || strcmp(mode, "paced") == 0; /* an online service: one launch per 100 us */
 	for (long i = 0; i < n; i++) {
@@ -114,8 +141,8 @@ int main(int argc, char **argv)
 		}
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b);
-	double ns =
-		((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) / (double)n;
+	double ns = ((double)(b.tv_sec - a.tv_sec) * 1e9 + (double)(b.tv_nsec - a.tv_nsec)) /
+		    (double)(n ? n : 1);
 	long long sl, sg;
 	shm_row(n, &sl, &sg);
 	printf("{\"legacy\": %lu, \"ptsz\": %lu, \"graph\": %lu, \"graph_ptsz\": %lu, "

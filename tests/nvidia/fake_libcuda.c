@@ -1,5 +1,11 @@
 /* A stand-in libcuda.so.1 for testing the shim without a GPU: the entry points the shim wraps,
- * in both default-stream variants, counting how often each real function was reached. */
+ * in both default-stream variants, counting how often each real function was reached, and a
+ * stand-in GPU behind them: one engine per process on which every launch runs FAKE_KERNEL_US
+ * (default 2000) after the work before it; events and stream markers (cuStreamWriteValue64)
+ * complete when the work before them has; synchronisation sleeps until the engine is idle. The
+ * device's PCI bus is FAKE_PCI_BUS (default 0x1b). */
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -9,6 +15,40 @@ typedef int CUresult;
 
 EXPORT unsigned long fake_calls[8]; /* 0 legacy launch, 1 ptsz launch, 2 graph, 3 graph ptsz */
 
+static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
+static double fake_busy_until;
+static double fake_now(void);
+static double kernel_s = -1;
+
+EXPORT void fake_set_kernel_us(double us);
+void fake_set_kernel_us(double us)
+{
+	pthread_mutex_lock(&fake_lock);
+	kernel_s = us / 1e6;
+	pthread_mutex_unlock(&fake_lock);
+}
+
+/* one submission: it finishes a kernel's time after the engine's last work */
+static void fake_submit(void)
+{
+	pthread_mutex_lock(&fake_lock);
+	if (kernel_s < 0) {
+		const char *e = getenv("FAKE_KERNEL_US");
+		kernel_s = (e && *e ? atof(e) : 2000) / 1e6;
+	}
+	double now = fake_now();
+	fake_busy_until = (fake_busy_until > now ? fake_busy_until : now) + kernel_s;
+	pthread_mutex_unlock(&fake_lock);
+}
+
+static double fake_idle_at(void)
+{
+	pthread_mutex_lock(&fake_lock);
+	double t = fake_busy_until;
+	pthread_mutex_unlock(&fake_lock);
+	return t;
+}
+
 EXPORT CUresult cuLaunchKernel(void *f, unsigned a, unsigned b, unsigned c, unsigned d, unsigned e,
 			       unsigned g, unsigned s, void *st, void **p, void **x);
 CUresult cuLaunchKernel(void *f, unsigned a, unsigned b, unsigned c, unsigned d, unsigned e,
@@ -17,6 +57,7 @@ CUresult cuLaunchKernel(void *f, unsigned a, unsigned b, unsigned c, unsigned d,
 	(void)f, (void)a, (void)b, (void)c, (void)d, (void)e, (void)g, (void)s, (void)st, (void)p,
 		(void)x;
 	fake_calls[0]++;
+	fake_submit();
 	return 0;
 }
 
@@ -29,6 +70,7 @@ CUresult cuLaunchKernel_ptsz(void *f, unsigned a, unsigned b, unsigned c, unsign
 	(void)f, (void)a, (void)b, (void)c, (void)d, (void)e, (void)g, (void)s, (void)st, (void)p,
 		(void)x;
 	fake_calls[1]++;
+	fake_submit();
 	return 0;
 }
 
@@ -37,6 +79,7 @@ CUresult cuGraphLaunch(void *g, void *s)
 {
 	(void)g, (void)s;
 	fake_calls[2]++;
+	fake_submit();
 	return 0;
 }
 
@@ -45,6 +88,7 @@ CUresult cuGraphLaunch_ptsz(void *g, void *s)
 {
 	(void)g, (void)s;
 	fake_calls[3]++;
+	fake_submit();
 	return 0;
 }
 
@@ -55,15 +99,13 @@ CUresult cuInit(unsigned flags)
 	return 0;
 }
 
-/* Events: each recorded event "completes" 2 ms after the previous one, as if every submission
- * were a 2 ms kernel on one serial stream. */
+/* Events complete when the work submitted before them has. */
 static double fake_now(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
-static double fake_busy_until;
 
 EXPORT CUresult cuEventCreate(void **ev, unsigned flags);
 CUresult cuEventCreate(void **ev, unsigned flags)
@@ -77,9 +119,7 @@ EXPORT CUresult cuEventRecord(void *ev, void *stream);
 CUresult cuEventRecord(void *ev, void *stream)
 {
 	(void)stream;
-	double now = fake_now();
-	fake_busy_until = (fake_busy_until > now ? fake_busy_until : now) + 0.002;
-	*(double *)ev = fake_busy_until;
+	*(double *)ev = fake_idle_at();
 	return 0;
 }
 
@@ -87,6 +127,147 @@ EXPORT CUresult cuEventQuery(void *ev);
 CUresult cuEventQuery(void *ev)
 {
 	return fake_now() >= *(double *)ev ? 0 : 600; /* CUDA_ERROR_NOT_READY */
+}
+
+/* Stream markers: written by a stand-in "GPU" thread once the work before them is done. */
+#define FAKE_MARKS 4096
+static struct {
+	double due;
+	uint64_t *addr, value;
+} marks[FAKE_MARKS];
+static unsigned mark_head, mark_tail; /* under fake_lock */
+static pthread_t mark_thread;
+static int mark_started;
+EXPORT unsigned long fake_markers; /* markers enqueued */
+
+static void *mark_loop(void *u)
+{
+	(void)u;
+	for (;;) {
+		pthread_mutex_lock(&fake_lock);
+		double now = fake_now();
+		while (mark_head != mark_tail && marks[mark_head % FAKE_MARKS].due <= now) {
+			__atomic_store_n(marks[mark_head % FAKE_MARKS].addr,
+					 marks[mark_head % FAKE_MARKS].value, __ATOMIC_RELEASE);
+			mark_head++;
+		}
+		pthread_mutex_unlock(&fake_lock);
+		struct timespec ts = {0, 50000};
+		nanosleep(&ts, NULL);
+	}
+	return NULL;
+}
+
+EXPORT CUresult cuStreamWriteValue64_v2(void *s, unsigned long long addr, uint64_t v, unsigned fl);
+CUresult cuStreamWriteValue64_v2(void *s, unsigned long long addr, uint64_t v, unsigned fl)
+{
+	(void)s, (void)fl;
+	pthread_mutex_lock(&fake_lock);
+	if (!mark_started)
+		mark_started = pthread_create(&mark_thread, NULL, mark_loop, NULL) == 0;
+	CUresult rc = 2; /* out of memory */
+	if (mark_tail - mark_head < FAKE_MARKS) {
+		double now = fake_now();
+		marks[mark_tail % FAKE_MARKS].due = fake_busy_until > now ? fake_busy_until : now;
+		marks[mark_tail % FAKE_MARKS].addr = (uint64_t *)(uintptr_t)addr;
+		marks[mark_tail % FAKE_MARKS].value = v;
+		mark_tail++;
+		fake_markers++;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&fake_lock);
+	return rc;
+}
+
+EXPORT CUresult cuStreamWriteValue64_v2_ptsz(void *s, unsigned long long a, uint64_t v, unsigned f);
+CUresult cuStreamWriteValue64_v2_ptsz(void *s, unsigned long long a, uint64_t v, unsigned f)
+{
+	return cuStreamWriteValue64_v2(s, a, v, f);
+}
+
+static void wait_idle(void)
+{
+	double t = fake_idle_at() - fake_now();
+	if (t > 0) {
+		struct timespec ts = {(time_t)t, (long)((t - (double)(time_t)t) * 1e9)};
+		nanosleep(&ts, NULL);
+	}
+}
+
+EXPORT CUresult cuStreamSynchronize(void *s);
+CUresult cuStreamSynchronize(void *s)
+{
+	(void)s;
+	wait_idle();
+	return 0;
+}
+
+EXPORT CUresult cuCtxSynchronize(void);
+CUresult cuCtxSynchronize(void)
+{
+	wait_idle();
+	return 0;
+}
+
+static char fake_ctx_obj;
+EXPORT CUresult cuCtxGetCurrent(void **c);
+CUresult cuCtxGetCurrent(void **c)
+{
+	*c = &fake_ctx_obj;
+	return 0;
+}
+EXPORT CUresult cuStreamGetCtx(void *s, void **c);
+CUresult cuStreamGetCtx(void *s, void **c)
+{
+	(void)s;
+	*c = &fake_ctx_obj;
+	return 0;
+}
+EXPORT CUresult cuCtxPushCurrent_v2(const void *c);
+CUresult cuCtxPushCurrent_v2(const void *c)
+{
+	return c == &fake_ctx_obj ? 0 : 201; /* CUDA_ERROR_INVALID_CONTEXT */
+}
+EXPORT CUresult cuCtxPopCurrent_v2(void **c);
+CUresult cuCtxPopCurrent_v2(void **c)
+{
+	*c = &fake_ctx_obj;
+	return 0;
+}
+EXPORT CUresult cuMemHostAlloc(void **p, size_t n, unsigned flags);
+CUresult cuMemHostAlloc(void **p, size_t n, unsigned flags)
+{
+	(void)flags;
+	*p = calloc(1, n);
+	return *p ? 0 : 2;
+}
+EXPORT CUresult cuMemHostGetDevicePointer_v2(unsigned long long *d, void *p, unsigned flags);
+CUresult cuMemHostGetDevicePointer_v2(unsigned long long *d, void *p, unsigned flags)
+{
+	(void)flags;
+	*d = (unsigned long long)(uintptr_t)p;
+	return 0;
+}
+EXPORT CUresult cuStreamIsCapturing(void *s, int *st);
+CUresult cuStreamIsCapturing(void *s, int *st)
+{
+	(void)s;
+	*st = 0;
+	return 0;
+}
+EXPORT CUresult cuCtxGetDevice(int *d);
+CUresult cuCtxGetDevice(int *d)
+{
+	*d = 0;
+	return 0;
+}
+EXPORT CUresult cuDeviceGetAttribute(int *v, int attr, int dev);
+CUresult cuDeviceGetAttribute(int *v, int attr, int dev)
+{
+	(void)dev;
+	const char *b = getenv("FAKE_PCI_BUS");
+	*v = attr == 33 ? (b && *b ? (int)strtol(b, NULL, 0) : 0x1b) : 0;
+	return 0;
 }
 
 /* cuGetProcAddress_v2(symbol, pfn, version, flags, status): the driver picks the variant */
@@ -103,6 +284,10 @@ CUresult cuGetProcAddress_v2(const char *sym, void **pfn, int ver, unsigned long
 		*pfn = ptds ? (void *)cuGraphLaunch_ptsz : (void *)cuGraphLaunch;
 	else if (strcmp(sym, "cuInit") == 0)
 		*pfn = (void *)cuInit;
+	else if (strcmp(sym, "cuCtxSynchronize") == 0)
+		*pfn = (void *)cuCtxSynchronize;
+	else if (strcmp(sym, "cuStreamSynchronize") == 0)
+		*pfn = (void *)cuStreamSynchronize;
 	else if (strcmp(sym, "cuGetProcAddress") == 0)
 		*pfn = (void *)cuGetProcAddress_v2;
 	else {

@@ -30,7 +30,8 @@ out=$("$GPRIO" run --offline -- "$APP" 10 graph)
 # 2. with the daemon: launches are counted in the segment (so the shim's wrappers were called)
 # 20 ms hysteresis: a paced "online" process descheduled for a few ms on a loaded 2-core CI
 # machine must not count as idle (that would open the gate, correctly, and flake the test)
-"$GPRIOD" --shm "$TMP/shm" --hysteresis-us 20000 2>"$TMP/gpriod.log" &
+# the launch-gating mechanism, fixed node-wide (per-GPU mechanisms: section 8)
+"$GPRIOD" --shm "$TMP/shm" --hysteresis-us 20000 --gating on 2>"$TMP/gpriod.log" &
 DPID=$!
 sleep 0.3
 out=$("$GPRIO" run --offline -- "$APP" 500 legacy)
@@ -42,7 +43,7 @@ out=$("$GPRIO" run --offline -- "$APP" 500 ptsz)
 # wait_online PID: until gprio status shows that online process launching (at most 3 s)
 launching() {
 	"$GPRIO" status --shm "$TMP/shm" 2>/dev/null |
-		awk -v p="$1" '$1 == p && $2 == "online" && $(NF - 5) > 0 { f = 1 } END { exit !f }'
+		awk -v p="$1" '$1 == p && $2 == "online" && $(NF - 8) > 0 { f = 1 } END { exit !f }'
 }
 wait_online() {
 	i=0
@@ -84,7 +85,7 @@ else bad "status --json: $(cat "$TMP/err")"; fi
 if awk -v p=$OPID '$1 == p && $3 == "online" && $4 == 11 && $6 > 0 && $NF == "fake_app" { f++ } END { exit f != 2 }' "$TMP/top.txt"; then
 	ok "gprio top: two samples of the online process launching, with its command"
 else bad "top: $(cat "$TMP/top.txt")"; fi
-if echo "$st" | grep -q "gpriod: running (heartbeat fresh), policy priority, gating on" &&
+if echo "$st" | grep -q "gpriod: running (heartbeat fresh), policy priority" && echo "$st" | grep -q "mechanism: fixed (node-wide).*gating on" &&
 	echo "$st" | grep -Eq "^ +$OPID online +11 gating"; then
 	ok "gprio status shows the daemon and the online process"
 else bad "status: $st"; fi
@@ -146,7 +147,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	"$GPRIO" run --offline --weight 3 --slo 20ms -- "$APP" 20000 paced >/dev/null &
 	WPID=$!
 	if wait_row $WPID offline 0 && "$GPRIO" status --shm "$TMP/shm" |
-		awk -v p=$WPID '$1 == p && $(NF - 1) == 3 && $NF == "20.000" { f = 1 } END { exit !f }'; then
+		awk -v p=$WPID '$1 == p && $(NF - 4) == 3 && $(NF - 3) == "20.000" { f = 1 } END { exit !f }'; then
 		ok "gprio run --weight 3 --slo 20ms: gpriod's row has weight 3 and a 20 ms objective"
 	else bad "weight/slo: $("$GPRIO" status --shm "$TMP/shm")"; fi
 	kill $WPID 2>/dev/null
@@ -154,7 +155,7 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	$NB "$GPRIO" run --offline --weight 3 -- "$APP" 20000 paced >/dev/null 2>"$TMP/nbw.err" &
 	WPID=$!
 	if wait_row $WPID offline 0 && grep -q "weight 3 asked, 1 granted" "$TMP/nbw.err" &&
-		"$GPRIO" status --shm "$TMP/shm" | awk -v p=$WPID '$1 == p && $(NF - 1) == 1 { f = 1 } END { exit !f }'; then
+		"$GPRIO" status --shm "$TMP/shm" | awk -v p=$WPID '$1 == p && $(NF - 4) == 1 { f = 1 } END { exit !f }'; then
 		ok "an unauthorised user asking for weight 3 gets 1, and is told why"
 	else bad "weight demotion: $(cat "$TMP/nbw.err")"; fi
 	kill $WPID 2>/dev/null
@@ -206,7 +207,7 @@ else bad "fail-open: released ${after} ms after the kill: $(cat "$TMP/held.json"
 [ $rc = 1 ] && grep -q "none: No such file or directory (is gpriod running?)" "$TMP/err" && ok "status without a segment" || bad "status missing ($rc)"
 
 # 4b. a stopped (hung) daemon keeps its socket open: the 100 ms heartbeat releases held launches
-"$GPRIOD" --shm "$TMP/shm4" --hysteresis-us 20000 2>/dev/null &
+"$GPRIOD" --shm "$TMP/shm4" --hysteresis-us 20000 --gating on 2>/dev/null &
 DPID=$!
 sleep 0.3
 GPRIO_SHM="$TMP/shm4" "$GPRIO" run --online -- "$APP" 30000 paced >/dev/null &
@@ -244,7 +245,7 @@ else bad "stopped daemon: released ${after} ms later: $(cat "$TMP/held4.json")";
 
 # 5. the in-flight bound: each stand-in submission "runs" 2 ms; with at most 1 in flight, 20
 #    launches take >= 19 x 2 ms; unbounded they return at once
-"$GPRIOD" --shm "$TMP/shm3" --offline-inflight 1 2>/dev/null &
+"$GPRIOD" --shm "$TMP/shm3" --offline-inflight 1 --gating on 2>/dev/null &
 DPID=$!
 sleep 0.3
 out=$(GPRIO_SHM="$TMP/shm3" "$GPRIO" run --offline -- "$APP" 20 legacy)
@@ -352,7 +353,7 @@ printf '# gpriod settings\npolicy = share\nhysteresis = 800us\n' >"$TMP/g.conf"
 "$GPRIOD" --shm "$TMP/shm7" --config "$TMP/g.conf" --hysteresis 700us 2>"$TMP/d7.err" &
 DPID=$!
 sleep 0.4
-"$GPRIO" status --shm "$TMP/shm7" | grep -q "policy share, gating on, hysteresis 700 us" &&
+"$GPRIO" status --shm "$TMP/shm7" | grep -q "policy share, hysteresis 700 us" &&
 	ok "config file read, command-line flags win" || bad "config: $("$GPRIO" status --shm "$TMP/shm7" | head -1)"
 printf 'policy = wfq\n' >"$TMP/g.conf"
 kill -HUP $DPID
@@ -411,6 +412,72 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 else
 	echo "skip - planted-segment checks (need root and setpriv)"
 fi
+
+# 8. per-GPU mechanisms with plain gpriod (no flags): the stand-in GPU runs each launch for a
+#    set time, completion markers land when the work before them is done, synchronisation
+#    waits for the engine (fake_libcuda.c). gpriod chooses per GPU from the online process's
+#    counters: tsg for GPU-bound online work, nothing for CPU-bound, gating where timeslices
+#    are refused; a GPU without online work is left alone.
+S8="$TMP/shm8"
+"$GPRIOD" --shm "$S8" 2>"$TMP/d8.err" &
+DPID=$!
+sleep 0.3
+mechs() { GPRIO_SHM="$S8" "$GPRIO" status --json 2>/dev/null |
+	python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(g["pci"]+"="+g["mechanism"] for g in d["gpus"]))'; }
+run8() { # CLASS BUS ARGS...: the app as gprio run starts it, the stand-in RM after the shim
+	c=$1 bus=$2
+	shift 2
+	GPRIO_SHM="$S8" GPRIO_CLASS=$c FAKE_PCI_BUS=$bus LD_PRELOAD="$SHIM:$FAKERM" "$APP" "$@"
+}
+run8 offline 0x1b 40000 tsg >/dev/null 2>"$TMP/off8.err" &
+OFF=$!
+sleep 0.4
+m0=$(mechs)
+run8 online 0x1b 80 gpu >"$TMP/on8.json" 2>/dev/null &
+ON=$!
+i=0
+until mechs | grep -q "0000:1b:00=tsg" || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
+m1=$(mechs)
+GPRIO_SHM="$S8" "$GPRIO" status --json >"$TMP/st8.json"
+wait $ON
+[ "$m0" = "0000:1b:00=idle" ] && [ "$m1" = "0000:1b:00=tsg" ] &&
+	grep -q "GPU 0000:1b:00: tsg (was leave): online GPU-bound" "$TMP/d8.err" &&
+	ok "GPU-bound online work (3 ms waits): tsg chosen and logged with its reason" ||
+	bad "tsg: before '$m0', during '$m1': $(cat "$TMP/d8.err")"
+python3 -c 'import json,sys; d=json.load(sys.stdin); g=d["gpus"][0]; on=[p for p in d["processes"] if p["class"]=="online"][0]
+assert g["online_timeslice_us"] == 1000000 and g["offline_timeslice_us"] == 1 and not g["gating"]
+assert "completion" in on["mechanisms"] and on["gpus"] == ["0000:1b:00"] and on["host_waits"] > 0 and on["markers"] > 0
+assert on["submitted"] >= on["completed"] > 0' <"$TMP/st8.json" 2>"$TMP/err" &&
+	ok "gprio status --json: the GPU's timeslices and the online process's completion counters and waits" ||
+	bad "status 8: $(cat "$TMP/err")"
+# CPU-bound online work: 8 kernels of 20 us with host gaps, then a sync: a full window of
+# short waits leaves the GPU alone
+run8 online 0x1b 600 cpu >/dev/null 2>&1 &
+ON=$!
+i=0
+until grep -q "GPU 0000:1b:00: leave (was .*): online CPU-bound" "$TMP/d8.err" || [ $i -ge 200 ]; do sleep 0.02; i=$((i + 1)); done
+m2=$(mechs)
+wait $ON
+kill $OFF 2>/dev/null; wait $OFF 2>/dev/null
+[ "$m2" = "0000:1b:00=leave" ] && ok "CPU-bound online work: leave (no timeslices, no gating)" ||
+	bad "cpu-bound: $m2: $(cat "$TMP/d8.err")"
+# two GPUs: timeslices refused on 1b (so gating there), an offline job on 1c untouched
+FAKE_RM_REFUSE=1 run8 offline 0x1b 30000 tsg >"$TMP/offA.json" 2>/dev/null &
+OFFA=$!
+run8 offline 0x1c 30000 tsg >"$TMP/offB.json" 2>/dev/null &
+OFFB=$!
+sleep 0.4
+FAKE_RM_REFUSE=1 run8 online 0x1b 150 gpu >/dev/null 2>&1 &
+ON=$!
+i=0
+until mechs | grep -q "0000:1b:00=gate" || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
+m3=$(mechs)
+wait $ON
+kill -INT $OFFA $OFFB 2>/dev/null
+wait $OFFA $OFFB 2>/dev/null
+echo "$m3" | grep -q "0000:1b:00=gate" && echo "$m3" | grep -q "0000:1c:00=idle" &&
+	ok "timeslices refused: gating on that GPU only ($m3)" || bad "per-GPU: $m3: $(cat "$TMP/d8.err")"
+kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 
 [ "$fails" -eq 0 ] || { echo "$fails shim test(s) failed"; exit 1; }
 echo "all shim tests passed"

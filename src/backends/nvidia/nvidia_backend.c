@@ -21,6 +21,11 @@ void gprio_nv_cfg_defaults(struct gprio_nv_cfg *c)
 	c->auth.daemon_uid = (uint32_t)getuid();
 	c->policy = (uint32_t)gprio_policy_index(&gprio_policy_priority);
 	c->hysteresis = 500 * GPRIO_NS_PER_US;
+	c->mech_auto = true;
+	gprio_mech_defaults(&c->mech);
+	c->tsg_online_us = 1000 * 1000;
+	c->tsg_offline_us = 1;
+	/* node-wide, when a flag fixes the mechanism: as before per-GPU mechanisms existed */
 	c->online_ts_us = 0;
 	c->offline_ts_us = 1;
 	c->gating = true;
@@ -219,6 +224,7 @@ int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gp
 	atomic_store(&s->offline_timeslice_us, cfg->offline_ts_us);
 	atomic_store(&s->gating, cfg->gating ? 1u : 0u);
 	atomic_store(&s->inflight_bound, cfg->inflight_bound);
+	atomic_store(&s->mech_auto, cfg->mech_auto ? 1u : 0u);
 	atomic_store(&s->policy, cfg->policy);
 	memset(nv->hot, 0, sizeof(*nv->hot));
 	nv->shm = s;
@@ -280,8 +286,9 @@ void gprio_nv_close(struct gprio_nv *nv, bool unlink_files)
 
 void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s)
 {
-	fprintf(f, "%8s %-8s %4s %-34s %12s %10s %12s %7s %6s %8s\n", "PID", "CLASS", "PRIO",
-		"MECHANISMS", "LAUNCHES", "GATED", "WAITED(ms)", "WAITING", "WEIGHT", "SLO(ms)");
+	fprintf(f, "%8s %-8s %4s %-45s %12s %10s %12s %7s %6s %8s %10s %9s %s\n", "PID", "CLASS",
+		"PRIO", "MECHANISMS", "LAUNCHES", "GATED", "WAITED(ms)", "WAITING", "WEIGHT",
+		"SLO(ms)", "UNFINISHED", "WAIT(ms)", "GPU");
 	int n = 0;
 	for (int i = 0; i < GPRIO_SHM_PROCS; i++) {
 		const struct gprio_shm_proc *r = &s->procs[i];
@@ -290,22 +297,37 @@ void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s)
 			continue;
 		const struct gprio_shm_stats *c = &s->copy[i];
 		uint32_t mech = atomic_load(&c->mechanisms);
-		char m[64];
-		snprintf(m, sizeof(m), "%s%s%s%s%s%s", mech & GPRIO_MECH_GATING ? "gating " : "",
+		char m[72];
+		snprintf(m, sizeof(m), "%s%s%s%s%s%s%s", mech & GPRIO_MECH_GATING ? "gating " : "",
 			 mech & GPRIO_MECH_PUBLISH ? "publish " : "",
 			 mech & GPRIO_MECH_TSG_TIMESLICE ? "tsg-timeslice " : "",
 			 mech & GPRIO_MECH_TSG_FAILED ? "tsg-REFUSED " : "",
 			 mech & GPRIO_MECH_INFLIGHT ? "inflight " : "",
+			 mech & GPRIO_MECH_COMPLETION ? "completion " : "",
 			 mech & GPRIO_MECH_MPS ? "mps" : "");
-		char slo[16] = "-";
+		char slo[16] = "-", gpu[16] = "-", unf[24] = "-", wait[24] = "-";
 		if (atomic_load(&r->slo_us))
 			snprintf(slo, sizeof(slo), "%.3f", (double)atomic_load(&r->slo_us) / 1e3);
-		fprintf(f, "%8u %-8s %4u %-34s %12llu %10llu %12.3f %7u %6u %8s\n", pid,
+		uint32_t ng = atomic_load(&c->ngpus);
+		if (ng) {
+			uint32_t pci = atomic_load(&c->gpus[0]);
+			snprintf(gpu, sizeof(gpu), "%04x:%02x:%02x%s", pci >> 16, (pci >> 8) & 0xff,
+				 pci & 0xff, ng > 1 ? "+" : "");
+		}
+		if (mech & GPRIO_MECH_COMPLETION)
+			snprintf(unf, sizeof(unf), "%llu",
+				 (unsigned long long)(atomic_load(&c->submitted) -
+						      atomic_load(&c->completed)));
+		uint64_t waits = atomic_load(&c->waits);
+		if (waits)
+			snprintf(wait, sizeof(wait), "%.3f",
+				 (double)atomic_load(&c->wait_ns) / (double)waits / 1e6);
+		fprintf(f, "%8u %-8s %4u %-45s %12llu %10llu %12.3f %7u %6u %8s %10s %9s %s\n", pid,
 			gprio_class_name((enum gprio_class)atomic_load(&r->klass)),
 			atomic_load(&r->priority), m, (unsigned long long)atomic_load(&c->launches),
 			(unsigned long long)atomic_load(&c->gated_launches),
 			(double)atomic_load(&c->gate_wait_ns) / 1e6, atomic_load(&c->waiting),
-			atomic_load(&r->weight), slo);
+			atomic_load(&r->weight), slo, unf, wait, gpu);
 		n++;
 	}
 	if (!n)
@@ -339,6 +361,20 @@ static void copy_stats(struct gprio_shm_stats *to, const struct gprio_shm_stats 
 	atomic_store(&to->gated_launches, atomic_load(&from->gated_launches));
 	atomic_store(&to->gate_wait_ns, atomic_load(&from->gate_wait_ns));
 	atomic_store(&to->heartbeat_ns, atomic_load(&from->heartbeat_ns));
+	atomic_store(&to->submitted, atomic_load(&from->submitted));
+	atomic_store(&to->completed, atomic_load(&from->completed));
+	atomic_store(&to->pending_since, atomic_load(&from->pending_since));
+	atomic_store(&to->markers, atomic_load(&from->markers));
+	atomic_store(&to->waits, atomic_load(&from->waits));
+	atomic_store(&to->wait_ns, atomic_load(&from->wait_ns));
+	atomic_store(&to->wait_since, atomic_load(&from->wait_since));
+	atomic_store(&to->streams, atomic_load(&from->streams));
+	atomic_store(&to->pending, atomic_load(&from->pending));
+	atomic_store(&to->stuck, atomic_load(&from->stuck));
+	uint32_t n = atomic_load(&from->ngpus);
+	for (uint32_t k = 0; k < GPRIO_SHM_PROC_GPUS; k++)
+		atomic_store(&to->gpus[k], k < n ? atomic_load(&from->gpus[k]) : 0);
+	atomic_store(&to->ngpus, n < GPRIO_SHM_PROC_GPUS ? n : GPRIO_SHM_PROC_GPUS);
 }
 
 /* The row a queue key (slot << 32 | pid) names, or NULL when the slot is out of range or now
@@ -358,11 +394,12 @@ static void clamp_hot(struct gprio_nv *nv, gprio_ns now)
 {
 	/* slack: a shim's clock read races ours */
 	gprio_ns limit = now + nv->cfg.hysteresis + 10 * GPRIO_NS_PER_MS;
-	for (int l = 0; l < GPRIO_PRIO_LEVELS; l++) {
-		gprio_ns v = atomic_load(&nv->hot->hot_until[l]);
+	for (int i = 0; i < GPRIO_SHM_GPUS * GPRIO_PRIO_LEVELS; i++) {
+		int g = i / GPRIO_PRIO_LEVELS, l = i % GPRIO_PRIO_LEVELS;
+		gprio_ns v = atomic_load(&nv->hot->hot_until[g][l]);
 		if (v <= limit)
 			continue;
-		atomic_compare_exchange_strong(&nv->hot->hot_until[l], &v, now);
+		atomic_compare_exchange_strong(&nv->hot->hot_until[g][l], &v, now);
 		if (!nv->hot_warned && nv->cfg.log) {
 			fprintf(nv->cfg.log,
 				"gpriod: priority level %d was set hot %.3f s into the future "
@@ -405,7 +442,13 @@ static int nv_refresh(void *be, struct gprio_table *t, gprio_ns now)
 		q->klass = (uint8_t)atomic_load(&r->klass);
 		q->weight = (uint16_t)atomic_load(&r->weight);
 		q->slo = (gprio_ns)atomic_load(&r->slo_us) * GPRIO_NS_PER_US;
-		q->wptr = q->rptr = q->done = atomic_load(&st->launches);
+		/* with completion counters the design's wptr/rptr; else submissions only */
+		if (atomic_load(&st->mechanisms) & GPRIO_MECH_COMPLETION) {
+			q->wptr = atomic_load(&st->submitted);
+			q->rptr = q->done = atomic_load(&st->completed);
+		} else {
+			q->wptr = q->rptr = q->done = atomic_load(&st->launches);
+		}
 		gprio_ns last = atomic_load(&st->last_launch_ns);
 		/* a launch stamped after this tick read the clock counts as now (hot), not as a
 		 * future time gprio_queue_hot() would reject */
@@ -416,6 +459,7 @@ static int nv_refresh(void *be, struct gprio_table *t, gprio_ns now)
 			q->hw_changed_at = now;
 		}
 	}
+	gprio_nv_mechanisms(nv, now);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
 #include <sys/un.h>
 
 #include "gprio/backend.h"
+#include "gprio/mechanism.h"
 #include "shm.h"
 
 #include "../../daemon/auth.h"
@@ -29,12 +30,17 @@ struct gprio_nv_cfg {
 	struct gprio_auth auth; /* who may be online */
 	uint32_t policy;        /* position in gprio_policies[] (published for the shims' gate) */
 	gprio_ns hysteresis;
-	uint32_t online_ts_us;   /* TSG timeslice of online processes (0: driver default) */
-	uint32_t offline_ts_us;  /* of offline processes */
-	bool gating;             /* launch gating (else timeslices only) */
-	uint32_t inflight_bound; /* offline submissions not yet finished (0: no bound) */
-	uint32_t max_per_user;   /* connections of one untrusted user */
-	FILE *log;               /* registrations and refusals; may be NULL */
+	bool mech_auto;                /* per GPU, chosen from what online work needs (the default);
+				  * else the three fields below, node-wide */
+	uint32_t online_ts_us;         /* TSG timeslice of online processes (0: driver default) */
+	uint32_t offline_ts_us;        /* of offline processes */
+	bool gating;                   /* launch gating (else timeslices only) */
+	struct gprio_mech_params mech; /* the chooser's thresholds */
+	uint32_t tsg_online_us;        /* what `tsg` gives online (1 s) */
+	uint32_t tsg_offline_us;       /* and offline (1 us), `tsg-guarded` offline too */
+	uint32_t inflight_bound;       /* offline submissions not yet finished (0: no bound) */
+	uint32_t max_per_user;         /* connections of one untrusted user */
+	FILE *log;                     /* registrations and refusals; may be NULL */
 };
 
 struct gprio_nv {
@@ -48,6 +54,12 @@ struct gprio_nv {
 	struct gprio_nv_client cl[GPRIO_SERVER_MAX_PEERS];
 	int heartbeat_timer, reap_timer;
 	bool hot_warned; /* a far-future hot level was reported */
+	/* per-GPU mechanisms (nvidia_mech.c) */
+	struct gprio_mech_state mst[GPRIO_SHM_GPUS];
+	struct {
+		uint32_t pid;
+		uint64_t waits, wait_ns;
+	} prev[GPRIO_SHM_PROCS]; /* each row's wait counters at the previous tick */
 };
 
 extern const struct gprio_backend_ops gprio_nvidia_ops;
@@ -68,6 +80,12 @@ void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s);
  * inherited it), and connections that said nothing for 2 s (they would hold a slot). Returns
  * how many. (gpriod runs it every 500 ms on its loop.) */
 int gprio_nv_reap(struct gprio_nv *nv);
+
+/* nvidia_mech.c: list the GPUs the processes report, choose each one's mechanism from its
+ * processes' counters (mechanism.h), publish it for the shims, log changes (every tick). */
+void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now);
+/* The GPU rows and their mechanisms, for gpriod's status and gprio status. */
+void gprio_nv_print_gpus(FILE *f, const struct gprio_shm *s, gprio_ns now);
 
 /* ctl_server.c: the control protocol (ctl.h) on nv->srv */
 int gprio_nv_listen(struct gprio_nv *nv);

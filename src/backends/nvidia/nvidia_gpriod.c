@@ -48,18 +48,28 @@ static int nv_option(const char *flag, const char *val)
 			return -EINVAL;
 		*(flag[2] == 'o' && flag[3] == 'n' ? &c->online_ts_us : &c->offline_ts_us) =
 			(uint32_t)(ns / GPRIO_NS_PER_US);
+		c->mech_auto = false;
 		return 0;
 	}
 	if (strcmp(flag, "--online-timeslice-us") == 0)
-		return gprio_parse_number(val, 0, 1e6, &v) ? (c->online_ts_us = (uint32_t)v, 0)
-							   : -EINVAL;
+		return gprio_parse_number(val, 0, 1e6, &v)
+			       ? (c->online_ts_us = (uint32_t)v, c->mech_auto = false, 0)
+			       : -EINVAL;
 	if (strcmp(flag, "--offline-timeslice-us") == 0)
-		return gprio_parse_number(val, 0, 1e6, &v) ? (c->offline_ts_us = (uint32_t)v, 0)
-							   : -EINVAL;
+		return gprio_parse_number(val, 0, 1e6, &v)
+			       ? (c->offline_ts_us = (uint32_t)v, c->mech_auto = false, 0)
+			       : -EINVAL;
 	if (strcmp(flag, "--gating") == 0) {
 		if (strcmp(val, "on") && strcmp(val, "off"))
 			return -EINVAL;
 		c->gating = strcmp(val, "on") == 0;
+		c->mech_auto = false;
+		return 0;
+	}
+	if (strcmp(flag, "--mechanism") == 0) {
+		if (strcmp(val, "auto") && strcmp(val, "fixed"))
+			return -EINVAL;
+		c->mech_auto = strcmp(val, "auto") == 0;
 		return 0;
 	}
 	if (strcmp(flag, "--offline-inflight") == 0)
@@ -101,17 +111,26 @@ static int nv_open(const struct gpriod_env *env, const struct gprio_backend_ops 
 static void nv_describe(void *be, FILE *f)
 {
 	struct gprio_nv *nv = be;
-	fprintf(f,
-		"%s (socket %s), gating %s, TSG timeslice online %u us / offline %u us (0 = driver "
-		"default), %u user(s) allowed online besides root and uid %u",
-		nv->cfg.path, nv->srv.addr.sun_path, nv->cfg.gating ? "on" : "off",
-		nv->cfg.online_ts_us, nv->cfg.offline_ts_us, nv->cfg.auth.n,
+	fprintf(f, "%s (socket %s), ", nv->cfg.path, nv->srv.addr.sun_path);
+	if (nv->cfg.mech_auto)
+		fprintf(f,
+			"mechanism per GPU from what online work needs (tsg: online %u us / "
+			"offline %u us)",
+			nv->cfg.tsg_online_us, nv->cfg.tsg_offline_us);
+	else
+		fprintf(f,
+			"mechanism fixed: gating %s, TSG timeslice online %u us / offline %u us (0 "
+			"= driver default)",
+			nv->cfg.gating ? "on" : "off", nv->cfg.online_ts_us, nv->cfg.offline_ts_us);
+	fprintf(f, ", %u user(s) allowed online besides root and uid %u", nv->cfg.auth.n,
 		nv->cfg.auth.daemon_uid);
 }
 
 static void nv_status(void *be, FILE *f)
 {
-	gprio_nv_print_procs(f, ((struct gprio_nv *)be)->shm);
+	struct gprio_nv *nv = be;
+	gprio_nv_print_gpus(f, nv->shm, nv->loop->clock->now(nv->loop->clock->ctx));
+	gprio_nv_print_procs(f, nv->shm);
 }
 
 /* Per process: its class and priority, launches, gated launches and the time they waited, as

@@ -20,8 +20,10 @@
 #include "gprio/priority.h"
 
 #define GPRIO_SHM_MAGIC        0x6770726fu /* "gpro" */
-#define GPRIO_SHM_VERSION      4u
+#define GPRIO_SHM_VERSION      5u
 #define GPRIO_SHM_PROCS        64
+#define GPRIO_SHM_GPUS         16 /* GPUs of one node gpriod schedules apart */
+#define GPRIO_SHM_PROC_GPUS    4  /* GPUs one process reports */
 #define GPRIO_SHM_STALE_NS     (100 * GPRIO_NS_PER_MS)
 #define GPRIO_SHM_DEFAULT_PATH "/run/gprio/ctl"
 
@@ -34,6 +36,7 @@ enum gprio_gate_override { GPRIO_GATE_AUTO = 0, GPRIO_GATE_OPEN = 1, GPRIO_GATE_
 #define GPRIO_MECH_TSG_FAILED    8u  /* the driver refused SET_TIMESLICE: degraded */
 #define GPRIO_MECH_INFLIGHT      16u /* submissions tracked with events: in-flight bound active */
 #define GPRIO_MECH_PUBLISH       32u /* may publish its level as hot (writable hot segment) */
+#define GPRIO_MECH_COMPLETION    64u /* completion counters: the GPU reports finished work */
 
 /* What a shim writes: its own page, nobody else's. */
 struct gprio_shm_stats {
@@ -46,6 +49,22 @@ struct gprio_shm_stats {
 	_Atomic uint64_t gated_launches; /* submissions that waited at the gate */
 	_Atomic uint64_t gate_wait_ns;   /* total time they waited */
 	_Atomic uint64_t heartbeat_ns;   /* the shim's own */
+	/* Completion counters (GPRIO_MECH_COMPLETION): the design's wptr and rptr, summed over the
+	 * process's streams, advanced by the GPU itself (a marker written into host memory). */
+	_Atomic uint64_t submitted;     /* submissions that reached the driver (wptr) */
+	_Atomic uint64_t completed;     /* of those, known finished on the GPU (rptr) */
+	_Atomic uint64_t pending_since; /* oldest unfinished submission of a stream (0: none) */
+	_Atomic uint64_t markers;       /* completion markers issued (the counters' cost) */
+	/* Host waits for the GPU (stream, context and event synchronisation): how GPU-bound the
+	 * program is. */
+	_Atomic uint64_t waits;
+	_Atomic uint64_t wait_ns;
+	_Atomic uint64_t wait_since; /* start of the wait in progress (0: none) */
+	_Atomic uint32_t streams;    /* streams seen */
+	_Atomic uint32_t pending;    /* streams with unfinished work now */
+	_Atomic uint32_t stuck;      /* streams that have not drained for 100 ms */
+	_Atomic uint32_t ngpus;
+	_Atomic uint32_t gpus[GPRIO_SHM_PROC_GPUS]; /* PCI domain << 16 | bus << 8 | device */
 };
 
 /* What gpriod decided about a process (control segment). */
@@ -60,8 +79,22 @@ struct gprio_shm_proc {
 	_Atomic uint32_t pad;
 };
 
+/* Per GPU and priority level. A process whose GPUs gpriod has not listed yet publishes on
+ * (and is gated by) every row. */
 struct gprio_shm_hot {
-	_Atomic uint64_t hot_until[GPRIO_PRIO_LEVELS]; /* per priority level */
+	_Atomic uint64_t hot_until[GPRIO_SHM_GPUS][GPRIO_PRIO_LEVELS];
+};
+
+/* What gpriod chose for one GPU (mechanism.h), when `mech_auto`. */
+struct gprio_shm_gpu {
+	_Atomic uint32_t pci;  /* as the shims report it; 0: free row */
+	_Atomic uint32_t mech; /* enum gprio_mech */
+	_Atomic uint32_t online_timeslice_us;
+	_Atomic uint32_t offline_timeslice_us;
+	_Atomic uint32_t gating;
+	_Atomic uint32_t pad;
+	_Atomic uint64_t since_ns;
+	char why[112]; /* the reason, for gprio status (gpriod writes it before mech) */
 };
 
 struct gprio_shm {
@@ -74,8 +107,9 @@ struct gprio_shm {
 	_Atomic uint32_t offline_timeslice_us; /* TSG timeslice for offline processes (0: leave) */
 	_Atomic uint32_t gating;               /* 0: timeslices only (no launch gating) */
 	_Atomic uint32_t
-		inflight_bound; /* offline: most submissions not yet finished (0: no bound) */
-	_Atomic uint32_t pad;
+		inflight_bound;     /* offline: most submissions not yet finished (0: no bound) */
+	_Atomic uint32_t mech_auto; /* 1: per-GPU mechanisms below; 0: the fields above */
+	struct gprio_shm_gpu gpus[GPRIO_SHM_GPUS];
 	struct gprio_shm_proc procs[GPRIO_SHM_PROCS];
 	/* each process's counters as of gpriod's last tick (for gprio status), apart from the rows
 	 * the shims read on every launch so that gpriod's copying does not bounce those lines */

@@ -48,11 +48,43 @@ static struct gprio_shm_hot *hot_of(const struct shim_binding *b)
 	return atomic_load_explicit(&b->hot, memory_order_acquire);
 }
 
-static void load_hot(const struct shim_binding *b, gprio_ns hot[GPRIO_PRIO_LEVELS])
+/* The GPU rows a process acts on: those it uses, or every row while gpriod has not listed
+ * its GPUs yet. */
+static uint32_t rows_of(const struct shim_binding *b)
+{
+	uint32_t rows = shim_gpu_rows(b);
+	return rows ? rows : (uint32_t)((1ull << GPRIO_SHM_GPUS) - 1);
+}
+
+/* Each level's latest "hot until" over our GPUs. */
+static void load_hot(const struct shim_binding *b, uint32_t rows, gprio_ns hot[GPRIO_PRIO_LEVELS])
 {
 	struct gprio_shm_hot *h = hot_of(b);
 	for (int l = 0; l < GPRIO_PRIO_LEVELS; l++)
-		hot[l] = atomic_load_explicit(&h->hot_until[l], memory_order_relaxed);
+		hot[l] = 0;
+	for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
+		if (!(rows & 1u << g))
+			continue;
+		for (int l = 0; l < GPRIO_PRIO_LEVELS; l++) {
+			gprio_ns v =
+				atomic_load_explicit(&h->hot_until[g][l], memory_order_relaxed);
+			if (v > hot[l])
+				hot[l] = v;
+		}
+	}
+}
+
+/* Launch gating on for us: the configured switch, or (per-GPU mechanisms) one of our GPUs
+ * gpriod chose gating for. */
+static bool gating_on(const struct shim_binding *b, uint32_t rows)
+{
+	if (!atomic_load_explicit(&b->shm->mech_auto, memory_order_relaxed))
+		return atomic_load_explicit(&b->shm->gating, memory_order_relaxed) != 0;
+	for (int g = 0; g < GPRIO_SHM_GPUS; g++)
+		if ((rows & 1u << g) &&
+		    atomic_load_explicit(&b->shm->gpus[g].gating, memory_order_relaxed))
+			return true;
+	return false;
 }
 
 /* Called before every submission. Cheap when inactive: one acquire load. */
@@ -69,23 +101,29 @@ void shim_launch_gate(void)
 	atomic_store_explicit(&b->stats->last_launch_ns, now, memory_order_relaxed);
 	int prio = (int)atomic_load_explicit(&row->priority, memory_order_relaxed);
 	gprio_ns hyst = atomic_load_explicit(&b->shm->hysteresis_ns, memory_order_relaxed);
+	uint32_t rows = rows_of(b);
 	if (prio > 0 && atomic_load_explicit(&b->hot_rw, memory_order_acquire)) {
-		/* publish: this level is hot until now + hysteresis (never moves backwards) */
-		_Atomic uint64_t *h = &hot_of(b)->hot_until[prio];
-		gprio_ns cur = atomic_load_explicit(h, memory_order_relaxed);
-		gprio_ns want = gprio_hot_extend(cur, now, hyst);
-		while (want > cur &&
-		       !atomic_compare_exchange_weak_explicit(h, &cur, want, memory_order_release,
-							      memory_order_relaxed))
-			want = gprio_hot_extend(cur, now, hyst);
+		/* publish: this level is hot on our GPUs until now + hysteresis (never moves
+		 * backwards) */
+		for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
+			if (!(rows & 1u << g))
+				continue;
+			_Atomic uint64_t *h = &hot_of(b)->hot_until[g][prio];
+			gprio_ns cur = atomic_load_explicit(h, memory_order_relaxed);
+			gprio_ns want = gprio_hot_extend(cur, now, hyst);
+			while (want > cur &&
+			       !atomic_compare_exchange_weak_explicit(
+				       h, &cur, want, memory_order_release, memory_order_relaxed))
+				want = gprio_hot_extend(cur, now, hyst);
+		}
 	}
-	if (!atomic_load_explicit(&b->shm->gating, memory_order_relaxed))
+	if (!gating_on(b, rows))
 		return;
 	unsigned bound = shim_inflight_bound();
 	if (bound)
 		shim_inflight_wait(bound);
 	gprio_ns hot[GPRIO_PRIO_LEVELS];
-	load_hot(b, hot);
+	load_hot(b, rows, hot);
 	unsigned ov = atomic_load_explicit(&row->gate_override, memory_order_relaxed);
 	const struct gprio_policy *pol =
 		gprio_policy_at(atomic_load_explicit(&b->shm->policy, memory_order_relaxed));
@@ -106,7 +144,7 @@ void shim_launch_gate(void)
 							   : "heartbeat stale");
 			break; /* fail open */
 		}
-		load_hot(b, hot);
+		load_hot(b, rows, hot);
 		ov = atomic_load_explicit(&row->gate_override, memory_order_relaxed);
 		prio = (int)atomic_load_explicit(&row->priority, memory_order_relaxed);
 		if (!gprio_gate_closed(pol, hot, prio, ov, now)) {

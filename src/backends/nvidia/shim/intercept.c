@@ -77,8 +77,9 @@ static void *slot_get(_Atomic(void *) *slot, const char *name)
 /* ---------------------------------------------------------------- wrapped entry points */
 
 /* Each API has two real slots: the CUDA runtime may ask for the legacy and the per-thread
- * default-stream variant of the same name; our wrapper calls exactly what it was handed. */
-#define WRAP(name, params, args, stream)                                 \
+ * default-stream variant of the same name; our wrapper calls exactly what it was handed. PRE
+ * runs before the real call, POST after it (with rc_ its result and ptsz_ the variant). */
+#define WRAP_ANY(name, params, args, PRE, POST)                          \
 	static _Atomic(void *) real_##name;                              \
 	static _Atomic(void *) real_##name##_ptsz;                       \
 	SHIM_EXPORT CUresult name params;                                \
@@ -87,10 +88,11 @@ static void *slot_get(_Atomic(void *) *slot, const char *name)
 		void *f_ = slot_get(&real_##name, #name);                \
 		if (!f_)                                                 \
 			return SHIM_CUDA_ERROR_UNKNOWN;                  \
-		shim_launch_gate();                                      \
+		const bool ptsz_ = false;                                \
+		PRE;                                                     \
 		CUresult rc_ = ((CUresult(*) params)f_)args;             \
-		if (rc_ == 0)                                            \
-			shim_track_submission(stream, false);            \
+		POST;                                                    \
+		(void)ptsz_;                                             \
 		return rc_;                                              \
 	}                                                                \
 	SHIM_EXPORT CUresult name##_ptsz params;                         \
@@ -99,12 +101,24 @@ static void *slot_get(_Atomic(void *) *slot, const char *name)
 		void *f_ = slot_get(&real_##name##_ptsz, #name "_ptsz"); \
 		if (!f_)                                                 \
 			return SHIM_CUDA_ERROR_UNKNOWN;                  \
-		shim_launch_gate();                                      \
+		const bool ptsz_ = true;                                 \
+		PRE;                                                     \
 		CUresult rc_ = ((CUresult(*) params)f_)args;             \
-		if (rc_ == 0)                                            \
-			shim_track_submission(stream, true);             \
+		POST;                                                    \
+		(void)ptsz_;                                             \
 		return rc_;                                              \
 	}
+
+/* a submission: gate it, count and mark it */
+#define WRAP(name, params, args, stream)                                \
+	WRAP_ANY(                                                       \
+		name, params, args, shim_launch_gate(), if (rc_ == 0) { \
+			shim_track_submission(stream, ptsz_);           \
+			shim_complete_submitted(stream, ptsz_);         \
+		})
+/* the host waits for the GPU: time it */
+#define WRAP_WAIT(name, params, args) \
+	WRAP_ANY(name, params, args, gprio_ns t_ = shim_wait_begin(), shim_wait_end(t_))
 
 /* CUlaunchConfig: 7 unsigned (grid, block, shared memory), then the stream (a layout mirror:
  * only the stream is read) */
@@ -133,6 +147,20 @@ WRAP(cuMemcpyDtoDAsync_v2, (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st)
 WRAP(cuMemsetD8Async, (CUdeviceptr d, unsigned char v, size_t n, CUstream st), (d, v, n, st), st)
 WRAP(cuMemsetD32Async, (CUdeviceptr d, unsigned v, size_t n, CUstream st), (d, v, n, st), st)
 
+WRAP_WAIT(cuStreamSynchronize, (CUstream s), (s))
+WRAP_WAIT(cuCtxSynchronize, (void), ())
+WRAP_WAIT(cuEventSynchronize, (void *ev), (ev))
+
+/* Streams and contexts that end, and graph captures: the completion poller must never name a
+ * destroyed stream or context, nor touch the legacy stream while a capture runs. */
+WRAP_ANY(cuStreamDestroy_v2, (CUstream s), (s), shim_complete_forget(s, NULL, false), )
+WRAP_ANY(cuCtxDestroy_v2, (void *ctx), (ctx), shim_complete_forget(NULL, ctx, true), )
+WRAP_ANY(cuDevicePrimaryCtxRelease_v2, (int dev), (dev), shim_complete_forget(NULL, NULL, true), )
+WRAP_ANY(cuDevicePrimaryCtxReset_v2, (int dev), (dev), shim_complete_forget(NULL, NULL, true), )
+WRAP_ANY(cuStreamBeginCapture_v2, (CUstream s, int mode), (s, mode), shim_capture(1),
+	 if (rc_) shim_capture(-1))
+WRAP_ANY(cuStreamEndCapture, (CUstream s, void **g), (s, g), , shim_capture(-1))
+
 struct wrapped {
 	const char *name; /* as exported by libcuda */
 	const char *base; /* as asked for through cuGetProcAddress */
@@ -158,6 +186,15 @@ static const struct wrapped wrapped[] = {
 	ENTRY(cuMemcpyDtoDAsync_v2, "cuMemcpyDtoDAsync", 3020),
 	ENTRY(cuMemsetD8Async, "cuMemsetD8Async", 3020),
 	ENTRY(cuMemsetD32Async, "cuMemsetD32Async", 3020),
+	ENTRY(cuStreamSynchronize, "cuStreamSynchronize", 2000),
+	ENTRY(cuCtxSynchronize, "cuCtxSynchronize", 2000),
+	ENTRY(cuEventSynchronize, "cuEventSynchronize", 2000),
+	ENTRY(cuStreamDestroy_v2, "cuStreamDestroy", 4000),
+	ENTRY(cuCtxDestroy_v2, "cuCtxDestroy", 4000),
+	ENTRY(cuDevicePrimaryCtxRelease_v2, "cuDevicePrimaryCtxRelease", 11000),
+	ENTRY(cuDevicePrimaryCtxReset_v2, "cuDevicePrimaryCtxReset", 11000),
+	ENTRY(cuStreamBeginCapture_v2, "cuStreamBeginCapture", 10010),
+	ENTRY(cuStreamEndCapture, "cuStreamEndCapture", 10000),
 };
 #define NWRAPPED (sizeof(wrapped) / sizeof(wrapped[0]))
 
@@ -202,7 +239,6 @@ static void after_gpa(const char *sym, void **pfn, int version, CUresult rc)
 	const struct wrapped *w = by_base(sym, version);
 	if (!w)
 		return;
-	shim_start(); /* the runtime is setting up to launch: register before it does */
 	void *mine = adopt(w, *pfn);
 	if (mine)
 		*pfn = mine;

@@ -71,7 +71,7 @@ __attribute__((constructor)) static void shim_init(void)
 		 gprio_class_name(k), g_shim.prio);
 }
 
-/* The first GPU work of this process (a TSG created, a launch entry point looked up or called):
+/* The first GPU work of this process (a TSG created: a context, or a launch):
  * register with gpriod now, before that work goes on, and start the watcher. A process that
  * never uses the GPU (a shell, a launcher such as torchrun's parent) takes no row. */
 static void start_once(void)
@@ -86,6 +86,7 @@ static void start_once(void)
 		g_shim.watcher_pid = getpid();
 	else
 		SHIM_LOG("cannot start the watcher thread: gprio stays passive\n");
+	shim_complete_start();
 	SHIM_LOG("first GPU work: gpriod %s\n", b ? "registered" : "absent");
 }
 

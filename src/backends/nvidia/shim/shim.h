@@ -5,6 +5,8 @@
  *   gate.c       the launch gate: the in-process half of gpriod's policy (publish our level
  *                as hot; wait while a higher one is hot or gpriod holds us)
  *   inflight.c   the bound on unfinished offline submissions (events after each submission)
+ *   completion.c completion counters per stream (GPU-written markers), host waits, the GPUs
+ *                the process uses, and the poller thread that reads them
  *   tsg.c        the ioctl interposer: our time-slice groups and their timeslices
  *   link.c       the daemon link: registration over gpriod's control socket, its messages, the
  *                watcher thread (heartbeat, liveness, fail-open)
@@ -48,6 +50,23 @@ struct shim_tsg {
 };
 #define SHIM_MAX_TSGS 256
 #define SHIM_RING     256
+
+/* One stream's completion counter (completion.c). */
+struct shim_stream {
+	_Atomic uintptr_t key; /* stream handle; context | 1: legacy; context | 2: per-thread */
+	long tid;              /* per-thread default stream: its thread */
+	void *ctx;             /* its context (the poller pushes it to mark the tail) */
+	CUstream stream;       /* as the poller names it (NULL: per-thread, not nameable) */
+	bool per_thread, gpu_known;
+	_Atomic bool capturing;
+	_Atomic uint64_t wptr;      /* submissions */
+	_Atomic uint64_t marked;    /* highest submission a marker was enqueued after */
+	_Atomic uint64_t marked_ns; /* when */
+	_Atomic uint64_t last_ns;   /* last submission */
+	_Atomic uint64_t since;     /* unfinished work since (0: drained) */
+};
+#define SHIM_STREAMS    256
+#define SHIM_MARK_EVERY (50 * GPRIO_NS_PER_US)
 
 struct shim {
 	/* From the environment, set by the constructor before any other thread of ours runs. */
@@ -108,6 +127,18 @@ bool shim_policy_active(const struct shim_binding *b);
 void shim_mech_set(uint32_t bits, bool on);
 /* before every submission */
 void shim_launch_gate(void);
+
+/* completion.c */
+void shim_complete_submitted(CUstream stream, bool ptsz);
+/* a stream destroyed (ctx NULL, whole false), a context (ctx), or every slot (whole, ctx NULL) */
+void shim_complete_forget(const void *stream, const void *ctx, bool whole);
+void shim_capture(int delta);
+gprio_ns shim_wait_begin(void);
+void shim_wait_end(gprio_ns t0);
+void shim_complete_start(void);
+/* The control-segment GPU rows this process uses (bit per row); 0 while not known (then
+ * every row counts). */
+uint32_t shim_gpu_rows(const struct shim_binding *b);
 
 /* inflight.c */
 unsigned shim_inflight_bound(void);

@@ -108,9 +108,23 @@ uint64_t shim_wanted_timeslice(void)
 	if (!b || !atomic_load(&g_shim.live))
 		return 0;
 	/* the class gpriod granted (it may have demoted us, or `gprio set` changed it) */
-	return atomic_load(&b->row->klass) == GPRIO_CLASS_ONLINE
-		       ? atomic_load(&b->shm->online_timeslice_us)
-		       : atomic_load(&b->shm->offline_timeslice_us);
+	bool online = atomic_load(&b->row->klass) == GPRIO_CLASS_ONLINE;
+	if (!atomic_load(&b->shm->mech_auto))
+		return online ? atomic_load(&b->shm->online_timeslice_us)
+			      : atomic_load(&b->shm->offline_timeslice_us);
+	/* per GPU: our TSGs cannot be told apart by GPU, so a process on several GPUs takes the
+	 * most protective value (online: the longest; offline: the shortest set) */
+	uint32_t rows = shim_gpu_rows(b);
+	uint64_t want = 0;
+	for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
+		if ((rows && !(rows & 1u << g)) || !atomic_load(&b->shm->gpus[g].pci))
+			continue;
+		uint64_t v = online ? atomic_load(&b->shm->gpus[g].online_timeslice_us)
+				    : atomic_load(&b->shm->gpus[g].offline_timeslice_us);
+		if (v && (!want || (online ? v > want : v < want)))
+			want = v;
+	}
+	return want;
 }
 
 /* libcuda's own RM calls on one of our TSGs: a control on it (c), or an object allocated under

@@ -1,0 +1,78 @@
+#!/bin/bash
+# The workload matrix, one command on the GPU machine:
+#   bench/gpu/matrix.sh OUTDIR [CELL...]     CELL: graph eager decode side (default: all)
+#   DUR=20 (seconds of online requests per run), SETUPS="online_alone offline_alone together
+#   tsg mps gprio" (default: all six)
+# Online (torch_bench.py): graph = ResNet-50 bs16 CUDA graph at 40/s (GPU-bound); eager =
+# ResNet-50 bs1 eager at 20/s (launch-bound); decode = 12-layer decoder, 16 tokens per request,
+# bs1, 10/s (CPU-bound); side = the graph service with a side stream that never drains.
+# Offline: PyTorch transformer training (8 layers, d=1024, bf16), counted over the online window.
+# Setups: online alone, offline alone, together (nothing), static TSG (gpriod --mechanism fixed
+# --gating off --online-timeslice 1s --offline-timeslice 1us), MPS with the offline client at
+# priority 1, and gprio = plain `gpriod` with its defaults (no flag but --shm). In the gprio
+# setup gprio status --json is saved mid-window and gpriod's log is kept.
+# Then bench/gpu/summarize.py OUTDIR RESULTS.json gives the table, JSON and plot.
+set -u
+OUT=${1:?usage: matrix.sh OUTDIR [graph|eager|decode|side]...}
+shift
+CELLS=${*:-graph eager decode side}
+DUR=${DUR:-20}
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+mkdir -p "$OUT"
+. "$ROOT/bench/lib.sh" # gpu_build, pair
+gpu_build "$ROOT" || exit 1
+export GPRIO_SHM=/dev/shm/gprio-matrix
+T=$ROOT/bench/gpu/torch_bench.py
+DPID= CELL=
+
+daemon_start() { "$B/gpriod" --shm "$GPRIO_SHM" "$@" 2>>"$OUT/$CELL.gpriod.log" & DPID=$!; sleep 0.3; }
+daemon_stop() { if [ -n "$DPID" ]; then kill -INT "$DPID"; wait "$DPID"; DPID=; fi; }
+mps_start() {
+	export CUDA_MPS_PIPE_DIRECTORY=/tmp/gprio-mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/gprio-mps-log
+	mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+	nvidia-cuda-mps-control -d && sleep 1
+}
+mps_stop() {
+	echo quit | nvidia-cuda-mps-control; sleep 1
+	unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
+}
+trap 'daemon_stop; [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && mps_stop' EXIT
+snap_pid=
+setup_begin() {
+	ON=(); OFF=()
+	case $1 in
+	mps) mps_start; ON=(env CUDA_MPS_CLIENT_PRIORITY=0); OFF=(env CUDA_MPS_CLIENT_PRIORITY=1) ;;
+	tsg) daemon_start --mechanism fixed --gating off --online-timeslice 1s --offline-timeslice 1us
+	     ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --) ;;
+	gprio) daemon_start # plain gpriod: what a user gets
+	       ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --)
+	       # what gpriod chose, mid-window
+	       (sleep $((START + 8 + DUR / 2)); "$B/gprio" status --json >"$OUT/$CELL.gprio.status.json" 2>&1) &
+	       snap_pid=$! ;;
+	esac
+}
+setup_end() {
+	case $1 in
+	mps) mps_stop ;;
+	tsg) daemon_stop ;;
+	gprio) wait "$snap_pid" 2>/dev/null; daemon_stop ;;
+	esac
+}
+
+SETUPS=${SETUPS:-online_alone offline_alone together tsg mps gprio}
+
+for c in $CELLS; do
+	CELL=$c
+	case $c in
+	graph) on="python3 $T online-graph --rate 40" ;;
+	eager) on="python3 $T online-eager --rate 20" ;;
+	decode) on="python3 $T online-decode --rate 10" ;;
+	side) on="python3 $T online-side --rate 40" ;;
+	*) echo "unknown cell $c" >&2; exit 2 ;;
+	esac
+	for s in $SETUPS; do
+		# online alone needs no head start for an offline job
+		START=$([ "$s" = online_alone ] && echo 1 || echo 12) pair "$c" "$s" "$on" "python3 $T offline"
+	done
+done
+echo "done: $OUT" >&2

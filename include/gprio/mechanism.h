@@ -1,0 +1,84 @@
+/* Which preemption mechanism one GPU needs, decided from what its online work measurably does.
+ * A pure function over observations (the backend gathers them: completion counters of each
+ * process, what the driver accepted) and a small state it keeps per GPU. No I/O, no clock.
+ *
+ * The law, from measurements on an H100 (docs/nvidia.md):
+ *   - GPU-bound online work (its host waits long for the GPU at each synchronisation: a CUDA
+ *     graph, a deep queue) waits behind offline time slices: give online a long timeslice and
+ *     offline a short one (TSG), and the hardware switches to online within one context
+ *     switch.
+ *   - Online work bound by its own CPU (the GPU keeps up, so each synchronisation waits only
+ *     for the last few kernels: eager bs1, token by token decoding) is barely slowed by a
+ *     neighbour, and each of its many short bursts under TSG priority costs offline a context
+ *     switch pair: leave the GPU alone.
+ *   - An online process with a stream that never drains (a busy side stream) would hold its
+ *     request stream for a whole long timeslice: keep online's timeslice at the driver's and
+ *     only shorten offline's (TSG guarded).
+ *   - Where timeslices cannot be set (the driver refused, or programs run as MPS clients),
+ *     GPU-bound online work is protected by launch gating instead (GATE).
+ *   - No online work for a while, or no offline work: nothing to protect (IDLE). */
+#ifndef GPRIO_MECHANISM_H
+#define GPRIO_MECHANISM_H
+
+#include "gprio/types.h"
+
+enum gprio_mech {
+	GPRIO_USE_IDLE = 0,    /* nothing to protect: driver defaults, no gating */
+	GPRIO_USE_LEAVE,       /* online is CPU-bound: driver defaults, no gating */
+	GPRIO_USE_TSG,         /* online long timeslice, offline short, no gating */
+	GPRIO_USE_TSG_GUARDED, /* online driver default, offline short (busy side stream) */
+	GPRIO_USE_GATE,        /* launch gating of lower priorities (no timeslices to use) */
+	GPRIO_USE_COUNT
+};
+
+/* What the backend saw on one GPU since the previous call. */
+struct gprio_mech_obs {
+	bool online;           /* an online process uses this GPU */
+	bool offline;          /* an offline process uses this GPU */
+	bool timeslices_ok;    /* every process here accepts timeslices (no refusal, no MPS) */
+	bool completions;      /* the online processes report completions (else: launches only) */
+	uint64_t waits;        /* online host synchronisations that ended in this interval */
+	gprio_ns waited;       /* their total length */
+	gprio_ns current;      /* age of the longest online synchronisation in progress (0: none) */
+	gprio_ns last_work;    /* last time online work was submitted or pending (0: never) */
+	bool side_stream_busy; /* an online stream has not drained for `side_busy` */
+};
+
+struct gprio_mech_params {
+	gprio_ns gpu_bound;  /* mean wait at least this long over a window: GPU-bound */
+	gprio_ns cpu_bound;  /* mean wait under this over a window: CPU-bound */
+	gprio_ns stuck;      /* before the first full window: one wait this long is GPU-bound */
+	gprio_ns window;     /* waits are averaged over windows this long */
+	gprio_ns idle_after; /* no online work for this long: IDLE */
+	gprio_ns side_busy;  /* a stream pending this long without draining */
+};
+
+/* Per GPU, kept by the caller between calls (zero it to start). */
+struct gprio_mech_state {
+	enum gprio_mech mech;
+	gprio_ns since;     /* when mech was chosen */
+	gprio_ns win_start; /* current averaging window */
+	uint64_t win_waits;
+	gprio_ns win_waited;
+	gprio_ns last_mean; /* mean wait of the last complete window (0: none yet) */
+	const char *why;    /* the reason for mech, a static string */
+};
+
+/* Defaults: GPU-bound at a mean wait of 500 us (several context switches of about 0.2 ms),
+ * CPU-bound under 200 us, 1 s windows, one wait of 2 ms before the first window (longer than
+ * the driver's default timeslice of an offline neighbour), idle after 10 s, side stream busy
+ * after 100 ms. */
+void gprio_mech_defaults(struct gprio_mech_params *p);
+
+/* Fold obs into st and choose. Returns true when st->mech changed (st->why says why). */
+bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mech_obs *obs,
+		       struct gprio_mech_state *st, gprio_ns now);
+
+const char *gprio_mech_name(enum gprio_mech m);
+/* What the mechanism asks of the hardware. */
+static inline bool gprio_mech_gates(enum gprio_mech m)
+{
+	return m == GPRIO_USE_GATE;
+}
+
+#endif

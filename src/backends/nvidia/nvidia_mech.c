@@ -1,0 +1,161 @@
+/* Per-GPU mechanisms: which GPUs the registered processes use (their shims report PCI ids),
+ * what online work on each needs (mechanism.h decides), and what the shims are told to do
+ * there: timeslices for online and offline processes, and whether launches are gated. */
+#include "nvidia_backend.h"
+
+#include <string.h>
+
+/* The control-segment row of a GPU, added when first seen; -1 when the table is full. */
+static int gpu_row(struct gprio_shm *s, uint32_t pci)
+{
+	int free_row = -1;
+	for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
+		uint32_t v = atomic_load(&s->gpus[g].pci);
+		if (v == pci)
+			return g;
+		if (!v && free_row < 0)
+			free_row = g;
+	}
+	if (free_row >= 0)
+		atomic_store(&s->gpus[free_row].pci, pci);
+	return free_row;
+}
+
+static void publish(struct gprio_nv *nv, int g, const struct gprio_mech_state *st)
+{
+	struct gprio_shm_gpu *r = &nv->shm->gpus[g];
+	enum gprio_mech m = st->mech;
+	snprintf(r->why, sizeof(r->why), "%s", st->why ? st->why : "");
+	atomic_store(&r->online_timeslice_us, m == GPRIO_USE_TSG ? nv->cfg.tsg_online_us : 0);
+	atomic_store(&r->offline_timeslice_us,
+		     m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_GUARDED ? nv->cfg.tsg_offline_us : 0);
+	atomic_store(&r->gating, gprio_mech_gates(m) ? 1u : 0u);
+	atomic_store(&r->since_ns, st->since);
+	atomic_store(&r->mech, (uint32_t)m);
+}
+
+void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
+{
+	struct gprio_shm *s = nv->shm;
+	if (!nv->cfg.mech_auto)
+		return;
+	struct gprio_mech_obs obs[GPRIO_SHM_GPUS];
+	memset(obs, 0, sizeof(obs));
+	for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
+		obs[g].timeslices_ok = true;
+		obs[g].completions = true;
+	}
+	uint32_t used = 0;
+	for (uint32_t i = 0; i < GPRIO_SHM_PROCS; i++) {
+		const struct gprio_shm_proc *r = &s->procs[i];
+		uint32_t pid = atomic_load(&r->pid);
+		const struct gprio_shm_stats *st = pid ? gprio_nv_stats_of(nv, i) : NULL;
+		if (!st) {
+			nv->prev[i].pid = 0;
+			continue;
+		}
+		/* the GPUs it reports; none yet: it counts on every GPU listed */
+		uint32_t rows = 0, n = atomic_load(&st->ngpus);
+		for (uint32_t k = 0; k < n && k < GPRIO_SHM_PROC_GPUS; k++) {
+			uint32_t pci = atomic_load(&st->gpus[k]);
+			int g = pci ? gpu_row(s, pci) : -1;
+			if (g >= 0)
+				rows |= 1u << g;
+		}
+		if (!rows)
+			for (int g = 0; g < GPRIO_SHM_GPUS; g++)
+				if (atomic_load(&s->gpus[g].pci))
+					rows |= 1u << g;
+		used |= rows;
+		uint64_t waits = atomic_load(&st->waits), wait_ns = atomic_load(&st->wait_ns);
+		if (nv->prev[i].pid != pid || waits < nv->prev[i].waits)
+			nv->prev[i].waits = waits, nv->prev[i].wait_ns = wait_ns;
+		uint64_t dw = waits - nv->prev[i].waits, dns = wait_ns - nv->prev[i].wait_ns;
+		nv->prev[i].pid = pid;
+		nv->prev[i].waits = waits;
+		nv->prev[i].wait_ns = wait_ns;
+		uint32_t mech = atomic_load(&st->mechanisms);
+		bool online = atomic_load(&r->klass) == GPRIO_CLASS_ONLINE;
+		gprio_ns since = atomic_load(&st->wait_since);
+		gprio_ns cur = since && since < now ? now - since : 0;
+		gprio_ns last = atomic_load(&st->last_launch_ns);
+		if (atomic_load(&st->pending))
+			last = now; /* unfinished work is work */
+		for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
+			if (!(rows & 1u << g))
+				continue;
+			struct gprio_mech_obs *o = &obs[g];
+			if (mech & (GPRIO_MECH_TSG_FAILED | GPRIO_MECH_MPS))
+				o->timeslices_ok = false;
+			if (!online) {
+				o->offline = true;
+				continue;
+			}
+			o->online = true;
+			if (!(mech & GPRIO_MECH_COMPLETION))
+				o->completions = false;
+			o->waits += dw;
+			o->waited += dns;
+			if (cur > o->current)
+				o->current = cur;
+			if (last > o->last_work)
+				o->last_work = last > now ? now : last;
+			if (atomic_load(&st->stuck) && atomic_load(&st->streams) >= 2)
+				o->side_stream_busy = true;
+		}
+	}
+	for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
+		if (!atomic_load(&s->gpus[g].pci))
+			continue;
+		struct gprio_mech_state *st = &nv->mst[g];
+		enum gprio_mech was = st->mech;
+		bool first = !st->why;
+		if (!(used & 1u << g))
+			obs[g].online = obs[g].offline = false;
+		bool changed = gprio_mech_choose(&nv->cfg.mech, &obs[g], st, now);
+		if (changed || first) {
+			publish(nv, g, st);
+			uint32_t pci = atomic_load(&s->gpus[g].pci);
+			if (nv->cfg.log)
+				fprintf(nv->cfg.log, "gpriod: GPU %04x:%02x:%02x: %s (was %s): %s\n",
+					pci >> 16, (pci >> 8) & 0xff, pci & 0xff,
+					gprio_mech_name(st->mech), gprio_mech_name(was),
+					st->why ? st->why : "");
+		} else if (strncmp(s->gpus[g].why, st->why ? st->why : "", sizeof(s->gpus[g].why) - 1))
+			publish(nv, g, st); /* same mechanism, new reason */
+	}
+}
+
+void gprio_nv_print_gpus(FILE *f, const struct gprio_shm *s, gprio_ns now)
+{
+	if (!atomic_load(&s->mech_auto)) {
+		fprintf(f, "mechanism: fixed (node-wide): TSG timeslice online %u us / offline %u us, "
+			   "gating %s\n",
+			atomic_load(&s->online_timeslice_us), atomic_load(&s->offline_timeslice_us),
+			atomic_load(&s->gating) ? "on" : "off");
+		return;
+	}
+	int n = 0;
+	for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
+		uint32_t pci = atomic_load(&s->gpus[g].pci);
+		if (!pci)
+			continue;
+		if (!n++)
+			fprintf(f, "%-12s %-12s %9s %13s %6s  %s\n", "GPU", "MECHANISM", "FOR(s)",
+				"TIMESLICES", "GATING", "WHY");
+		char id[16], ts[32];
+		snprintf(id, sizeof(id), "%04x:%02x:%02x", pci >> 16, (pci >> 8) & 0xff, pci & 0xff);
+		snprintf(ts, sizeof(ts), "%u/%u us", atomic_load(&s->gpus[g].online_timeslice_us),
+			 atomic_load(&s->gpus[g].offline_timeslice_us));
+		gprio_ns since = atomic_load(&s->gpus[g].since_ns);
+		char why[sizeof(s->gpus[g].why)];
+		memcpy(why, s->gpus[g].why, sizeof(why));
+		why[sizeof(why) - 1] = '\0';
+		fprintf(f, "%-12s %-12s %9.1f %13s %6s  %s\n", id,
+			gprio_mech_name((enum gprio_mech)atomic_load(&s->gpus[g].mech)),
+			since && since <= now ? (double)(now - since) / 1e9 : 0.0, ts,
+			atomic_load(&s->gpus[g].gating) ? "on" : "off", why);
+	}
+	if (!n)
+		fprintf(f, "mechanism: per GPU, chosen as online work appears (no GPU reported yet)\n");
+}

@@ -1,0 +1,93 @@
+/* Choosing the preemption mechanism of one GPU (see gprio/mechanism.h for the law). */
+#include "gprio/mechanism.h"
+
+void gprio_mech_defaults(struct gprio_mech_params *p)
+{
+	p->gpu_bound = 500 * GPRIO_NS_PER_US;
+	p->cpu_bound = 200 * GPRIO_NS_PER_US;
+	p->stuck = 2 * GPRIO_NS_PER_MS;
+	p->window = GPRIO_NS_PER_S;
+	p->idle_after = 10 * GPRIO_NS_PER_S;
+	p->side_busy = 100 * GPRIO_NS_PER_MS;
+}
+
+const char *gprio_mech_name(enum gprio_mech m)
+{
+	static const char *const names[GPRIO_USE_COUNT] = {"idle", "leave", "tsg", "tsg-guarded",
+							   "gate"};
+	return (unsigned)m < GPRIO_USE_COUNT ? names[m] : "?";
+}
+
+/* The mechanism that protects GPU-bound online work here. */
+static enum gprio_mech protect(const struct gprio_mech_obs *o, const char **why)
+{
+	if (!o->timeslices_ok) {
+		*why = "online GPU-bound, timeslices unavailable: launch gating";
+		return GPRIO_USE_GATE;
+	}
+	if (o->side_stream_busy) {
+		*why = "online GPU-bound with a stream that never drains: offline short, online "
+		       "at the driver's timeslice";
+		return GPRIO_USE_TSG_GUARDED;
+	}
+	*why = "online GPU-bound: online long timeslice, offline short";
+	return GPRIO_USE_TSG;
+}
+
+bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mech_obs *o,
+		       struct gprio_mech_state *st, gprio_ns now)
+{
+	if (!st->win_start)
+		st->win_start = now;
+	st->win_waits += o->waits;
+	st->win_waited += o->waited;
+	bool window_done = now - st->win_start >= p->window;
+	if (window_done) {
+		/* a window with no finished wait keeps the last mean (online idle, or in one long
+		 * wait, which `current` shows) */
+		if (st->win_waits)
+			st->last_mean = st->win_waited / st->win_waits;
+		st->win_start = now;
+		st->win_waits = 0;
+		st->win_waited = 0;
+	}
+	enum gprio_mech want = st->mech;
+	const char *why = st->why;
+	if (!o->online || !o->offline) {
+		want = GPRIO_USE_IDLE;
+		why = !o->online ? "no online work on this GPU" : "no offline work on this GPU";
+		st->last_mean = 0;
+	} else if (!o->last_work || now - o->last_work > p->idle_after) {
+		want = GPRIO_USE_IDLE;
+		why = "online work idle";
+		st->last_mean = 0;
+	} else if (!o->completions) {
+		/* launches only: waits cannot be told apart; the latency-safe choice */
+		want = protect(o, &why);
+		why = "no completion counters from online work: assumed GPU-bound";
+	} else if (st->last_mean >= p->gpu_bound || (!st->last_mean && o->current >= p->stuck) ||
+		   o->current >= p->side_busy) {
+		want = protect(o, &why);
+	} else if (st->last_mean && st->last_mean < p->cpu_bound) {
+		want = GPRIO_USE_LEAVE;
+		why = "online CPU-bound (the GPU keeps up with it): a neighbour barely slows it, "
+		      "priority switches would cost offline more";
+	} else if (want == GPRIO_USE_IDLE) {
+		want = GPRIO_USE_LEAVE;
+		why = "online active, its waits not yet measured";
+	} else if (want != GPRIO_USE_LEAVE) {
+		/* between the thresholds: keep protecting, but follow the side stream */
+		enum gprio_mech again = protect(o, &why);
+		want = again;
+	}
+	if (want == st->mech && st->why) {
+		st->why = why;
+		return false;
+	}
+	bool changed = want != st->mech;
+	st->mech = want;
+	st->why = why;
+	if (changed)
+		st->since = now;
+	return changed;
+}

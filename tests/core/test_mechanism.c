@@ -1,0 +1,147 @@
+/* The mechanism chooser: one GPU's observations in, the mechanism and its reason out. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+
+#include "gprio/mechanism.h"
+
+#define MS GPRIO_NS_PER_MS
+#define US GPRIO_NS_PER_US
+
+static struct gprio_mech_params P;
+
+static struct gprio_mech_obs both(gprio_ns now)
+{
+	struct gprio_mech_obs o = {.online = true,
+				   .offline = true,
+				   .timeslices_ok = true,
+				   .completions = true,
+				   .last_work = now};
+	return o;
+}
+
+/* Feed one window of n waits of `len` each, in 10 ms ticks; returns the time after it. */
+static gprio_ns window(struct gprio_mech_state *st, gprio_ns t, unsigned n, gprio_ns len)
+{
+	for (int k = 0; k < 100; k++) {
+		t += 10 * MS;
+		struct gprio_mech_obs o = both(t);
+		if (k < (int)n) { /* one wait per tick, up to n */
+			o.waits = 1;
+			o.waited = len;
+		}
+		gprio_mech_choose(&P, &o, st, t);
+	}
+	return t;
+}
+
+static void nothing_to_protect_is_idle(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	struct gprio_mech_obs o = both(1 * MS);
+	o.offline = false;
+	gprio_mech_choose(&P, &o, &st, 1 * MS);
+	assert_int_equal(st.mech, GPRIO_USE_IDLE);
+	assert_string_equal(st.why, "no offline work on this GPU");
+	o = both(1 * MS);
+	o.online = false;
+	gprio_mech_choose(&P, &o, &st, 2 * MS);
+	assert_int_equal(st.mech, GPRIO_USE_IDLE);
+	/* online registered but silent for longer than idle_after */
+	o = both(1 * MS);
+	assert_true(gprio_mech_choose(&P, &o, &st, 2 * MS)); /* active: leave until measured */
+	assert_int_equal(st.mech, GPRIO_USE_LEAVE);
+	assert_true(gprio_mech_choose(&P, &o, &st, 1 * MS + P.idle_after + 1));
+	assert_int_equal(st.mech, GPRIO_USE_IDLE);
+}
+
+static void gpu_bound_gets_tsg_at_once(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	struct gprio_mech_obs o = both(5 * MS);
+	gprio_mech_choose(&P, &o, &st, 5 * MS);
+	assert_int_equal(st.mech, GPRIO_USE_LEAVE);
+	/* a wait in progress shorter than `stuck` is not enough before the first window */
+	o.current = P.gpu_bound;
+	assert_false(gprio_mech_choose(&P, &o, &st, 6 * MS));
+	/* one past it: no need to wait for the window */
+	o.current = P.stuck;
+	assert_true(gprio_mech_choose(&P, &o, &st, 6 * MS));
+	assert_int_equal(st.mech, GPRIO_USE_TSG);
+	assert_int_equal(st.since, 6 * MS);
+	/* a window of 2.4 ms waits (ResNet-50 bs16 graph at 40/s) keeps it */
+	gprio_ns t = window(&st, 6 * MS, 40, 2400 * US);
+	assert_int_equal(st.mech, GPRIO_USE_TSG);
+	assert_int_equal(st.last_mean, 2400 * US);
+	(void)t;
+}
+
+static void cpu_bound_is_left_alone_after_a_window(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	struct gprio_mech_obs o = both(5 * MS);
+	o.current = P.stuck; /* starts looking GPU-bound */
+	gprio_mech_choose(&P, &o, &st, 5 * MS);
+	assert_int_equal(st.mech, GPRIO_USE_TSG);
+	/* then a full window of 40 us waits: token-by-token decoding */
+	gprio_ns t = window(&st, 5 * MS, 100, 40 * US);
+	assert_int_equal(st.mech, GPRIO_USE_LEAVE);
+	assert_non_null(st.why);
+	/* a mean between the thresholds does not flap, nor does one long wait once measured */
+	t = window(&st, t, 100, 300 * US);
+	assert_int_equal(st.mech, GPRIO_USE_LEAVE);
+	struct gprio_mech_obs o2 = both(t);
+	o2.current = P.stuck;
+	assert_false(gprio_mech_choose(&P, &o2, &st, t + 1));
+	/* a window of long waits brings protection back */
+	t = window(&st, t, 50, 3 * MS);
+	assert_int_equal(st.mech, GPRIO_USE_TSG);
+	(void)t;
+}
+
+static void side_stream_and_refusals(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	struct gprio_mech_obs o = both(5 * MS);
+	o.current = 300 * MS;
+	o.side_stream_busy = true;
+	gprio_mech_choose(&P, &o, &st, 5 * MS);
+	assert_int_equal(st.mech, GPRIO_USE_TSG_GUARDED);
+	o.side_stream_busy = false;
+	o.timeslices_ok = false;
+	assert_true(gprio_mech_choose(&P, &o, &st, 6 * MS));
+	assert_int_equal(st.mech, GPRIO_USE_GATE);
+	assert_true(gprio_mech_gates(st.mech));
+	/* no completion counters: the latency-safe choice, and it says why */
+	struct gprio_mech_state st2 = {0};
+	o = both(5 * MS);
+	o.completions = false;
+	gprio_mech_choose(&P, &o, &st2, 5 * MS);
+	assert_int_equal(st2.mech, GPRIO_USE_TSG);
+	assert_string_equal(st2.why, "no completion counters from online work: assumed GPU-bound");
+}
+
+static void names(void **s)
+{
+	(void)s;
+	assert_string_equal(gprio_mech_name(GPRIO_USE_TSG_GUARDED), "tsg-guarded");
+	assert_string_equal(gprio_mech_name(GPRIO_USE_COUNT), "?");
+}
+
+int main(void)
+{
+	gprio_mech_defaults(&P);
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(nothing_to_protect_is_idle),
+		cmocka_unit_test(gpu_bound_gets_tsg_at_once),
+		cmocka_unit_test(cpu_bound_is_left_alone_after_a_window),
+		cmocka_unit_test(side_stream_and_refusals),
+		cmocka_unit_test(names),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -136,10 +136,15 @@ sleep 0.3
 FPID=$!
 sleep 0.5
 "$GPRIO" run --online -- "$GB" online --graph --kernels 60 --kernel-us 40 --blocks 132 --rate 40 \
-	--warmup 0 --seconds 2.5 >"$TMP/on5.json" 2>"$TMP/on5.err" &
+	--warmup 0 --seconds 4 >"$TMP/on5.json" 2>"$TMP/on5.err" &
 NPID=$!
-sleep 2
-"$GPRIO" status --shm "$TMP/shm" --json >"$TMP/st5.json"
+i=0
+until "$GPRIO" status --shm "$TMP/shm" --json >"$TMP/st5.json" 2>/dev/null &&
+	grep -q '"mechanism": "tsg"' "$TMP/st5.json" && grep -q '"class": "online"' "$TMP/st5.json" ||
+	[ $i -ge 60 ]; do
+	sleep 0.05
+	i=$((i + 1))
+done
 "$GPRIO" status --shm "$TMP/shm" | sed 's/^/# /'
 wait $NPID
 wait $FPID

@@ -7,7 +7,9 @@
  *   gpu and cpu are services of N requests (a context set up as for tsg first):
  *     gpu  GPU-bound: one 3 ms kernel, then cuCtxSynchronize; 10 ms apart
  *     cpu  CPU-bound: 8 kernels of 20 us with 100 us of "CPU" after each, then
- *          cuCtxSynchronize; 2 ms apart */
+ *          cuCtxSynchronize; 2 ms apart
+ *   capture: the process's first launches go into a graph capture on a stream of its own
+ *   (global mode), then N plain launches; "capture": 0 when EndCapture succeeded. */
 #include <dlfcn.h>
 #include <stdbool.h>
 #include <stdatomic.h>
@@ -128,6 +130,17 @@ int main(int argc, char **argv)
 	}
 	if (gpu || cpu)
 		n = 0;
+	int capture_rc = -1;
+	if (strcmp(mode, "capture") == 0) {
+		void *bc = NULL, *ec = NULL, *g = NULL, *st = (void *)0x5000;
+		if (gpa("cuStreamBeginCapture", &bc, 12000, 0, NULL) ||
+		    gpa("cuStreamEndCapture", &ec, 12000, 0, NULL))
+			return 1;
+		((int (*)(void *, int))bc)(st, 0);
+		for (int k = 0; k < 5; k++)
+			((launch_fn)lk)(NULL, 1, 1, 1, 1, 1, 1, 0, st, NULL, NULL);
+		capture_rc = ((int (*)(void *, void **))ec)(st, &g);
+	}
 	bool paced =
 		tsg || strcmp(mode, "paced") == 0; /* an online service: one launch per 100 us */
 	for (long i = 0; i < n; i++) {
@@ -145,9 +158,11 @@ int main(int argc, char **argv)
 		    (double)(n ? n : 1);
 	long long sl, sg;
 	shm_row(n, &sl, &sg);
-	printf("{\"legacy\": %lu, \"ptsz\": %lu, \"graph\": %lu, \"graph_ptsz\": %lu, "
+	printf("{\"capture\": %d, \"legacy\": %lu, \"ptsz\": %lu, \"graph\": %lu, \"graph_ptsz\": "
+	       "%lu, "
 	       "\"ns_per_launch\": %.1f, "
 	       "\"elapsed_ms\": %.1f, \"shm_launches\": %lld, \"shm_gated\": %lld}\n",
-	       calls[0], calls[1], calls[2], calls[3], ns, ns * (double)n / 1e6, sl, sg);
+	       capture_rc, calls[0], calls[1], calls[2], calls[3], ns, ns * (double)n / 1e6, sl,
+	       sg);
 	return 0;
 }

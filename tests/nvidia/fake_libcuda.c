@@ -234,10 +234,35 @@ CUresult cuCtxPopCurrent_v2(void **c)
 	*c = &fake_ctx_obj;
 	return 0;
 }
+/* Graph capture (global mode): like the driver, an unsafe call such as an allocation while a
+ * capture runs fails and invalidates the capture (the program's EndCapture then fails). */
+static void *capturing_stream;
+static int capture_invalidated;
+EXPORT CUresult cuStreamBeginCapture_v2(void *s, int mode);
+CUresult cuStreamBeginCapture_v2(void *s, int mode)
+{
+	(void)mode;
+	capturing_stream = s;
+	capture_invalidated = 0;
+	return 0;
+}
+EXPORT CUresult cuStreamEndCapture(void *s, void **g);
+CUresult cuStreamEndCapture(void *s, void **g)
+{
+	(void)s;
+	*g = NULL;
+	capturing_stream = NULL;
+	return capture_invalidated ? 901 /* CUDA_ERROR_STREAM_CAPTURE_INVALIDATED */ : 0;
+}
+
 EXPORT CUresult cuMemHostAlloc(void **p, size_t n, unsigned flags);
 CUresult cuMemHostAlloc(void **p, size_t n, unsigned flags)
 {
 	(void)flags;
+	if (capturing_stream) {
+		capture_invalidated = 1;
+		return 900; /* CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED */
+	}
 	*p = calloc(1, n);
 	return *p ? 0 : 2;
 }
@@ -248,11 +273,10 @@ CUresult cuMemHostGetDevicePointer_v2(unsigned long long *d, void *p, unsigned f
 	*d = (unsigned long long)(uintptr_t)p;
 	return 0;
 }
-EXPORT CUresult cuStreamIsCapturing(void *s, int *st);
-CUresult cuStreamIsCapturing(void *s, int *st)
+EXPORT CUresult cuStreamIsCapturing(const void *s, int *st);
+CUresult cuStreamIsCapturing(const void *s, int *st)
 {
-	(void)s;
-	*st = 0;
+	*st = capturing_stream && s == capturing_stream;
 	return 0;
 }
 EXPORT CUresult cuCtxGetDevice(int *d);
@@ -284,6 +308,10 @@ CUresult cuGetProcAddress_v2(const char *sym, void **pfn, int ver, unsigned long
 		*pfn = ptds ? (void *)cuGraphLaunch_ptsz : (void *)cuGraphLaunch;
 	else if (strcmp(sym, "cuInit") == 0)
 		*pfn = (void *)cuInit;
+	else if (strcmp(sym, "cuStreamBeginCapture") == 0)
+		*pfn = (void *)cuStreamBeginCapture_v2;
+	else if (strcmp(sym, "cuStreamEndCapture") == 0)
+		*pfn = (void *)cuStreamEndCapture;
 	else if (strcmp(sym, "cuCtxSynchronize") == 0)
 		*pfn = (void *)cuCtxSynchronize;
 	else if (strcmp(sym, "cuStreamSynchronize") == 0)

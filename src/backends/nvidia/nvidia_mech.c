@@ -92,7 +92,8 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 				continue;
 			}
 			o->online = true;
-			if (!(mech & GPRIO_MECH_COMPLETION))
+			/* a process that has not launched yet has not set its counters up */
+			if (!(mech & GPRIO_MECH_COMPLETION) && atomic_load(&st->launches))
 				o->completions = false;
 			o->waits += dw;
 			o->waited += dns;
@@ -117,11 +118,12 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 			publish(nv, g, st);
 			uint32_t pci = atomic_load(&s->gpus[g].pci);
 			if (nv->cfg.log)
-				fprintf(nv->cfg.log, "gpriod: GPU %04x:%02x:%02x: %s (was %s): %s\n",
-					pci >> 16, (pci >> 8) & 0xff, pci & 0xff,
-					gprio_mech_name(st->mech), gprio_mech_name(was),
-					st->why ? st->why : "");
-		} else if (strncmp(s->gpus[g].why, st->why ? st->why : "", sizeof(s->gpus[g].why) - 1))
+				fprintf(nv->cfg.log,
+					"gpriod: GPU %04x:%02x:%02x: %s (was %s): %s\n", pci >> 16,
+					(pci >> 8) & 0xff, pci & 0xff, gprio_mech_name(st->mech),
+					gprio_mech_name(was), st->why ? st->why : "");
+		} else if (strncmp(s->gpus[g].why, st->why ? st->why : "",
+				   sizeof(s->gpus[g].why) - 1))
 			publish(nv, g, st); /* same mechanism, new reason */
 	}
 }
@@ -129,8 +131,9 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 void gprio_nv_print_gpus(FILE *f, const struct gprio_shm *s, gprio_ns now)
 {
 	if (!atomic_load(&s->mech_auto)) {
-		fprintf(f, "mechanism: fixed (node-wide): TSG timeslice online %u us / offline %u us, "
-			   "gating %s\n",
+		fprintf(f,
+			"mechanism: fixed (node-wide): TSG timeslice online %u us / offline %u us, "
+			"gating %s\n",
 			atomic_load(&s->online_timeslice_us), atomic_load(&s->offline_timeslice_us),
 			atomic_load(&s->gating) ? "on" : "off");
 		return;
@@ -144,7 +147,8 @@ void gprio_nv_print_gpus(FILE *f, const struct gprio_shm *s, gprio_ns now)
 			fprintf(f, "%-12s %-12s %9s %13s %6s  %s\n", "GPU", "MECHANISM", "FOR(s)",
 				"TIMESLICES", "GATING", "WHY");
 		char id[16], ts[32];
-		snprintf(id, sizeof(id), "%04x:%02x:%02x", pci >> 16, (pci >> 8) & 0xff, pci & 0xff);
+		snprintf(id, sizeof(id), "%04x:%02x:%02x", pci >> 16, (pci >> 8) & 0xff,
+			 pci & 0xff);
 		snprintf(ts, sizeof(ts), "%u/%u us", atomic_load(&s->gpus[g].online_timeslice_us),
 			 atomic_load(&s->gpus[g].offline_timeslice_us));
 		gprio_ns since = atomic_load(&s->gpus[g].since_ns);
@@ -157,5 +161,6 @@ void gprio_nv_print_gpus(FILE *f, const struct gprio_shm *s, gprio_ns now)
 			atomic_load(&s->gpus[g].gating) ? "on" : "off", why);
 	}
 	if (!n)
-		fprintf(f, "mechanism: per GPU, chosen as online work appears (no GPU reported yet)\n");
+		fprintf(f, "mechanism: per GPU, chosen as online work appears (no GPU reported "
+			   "yet)\n");
 }

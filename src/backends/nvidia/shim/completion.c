@@ -78,13 +78,15 @@ static bool setup(void)
 		cc.stream_ctx = (CUresult(*)(CUstream, void **))shim_resolve("cuStreamGetCtx");
 		cc.push = (CUresult(*)(void *))shim_resolve("cuCtxPushCurrent_v2");
 		cc.pop = (CUresult(*)(void **))shim_resolve("cuCtxPopCurrent_v2");
-		cc.host_alloc = (CUresult(*)(void **, size_t, unsigned))shim_resolve("cuMemHostAlloc");
+		cc.host_alloc =
+			(CUresult(*)(void **, size_t, unsigned))shim_resolve("cuMemHostAlloc");
 		cc.host_devptr = (CUresult(*)(CUdeviceptr_t *, void *, unsigned))shim_resolve(
 			"cuMemHostGetDevicePointer_v2");
 		cc.write64 = (CUresult(*)(CUstream, CUdeviceptr_t, uint64_t, unsigned))shim_resolve(
 			"cuStreamWriteValue64_v2");
-		cc.write64_ptsz = (CUresult(*)(CUstream, CUdeviceptr_t, uint64_t,
-					       unsigned))shim_resolve("cuStreamWriteValue64_v2_ptsz");
+		cc.write64_ptsz =
+			(CUresult(*)(CUstream, CUdeviceptr_t, uint64_t, unsigned))shim_resolve(
+				"cuStreamWriteValue64_v2_ptsz");
 		cc.capturing = (CUresult(*)(CUstream, int *))shim_resolve("cuStreamIsCapturing");
 		cc.capturing_ptsz =
 			(CUresult(*)(CUstream, int *))shim_resolve("cuStreamIsCapturing_ptsz");
@@ -118,16 +120,42 @@ static uint64_t done_of(unsigned i)
 	return __atomic_load_n(&cc.done[i], __ATOMIC_ACQUIRE);
 }
 
+static uintptr_t key_of(CUstream s, bool ptsz, bool *per_thread, bool *legacy, void **ctx,
+			long *tid)
+{
+	*per_thread = s == CU_STREAM_PER_THREAD_H || (ptsz && !s);
+	*legacy = !*per_thread && (!s || s == CU_STREAM_LEGACY_H);
+	*ctx = NULL;
+	if ((*per_thread || *legacy) && cc.ctx_current(ctx) != 0)
+		return 0;
+	*tid = *per_thread ? (long)syscall(SYS_gettid) : 0;
+	return *per_thread ? (uintptr_t)*ctx | 2 : *legacy ? (uintptr_t)*ctx | 1 : (uintptr_t)s;
+}
+
+/* The slot of a stream seen before, or NULL. */
+static struct shim_stream *known_slot(CUstream s, bool ptsz)
+{
+	bool per_thread, legacy;
+	void *ctx;
+	long tid = 0;
+	uintptr_t key = key_of(s, ptsz, &per_thread, &legacy, &ctx, &tid);
+	unsigned n = atomic_load_explicit(&cc.nslots, memory_order_acquire);
+	for (unsigned i = 0; key && i < n; i++)
+		if (atomic_load_explicit(&cc.slot[i].key, memory_order_relaxed) == key &&
+		    cc.slot[i].tid == tid)
+			return &cc.slot[i];
+	return NULL;
+}
+
 /* The slot of a stream, created on first sight (NULL when the table is full). */
 static struct shim_stream *slot_of(CUstream s, bool ptsz)
 {
-	bool per_thread = s == CU_STREAM_PER_THREAD_H || (ptsz && !s);
-	bool legacy = !per_thread && (!s || s == CU_STREAM_LEGACY_H);
-	void *ctx = NULL;
-	if ((per_thread || legacy) && cc.ctx_current(&ctx) != 0)
+	bool per_thread, legacy;
+	void *ctx;
+	long tid = 0;
+	uintptr_t key = key_of(s, ptsz, &per_thread, &legacy, &ctx, &tid);
+	if (!key)
 		return NULL;
-	uintptr_t key = per_thread ? (uintptr_t)ctx | 2 : legacy ? (uintptr_t)ctx | 1 : (uintptr_t)s;
-	long tid = per_thread ? (long)syscall(SYS_gettid) : 0;
 	unsigned n = atomic_load_explicit(&cc.nslots, memory_order_acquire);
 	for (unsigned i = 0; i < n; i++) {
 		struct shim_stream *x = &cc.slot[i];
@@ -185,8 +213,8 @@ static void mark(struct shim_stream *x, CUstream s, bool ptsz, uint64_t seq, gpr
 	atomic_store(&x->capturing, false);
 	if (rc != 0)
 		return; /* the poller tries again */
-	rc = (ptsz && cc.write64_ptsz ? cc.write64_ptsz : cc.write64)(
-		s, cc.done_dev + i * sizeof(uint64_t), seq, 0);
+	rc = (ptsz && cc.write64_ptsz ? cc.write64_ptsz
+				      : cc.write64)(s, cc.done_dev + i * sizeof(uint64_t), seq, 0);
 	if (rc != 0) {
 		broken("cuStreamWriteValue64", rc);
 		return;
@@ -200,10 +228,14 @@ static void mark(struct shim_stream *x, CUstream s, bool ptsz, uint64_t seq, gpr
 
 void shim_complete_submitted(CUstream s, bool ptsz)
 {
-	if (atomic_load_explicit(&cc.state, memory_order_relaxed) < 0 || !shim_binding() ||
-	    !setup())
+	int st = atomic_load_explicit(&cc.state, memory_order_relaxed);
+	/* while a graph is being captured, nothing is submitted, and allocating the marker
+	 * memory or creating a slot (an unsafe call in a global-mode capture) would invalidate
+	 * the program's capture: only known slots are touched, to learn they are capturing */
+	bool capturing = atomic_load_explicit(&cc.captures, memory_order_relaxed) > 0;
+	if (st < 0 || !shim_binding() || (capturing && st == 0) || (!capturing && !setup()))
 		return;
-	struct shim_stream *x = slot_of(s, ptsz);
+	struct shim_stream *x = capturing ? known_slot(s, ptsz) : slot_of(s, ptsz);
 	if (!x)
 		return;
 	gprio_ns now = shim_now();
@@ -360,7 +392,8 @@ static void *poller(void *unused)
 	while (!atomic_load(&cc.stop)) {
 		struct shim_binding *b = shim_binding();
 		bool busy = false;
-		if (b && atomic_load(&cc.state) > 0)
+		/* nothing while a graph capture runs: some calls would invalidate it */
+		if (b && atomic_load(&cc.state) > 0 && !atomic_load(&cc.captures))
 			busy = poll_once(b, shim_now());
 		/* fine while work is pending (bursts end within 200 us of their last marker),
 		 * coarse otherwise */

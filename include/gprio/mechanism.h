@@ -7,10 +7,11 @@
  *     graph, a deep queue) waits behind offline time slices: give online a long timeslice and
  *     offline a short one (TSG), and the hardware switches to online within one context
  *     switch.
- *   - Online work bound by its own CPU (the GPU keeps up, so each synchronisation waits only
- *     for the last few kernels: eager bs1, token by token decoding) is barely slowed by a
- *     neighbour, and each of its many short bursts under TSG priority costs offline a context
- *     switch pair: leave the GPU alone.
+ *   - Online work bound by its own CPU (the GPU keeps up and runs dry between its kernels:
+ *     eager bs1, token by token decoding) is barely slowed by a neighbour, and each time it
+ *     restarts the GPU under TSG priority offline pays a context switch pair (about 0.2 ms):
+ *     at more than `max_starts` restarts per second, leave the GPU alone. (Its host waits
+ *     alone cannot tell: they grow behind a neighbour's timeslice.)
  *   - An online process with a stream that never drains (a busy side stream) would hold its
  *     request stream for a whole long timeslice: keep online's timeslice at the driver's and
  *     only shorten offline's (TSG guarded).
@@ -37,6 +38,7 @@ struct gprio_mech_obs {
 	bool offline;          /* an offline process uses this GPU */
 	bool timeslices_ok;    /* every process here accepts timeslices (no refusal, no MPS) */
 	bool completions;      /* the online processes report completions (else: launches only) */
+	uint64_t starts;       /* online submissions that found the GPU dry of its work */
 	uint64_t waits;        /* online host synchronisations that ended in this interval */
 	gprio_ns waited;       /* their total length */
 	gprio_ns current;      /* age of the longest online synchronisation in progress (0: none) */
@@ -49,6 +51,7 @@ struct gprio_mech_params {
 	gprio_ns cpu_bound;  /* mean wait under this over a window: CPU-bound */
 	gprio_ns stuck;      /* before the first full window: one wait this long is GPU-bound */
 	gprio_ns window;     /* waits are averaged over windows this long */
+	uint64_t max_starts; /* online restarts per second above which TSG costs offline more */
 	gprio_ns idle_after; /* no online work for this long: IDLE */
 	gprio_ns side_busy;  /* a stream pending this long without draining */
 };
@@ -58,7 +61,8 @@ struct gprio_mech_state {
 	enum gprio_mech mech;
 	gprio_ns since;     /* when mech was chosen */
 	gprio_ns win_start; /* current averaging window */
-	uint64_t win_waits;
+	uint64_t win_waits, win_starts;
+	uint64_t last_rate; /* online restarts per second in the last complete window */
 	gprio_ns win_waited;
 	gprio_ns last_mean; /* mean wait of the last complete window (0: none yet) */
 	const char *why;    /* the reason for mech, a static string */
@@ -67,7 +71,8 @@ struct gprio_mech_state {
 /* Defaults: GPU-bound at a mean wait of 500 us (several context switches of about 0.2 ms),
  * CPU-bound under 200 us, 1 s windows, one wait of 2 ms before the first window (longer than
  * the driver's default timeslice of an offline neighbour), idle after 10 s, side stream busy
- * after 100 ms. */
+ * after 100 ms, 400 restarts per second (a context switch pair of about 0.25 ms each: a
+ * tenth of offline's time). */
 void gprio_mech_defaults(struct gprio_mech_params *p);
 
 /* Fold obs into st and choose. Returns true when st->mech changed (st->why says why). */

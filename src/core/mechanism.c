@@ -9,6 +9,7 @@ void gprio_mech_defaults(struct gprio_mech_params *p)
 	p->window = GPRIO_NS_PER_S;
 	p->idle_after = 10 * GPRIO_NS_PER_S;
 	p->side_busy = 100 * GPRIO_NS_PER_MS;
+	p->max_starts = 400;
 }
 
 const char *gprio_mech_name(enum gprio_mech m)
@@ -41,15 +42,18 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->win_start = now;
 	st->win_waits += o->waits;
 	st->win_waited += o->waited;
+	st->win_starts += o->starts;
 	bool window_done = now - st->win_start >= p->window;
 	if (window_done) {
 		/* a window with no finished wait keeps the last mean (online idle, or in one long
 		 * wait, which `current` shows) */
 		if (st->win_waits)
 			st->last_mean = st->win_waited / st->win_waits;
+		st->last_rate = st->win_starts * GPRIO_NS_PER_S / (now - st->win_start);
 		st->win_start = now;
 		st->win_waits = 0;
 		st->win_waited = 0;
+		st->win_starts = 0;
 	}
 	enum gprio_mech want = st->mech;
 	const char *why = st->why;
@@ -57,14 +61,21 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		want = GPRIO_USE_IDLE;
 		why = !o->online ? "no online work on this GPU" : "no offline work on this GPU";
 		st->last_mean = 0;
+		st->last_rate = 0;
 	} else if (!o->last_work || now - o->last_work > p->idle_after) {
 		want = GPRIO_USE_IDLE;
 		why = "online work idle";
 		st->last_mean = 0;
+		st->last_rate = 0;
 	} else if (!o->completions) {
 		/* launches only: waits cannot be told apart; the latency-safe choice */
 		want = protect(o, &why);
 		why = "no completion counters from online work: assumed GPU-bound";
+	} else if (st->last_rate > p->max_starts && o->current < p->side_busy) {
+		want = GPRIO_USE_LEAVE;
+		why = "online restarts the GPU too often (CPU-bound): each restart under TSG "
+		      "priority "
+		      "would cost offline a context switch pair";
 	} else if (st->last_mean >= p->gpu_bound || (!st->last_mean && o->current >= p->stuck) ||
 		   o->current >= p->side_busy) {
 		want = protect(o, &why);

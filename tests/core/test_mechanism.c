@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <string.h>
 
 #include "gprio/mechanism.h"
 
@@ -21,12 +22,15 @@ static struct gprio_mech_obs both(gprio_ns now)
 	return o;
 }
 
-/* Feed one window of n waits of `len` each, in 10 ms ticks; returns the time after it. */
-static gprio_ns window(struct gprio_mech_state *st, gprio_ns t, unsigned n, gprio_ns len)
+/* Feed one window of n waits of `len` each and `starts` GPU restarts per tick, in 10 ms ticks;
+ * returns the time after it. */
+static gprio_ns window_starts(struct gprio_mech_state *st, gprio_ns t, unsigned n, gprio_ns len,
+			      uint64_t starts)
 {
 	for (int k = 0; k < 100; k++) {
 		t += 10 * MS;
 		struct gprio_mech_obs o = both(t);
+		o.starts = starts;
 		if (k < (int)n) { /* one wait per tick, up to n */
 			o.waits = 1;
 			o.waited = len;
@@ -34,6 +38,11 @@ static gprio_ns window(struct gprio_mech_state *st, gprio_ns t, unsigned n, gpri
 		gprio_mech_choose(&P, &o, st, t);
 	}
 	return t;
+}
+
+static gprio_ns window(struct gprio_mech_state *st, gprio_ns t, unsigned n, gprio_ns len)
+{
+	return window_starts(st, t, n, len, 1);
 }
 
 static void nothing_to_protect_is_idle(void **s)
@@ -103,6 +112,24 @@ static void cpu_bound_is_left_alone_after_a_window(void **s)
 	(void)t;
 }
 
+/* Host waits grow behind a neighbour's timeslice: a decode loop that restarts the GPU 2000
+ * times a second stays left alone however long its waits look (under TSG each restart would
+ * cost offline a context switch pair) */
+static void many_restarts_are_cpu_bound(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	gprio_ns t = window_starts(&st, 5 * MS, 100, 900 * US, 20);
+	t = window_starts(&st, t, 100, 900 * US, 20);
+	assert_in_range(st.last_rate, 1900, 2100);
+	assert_int_equal(st.mech, GPRIO_USE_LEAVE);
+	assert_non_null(strstr(st.why, "restarts the GPU"));
+	/* long waits at 40 restarts a second: a GPU-bound service */
+	t = window_starts(&st, t, 40, 2 * MS, 0);
+	window_starts(&st, t, 40, 2 * MS, 0);
+	assert_int_equal(st.mech, GPRIO_USE_TSG);
+}
+
 static void side_stream_and_refusals(void **s)
 {
 	(void)s;
@@ -140,6 +167,7 @@ int main(void)
 		cmocka_unit_test(nothing_to_protect_is_idle),
 		cmocka_unit_test(gpu_bound_gets_tsg_at_once),
 		cmocka_unit_test(cpu_bound_is_left_alone_after_a_window),
+		cmocka_unit_test(many_restarts_are_cpu_bound),
 		cmocka_unit_test(side_stream_and_refusals),
 		cmocka_unit_test(names),
 	};

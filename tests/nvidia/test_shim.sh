@@ -455,7 +455,7 @@ assert on["submitted"] >= on["completed"] > 0' <"$TMP/st8.json" 2>"$TMP/err" &&
 run8 online 0x1b 600 cpu >/dev/null 2>&1 &
 ON=$!
 i=0
-until grep -q "GPU 0000:1b:00: leave (was .*): online CPU-bound" "$TMP/d8.err" || [ $i -ge 200 ]; do sleep 0.02; i=$((i + 1)); done
+until grep -q "GPU 0000:1b:00: leave (was .*): online .*CPU-bound" "$TMP/d8.err" || [ $i -ge 200 ]; do sleep 0.02; i=$((i + 1)); done
 m2=$(mechs)
 wait $ON
 kill $OFF 2>/dev/null; wait $OFF 2>/dev/null

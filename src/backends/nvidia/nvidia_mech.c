@@ -68,12 +68,19 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 					rows |= 1u << g;
 		used |= rows;
 		uint64_t waits = atomic_load(&st->waits), wait_ns = atomic_load(&st->wait_ns);
-		if (nv->prev[i].pid != pid || waits < nv->prev[i].waits)
-			nv->prev[i].waits = waits, nv->prev[i].wait_ns = wait_ns;
+		uint64_t starts = atomic_load(&st->starts);
+		if (nv->prev[i].pid != pid || waits < nv->prev[i].waits ||
+		    starts < nv->prev[i].starts) {
+			nv->prev[i].waits = waits;
+			nv->prev[i].wait_ns = wait_ns;
+			nv->prev[i].starts = starts;
+		}
 		uint64_t dw = waits - nv->prev[i].waits, dns = wait_ns - nv->prev[i].wait_ns;
+		uint64_t dst = starts - nv->prev[i].starts;
 		nv->prev[i].pid = pid;
 		nv->prev[i].waits = waits;
 		nv->prev[i].wait_ns = wait_ns;
+		nv->prev[i].starts = starts;
 		uint32_t mech = atomic_load(&st->mechanisms);
 		bool online = atomic_load(&r->klass) == GPRIO_CLASS_ONLINE;
 		gprio_ns since = atomic_load(&st->wait_since);
@@ -97,6 +104,7 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 				o->completions = false;
 			o->waits += dw;
 			o->waited += dns;
+			o->starts += dst;
 			if (cur > o->current)
 				o->current = cur;
 			if (last > o->last_work)

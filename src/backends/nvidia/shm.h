@@ -55,6 +55,9 @@ struct gprio_shm_stats {
 	_Atomic uint64_t completed;     /* of those, known finished on the GPU (rptr) */
 	_Atomic uint64_t pending_since; /* oldest unfinished submission of a stream (0: none) */
 	_Atomic uint64_t markers;       /* completion markers issued (the counters' cost) */
+	_Atomic uint64_t starts; /* submissions that found their stream drained (its markers all
+				  * landed): the GPU had run dry of this process's work, so
+				  * under TSG priority each costs a context switch pair */
 	/* Host waits for the GPU (stream, context and event synchronisation): how GPU-bound the
 	 * program is. */
 	_Atomic uint64_t waits;

@@ -239,6 +239,11 @@ void shim_complete_submitted(CUstream s, bool ptsz)
 	if (!x)
 		return;
 	gprio_ns now = shim_now();
+	uint64_t prev = atomic_load_explicit(&x->wptr, memory_order_relaxed);
+	/* the stream had run dry: every earlier submission marked, and the marks landed */
+	if (atomic_load_explicit(&x->marked, memory_order_relaxed) == prev &&
+	    done_of((unsigned)(x - cc.slot)) >= prev && !capturing)
+		atomic_fetch_add_explicit(&shim_binding()->stats->starts, 1, memory_order_relaxed);
 	uint64_t seq = atomic_fetch_add_explicit(&x->wptr, 1, memory_order_acq_rel) + 1;
 	gprio_ns zero = 0;
 	atomic_compare_exchange_strong(&x->since, &zero, now);

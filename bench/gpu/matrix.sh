@@ -4,8 +4,10 @@
 #   DUR=20 (seconds of online requests per run), SETUPS="online_alone offline_alone together
 #   tsg mps gprio" (default: all six)
 # Online (torch_bench.py): graph = ResNet-50 bs16 CUDA graph at 40/s (GPU-bound); eager =
-# ResNet-50 bs1 eager at 20/s (launch-bound); decode = 12-layer decoder, 16 tokens per request,
-# bs1, 10/s (CPU-bound); side = the graph service with a side stream that never drains.
+# ResNet-50 bs1 eager at 20/s (launch-bound); decode = 12-layer transformer, 16 tokens per
+# request, bs1, 4/s (CPU-bound: a request takes about 160 ms alone on the H200 machine's CPU,
+# so 10/s overloads it; its runs last 2 x DUR); side = the graph service with a side stream
+# that never drains.
 # Offline: PyTorch transformer training (8 layers, d=1024, bf16), counted over the online window.
 # Setups: online alone, offline alone, together (nothing), static TSG (gpriod --mechanism fixed
 # --gating off --online-timeslice 1s --offline-timeslice 1us), MPS with the offline client at
@@ -66,13 +68,17 @@ for c in $CELLS; do
 	case $c in
 	graph) on="python3 $T online-graph --rate 40" ;;
 	eager) on="python3 $T online-eager --rate 20" ;;
-	decode) on="python3 $T online-decode --rate 10" ;;
+	decode) on="python3 $T online-decode --rate 4" ;;
 	side) on="python3 $T online-side --rate 40" ;;
 	*) echo "unknown cell $c" >&2; exit 2 ;;
 	esac
+	d=$DUR
+	[ "$c" = decode ] && d=$((2 * DUR))
 	for s in $SETUPS; do
 		# online alone needs no head start for an offline job
-		START=$([ "$s" = online_alone ] && echo 1 || echo 12) pair "$c" "$s" "$on" "python3 $T offline"
+		START=$([ "$s" = online_alone ] && echo 1 || echo 12) DUR=$d pair "$c" "$s" "$on" "python3 $T offline"
 	done
 done
-echo "done: $OUT" >&2
+# everything in one file (the GPU machine returns a few files per call)
+tar czf "$OUT.tgz" -C "$(dirname "$OUT")" "$(basename "$OUT")"
+echo "done: $OUT ($OUT.tgz)" >&2

@@ -34,13 +34,16 @@ enum gprio_mech {
 
 /* What the backend saw on one GPU since the previous call. */
 struct gprio_mech_obs {
-	bool online;           /* an online process uses this GPU */
-	bool offline;          /* an offline process uses this GPU */
-	bool timeslices_ok;    /* every process here accepts timeslices (no refusal, no MPS) */
-	bool completions;      /* the online processes report completions (else: launches only) */
-	uint64_t starts;       /* online submissions that found the GPU dry of its work */
-	uint64_t waits;        /* online host synchronisations that ended in this interval */
-	gprio_ns waited;       /* their total length */
+	bool online;             /* an online process uses this GPU */
+	bool offline;            /* an offline process uses this GPU */
+	bool timeslices_ok;      /* every process here accepts timeslices (no refusal, no MPS) */
+	bool completions;        /* the online processes report completions (else: launches only) */
+	uint64_t starts;         /* online submissions seen to find the GPU dry of its work */
+	uint64_t launches;       /* online submissions */
+	uint64_t sampled;        /* of those, in samples where each restart is seen */
+	uint64_t sampled_starts; /* restarts among the sampled */
+	uint64_t waits;          /* online host synchronisations that ended in this interval */
+	gprio_ns waited;         /* their total length */
 	gprio_ns current;      /* age of the longest online synchronisation in progress (0: none) */
 	gprio_ns last_work;    /* last time online work was submitted or pending (0: never) */
 	bool side_stream_busy; /* an online stream has not drained for `side_busy` */
@@ -61,7 +64,7 @@ struct gprio_mech_state {
 	enum gprio_mech mech;
 	gprio_ns since;     /* when mech was chosen */
 	gprio_ns win_start; /* current averaging window */
-	uint64_t win_waits, win_starts;
+	uint64_t win_waits, win_starts, win_launches, win_sampled, win_sampled_starts;
 	uint64_t last_rate; /* online restarts per second in the last complete window */
 	gprio_ns win_waited;
 	gprio_ns last_mean; /* mean wait of the last complete window (0: none yet) */

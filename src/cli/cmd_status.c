@@ -122,7 +122,8 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 		}
 		printf("], \"launches\": %llu, \"gated_launches\": %llu, \"gate_wait_ms\": %.3f, "
 		       "\"waiting\": %u, \"submitted\": %llu, \"completed\": %llu, "
-		       "\"markers\": %llu, \"starts\": %llu, \"streams\": %u, \"streams_pending\": "
+		       "\"markers\": %llu, \"starts\": %llu, \"sampled\": %llu, "
+		       "\"sampled_starts\": %llu, \"streams\": %u, \"streams_pending\": "
 		       "%u, "
 		       "\"streams_stuck\": %u, \"host_waits\": %llu, \"host_wait_ms\": %.3f}",
 		       (unsigned long long)atomic_load(&c->launches),
@@ -131,8 +132,10 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 		       (unsigned long long)atomic_load(&c->submitted),
 		       (unsigned long long)atomic_load(&c->completed),
 		       (unsigned long long)atomic_load(&c->markers),
-		       (unsigned long long)atomic_load(&c->starts), atomic_load(&c->streams),
-		       atomic_load(&c->pending), atomic_load(&c->stuck),
+		       (unsigned long long)atomic_load(&c->starts),
+		       (unsigned long long)atomic_load(&c->sampled),
+		       (unsigned long long)atomic_load(&c->sampled_starts),
+		       atomic_load(&c->streams), atomic_load(&c->pending), atomic_load(&c->stuck),
 		       (unsigned long long)atomic_load(&c->waits),
 		       (double)atomic_load(&c->wait_ns) / 1e6);
 	}

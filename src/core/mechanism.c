@@ -43,17 +43,27 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	st->win_waits += o->waits;
 	st->win_waited += o->waited;
 	st->win_starts += o->starts;
+	st->win_launches += o->launches;
+	st->win_sampled += o->sampled;
+	st->win_sampled_starts += o->sampled_starts;
 	bool window_done = now - st->win_start >= p->window;
 	if (window_done) {
 		/* a window with no finished wait keeps the last mean (online idle, or in one long
 		 * wait, which `current` shows) */
 		if (st->win_waits)
 			st->last_mean = st->win_waited / st->win_waits;
-		st->last_rate = st->win_starts * GPRIO_NS_PER_S / (now - st->win_start);
+		/* restarts: the sampled fraction of all launches where samples exist (most restarts
+		 * of a fast launcher go unseen outside them), else those seen */
+		uint64_t restarts = st->win_starts;
+		if (st->win_sampled) {
+			uint64_t est = st->win_launches * st->win_sampled_starts / st->win_sampled;
+			restarts = est > restarts ? est : restarts;
+		}
+		st->last_rate = restarts * GPRIO_NS_PER_S / (now - st->win_start);
 		st->win_start = now;
-		st->win_waits = 0;
+		st->win_waits = st->win_starts = st->win_launches = 0;
+		st->win_sampled = st->win_sampled_starts = 0;
 		st->win_waited = 0;
-		st->win_starts = 0;
 	}
 	enum gprio_mech want = st->mech;
 	const char *why = st->why;

@@ -130,6 +130,31 @@ static void many_restarts_are_cpu_bound(void **s)
 	assert_int_equal(st.mech, GPRIO_USE_TSG);
 }
 
+/* A fast launcher's restarts mostly go unseen (its launches are not all marked): the sampled
+ * fraction of restarts times its launches estimates them */
+static void sampled_restarts(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	gprio_ns t = 5 * MS;
+	for (int w = 0; w < 2; w++)
+		for (int k = 0; k < 100; k++) {
+			t += 10 * MS;
+			struct gprio_mech_obs o = both(t);
+			o.waits = 1;
+			o.waited = 900 * US; /* long waits: would look GPU-bound */
+			o.starts = 1;        /* 100 a second seen */
+			o.launches = 100;
+			if (k < 2) { /* 2 of 100 ticks sampled: 80 % restarts */
+				o.sampled = 50;
+				o.sampled_starts = 40;
+			}
+			gprio_mech_choose(&P, &o, &st, t);
+		}
+	assert_in_range(st.last_rate, 7600, 8400);
+	assert_int_equal(st.mech, GPRIO_USE_LEAVE);
+}
+
 static void side_stream_and_refusals(void **s)
 {
 	(void)s;
@@ -168,6 +193,7 @@ int main(void)
 		cmocka_unit_test(gpu_bound_gets_tsg_at_once),
 		cmocka_unit_test(cpu_bound_is_left_alone_after_a_window),
 		cmocka_unit_test(many_restarts_are_cpu_bound),
+		cmocka_unit_test(sampled_restarts),
 		cmocka_unit_test(side_stream_and_refusals),
 		cmocka_unit_test(names),
 	};

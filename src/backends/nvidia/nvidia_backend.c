@@ -366,6 +366,8 @@ static void copy_stats(struct gprio_shm_stats *to, const struct gprio_shm_stats 
 	atomic_store(&to->pending_since, atomic_load(&from->pending_since));
 	atomic_store(&to->markers, atomic_load(&from->markers));
 	atomic_store(&to->starts, atomic_load(&from->starts));
+	atomic_store(&to->sampled, atomic_load(&from->sampled));
+	atomic_store(&to->sampled_starts, atomic_load(&from->sampled_starts));
 	atomic_store(&to->waits, atomic_load(&from->waits));
 	atomic_store(&to->wait_ns, atomic_load(&from->wait_ns));
 	atomic_store(&to->wait_since, atomic_load(&from->wait_since));

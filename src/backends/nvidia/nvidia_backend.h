@@ -58,7 +58,7 @@ struct gprio_nv {
 	struct gprio_mech_state mst[GPRIO_SHM_GPUS];
 	struct {
 		uint32_t pid;
-		uint64_t waits, wait_ns, starts;
+		uint64_t waits, wait_ns, starts, launches, sampled, sampled_starts;
 	} prev[GPRIO_SHM_PROCS]; /* each row's wait counters at the previous tick */
 };
 

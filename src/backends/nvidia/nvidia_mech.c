@@ -67,20 +67,22 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 				if (atomic_load(&s->gpus[g].pci))
 					rows |= 1u << g;
 		used |= rows;
-		uint64_t waits = atomic_load(&st->waits), wait_ns = atomic_load(&st->wait_ns);
-		uint64_t starts = atomic_load(&st->starts);
-		if (nv->prev[i].pid != pid || waits < nv->prev[i].waits ||
-		    starts < nv->prev[i].starts) {
-			nv->prev[i].waits = waits;
-			nv->prev[i].wait_ns = wait_ns;
-			nv->prev[i].starts = starts;
+		/* counters since the previous tick (a new process in the row starts from its own) */
+		uint64_t now_c[6] = {atomic_load(&st->waits),   atomic_load(&st->wait_ns),
+				     atomic_load(&st->starts),  atomic_load(&st->launches),
+				     atomic_load(&st->sampled), atomic_load(&st->sampled_starts)};
+		uint64_t *was[6] = {&nv->prev[i].waits,   &nv->prev[i].wait_ns,
+				    &nv->prev[i].starts,  &nv->prev[i].launches,
+				    &nv->prev[i].sampled, &nv->prev[i].sampled_starts};
+		uint64_t d[6];
+		bool fresh = nv->prev[i].pid != pid;
+		for (int k = 0; k < 6; k++)
+			fresh = fresh || now_c[k] < *was[k];
+		for (int k = 0; k < 6; k++) {
+			d[k] = fresh ? 0 : now_c[k] - *was[k];
+			*was[k] = now_c[k];
 		}
-		uint64_t dw = waits - nv->prev[i].waits, dns = wait_ns - nv->prev[i].wait_ns;
-		uint64_t dst = starts - nv->prev[i].starts;
 		nv->prev[i].pid = pid;
-		nv->prev[i].waits = waits;
-		nv->prev[i].wait_ns = wait_ns;
-		nv->prev[i].starts = starts;
 		uint32_t mech = atomic_load(&st->mechanisms);
 		bool online = atomic_load(&r->klass) == GPRIO_CLASS_ONLINE;
 		gprio_ns since = atomic_load(&st->wait_since);
@@ -102,9 +104,12 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 			/* a process that has not launched yet has not set its counters up */
 			if (!(mech & GPRIO_MECH_COMPLETION) && atomic_load(&st->launches))
 				o->completions = false;
-			o->waits += dw;
-			o->waited += dns;
-			o->starts += dst;
+			o->waits += d[0];
+			o->waited += d[1];
+			o->starts += d[2];
+			o->launches += d[3];
+			o->sampled += d[4];
+			o->sampled_starts += d[5];
 			if (cur > o->current)
 				o->current = cur;
 			if (last > o->last_work)

@@ -58,6 +58,11 @@ struct gprio_shm_stats {
 	_Atomic uint64_t starts; /* submissions that found their stream drained (its markers all
 				  * landed): the GPU had run dry of this process's work, so
 				  * under TSG priority each costs a context switch pair */
+	/* In the first 20 ms of every second each submission is marked, so `starts` is exact
+	 * there: the fraction of restarts among a fast launcher's submissions (outside the
+	 * samples most go unmarked and a restart cannot be seen). */
+	_Atomic uint64_t sampled;        /* submissions in the samples */
+	_Atomic uint64_t sampled_starts; /* of those, restarts */
 	/* Host waits for the GPU (stream, context and event synchronisation): how GPU-bound the
 	 * program is. */
 	_Atomic uint64_t waits;

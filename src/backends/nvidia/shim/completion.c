@@ -239,16 +239,24 @@ void shim_complete_submitted(CUstream s, bool ptsz)
 	if (!x)
 		return;
 	gprio_ns now = shim_now();
+	struct gprio_shm_stats *stats = shim_binding()->stats;
+	bool sample = now % GPRIO_NS_PER_S < SHIM_SAMPLE && !capturing;
 	uint64_t prev = atomic_load_explicit(&x->wptr, memory_order_relaxed);
 	/* the stream had run dry: every earlier submission marked, and the marks landed */
-	if (atomic_load_explicit(&x->marked, memory_order_relaxed) == prev &&
-	    done_of((unsigned)(x - cc.slot)) >= prev && !capturing)
-		atomic_fetch_add_explicit(&shim_binding()->stats->starts, 1, memory_order_relaxed);
+	bool start = atomic_load_explicit(&x->marked, memory_order_relaxed) == prev &&
+		     done_of((unsigned)(x - cc.slot)) >= prev && !capturing;
+	if (start)
+		atomic_fetch_add_explicit(&stats->starts, 1, memory_order_relaxed);
+	if (sample) {
+		atomic_fetch_add_explicit(&stats->sampled, 1, memory_order_relaxed);
+		if (start)
+			atomic_fetch_add_explicit(&stats->sampled_starts, 1, memory_order_relaxed);
+	}
 	uint64_t seq = atomic_fetch_add_explicit(&x->wptr, 1, memory_order_acq_rel) + 1;
 	gprio_ns zero = 0;
 	atomic_compare_exchange_strong(&x->since, &zero, now);
 	atomic_store_explicit(&x->last_ns, now, memory_order_relaxed);
-	if (x->per_thread || atomic_load_explicit(&x->capturing, memory_order_relaxed) ||
+	if (x->per_thread || sample || atomic_load_explicit(&x->capturing, memory_order_relaxed) ||
 	    now - atomic_load_explicit(&x->marked_ns, memory_order_relaxed) >= SHIM_MARK_EVERY)
 		mark(x, s, ptsz, seq, now);
 }

@@ -67,6 +67,7 @@ struct shim_stream {
 };
 #define SHIM_STREAMS    256
 #define SHIM_MARK_EVERY (50 * GPRIO_NS_PER_US)
+#define SHIM_SAMPLE     (20 * GPRIO_NS_PER_MS) /* of every second: every launch marked */
 
 struct shim {
 	/* From the environment, set by the constructor before any other thread of ours runs. */

@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""Merge summarize.py results of several GPU calls (the matrix runs in parts) into one table.
+
+usage: merge.py OUT.json OUT.txt PART.json...
+Each part is one call's results (command, gpu, driver, date, cases). A cell measured in several
+calls keeps every run (ratios are only ever taken within one call, against that call's alone
+runs); the table lists them one per line, so the spread between repeats is the noise."""
+import json
+import sys
+
+ORDER = ["online_alone", "offline_alone", "together", "mps", "tsg", "gprio"]
+LABEL = {"online_alone": "online alone", "offline_alone": "offline alone", "together": "together",
+         "mps": "MPS priority", "tsg": "static TSG", "gprio": "gprio (defaults)"}
+
+
+def main():
+    out_json, out_txt, parts = sys.argv[1], sys.argv[2], sys.argv[3:]
+    merged = {"parts": [], "cells": {}}
+    for p in parts:
+        with open(p) as f:
+            d = json.load(f)
+        merged["parts"].append({k: d.get(k) for k in ("command", "gpu", "driver", "date")} | {"file": p})
+        for cell, setups in d["cases"].items():
+            merged["cells"].setdefault(cell, []).append({"part": len(merged["parts"]) - 1, "setups": setups})
+    with open(out_json, "w") as f:
+        json.dump(merged, f, indent=1)
+    lines = []
+    for cell, runs in merged["cells"].items():
+        lines.append(f"\n{cell}")
+        lines.append(f"  {'setup':18} {'part':>4} {'requests':>8} {'p50 ms':>9} {'p99 ms':>9} {'p99/alone':>9} "
+                     f"{'offline/s':>9} {'off/alone':>9} {'off/left':>8}")
+        for s in ORDER:
+            for r in runs:
+                v = r["setups"].get(s)
+                if not v:
+                    continue
+                f = lambda k, fmt: (fmt % v[k]) if v.get(k) is not None else "-"
+                lines.append(f"  {LABEL[s]:18} {r['part']:>4} {f('requests', '%d'):>8} {f('p50_ms', '%.3f'):>9} "
+                             f"{f('p99_ms', '%.3f'):>9} {f('p99_vs_alone', '%.3f'):>9} "
+                             f"{f('offline_kernels_per_s', '%.1f'):>9} {f('offline_vs_alone', '%.3f'):>9} "
+                             f"{f('offline_vs_left_by_online', '%.3f'):>8}")
+    lines.append("\nparts:")
+    for i, p in enumerate(merged["parts"]):
+        lines.append(f"  {i}: {p['date']} {p['gpu']} driver {p['driver']}: {p['command']}")
+    text = "\n".join(lines) + "\n"
+    with open(out_txt, "w") as f:
+        f.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

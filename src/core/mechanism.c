@@ -35,6 +35,18 @@ static enum gprio_mech protect(const struct gprio_mech_obs *o, const char **why)
 	return GPRIO_USE_TSG;
 }
 
+/* Nothing to protect: what was measured belongs to work that is gone (a window half full of
+ * an earlier process's restarts must not decide for the next one). */
+static void forget(struct gprio_mech_state *st, gprio_ns now)
+{
+	st->last_mean = 0;
+	st->last_rate = 0;
+	st->win_start = now;
+	st->win_waits = st->win_starts = st->win_launches = 0;
+	st->win_sampled = st->win_sampled_starts = 0;
+	st->win_waited = 0;
+}
+
 bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mech_obs *o,
 		       struct gprio_mech_state *st, gprio_ns now)
 {
@@ -70,13 +82,11 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	if (!o->online || !o->offline) {
 		want = GPRIO_USE_IDLE;
 		why = !o->online ? "no online work on this GPU" : "no offline work on this GPU";
-		st->last_mean = 0;
-		st->last_rate = 0;
+		forget(st, now);
 	} else if (!o->last_work || now - o->last_work > p->idle_after) {
 		want = GPRIO_USE_IDLE;
 		why = "online work idle";
-		st->last_mean = 0;
-		st->last_rate = 0;
+		forget(st, now);
 	} else if (!o->completions) {
 		/* launches only: waits cannot be told apart; the latency-safe choice */
 		want = protect(o, &why);

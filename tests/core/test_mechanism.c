@@ -155,6 +155,36 @@ static void sampled_restarts(void **s)
 	assert_int_equal(st.mech, GPRIO_USE_LEAVE);
 }
 
+/* A CPU-bound process leaves, half a window in; a GPU-bound one comes: the restarts of the
+ * first must not count against the second */
+static void idle_forgets_the_window(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	gprio_ns t = window_starts(&st, 5 * MS, 100, 50 * US, 30);
+	for (int k = 0; k < 50; k++) { /* half a window of 3000 restarts a second */
+		t += 10 * MS;
+		struct gprio_mech_obs o = both(t);
+		o.starts = 30;
+		gprio_mech_choose(&P, &o, &st, t);
+	}
+	struct gprio_mech_obs none = both(t);
+	none.online = false;
+	gprio_mech_choose(&P, &none, &st, t += 10 * MS);
+	assert_int_equal(st.mech, GPRIO_USE_IDLE);
+	/* the GPU-bound service: one 3 ms wait and one restart per 10 ms tick */
+	for (int k = 0; k < 150; k++) {
+		t += 10 * MS;
+		struct gprio_mech_obs o = both(t);
+		o.starts = 1;
+		o.waits = 1;
+		o.waited = 3 * MS;
+		gprio_mech_choose(&P, &o, &st, t);
+		assert_true(k < 100 || st.mech == GPRIO_USE_TSG);
+		assert_true(st.mech != GPRIO_USE_LEAVE || !strstr(st.why, "restarts"));
+	}
+}
+
 static void side_stream_and_refusals(void **s)
 {
 	(void)s;
@@ -194,6 +224,7 @@ int main(void)
 		cmocka_unit_test(cpu_bound_is_left_alone_after_a_window),
 		cmocka_unit_test(many_restarts_are_cpu_bound),
 		cmocka_unit_test(sampled_restarts),
+		cmocka_unit_test(idle_forgets_the_window),
 		cmocka_unit_test(side_stream_and_refusals),
 		cmocka_unit_test(names),
 	};

@@ -94,15 +94,19 @@ static int nv_open(const struct gpriod_env *env, const struct gprio_backend_ops 
 	int rc = gprio_nv_open(&g_nv, c, env->loop, err, errlen);
 	if (rc)
 		return rc;
-	/* wfq and slo decide on work submitted and not finished; this backend sees submissions
-	 * only (done = wptr), so nothing is ever "busy" here: say what the user gets */
+	/* wfq and slo hold queues through gpriod's overrides, which the shims enforce by launch
+	 * gating: say where that is */
 	const char *pol = gprio_policy_name(env->mon->policy.policy);
-	if (strcmp(pol, "wfq") == 0 || strcmp(pol, "slo") == 0)
+	if ((strcmp(pol, "wfq") == 0 || strcmp(pol, "slo") == 0 || strcmp(pol, "share") == 0) &&
+	    (c->mech_auto || !c->gating))
 		fprintf(env->log,
-			"gpriod: policy %s needs completion counters, which the nvidia "
-			"backend does not observe yet: it acts as priority here (weights "
-			"and objectives are recorded and shown by gprio status)\n",
-			pol);
+			"gpriod: policy %s holds processes by launch gating, which %s: elsewhere "
+			"its holds are recorded but not enforced (--mechanism fixed --gating on "
+			"enforces them on every GPU)\n",
+			pol,
+			c->mech_auto
+				? "the per-GPU mechanism uses only where timeslices are refused"
+				: "is off");
 	*ops = &gprio_nvidia_ops;
 	*be = &g_nv;
 	return 0;
@@ -133,6 +137,23 @@ static void nv_status(void *be, FILE *f)
 	gprio_nv_print_procs(f, nv->shm);
 }
 
+/* Per GPU: the mechanism in force (1 for the current one; labels gpu, mechanism). */
+static void nv_metrics_gpus(const struct gprio_shm *s, FILE *f)
+{
+	if (!atomic_load(&s->mech_auto))
+		return;
+	gprio_metrics_family(f, "gprio_gpu_mechanism", "gauge",
+			     "the preemption mechanism gpriod chose for the GPU (1: in force)");
+	for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
+		uint32_t pci = atomic_load(&s->gpus[g].pci);
+		if (!pci)
+			continue;
+		fprintf(f, "gprio_gpu_mechanism{gpu=\"%04x:%02x:%02x\",mechanism=\"%s\"} 1\n",
+			pci >> 16, (pci >> 8) & 0xff, pci & 0xff,
+			gprio_mech_name((enum gprio_mech)atomic_load(&s->gpus[g].mech)));
+	}
+}
+
 /* Per process: its class and priority, launches, gated launches and the time they waited, as
  * of gpriod's last tick (labels pid, uid, class). */
 static void nv_metrics(void *be, FILE *f)
@@ -148,6 +169,7 @@ static void nv_metrics(void *be, FILE *f)
 		{"gprio_process_gate_wait_seconds_total", "counter",
 		 "time those submissions waited"},
 	};
+	nv_metrics_gpus(s, f);
 	for (size_t k = 0; k < sizeof(fam) / sizeof(fam[0]); k++) {
 		gprio_metrics_family(f, fam[k].name, fam[k].type, fam[k].help);
 		for (int i = 0; i < GPRIO_SHM_PROCS; i++) {

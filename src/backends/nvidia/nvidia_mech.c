@@ -68,9 +68,10 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 					rows |= 1u << g;
 		used |= rows;
 		/* counters since the previous tick (a new process in the row starts from its own) */
-		uint64_t now_c[6] = {atomic_load(&st->waits),   atomic_load(&st->wait_ns),
-				     atomic_load(&st->starts),  atomic_load(&st->launches),
-				     atomic_load(&st->sampled), atomic_load(&st->sampled_starts)};
+		const uint64_t now_c[6] = {
+			atomic_load(&st->waits),   atomic_load(&st->wait_ns),
+			atomic_load(&st->starts),  atomic_load(&st->launches),
+			atomic_load(&st->sampled), atomic_load(&st->sampled_starts)};
 		uint64_t *was[6] = {&nv->prev[i].waits,   &nv->prev[i].wait_ns,
 				    &nv->prev[i].starts,  &nv->prev[i].launches,
 				    &nv->prev[i].sampled, &nv->prev[i].sampled_starts};

@@ -3,15 +3,18 @@
  * process, what the driver accepted) and a small state it keeps per GPU. No I/O, no clock.
  *
  * The law, from measurements on an H100 (docs/nvidia.md):
- *   - GPU-bound online work (its host waits long for the GPU at each synchronisation: a CUDA
- *     graph, a deep queue) waits behind offline time slices: give online a long timeslice and
- *     offline a short one (TSG), and the hardware switches to online within one context
- *     switch.
+ *   - Online work whose host waits long for the GPU at its synchronisations while nothing
+ *     protects it (a CUDA graph, a deep queue behind a neighbour's time slices) is protected:
+ *     online gets a long timeslice and offline a short one (TSG), and the hardware switches
+ *     to online within one context switch. Short waits under protection show it works, not
+ *     that it is not needed: protection stays while its cost (below) is low.
  *   - Online work bound by its own CPU (the GPU keeps up and runs dry between its kernels:
  *     eager bs1, token by token decoding) is barely slowed by a neighbour, and each time it
  *     restarts the GPU under TSG priority offline pays a context switch pair (about 0.2 ms):
- *     at more than `max_starts` restarts per second, leave the GPU alone. (Its host waits
- *     alone cannot tell: they grow behind a neighbour's timeslice.)
+ *     at more than `max_starts` restarts per second, leave the GPU alone, and stay so for
+ *     `recheck` before its waits may decide again. (Its waits alone cannot tell: they grow
+ *     behind a neighbour's timeslice and shrink under TSG priority, and its restarts are
+ *     undercounted while a neighbour holds the GPU, since its work then does not drain.)
  *   - An online process with a stream that never drains (a busy side stream) would hold its
  *     request stream for a whole long timeslice: keep online's timeslice at the driver's and
  *     only shorten offline's (TSG guarded).
@@ -55,6 +58,7 @@ struct gprio_mech_params {
 	gprio_ns stuck;      /* before the first full window: one wait this long is GPU-bound */
 	gprio_ns window;     /* waits are averaged over windows this long */
 	uint64_t max_starts; /* online restarts per second above which TSG costs offline more */
+	gprio_ns recheck;    /* how long a restart-bound verdict stands */
 	gprio_ns idle_after; /* no online work for this long: IDLE */
 	gprio_ns side_busy;  /* a stream pending this long without draining */
 };
@@ -66,6 +70,7 @@ struct gprio_mech_state {
 	gprio_ns win_start; /* current averaging window */
 	uint64_t win_waits, win_starts, win_launches, win_sampled, win_sampled_starts;
 	uint64_t last_rate; /* online restarts per second in the last complete window */
+	gprio_ns cpu_until; /* restart-bound verdict stands until then (0: none) */
 	gprio_ns win_waited;
 	gprio_ns last_mean; /* mean wait of the last complete window (0: none yet) */
 	const char *why;    /* the reason for mech, a static string */
@@ -74,8 +79,8 @@ struct gprio_mech_state {
 /* Defaults: GPU-bound at a mean wait of 500 us (several context switches of about 0.2 ms),
  * CPU-bound under 200 us, 1 s windows, one wait of 2 ms before the first window (longer than
  * the driver's default timeslice of an offline neighbour), idle after 10 s, side stream busy
- * after 100 ms, 400 restarts per second (a context switch pair of about 0.25 ms each: a
- * tenth of offline's time). */
+ * after 100 ms, 200 restarts per second (a context switch pair of about 0.25 ms each: a
+ * twentieth of offline's time), a restart-bound verdict standing 30 s. */
 void gprio_mech_defaults(struct gprio_mech_params *p);
 
 /* Fold obs into st and choose. Returns true when st->mech changed (st->why says why). */

@@ -9,7 +9,8 @@ void gprio_mech_defaults(struct gprio_mech_params *p)
 	p->window = GPRIO_NS_PER_S;
 	p->idle_after = 10 * GPRIO_NS_PER_S;
 	p->side_busy = 100 * GPRIO_NS_PER_MS;
-	p->max_starts = 400;
+	p->max_starts = 200;
+	p->recheck = 30 * GPRIO_NS_PER_S;
 }
 
 const char *gprio_mech_name(enum gprio_mech m)
@@ -41,6 +42,7 @@ static void forget(struct gprio_mech_state *st, gprio_ns now)
 {
 	st->last_mean = 0;
 	st->last_rate = 0;
+	st->cpu_until = 0;
 	st->win_start = now;
 	st->win_waits = st->win_starts = st->win_launches = 0;
 	st->win_sampled = st->win_sampled_starts = 0;
@@ -79,6 +81,11 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	}
 	enum gprio_mech want = st->mech;
 	const char *why = st->why;
+	bool protecting =
+		want == GPRIO_USE_TSG || want == GPRIO_USE_TSG_GUARDED || want == GPRIO_USE_GATE;
+	static const char restarts[] =
+		"online restarts the GPU too often (CPU-bound): each restart "
+		"under TSG priority would cost offline a context switch pair";
 	if (!o->online || !o->offline) {
 		want = GPRIO_USE_IDLE;
 		why = !o->online ? "no online work on this GPU" : "no offline work on this GPU";
@@ -91,25 +98,29 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		/* launches only: waits cannot be told apart; the latency-safe choice */
 		want = protect(o, &why);
 		why = "no completion counters from online work: assumed GPU-bound";
-	} else if (st->last_rate > p->max_starts && o->current < p->side_busy) {
+	} else if (window_done && st->last_rate > p->max_starts && o->current < p->side_busy) {
+		/* what TSG priority costs offline, measured where it runs (and a lower bound where
+		 * it does not: a neighbour holding the GPU keeps online's work from draining) */
 		want = GPRIO_USE_LEAVE;
-		why = "online restarts the GPU too often (CPU-bound): each restart under TSG "
-		      "priority "
-		      "would cost offline a context switch pair";
+		why = restarts;
+		st->cpu_until = now + p->recheck;
+	} else if (now < st->cpu_until && o->current < p->side_busy) {
+		want = GPRIO_USE_LEAVE;
+		why = restarts;
+	} else if (protecting) {
+		/* short waits under protection show it works, not that it is not needed: keep it
+		 * (while its cost in restarts is low), following refusals and side streams */
+		want = protect(o, &why);
 	} else if (st->last_mean >= p->gpu_bound || (!st->last_mean && o->current >= p->stuck) ||
 		   o->current >= p->side_busy) {
+		/* waits measured without protection: long ones are what a neighbour costs */
 		want = protect(o, &why);
 	} else if (st->last_mean && st->last_mean < p->cpu_bound) {
 		want = GPRIO_USE_LEAVE;
-		why = "online CPU-bound (the GPU keeps up with it): a neighbour barely slows it, "
-		      "priority switches would cost offline more";
+		why = "online CPU-bound (the GPU keeps up with it): a neighbour barely slows it";
 	} else if (want == GPRIO_USE_IDLE) {
 		want = GPRIO_USE_LEAVE;
 		why = "online active, its waits not yet measured";
-	} else if (want != GPRIO_USE_LEAVE) {
-		/* between the thresholds: keep protecting, but follow the side stream */
-		enum gprio_mech again = protect(o, &why);
-		want = again;
 	}
 	if (want == st->mech && st->why) {
 		st->why = why;

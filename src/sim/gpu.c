@@ -54,6 +54,7 @@ int sim_world_init(struct sim_world *w, const struct sim_scenario *sc)
 	w->free_slots = sc->profile.slots;
 	w->cur = -1;
 	w->gfree = UINT32_MAX;
+	gprio_mech_defaults(&w->mp);
 	w->np = sc->nprocs;
 	w->p = calloc(w->np, sizeof(*w->p));
 	for (uint32_t i = 0; i < sc->nprocs; i++)
@@ -71,7 +72,7 @@ int sim_world_init(struct sim_world *w, const struct sim_scenario *sc)
 		p->spec = ps;
 		p->q0 = qi;
 		p->nq = ps->queues;
-		p->ts = ps->timeslice ? ps->timeslice : sc->profile.timeslice;
+		p->ts = p->ts0 = ps->timeslice ? ps->timeslice : sc->profile.timeslice;
 		/* per-process stream: a process sees the same arrivals and kernels in every run of
 		 * the same seed, alone or co-located */
 		uint64_t h = sc->seed * 0x9e3779b97f4a7c15ull;
@@ -217,6 +218,17 @@ void sim_submit(struct sim_world *w, struct sim_q *q, gprio_ns block_ns, uint32_
 		q->cap = ncap;
 	}
 	bool was_idle = q->wptr == q->done;
+	if (q->klass == GPRIO_CLASS_ONLINE) {
+		/* what the shim's counters see: a launch, and whether it restarts a drained
+		 * context (every queue of the process idle) */
+		const struct sim_p *pp = &w->p[q->proc];
+		bool dry = true;
+		for (uint32_t i = 0; i < pp->nq && dry; i++)
+			dry = w->q[pp->q0 + i].wptr == w->q[pp->q0 + i].done;
+		w->on_launches++;
+		w->on_starts += dry;
+		w->on_last_work = w->now;
+	}
 	struct sim_cmd *c = &q->ring[q->wptr & (q->cap - 1)];
 	c->seq = q->wptr;
 	c->block_ns = block_ns ? block_ns : 1;

@@ -3,8 +3,12 @@
  * instruction level and costs ctx_switch. A context whose work runs dry hands the GPU over at
  * once (that switch is what launch-bound online work pays on its next kernel). Under MPS all
  * processes share one context: block-level dispatch priority only, no switching.
- * gprio's mechanism here is launch gating (a held queue starts no new kernel) plus a tiny
- * timeslice for the held context, so online work preempts what it already has on the GPU. */
+ * gprio's mechanism here is, with `mechanism = gate`, launch gating (a held queue starts no
+ * new kernel) plus a tiny timeslice for the held context, so online work preempts what it
+ * already has on the GPU; with `mechanism = auto` (gpriod's default) the law of
+ * gprio/mechanism.h chooses at every monitor tick from what the shims would count (online
+ * launches, restarts of a drained context, host waits at the end of each request) and sets
+ * the timeslices (tsg), nothing (leave, idle), or gating (gate: under MPS). */
 #include "world.h"
 
 static bool nv_stalled(struct sim_world *w)
@@ -108,13 +112,21 @@ static void nv_event(struct sim_world *w, const struct sim_event *e)
 	}
 }
 
+static bool gating(const struct sim_world *w)
+{
+	return !w->sc->mech_auto || gprio_mech_gates(w->mst.mech);
+}
+
 static void hold(struct sim_world *w, const uint64_t *keys, size_t n, bool held)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct sim_q *q = sim_q_by_key(w, keys[i]);
-		if (!q || q->held == held)
+		if (!q || q->want_held == held)
 			continue;
-		q->held = held;
+		/* the monitor's view follows its request; the gate only where the mechanism gates
+		 * (as the shims do with gpriod's overrides) */
+		q->want_held = held;
+		q->held = held && gating(w);
 		q->hw_held = held;
 		q->hw_changed_at = w->now + (held ? w->pr->gate : 0);
 	}
@@ -137,11 +149,71 @@ static void nv_resume(struct sim_world *w, const uint64_t *keys, size_t n)
 
 static void nv_fail_open(struct sim_world *w)
 {
-	/* every shim sees its daemon socket close and releases its gate */
+	/* every shim sees its daemon socket close, releases its gate and puts its timeslices
+	 * back */
 	for (uint32_t i = 0; i < w->nq; i++) {
 		uint64_t k = i;
 		hold(w, &k, 1, false);
 	}
+	for (uint32_t i = 0; i < w->np; i++)
+		w->p[i].ts = w->p[i].ts0;
+}
+
+/* mechanism = auto: one monitor tick of gpriod's per-GPU chooser over the simulated GPU */
+void sim_nv_mechanism_tick(struct sim_world *w)
+{
+	/* policy none: the shims pass everything through, gpriod chooses nothing */
+	if (!w->sc->mech_auto || !w->mp.window || !w->controller ||
+	    w->sc->sched.policy.policy == &gprio_policy_none)
+		return;
+	struct gprio_mech_obs o = {.timeslices_ok = w->pr->mode != SIM_NV_MPS,
+				   .completions = true,
+				   .waits = w->on_waits,
+				   .waited = w->on_waited,
+				   .starts = w->on_starts,
+				   .launches = w->on_launches,
+				   .sampled = w->on_launches,
+				   .sampled_starts = w->on_starts,
+				   .last_work = w->on_last_work};
+	w->on_waits = w->on_starts = w->on_launches = 0;
+	w->on_waited = 0;
+	for (uint32_t i = 0; i < w->np; i++) {
+		const struct sim_p *p = &w->p[i];
+		if (p->spec->klass != GPRIO_CLASS_ONLINE) {
+			o.offline = true;
+			continue;
+		}
+		o.online = true;
+		if (p->serving && !p->cur_left && w->now - p->wait_from > o.current)
+			o.current = w->now - p->wait_from;
+		for (uint32_t k = 0; k < p->nq; k++)
+			if (w->q[p->q0 + k].wptr != w->q[p->q0 + k].done)
+				o.last_work = w->now;
+	}
+	enum gprio_mech was = w->mst.mech;
+	if (sim_in_window(w, w->now))
+		w->mech_ns[was] +=
+			w->now - (w->mech_at > w->sc->warmup ? w->mech_at : w->sc->warmup);
+	w->mech_at = w->now;
+	if (!gprio_mech_choose(&w->mp, &o, &w->mst, w->now))
+		return;
+	w->mech_changes++;
+	enum gprio_mech m = w->mst.mech;
+	for (uint32_t i = 0; i < w->np; i++) {
+		struct sim_p *p = &w->p[i];
+		bool online = p->spec->klass == GPRIO_CLASS_ONLINE;
+		p->ts = online ? (m == GPRIO_USE_TSG ? GPRIO_NS_PER_S : p->ts0)
+			       : (m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_GUARDED
+					  ? w->pr->held_timeslice
+					  : p->ts0);
+	}
+	for (uint32_t i = 0; i < w->nq; i++)
+		w->q[i].held = w->q[i].want_held && gating(w);
+	if (w->slice_pending && !w->switching) {
+		w->slice_pending = false;
+		w->slice_gen++;
+	}
+	w->arch->changed(w);
 }
 
 const struct sim_arch_ops sim_arch_nv = {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "gprio/mechanism.h"
 #include "sim.h"
 
 static double ms(uint64_t ns)
@@ -219,6 +220,14 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 		ROW("context switches", "%16llu",
 		    (unsigned long long)(on->ctx_switches + off->ctx_switches),
 		    (unsigned long long)r->ctx_switches);
+	if (sc->profile.arch == SIM_ARCH_NV_TSG && sc->mech_auto) {
+		/* gpriod's per-GPU chooser: where it ended and how often it changed its mind */
+		ROW("mechanism at the end", "%16s", "-",
+		    r->mech_changes ? gprio_mech_name((enum gprio_mech)r->mech) : "-");
+		ROW("mechanism changes", "%16u", 0u, r->mech_changes);
+		ROWD("time under tsg (%)", "%16.1f", false, 0.0, r->sim_time,
+		     100.0 * (double)r->mech_ns[GPRIO_USE_TSG] / (double)r->sim_time);
+	}
 	/* the controller's own counters: rows from the first run that has them (a run without
 	 * a controller shows 0) */
 	const struct sim_result *cr = NULL;
@@ -344,6 +353,10 @@ static void json_result(FILE *f, const struct sim_compare *c, const struct sim_r
 		(unsigned long long)r->submitted, (unsigned long long)r->completed,
 		(unsigned long long)r->lost, (unsigned long long)r->order_violations,
 		(unsigned long long)r->held_at_end, (unsigned long long)r->events, r->wall_s);
+	if (r->mech_changes)
+		fprintf(f, ", \"mechanism\": {\"final\": \"%s\", \"changes\": %u, \"tsg_s\": %.3f}",
+			gprio_mech_name((enum gprio_mech)r->mech), r->mech_changes,
+			(double)r->mech_ns[GPRIO_USE_TSG] / 1e9);
 	if (r->ctl_name[0]) {
 		fprintf(f, ", \"%s\": {\"stage\": %d", r->ctl_name, r->ctl_stage);
 		for (uint32_t k = 0; k < r->nctl; k++)

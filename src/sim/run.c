@@ -197,6 +197,10 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, si
 	res->device_wide_ops = w.device_wide_ops;
 	res->hw_preemptions = w.hw_preemptions;
 	res->ctx_switches = w.ctx_switches;
+	res->mech = (int)w.mst.mech;
+	res->mech_changes = w.mech_changes;
+	for (int mi = 0; mi < GPRIO_USE_COUNT; mi++)
+		res->mech_ns[mi] = w.mech_ns[mi];
 	res->resets = w.resets;
 	res->submitted = w.submitted;
 	res->completed = w.completed;

@@ -369,8 +369,18 @@ static int sched_policy_key(struct parser *p, const char *k, const char *v)
 	return 0;
 }
 
+static int sched_mechanism_key(struct parser *p, const char *k, const char *v)
+{
+	(void)k;
+	if (strcmp(v, "auto") && strcmp(v, "gate"))
+		return fail(p, "mechanism: unknown mechanism '%s' (known: auto, gate)", v);
+	p->sc->mech_auto = strcmp(v, "auto") == 0;
+	return 0;
+}
+
 static const struct key sched_keys[] = {
 	{"policy", KEY_FN, 0, 0, NOBOUND, sched_policy_key},
+	{"mechanism", KEY_FN, 0, 0, NOBOUND, sched_mechanism_key},
 	{"poll", KEY_DUR, SC_FIELD(sched.poll), US, UINT64_MAX, "must be at least 1us", NULL},
 	{"events", KEY_ONOFF, SC_FIELD(sched.events), NOBOUND, NULL},
 	{"hysteresis", KEY_DUR, SC_FIELD(sched.policy.hysteresis), NOBOUND, NULL},

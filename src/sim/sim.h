@@ -5,6 +5,7 @@
 
 #include <stdio.h>
 
+#include "gprio/mechanism.h"
 #include "gprio/monitor.h"
 #include "gprio/stats.h"
 #include "../util/duration.h"
@@ -90,6 +91,8 @@ struct sim_scenario {
 	struct gprio_monitor_cfg sched;
 	gprio_ns event_latency; /* backend reports new work -> monitor runs */
 	gprio_ns die_at;        /* the controller dies then (fail-open); GPRIO_NS_NEVER: never */
+	bool mech_auto; /* NV: the per-GPU mechanism law (gprio/mechanism.h) as gpriod runs it by
+			 * default; else launch gating plus a tiny held timeslice */
 	uint32_t nprocs;
 	struct sim_proc_spec procs[SIM_MAX_PROCS];
 	uint32_t ngpu;
@@ -154,6 +157,10 @@ struct sim_result {
 	uint64_t lost;                 /* kernels that never completed (must be 0) */
 	uint64_t order_violations;     /* completions out of order (must be 0) */
 	uint64_t held_at_end;          /* queues still held after the run (must be 0) */
+	/* NV with mechanism = auto: the mechanism at the end, changes, time in each (measured) */
+	int mech;
+	uint32_t mech_changes;
+	gprio_ns mech_ns[GPRIO_USE_COUNT];
 	/* What the controller under test counted beyond the monitor (sim_controller.results),
 	 * e.g. the amdkfd backend's KFD calls; ctl_name "" for the sim backend. */
 	char ctl_name[16];

@@ -9,6 +9,8 @@ static int sb_refresh(void *be, struct gprio_table *t, gprio_ns now)
 {
 	struct sim_world *w = be;
 	(void)now;
+	if (w->pr->arch == SIM_ARCH_NV_TSG)
+		sim_nv_mechanism_tick(w);
 	for (uint32_t i = 0; i < w->nq; i++) {
 		struct sim_q *q = &w->q[i];
 		int idx = gprio_table_find_hint(t, q->id, q->row);

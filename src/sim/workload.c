@@ -55,8 +55,10 @@ static void online_launch(struct sim_world *w, uint32_t pi)
 	while (p->cur_left) {
 		p->cur_left--;
 		launch_one(w, pi, &w->q[p->cur_q], p->cur_left == 0);
-		if (!p->cur_left)
+		if (!p->cur_left) {
+			p->wait_from = w->now; /* the host now waits for the request's result */
 			break;
+		}
 		gprio_ns g = sample_ns(p, &p->spec->gap);
 		if (g) {
 			sim_push(w, w->now + g, EV_LAUNCH, pi, p->cur_q);
@@ -175,7 +177,9 @@ static void kernel_done(struct sim_world *w, struct sim_q *q, const struct sim_c
 		p->cur_lost = true;
 	if (!c->last)
 		return;
-	/* the request ends with its last kernel */
+	/* the request ends with its last kernel: the host's wait for it ends */
+	w->on_waits++;
+	w->on_waited += w->now - p->wait_from;
 	if (!p->cur_lost && p->cur_arrival >= w->sc->warmup && w->now <= w->end) {
 		gprio_hist_add(&p->lat, w->now - p->cur_arrival);
 		p->requests++;

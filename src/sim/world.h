@@ -5,6 +5,7 @@
 #define GPRIO_SIM_WORLD_H
 
 #include "evq.h"
+#include "gprio/mechanism.h"
 #include "sim.h"
 
 enum sim_ev {
@@ -55,7 +56,8 @@ struct sim_q {
 	uint32_t nsaved;      /* of those, saved (waiting for a restore) */
 	gprio_ns dispatch_at; /* an EV_DISPATCH is pending for this time (GPRIO_NS_NEVER: none) */
 	/* control */
-	bool held; /* controller suspension in effect: starts nothing new */
+	bool held;      /* controller suspension in effect: starts nothing new */
+	bool want_held; /* the controller asked (mechanism = auto gates only under `gate`) */
 	bool hw_held;
 	gprio_ns hw_changed_at;
 	gprio_ns freeze_at; /* AMD: waves still running at this time are being CWSR-saved */
@@ -85,7 +87,8 @@ struct sim_p {
 	bool *launch_pending;
 	gprio_ns *last_launch;
 	/* nv */
-	gprio_ns ts;
+	gprio_ns ts, ts0;   /* timeslice in force; the process's own (or the profile's) */
+	gprio_ns wait_from; /* online: its last kernel of the request launched (host waits) */
 	/* stats */
 	struct gprio_hist lat;
 	uint64_t requests, iterations, kernels;
@@ -109,6 +112,9 @@ struct sim_arch_ops {
 	 * socket close). */
 	void (*fail_open)(struct sim_world *w);
 };
+
+/* NV, mechanism = auto: gpriod's chooser at a monitor tick (gpu_nv.c) */
+void sim_nv_mechanism_tick(struct sim_world *w);
 
 struct sim_amd_op {
 	bool suspend;
@@ -154,6 +160,13 @@ struct sim_world {
 	gprio_ns slice_start;
 	uint64_t slice_gen;
 	bool slice_pending;
+	/* NV, mechanism = auto: what the shims would count for gpriod, and its choice */
+	struct gprio_mech_params mp;
+	struct gprio_mech_state mst;
+	uint64_t on_waits, on_starts, on_launches;
+	gprio_ns on_waited, on_last_work, mech_at;
+	uint32_t mech_changes;
+	gprio_ns mech_ns[GPRIO_USE_COUNT];
 	/* results */
 	uint64_t submitted, completed, lost, order_violations;
 	uint64_t device_wide_ops, hw_preemptions, ctx_switches, resets;

@@ -71,7 +71,7 @@ out=$("$GPRIO" run --online -- "$APP" 20 legacy)
 [ "$(echo "$out" | field shm_gated)" = 0 ] && ok "online is never gated" || bad "online gated: $out"
 
 # status shows the daemon and a running process with its class and counters
-"$GPRIO" run --online -- "$APP" 3000 paced >/dev/null &
+"$GPRIO" run --online -- "$APP" 10000 paced >/dev/null &
 OPID=$!
 wait_online $OPID
 st=$("$GPRIO" status --shm "$TMP/shm")

@@ -94,6 +94,8 @@ static void rejects_bad_input(void **s)
 	expect_error("duration = 1s\n" P, "bad.scn:1:", "duration");
 	expect_error("[sim]\nthis is not a pair\n" P, "bad.scn:2:", "this is not a pair");
 	expect_error("[scheduler]\npolicy = fifo\n" P, "bad.scn:2:", "'fifo'");
+	expect_error("[scheduler]\nmechanism = tsg\n" P,
+		     "bad.scn:2:", "unknown mechanism 'tsg' (known: auto, gate)");
 	expect_error("[scheduler]\nshare = 150%\n" P, "bad.scn:2:", "'150%'");
 	expect_error("[scheduler]\nevents = maybe\n" P, "bad.scn:2:", "'maybe'");
 	expect_error("[scheduler]\npoll = 0\n" P, "bad.scn:2:", "'0'");

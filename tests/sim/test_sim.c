@@ -8,9 +8,10 @@
 #include <cmocka.h>
 
 #include "../../src/sim/sim.h"
+#include "gprio/mechanism.h"
 
 static struct sim_scenario sc;
-static struct sim_result r1, r2;
+static struct sim_result r1, r2, r3;
 static struct sim_compare cmp;
 static char err[SIM_ERR_LEN];
 
@@ -187,6 +188,50 @@ static void share_does_not_spin(void **s)
 	sim_scenario_free(&sc);
 }
 
+/* mechanism = auto: the simulator runs gpriod's per-GPU chooser (gprio/mechanism.h) at every
+ * monitor tick. A GPU-bound service (a request of 60 back-to-back full-GPU kernels) gets TSG
+ * priority and keeps it: p99 well under the unscheduled one, offline above what static gating
+ * leaves it; a launch-bound service (32 short kernels 50 us apart) settles once, no flapping
+ * between its waits under protection and without it. */
+static void mechanism_auto(void **s)
+{
+	(void)s;
+	static const char *const cells[] = {
+		"kernels = 60\nkernel_time = 40us\nblocks = 132\n",
+		"kernels = 32\nkernel_time = normal 15us 3us\nblocks = 16\ngap = 50us\n"};
+	for (int c = 0; c < 2; c++) {
+		char text[1024];
+		snprintf(text, sizeof(text),
+			 "[sim]\nprofile = h100\nduration = 12s\nwarmup = 2s\nseed = 1\n"
+			 "[scheduler]\npolicy = priority\nmechanism = auto\n"
+			 "[process serve]\nclass = online\narrival = poisson 40/s\n%s"
+			 "[process train]\nclass = offline\narrival = continuous\nkernels = 100\n"
+			 "kernel_time = normal 500us 100us\nblocks = 264\ninflight = 16\n",
+			 cells[c]);
+		parse(text);
+		run(&r1); /* auto */
+		sc.mech_auto = false;
+		run(&r2); /* gating and a held timeslice */
+		sc.sched.policy.policy = &gprio_policy_none;
+		run(&r3); /* together */
+		gprio_ns p1 = gprio_hist_permille(&r1.online_latency, 990),
+			 p3 = gprio_hist_permille(&r3.online_latency, 990);
+		print_message("%s: auto -> %s after %u changes (%.0f %% of the time tsg), p99 %.2f "
+			      "ms (together %.2f), offline %.2f it/s (gate %.2f, together %.2f)\n",
+			      c ? "launch-bound" : "GPU-bound",
+			      gprio_mech_name((enum gprio_mech)r1.mech), r1.mech_changes,
+			      100.0 * (double)r1.mech_ns[GPRIO_USE_TSG] / (double)r1.sim_time,
+			      (double)p1 / 1e6, (double)p3 / 1e6, r1.offline_iter_per_s,
+			      r2.offline_iter_per_s, r3.offline_iter_per_s);
+		assert_int_equal(r1.mech, GPRIO_USE_TSG);
+		assert_true(r1.mech_changes <= 3);
+		assert_true(p1 < p3);
+		assert_true(r1.offline_iter_per_s > r2.offline_iter_per_s);
+		assert_nothing_lost(&r1, "auto");
+		sim_scenario_free(&sc);
+	}
+}
+
 static const char *two_offline =
 	"[sim]\nprofile = h100\nduration = 10s\nwarmup = 1s\n"
 	"[scheduler]\npolicy = wfq\nhysteresis = 500us\n"
@@ -305,6 +350,7 @@ int main(void)
 		cmocka_unit_test(share_guarantees_offline),
 		cmocka_unit_test(controller_death_fails_open),
 		cmocka_unit_test(share_does_not_spin),
+		cmocka_unit_test(mechanism_auto),
 		cmocka_unit_test(wfq_divides_by_weight),
 		cmocka_unit_test(slo_trades_within_objective),
 		cmocka_unit_test(preemption_timeout_resets_gpu),

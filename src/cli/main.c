@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "../util/args.h"
 #include "cmd.h"
 
 struct command {
@@ -108,5 +109,14 @@ int main(int argc, char **argv)
 		printf("usage: gprio %s", c->usage);
 		return 0;
 	}
-	return c->run(argc - 1, argv + 1);
+	/* --name=value as --name value; gprio run's program and its arguments stay as given */
+	static const char *const run_values[] = {"--priority", "--weight", "--slo", NULL};
+	bool run = strcmp(c->name, "run") == 0;
+	int n;
+	char **args = gprio_args_split(argc - 1, argv + 1, run ? run_values : NULL, run, &n);
+	if (!args) {
+		fprintf(stderr, "gprio: out of memory\n");
+		return 1;
+	}
+	return c->run(n, args);
 }

@@ -21,6 +21,7 @@
 #include "metrics.h"
 #include "gprio/monitor.h"
 #include "registry.h"
+#include "../util/args.h"
 #include "../util/duration.h"
 #include "../util/number.h"
 
@@ -438,6 +439,12 @@ static gprio_ns status_timer(struct gprio_evloop *l, gprio_ns now, void *ctx)
 
 int main(int argc, char **argv)
 {
+	/* --name=value as --name value, everywhere below */
+	argv = gprio_args_split(argc, argv, NULL, false, &argc);
+	if (!argv) {
+		fprintf(stderr, "gpriod: out of memory\n");
+		return 1;
+	}
 	const char *name = "nvidia";
 	for (int i = 1; i < argc; i++) {
 		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {

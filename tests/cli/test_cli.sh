@@ -29,6 +29,18 @@ else
 	bad "gprio sim: $(cat "$TMP/err" "$TMP/out")"
 fi
 
+# 1a. --name=value reads as --name value (getopt_long's convention); the program gprio run
+#     starts keeps its own arguments as given
+"$GPRIO" sim --duration=2s --compare=none,priority --seed=3 --json >"$TMP/eq.json" 2>"$TMP/err" &&
+	"$GPRIO" sim --duration 2s --compare none,priority --seed 3 --json >"$TMP/sp.json" 2>>"$TMP/err" &&
+	[ "$(grep -v wall_s "$TMP/eq.json" | sed 's/"wall_s": [0-9.e+-]*//g')" = "$(grep -v wall_s "$TMP/sp.json" | sed 's/"wall_s": [0-9.e+-]*//g')" ] &&
+	ok "--name=value gives the same run as --name value" || bad "--opt=value: $(cat "$TMP/err")"
+expect_fail "--name=value errors name the flag" 2 "--policy: expected one of" -- sim --policy=fifo
+out=$(GPRIO_SHM="$TMP/none" "$GPRIO" run --offline --priority=2 -- sh -c 'echo "$@"' sh --lr=0.1 -x=1 2>/dev/null)
+[ "$out" = "--lr=0.1 -x=1" ] && ok "gprio run: the program's --name=value arguments stay as given" || bad "run args: '$out'"
+out=$(GPRIO_SHM="$TMP/none" "$GPRIO" run --offline echo --lr=0.1 2>/dev/null)
+[ "$out" = "--lr=0.1" ] && ok "gprio run without --: the program's arguments stay as given" || bad "run args (no --): '$out'"
+
 # 1b. names and paths are escaped in JSON (a quote in a process name broke it)
 printf '[sim]\nprofile = h100\nduration = 1s\n[process we"b]\nclass = online\narrival = poisson 10/s\n' >"$TMP/q\"uote.scn"
 if "$GPRIO" sim "$TMP/q\"uote.scn" --json >"$TMP/q.json" 2>"$TMP/err"; then

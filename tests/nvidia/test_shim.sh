@@ -350,7 +350,7 @@ fi
 # 6d. the configuration file: the flags' settings as "name = value", flags win, SIGHUP
 #     reloads the scheduling settings, a bad file names the line and changes nothing
 printf '# gpriod settings\npolicy = share\nhysteresis = 800us\n' >"$TMP/g.conf"
-"$GPRIOD" --shm "$TMP/shm7" --config "$TMP/g.conf" --hysteresis 700us 2>"$TMP/d7.err" &
+"$GPRIOD" --shm="$TMP/shm7" --config "$TMP/g.conf" --hysteresis=700us 2>"$TMP/d7.err" &
 DPID=$!
 sleep 0.4
 "$GPRIO" status --shm "$TMP/shm7" | grep -q "policy share, hysteresis 700 us" &&

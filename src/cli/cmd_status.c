@@ -90,6 +90,7 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 		    {GPRIO_MECH_TSG_FAILED, "tsg-refused"},
 		    {GPRIO_MECH_INFLIGHT, "inflight"},
 		    {GPRIO_MECH_COMPLETION, "completion"},
+		    {GPRIO_MECH_COMPLETION_OFF, "completion-refused"},
 		    {GPRIO_MECH_MPS, "mps"}};
 	int n = 0;
 	for (int i = 0; i < GPRIO_SHM_PROCS; i++) {

@@ -8,6 +8,8 @@
  *     gpu  GPU-bound: one 3 ms kernel, then cuCtxSynchronize; 10 ms apart
  *     cpu  CPU-bound: 8 kernels of 20 us with 100 us of "CPU" after each, then
  *          cuCtxSynchronize; 2 ms apart
+ *   lookup: get the entry points as the runtime does, create no context and launch nothing
+ *   for 0.8 s (a launcher such as torchrun's parent)
  *   capture: the process's first launches go into a graph capture on a stream of its own
  *   (global mode), then N plain launches; "capture": 0 when EndCapture succeeded. */
 #include <dlfcn.h>
@@ -130,6 +132,10 @@ int main(int argc, char **argv)
 	}
 	if (gpu || cpu)
 		n = 0;
+	if (strcmp(mode, "lookup") == 0) {
+		pause_us(800000);
+		n = 0;
+	}
 	int capture_rc = -1;
 	if (strcmp(mode, "capture") == 0) {
 		void *bc = NULL, *ec = NULL, *g = NULL, *st = (void *)0x5000;

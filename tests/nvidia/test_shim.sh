@@ -427,7 +427,8 @@ mechs() { GPRIO_SHM="$S8" "$GPRIO" status --json 2>/dev/null |
 run8() { # CLASS BUS ARGS...: the app as gprio run starts it, the stand-in RM after the shim
 	c=$1 bus=$2
 	shift 2
-	GPRIO_SHM="$S8" GPRIO_CLASS=$c FAKE_PCI_BUS=$bus LD_PRELOAD="$SHIM:$FAKERM" "$APP" "$@"
+	# exec: started with &, $! is the program itself (kill and status reach it)
+	GPRIO_SHM="$S8" GPRIO_CLASS=$c FAKE_PCI_BUS=$bus LD_PRELOAD="$SHIM:$FAKERM" exec "$APP" "$@"
 }
 run8 offline 0x1b 40000 tsg >/dev/null 2>"$TMP/off8.err" &
 OFF=$!
@@ -480,6 +481,14 @@ kill -INT $OFFA $OFFB 2>/dev/null
 wait $OFFA $OFFB 2>/dev/null
 echo "$m3" | grep -q "0000:1b:00=gate" && echo "$m3" | grep -q "0000:1c:00=idle" &&
 	ok "timeslices refused: gating on that GPU only ($m3)" || bad "per-GPU: $m3: $(cat "$TMP/d8.err")"
+# a launcher that looks every entry point up (as the CUDA runtime does at start) but never
+# creates a context or launches takes no row (torchrun's parent took one)
+run8 offline 0x1b 0 lookup >/dev/null 2>&1 &
+LPID=$!
+sleep 0.4
+GPRIO_SHM="$S8" "$GPRIO" status | awk -v p=$LPID '$1 == p { f = 1 } END { exit f }' &&
+	ok "entry points looked up, no context: no row" || bad "lookup-only process registered"
+wait $LPID
 # a program whose first launches go into a global-mode graph capture: the shim sets its
 # counters up only after it (an allocation during the capture would invalidate it)
 out=$(run8 online 0x1b 50 capture 2>&1)

@@ -298,12 +298,14 @@ void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s)
 		const struct gprio_shm_stats *c = &s->copy[i];
 		uint32_t mech = atomic_load(&c->mechanisms);
 		char m[72];
-		snprintf(m, sizeof(m), "%s%s%s%s%s%s%s", mech & GPRIO_MECH_GATING ? "gating " : "",
+		snprintf(m, sizeof(m), "%s%s%s%s%s%s%s%s",
+			 mech & GPRIO_MECH_GATING ? "gating " : "",
 			 mech & GPRIO_MECH_PUBLISH ? "publish " : "",
 			 mech & GPRIO_MECH_TSG_TIMESLICE ? "tsg-timeslice " : "",
 			 mech & GPRIO_MECH_TSG_FAILED ? "tsg-REFUSED " : "",
 			 mech & GPRIO_MECH_INFLIGHT ? "inflight " : "",
 			 mech & GPRIO_MECH_COMPLETION ? "completion " : "",
+			 mech & GPRIO_MECH_COMPLETION_OFF ? "completion-REFUSED " : "",
 			 mech & GPRIO_MECH_MPS ? "mps" : "");
 		char slo[16] = "-", gpu[16] = "-", unf[24] = "-", wait[24] = "-";
 		if (atomic_load(&r->slo_us))

@@ -102,8 +102,9 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 				continue;
 			}
 			o->online = true;
-			/* a process that has not launched yet has not set its counters up */
-			if (!(mech & GPRIO_MECH_COMPLETION) && atomic_load(&st->launches))
+			/* only a refusal counts: a process sets its counters up at its first launch
+			 * (and gpriod may look in between) */
+			if (mech & GPRIO_MECH_COMPLETION_OFF)
 				o->completions = false;
 			o->waits += d[0];
 			o->waited += d[1];

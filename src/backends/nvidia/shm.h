@@ -30,13 +30,14 @@
 enum gprio_gate_override { GPRIO_GATE_AUTO = 0, GPRIO_GATE_OPEN = 1, GPRIO_GATE_CLOSED = 2 };
 
 /* mechanism bits a shim reports */
-#define GPRIO_MECH_TSG_TIMESLICE 1u  /* SET_TIMESLICE accepted on this process's TSGs */
-#define GPRIO_MECH_GATING        2u  /* launches go through the gate */
-#define GPRIO_MECH_MPS           4u  /* running as an MPS client: block-level priority only */
-#define GPRIO_MECH_TSG_FAILED    8u  /* the driver refused SET_TIMESLICE: degraded */
-#define GPRIO_MECH_INFLIGHT      16u /* submissions tracked with events: in-flight bound active */
-#define GPRIO_MECH_PUBLISH       32u /* may publish its level as hot (writable hot segment) */
-#define GPRIO_MECH_COMPLETION    64u /* completion counters: the GPU reports finished work */
+#define GPRIO_MECH_TSG_TIMESLICE  1u   /* SET_TIMESLICE accepted on this process's TSGs */
+#define GPRIO_MECH_GATING         2u   /* launches go through the gate */
+#define GPRIO_MECH_MPS            4u   /* running as an MPS client: block-level priority only */
+#define GPRIO_MECH_TSG_FAILED     8u   /* the driver refused SET_TIMESLICE: degraded */
+#define GPRIO_MECH_INFLIGHT       16u  /* submissions tracked with events: in-flight bound active */
+#define GPRIO_MECH_PUBLISH        32u  /* may publish its level as hot (writable hot segment) */
+#define GPRIO_MECH_COMPLETION     64u  /* completion counters: the GPU reports finished work */
+#define GPRIO_MECH_COMPLETION_OFF 128u /* the driver refused them: submissions only */
 
 /* What a shim writes: its own page, nobody else's. */
 struct gprio_shm_stats {

@@ -63,6 +63,7 @@ static void broken(const char *why, CUresult rc)
 	if (atomic_exchange(&cc.state, -1) != -1)
 		SHIM_LOG("completion counters off (%s: CUDA error %d)\n", why, rc);
 	shim_mech_set(GPRIO_MECH_COMPLETION, false);
+	shim_mech_set(GPRIO_MECH_COMPLETION_OFF, true);
 }
 
 /* Resolve the driver functions and map the marker page (in the launching thread: a context is

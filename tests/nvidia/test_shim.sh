@@ -434,13 +434,14 @@ run8 offline 0x1b 40000 tsg >/dev/null 2>"$TMP/off8.err" &
 OFF=$!
 sleep 0.4
 m0=$(mechs)
-run8 online 0x1b 80 gpu >"$TMP/on8.json" 2>/dev/null &
+run8 online 0x1b 250 gpu >"$TMP/on8.json" 2>/dev/null &
 ON=$!
 i=0
 until mechs | grep -q "0000:1b:00=tsg" || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
 m1=$(mechs)
 GPRIO_SHM="$S8" "$GPRIO" status --json >"$TMP/st8.json"
-wait $ON
+kill $ON 2>/dev/null
+wait $ON 2>/dev/null
 [ "$m0" = "0000:1b:00=idle" ] && [ "$m1" = "0000:1b:00=tsg" ] &&
 	grep -q "GPU 0000:1b:00: tsg (was [a-z]*): online GPU-bound" "$TMP/d8.err" &&
 	ok "GPU-bound online work (3 ms waits): tsg chosen and logged with its reason" ||

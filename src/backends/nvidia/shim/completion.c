@@ -409,9 +409,12 @@ static void *poller(void *unused)
 		/* nothing while a graph capture runs: some calls would invalidate it */
 		if (b && atomic_load(&cc.state) > 0 && !atomic_load(&cc.captures))
 			busy = poll_once(b, shim_now());
-		/* fine while work is pending (bursts end within 200 us of their last marker),
-		 * coarse otherwise */
-		struct timespec ts = {0, busy ? 200 * 1000 : 2 * 1000 * 1000};
+		/* fine while an online process has work pending (its bursts end within 200 us of
+		 * their last marker), coarse otherwise: an offline job always has work pending, and
+		 * nothing decides on the exact end of its bursts */
+		bool online = b && atomic_load_explicit(&b->row->klass, memory_order_relaxed) ==
+					   GPRIO_CLASS_ONLINE;
+		struct timespec ts = {0, busy && online ? 200 * 1000 : 2 * 1000 * 1000};
 		nanosleep(&ts, NULL);
 	}
 	return NULL;

@@ -11,7 +11,7 @@
 #include "gprio/mechanism.h"
 
 static struct sim_scenario sc;
-static struct sim_result r1, r2, r3;
+static struct sim_result r1, r2;
 static struct sim_compare cmp;
 static char err[SIM_ERR_LEN];
 
@@ -189,47 +189,87 @@ static void share_does_not_spin(void **s)
 }
 
 /* mechanism = auto: the simulator runs gpriod's per-GPU chooser (gprio/mechanism.h) at every
- * monitor tick. A GPU-bound service (a request of 60 back-to-back full-GPU kernels) gets TSG
- * priority and keeps it: p99 well under the unscheduled one, offline above what static gating
- * leaves it; a launch-bound service (32 short kernels 50 us apart) settles once, no flapping
- * between its waits under protection and without it. */
-static void mechanism_auto(void **s)
+ * monitor tick. Three co-location rows of docs/nvidia.md, each as together (no scheduler),
+ * static TSG (online 1 s, offline 1 us, no gating) and gprio (priority, mechanism = auto),
+ * next to GPU-filling training. What is asserted is the shape the H100/H200 measurements show,
+ * with the tolerance given per line; the sizes differ (docs/model.md):
+ *   GPU-bound (60 full-GPU kernels of 40 us per request, 40/s; measured: together 1.7-2.8x
+ *   alone, static TSG 1.0-1.05x): together is far worse; gprio chooses tsg and equals static
+ *   TSG within 5 % on p99 and offline.
+ *   launch-bound (160 kernels of 15 us, 30 us apart, 20/s): gprio is never above together's p99.
+ *   CPU-bound decode (1500 kernels of 8 us, 30 us apart, 10/s, online active ~60 % of the
+ *   time; measured: static TSG left offline 6-29 % of alone, together 90-100 %): static TSG
+ *   takes a large part of offline's throughput; gprio leaves the GPU alone and gets together's
+ *   offline throughput within 3 % and its p99 within 10 %. */
+struct row {
+	const char *name, *online;
+	struct sim_result together, tsg, gprio;
+};
+
+static void colocate(struct row *w)
 {
-	(void)s;
-	static const char *const cells[] = {
-		"kernels = 60\nkernel_time = 40us\nblocks = 132\n",
-		"kernels = 32\nkernel_time = normal 15us 3us\nblocks = 16\ngap = 50us\n"};
-	for (int c = 0; c < 2; c++) {
+	static const char *const setups[] = {
+		"[scheduler]\npolicy = none\n",
+		"[scheduler]\npolicy = none\n",
+		"[scheduler]\npolicy = priority\nmechanism = auto\n",
+	};
+	struct sim_result *out[] = {&w->together, &w->tsg, &w->gprio};
+	for (int k = 0; k < 3; k++) {
 		char text[1024];
 		snprintf(text, sizeof(text),
-			 "[sim]\nprofile = h100\nduration = 12s\nwarmup = 2s\nseed = 1\n"
-			 "[scheduler]\npolicy = priority\nmechanism = auto\n"
-			 "[process serve]\nclass = online\narrival = poisson 40/s\n%s"
-			 "[process train]\nclass = offline\narrival = continuous\nkernels = 100\n"
+			 "[sim]\nprofile = h100\nduration = 12s\nwarmup = 2s\nseed = 1\n%s"
+			 "[process serve]\nclass = online\n%s%s"
+			 "[process train]\nclass = offline\n%sarrival = continuous\nkernels = 100\n"
 			 "kernel_time = normal 500us 100us\nblocks = 264\ninflight = 16\n",
-			 cells[c]);
+			 setups[k], k == 1 ? "timeslice = 1s\n" : "", w->online,
+			 k == 1 ? "timeslice = 1us\n" : "");
 		parse(text);
-		run(&r1); /* auto */
-		sc.mech_auto = false;
-		run(&r2); /* gating and a held timeslice */
-		sc.sched.policy.policy = &gprio_policy_none;
-		run(&r3); /* together */
-		gprio_ns p1 = gprio_hist_permille(&r1.online_latency, 990),
-			 p3 = gprio_hist_permille(&r3.online_latency, 990);
-		print_message("%s: auto -> %s after %u changes (%.0f %% of the time tsg), p99 %.2f "
-			      "ms (together %.2f), offline %.2f it/s (gate %.2f, together %.2f)\n",
-			      c ? "launch-bound" : "GPU-bound",
-			      gprio_mech_name((enum gprio_mech)r1.mech), r1.mech_changes,
-			      100.0 * (double)r1.mech_ns[GPRIO_USE_TSG] / (double)r1.sim_time,
-			      (double)p1 / 1e6, (double)p3 / 1e6, r1.offline_iter_per_s,
-			      r2.offline_iter_per_s, r3.offline_iter_per_s);
-		assert_int_equal(r1.mech, GPRIO_USE_TSG);
-		assert_true(r1.mech_changes <= 3);
-		assert_true(p1 < p3);
-		assert_true(r1.offline_iter_per_s > r2.offline_iter_per_s);
-		assert_nothing_lost(&r1, "auto");
+		run(out[k]);
+		assert_nothing_lost(out[k], w->name);
 		sim_scenario_free(&sc);
 	}
+	print_message("%-12s p99 ms / offline it/s: together %.2f / %.2f, static TSG %.2f / %.2f, "
+		      "gprio %.2f / %.2f (%s, %u changes)\n",
+		      w->name, (double)gprio_hist_permille(&w->together.online_latency, 990) / 1e6,
+		      w->together.offline_iter_per_s,
+		      (double)gprio_hist_permille(&w->tsg.online_latency, 990) / 1e6,
+		      w->tsg.offline_iter_per_s,
+		      (double)gprio_hist_permille(&w->gprio.online_latency, 990) / 1e6,
+		      w->gprio.offline_iter_per_s, gprio_mech_name((enum gprio_mech)w->gprio.mech),
+		      w->gprio.mech_changes);
+}
+
+static double p99(const struct sim_result *r)
+{
+	return (double)gprio_hist_permille(&r->online_latency, 990);
+}
+
+static void mechanism_auto_rows(void **s)
+{
+	(void)s;
+	static struct row gpu = {.name = "GPU-bound",
+				 .online = "arrival = poisson 40/s\nkernels = 60\nkernel_time = "
+					   "40us\nblocks = 132\n"},
+			  eager = {.name = "launch-bound",
+				   .online = "arrival = poisson 20/s\nkernels = 160\nkernel_time = "
+					     "15us\nblocks = 16\ngap = 30us\n"},
+			  decode = {.name = "decode",
+				    .online =
+					    "arrival = poisson 10/s\nkernels = 1500\nkernel_time = "
+					    "8us\nblocks = 16\ngap = 30us\n"};
+	colocate(&gpu);
+	assert_true(p99(&gpu.together) > 1.7 * p99(&gpu.tsg));
+	assert_int_equal(gpu.gprio.mech, GPRIO_USE_TSG);
+	assert_true(p99(&gpu.gprio) < 1.05 * p99(&gpu.tsg));
+	assert_true(gpu.gprio.offline_iter_per_s > 0.95 * gpu.tsg.offline_iter_per_s);
+	colocate(&eager);
+	assert_true(p99(&eager.gprio) <= p99(&eager.together));
+	assert_true(eager.gprio.mech_changes <= 3);
+	colocate(&decode);
+	assert_true(decode.tsg.offline_iter_per_s < 0.8 * decode.together.offline_iter_per_s);
+	assert_int_equal(decode.gprio.mech, GPRIO_USE_LEAVE);
+	assert_true(decode.gprio.offline_iter_per_s > 0.97 * decode.together.offline_iter_per_s);
+	assert_true(p99(&decode.gprio) < 1.10 * p99(&decode.together));
 }
 
 static const char *two_offline =
@@ -350,7 +390,7 @@ int main(void)
 		cmocka_unit_test(share_guarantees_offline),
 		cmocka_unit_test(controller_death_fails_open),
 		cmocka_unit_test(share_does_not_spin),
-		cmocka_unit_test(mechanism_auto),
+		cmocka_unit_test(mechanism_auto_rows),
 		cmocka_unit_test(wfq_divides_by_weight),
 		cmocka_unit_test(slo_trades_within_objective),
 		cmocka_unit_test(preemption_timeout_resets_gpu),

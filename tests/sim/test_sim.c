@@ -239,7 +239,7 @@ static void colocate(struct row *w)
 		      w->gprio.mech_changes);
 }
 
-static double p99(const struct sim_result *r)
+static double p99_of(const struct sim_result *r)
 {
 	return (double)gprio_hist_permille(&r->online_latency, 990);
 }
@@ -258,18 +258,18 @@ static void mechanism_auto_rows(void **s)
 					    "arrival = poisson 10/s\nkernels = 1500\nkernel_time = "
 					    "8us\nblocks = 16\ngap = 30us\n"};
 	colocate(&gpu);
-	assert_true(p99(&gpu.together) > 1.7 * p99(&gpu.tsg));
+	assert_true(p99_of(&gpu.together) > 1.7 * p99_of(&gpu.tsg));
 	assert_int_equal(gpu.gprio.mech, GPRIO_USE_TSG);
-	assert_true(p99(&gpu.gprio) < 1.05 * p99(&gpu.tsg));
+	assert_true(p99_of(&gpu.gprio) < 1.05 * p99_of(&gpu.tsg));
 	assert_true(gpu.gprio.offline_iter_per_s > 0.95 * gpu.tsg.offline_iter_per_s);
 	colocate(&eager);
-	assert_true(p99(&eager.gprio) <= p99(&eager.together));
+	assert_true(p99_of(&eager.gprio) <= p99_of(&eager.together));
 	assert_true(eager.gprio.mech_changes <= 3);
 	colocate(&decode);
 	assert_true(decode.tsg.offline_iter_per_s < 0.8 * decode.together.offline_iter_per_s);
 	assert_int_equal(decode.gprio.mech, GPRIO_USE_LEAVE);
 	assert_true(decode.gprio.offline_iter_per_s > 0.97 * decode.together.offline_iter_per_s);
-	assert_true(p99(&decode.gprio) < 1.10 * p99(&decode.together));
+	assert_true(p99_of(&decode.gprio) < 1.10 * p99_of(&decode.together));
 }
 
 static const char *two_offline =

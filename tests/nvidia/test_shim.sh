@@ -419,7 +419,9 @@ fi
 #    counters: tsg for GPU-bound online work, nothing for CPU-bound, gating where timeslices
 #    are refused; a GPU without online work is left alone.
 S8="$TMP/shm8"
-"$GPRIOD" --shm "$S8" 2>"$TMP/d8.err" &
+# the stand-in GPUs as sysfs shows NVIDIA devices (gpriod lists only this machine's GPUs)
+for b in 1b 1c; do mkdir -p "$TMP/pci/0000:$b:00.0" && echo 0x10de >"$TMP/pci/0000:$b:00.0/vendor"; done
+GPRIO_SYSFS_PCI="$TMP/pci" "$GPRIOD" --shm "$S8" 2>"$TMP/d8.err" &
 DPID=$!
 sleep 0.3
 mechs() { GPRIO_SHM="$S8" "$GPRIO" status --json 2>/dev/null |
@@ -482,6 +484,15 @@ kill -INT $OFFA $OFFB 2>/dev/null
 wait $OFFA $OFFB 2>/dev/null
 echo "$m3" | grep -q "0000:1b:00=gate" && echo "$m3" | grep -q "0000:1c:00=idle" &&
 	ok "timeslices refused: gating on that GPU only ($m3)" || bad "per-GPU: $m3: $(cat "$TMP/d8.err")"
+# a process reporting a GPU this machine does not have cannot take a row of the GPU table (any
+# user writes their own stats page: made-up ids would fill it)
+run8 offline 0x7e 3000 tsg >/dev/null 2>&1 &
+FPID=$!
+sleep 0.4
+m4=$(mechs)
+kill $FPID 2>/dev/null; wait $FPID 2>/dev/null
+! echo "$m4" | grep -q "7e" && grep -q "reported GPU 0000:7e:00, which is not an NVIDIA device of this machine: ignored" "$TMP/d8.err" &&
+	ok "a made-up GPU id is not listed, and gpriod says so ($m4)" || bad "made-up GPU: '$m4' $(tail -3 "$TMP/d8.err")"
 # a launcher that looks every entry point up (as the CUDA runtime does at start) but never
 # creates a context or launches takes no row (torchrun's parent took one)
 run8 offline 0x1b 0 lookup >/dev/null 2>&1 &

@@ -54,6 +54,7 @@ struct gprio_nv {
 	struct gprio_nv_client cl[GPRIO_SERVER_MAX_PEERS];
 	int heartbeat_timer, reap_timer;
 	bool hot_warned; /* a far-future hot level was reported */
+	bool pci_warned; /* a made-up GPU was reported */
 	/* per-GPU mechanisms (nvidia_mech.c) */
 	struct gprio_mech_state mst[GPRIO_SHM_GPUS];
 	struct {

@@ -3,11 +3,33 @@
  * there: timeslices for online and offline processes, and whether launches are gated. */
 #include "nvidia_backend.h"
 
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
-/* The control-segment row of a GPU, added when first seen; -1 when the table is full. */
-static int gpu_row(struct gprio_shm *s, uint32_t pci)
+/* Whether a PCI id a shim reported is an NVIDIA device of this machine (vendor 0x10de in
+ * sysfs; GPRIO_SYSFS_PCI points elsewhere for tests). A process writes its own stats page:
+ * without this check any local user could fill the GPU table with made-up ids. */
+static bool real_gpu(uint32_t pci)
 {
+	const char *root = getenv("GPRIO_SYSFS_PCI");
+	char path[512], buf[16] = "";
+	snprintf(path, sizeof(path), "%s/%04x:%02x:%02x.0/vendor",
+		 root && *root ? root : "/sys/bus/pci/devices", (pci >> 16) & 0xffff,
+		 (pci >> 8) & 0xff, pci & 0xff);
+	FILE *f = fopen(path, "re");
+	if (!f)
+		return false;
+	bool ok = fgets(buf, sizeof(buf), f) && strtoul(buf, NULL, 16) == 0x10de;
+	fclose(f);
+	return ok;
+}
+
+/* The control-segment row of a GPU, added when first seen if it is one of this machine's;
+ * -1 when it is not, or the table is full. */
+static int gpu_row(struct gprio_nv *nv, uint32_t pci)
+{
+	struct gprio_shm *s = nv->shm;
 	int free_row = -1;
 	for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
 		uint32_t v = atomic_load(&s->gpus[g].pci);
@@ -16,8 +38,19 @@ static int gpu_row(struct gprio_shm *s, uint32_t pci)
 		if (!v && free_row < 0)
 			free_row = g;
 	}
-	if (free_row >= 0)
-		atomic_store(&s->gpus[free_row].pci, pci);
+	if (free_row < 0)
+		return -1;
+	if (!real_gpu(pci)) {
+		if (!nv->pci_warned && nv->cfg.log)
+			fprintf(nv->cfg.log,
+				"gpriod: a process reported GPU %04x:%02x:%02x, which is not an "
+				"NVIDIA "
+				"device of this machine: ignored\n",
+				pci >> 16, (pci >> 8) & 0xff, pci & 0xff);
+		nv->pci_warned = true;
+		return -1;
+	}
+	atomic_store(&s->gpus[free_row].pci, pci);
 	return free_row;
 }
 
@@ -58,7 +91,7 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		uint32_t rows = 0, n = atomic_load(&st->ngpus);
 		for (uint32_t k = 0; k < n && k < GPRIO_SHM_PROC_GPUS; k++) {
 			uint32_t pci = atomic_load(&st->gpus[k]);
-			int g = pci ? gpu_row(s, pci) : -1;
+			int g = pci ? gpu_row(nv, pci) : -1;
 			if (g >= 0)
 				rows |= 1u << g;
 		}

@@ -337,7 +337,7 @@ static void learn_gpu(struct shim_stream *x, struct shim_binding *b)
 		return;
 	uint32_t pci = (uint32_t)dom << 16 | (uint32_t)(bus & 0xff) << 8 | (uint32_t)(devid & 0xff);
 	if (!pci)
-		pci = 0x80000000u; /* domain 0, bus 0, device 0: still a GPU */
+		return; /* 0000:00:00 is a host bridge, never a GPU: 0 means "none" here */
 	uint32_t n = atomic_load(&b->stats->ngpus);
 	for (uint32_t k = 0; k < n; k++)
 		if (atomic_load(&b->stats->gpus[k]) == pci)

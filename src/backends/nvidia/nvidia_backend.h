@@ -53,8 +53,9 @@ struct gprio_nv {
 	struct gprio_server srv; /* the control socket PATH.sock */
 	struct gprio_nv_client cl[GPRIO_SERVER_MAX_PEERS];
 	int heartbeat_timer, reap_timer;
-	bool hot_warned; /* a far-future hot level was reported */
-	bool pci_warned; /* a made-up GPU was reported */
+	bool hot_warned;     /* a far-future hot level was reported */
+	bool pci_warned;     /* a made-up GPU was reported */
+	bool pci_unverified; /* no PCI tree in sysfs to check GPUs against (said once) */
 	/* per-GPU mechanisms (nvidia_mech.c) */
 	struct gprio_mech_state mst[GPRIO_SHM_GPUS];
 	struct {

@@ -6,16 +6,29 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 /* Whether a PCI id a shim reported is an NVIDIA device of this machine (vendor 0x10de in
  * sysfs; GPRIO_SYSFS_PCI points elsewhere for tests). A process writes its own stats page:
- * without this check any local user could fill the GPU table with made-up ids. */
-static bool real_gpu(uint32_t pci)
+ * without this check any local user could fill the GPU table with made-up ids. Where there is
+ * no PCI tree to look in (a container without /sys) every id is taken, and gpriod says so. */
+static bool real_gpu(struct gprio_nv *nv, uint32_t pci)
 {
 	const char *root = getenv("GPRIO_SYSFS_PCI");
+	if (!root || !*root)
+		root = "/sys/bus/pci/devices";
+	if (access(root, F_OK) != 0) {
+		if (!nv->pci_unverified && nv->cfg.log)
+			fprintf(nv->cfg.log,
+				"gpriod: %s is missing: the GPUs processes report cannot be "
+				"checked "
+				"against this machine's\n",
+				root);
+		nv->pci_unverified = true;
+		return true;
+	}
 	char path[512], buf[16] = "";
-	snprintf(path, sizeof(path), "%s/%04x:%02x:%02x.0/vendor",
-		 root && *root ? root : "/sys/bus/pci/devices", (pci >> 16) & 0xffff,
+	snprintf(path, sizeof(path), "%s/%04x:%02x:%02x.0/vendor", root, (pci >> 16) & 0xffff,
 		 (pci >> 8) & 0xff, pci & 0xff);
 	FILE *f = fopen(path, "re");
 	if (!f)
@@ -40,7 +53,7 @@ static int gpu_row(struct gprio_nv *nv, uint32_t pci)
 	}
 	if (free_row < 0)
 		return -1;
-	if (!real_gpu(pci)) {
+	if (!real_gpu(nv, pci)) {
 		if (!nv->pci_warned && nv->cfg.log)
 			fprintf(nv->cfg.log,
 				"gpriod: a process reported GPU %04x:%02x:%02x, which is not an "

@@ -4,6 +4,9 @@ per case and setup: online p50/p90/p99/max and requests, offline throughput, rat
 table, and, where matplotlib exists, a PNG of the online latency CDFs.
 
 usage: summarize.py OUTDIR RESULTS.json [--gpu NAME] [--driver VER] [--command CMD]
+                    [--machine machine.json] [--refused refused.json]
+--machine merges what the results depend on (kernel, firmware, scheduler mode); --refused lists
+the runs a kit refused to report (and why), which appear in the results as such.
 """
 import glob
 import json
@@ -100,6 +103,14 @@ def main():
     res = {"command": opts.get("--command", "bench/gpu/run.sh"), "gpu": opts.get("--gpu", "?"),
            "driver": opts.get("--driver", "?"), "date": opts.get("--date", datetime.now(timezone.utc).isoformat()),
            "cases": {}}
+    for key in ("machine", "refused"):
+        path = opts.get("--" + key)
+        if path:
+            try:
+                with open(path) as f:
+                    res[key] = json.load(f)
+            except (OSError, ValueError) as e:
+                res[key] = {"error": f"{path}: {e}"}
     for c in cases:
         rows = {}
         for s in SETUPS:
@@ -134,6 +145,8 @@ def main():
             d = load(os.path.join(out, f"{job}.{name}.json"))
             if d:
                 res.setdefault("offline_correctness", {}).setdefault(job, {})[name] = d
+    for run, why in (res.get("refused") or {}).items():
+        print(f"NOT REPORTED: {run}: {why}")
     for job, cor in res.get("offline_correctness", {}).items():
         if "alone" in cor and "gprio" in cor:
             cor["bit_identical"] = cor["alone"]["checksum"] == cor["gprio"]["checksum"]
@@ -153,10 +166,12 @@ def main():
                   f"{f('p99_ms', '%8.3f'):>8s} {f('max_ms', '%8.3f'):>8s} {f('p99_vs_alone', '%10.3f'):>10s} "
                   f"{f('offline_kernels_per_s', '%10.1f'):>10s} {f('offline_vs_alone', '%9.3f'):>9s} "
                   f"{f('offline_vs_left_by_online', '%9.3f'):>9s}")
+    for run, why in (res.get("refused") or {}).items():
+        print(f"NOT REPORTED: {run}: {why}")
     for job, cor in res.get("offline_correctness", {}).items():
         print(f"\noffline correctness ({job}): checksum alone {cor.get('alone', {}).get('checksum')}, "
               f"under gprio {cor.get('gprio', {}).get('checksum')}: "
-              f"{'bit-identical' if cor.get('bit_identical') else 'DIFFERENT'}")
+              f"{'not compared (a run is missing or was not reported)' if 'bit_identical' not in cor else 'bit-identical' if cor['bit_identical'] else 'DIFFERENT'}")
     png = os.path.splitext(dest)[0] + ".png"
     try:
         import matplotlib

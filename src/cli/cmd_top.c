@@ -17,6 +17,7 @@
 #include "../daemon/evloop.h"
 #include "../sim/sim.h"
 #include "cmd.h"
+#include "gprio/mechanism.h"
 
 struct last {
 	uint32_t pid;
@@ -103,9 +104,9 @@ int gprio_cmd_top(int argc, char **argv)
 		gprio_ns hb = atomic_load(&s->heartbeat_ns);
 		bool alive = hb + GPRIO_SHM_STALE_NS > gprio_mono_now();
 		if (n == 0) {
-			printf("# %-7s %-8s %-8s %4s %-6s %10s %10s %10s  %s\n", "pid", "user",
-			       "class", "prio", "gate", "launch/s", "gated/s", "wait ms/s",
-			       "command");
+			printf("# %-7s %-8s %-8s %4s %-6s %10s %10s %10s %-10s %-11s %6s  %s\n",
+			       "pid", "user", "class", "prio", "gate", "launch/s", "gated/s",
+			       "wait ms/s", "gpu", "mechanism", "unfin", "command");
 		} else if (!alive) {
 			printf("# gpriod not running: shims pass everything through\n");
 		}
@@ -123,7 +124,29 @@ int gprio_cmd_top(int argc, char **argv)
 				user_of(atomic_load(&r->uid), user, sizeof(user));
 				comm_of(pid, comm, sizeof(comm));
 				uint32_t mech = atomic_load(&c->mechanisms);
-				printf("  %-7u %-8.8s %-8s %4u %-6s %10.1f %10.1f %10.3f  %s\n",
+				/* its (first) GPU, the mechanism gpriod chose there, its work
+				 * submitted and not finished */
+				char gpu[16] = "-", unf[24] = "-";
+				const char *gm = atomic_load(&s->mech_auto) ? "-" : "fixed";
+				if (atomic_load(&c->ngpus)) {
+					uint32_t pci = atomic_load(&c->gpus[0]);
+					snprintf(gpu, sizeof(gpu), "%04x:%02x:%02x", pci >> 16,
+						 (pci >> 8) & 0xff, pci & 0xff);
+					for (int gr = 0;
+					     gr < GPRIO_SHM_GPUS && atomic_load(&s->mech_auto);
+					     gr++)
+						if (atomic_load(&s->gpus[gr].pci) == pci)
+							gm = gprio_mech_name(
+								(enum gprio_mech)atomic_load(
+									&s->gpus[gr].mech));
+				}
+				if (mech & GPRIO_MECH_COMPLETION)
+					snprintf(unf, sizeof(unf), "%llu",
+						 (unsigned long long)(atomic_load(&c->submitted) -
+								      atomic_load(&c->completed)));
+				printf("  %-7u %-8.8s %-8s %4u %-6s %10.1f %10.1f %10.3f %-10s "
+				       "%-11s "
+				       "%6s  %s\n",
 				       pid, user,
 				       gprio_class_name((enum gprio_class)atomic_load(&r->klass)),
 				       atomic_load(&r->priority),
@@ -132,8 +155,8 @@ int gprio_cmd_top(int argc, char **argv)
 								  : "-",
 				       same ? (double)(l - last[i].launches) / secs : 0.0,
 				       same ? (double)(g - last[i].gated) / secs : 0.0,
-				       same ? (double)(w - last[i].wait_ns) / 1e6 / secs : 0.0,
-				       comm);
+				       same ? (double)(w - last[i].wait_ns) / 1e6 / secs : 0.0, gpu,
+				       gm, unf, comm);
 			}
 			last[i] = (struct last){pid, l, g, w};
 		}

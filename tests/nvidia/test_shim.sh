@@ -442,6 +442,7 @@ i=0
 until mechs | grep -q "0000:1b:00=tsg" || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
 m1=$(mechs)
 GPRIO_SHM="$S8" "$GPRIO" status --json >"$TMP/st8.json"
+GPRIO_SHM="$S8" "$GPRIO" top --interval 100ms --count 1 >"$TMP/top8.txt"
 kill $ON 2>/dev/null
 wait $ON 2>/dev/null
 [ "$m0" = "0000:1b:00=idle" ] && [ "$m1" = "0000:1b:00=tsg" ] &&
@@ -454,6 +455,8 @@ assert "completion" in on["mechanisms"] and on["gpus"] == ["0000:1b:00"] and on[
 assert on["submitted"] >= on["completed"] > 0' <"$TMP/st8.json" 2>"$TMP/err" &&
 	ok "gprio status --json: the GPU's timeslices and the online process's completion counters and waits" ||
 	bad "status 8: $(cat "$TMP/err")"
+awk -v p=$ON '$1 == p && $3 == "online" && $(NF - 3) == "0000:1b:00" && $(NF - 2) == "tsg" { f = 1 } END { exit !f }' "$TMP/top8.txt" &&
+	ok "gprio top: the online process's GPU and the mechanism chosen there" || bad "top 8: $(cat "$TMP/top8.txt")"
 # CPU-bound online work: 8 kernels of 20 us with host gaps, then a sync: a full window of
 # short waits leaves the GPU alone
 run8 online 0x1b 1000 cpu >/dev/null 2>&1 &

@@ -17,6 +17,8 @@
       fixed seeds and deterministic algorithms; prints iterations/s, final loss and a checksum
       of the weights (bit-identical alone and under preemption, or preemption corrupted work).
 Prints one JSON line like gpubench.
+GPRIO_STREAM_PRIORITY=high|low runs the work on a stream of the device's highest / lowest
+priority (the "stream priority" setup of the AMD kit), as gpubench does.
 """
 import argparse
 import hashlib
@@ -178,6 +180,16 @@ def offline(args):
                       "checksum": h.hexdigest()[:16]}), flush=True)
 
 
+def priority_stream():
+    """The stream GPRIO_STREAM_PRIORITY asks for, as the current stream (else the default)."""
+    import contextlib
+    p = os.environ.get("GPRIO_STREAM_PRIORITY", "")
+    if p not in ("high", "low"):
+        return contextlib.nullcontext()
+    # PyTorch: 0 is the lowest priority, negative numbers higher (clamped to the device's range)
+    return torch.cuda.stream(torch.cuda.Stream(priority=-1 if p == "high" else 0))
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("mode", choices=["online-graph", "online-eager", "online-decode", "online-side",
@@ -190,6 +202,11 @@ def main():
     ap.add_argument("--window-start", type=float, default=0)
     ap.add_argument("--window-end", type=float, default=1e9)
     a = ap.parse_args()
+    with priority_stream():
+        run(a)
+
+
+def run(a):
     if a.mode == "offline":
         offline(a)
     elif a.mode == "online-decode":

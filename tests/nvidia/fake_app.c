@@ -8,11 +8,15 @@
  *     gpu  GPU-bound: one 3 ms kernel, then cuCtxSynchronize; 10 ms apart
  *     cpu  CPU-bound: 8 kernels of 20 us with 100 us of "CPU" after each, then
  *          cuCtxSynchronize; 2 ms apart
+ *   side: a service with a side stream that never drains: a thread launches a 2 ms kernel
+ *   every 1 ms on a stream of its own while the main thread serves N requests (a kernel on
+ *   the legacy stream, then cuStreamSynchronize) 10 ms apart
  *   lookup: get the entry points as the runtime does, create no context and launch nothing
  *   for 0.8 s (a launcher such as torchrun's parent)
  *   capture: the process's first launches go into a graph capture on a stream of its own
  *   (global mode), then N plain launches; "capture": 0 when EndCapture succeeded. */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -86,6 +90,21 @@ typedef int (*launch_fn)(void *, unsigned, unsigned, unsigned, unsigned, unsigne
 			 unsigned, void *, void **, void **);
 typedef int (*graph_fn)(void *, void *);
 typedef int (*sync_fn)(void);
+typedef int (*ssync_fn)(void *);
+
+static launch_fn side_launch;
+static atomic_bool side_stop;
+
+static void pause_us(long us);
+static void *side_loop(void *u)
+{
+	(void)u;
+	while (!atomic_load(&side_stop)) {
+		side_launch(NULL, 1, 1, 1, 1, 1, 1, 0, (void *)0x6000, NULL, NULL);
+		pause_us(1000);
+	}
+	return NULL;
+}
 
 static void pause_us(long us)
 {
@@ -132,6 +151,25 @@ int main(int argc, char **argv)
 	}
 	if (gpu || cpu)
 		n = 0;
+	if (strcmp(mode, "side") == 0) {
+		void *ss = NULL;
+		if (gpa("cuStreamSynchronize", &ss, 12000, 0, NULL))
+			return 1;
+		libcuda_like_context();
+		if (set_kernel)
+			set_kernel(2000);
+		side_launch = (launch_fn)lk;
+		pthread_t t;
+		pthread_create(&t, NULL, side_loop, NULL);
+		for (long i = 0; i < n; i++) {
+			((launch_fn)lk)(NULL, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL);
+			((ssync_fn)ss)(NULL);
+			pause_us(10000);
+		}
+		atomic_store(&side_stop, true);
+		pthread_join(t, NULL);
+		n = 0;
+	}
 	if (strcmp(mode, "lookup") == 0) {
 		pause_us(800000);
 		n = 0;

@@ -471,6 +471,21 @@ kill $OFF 2>/dev/null; wait $OFF 2>/dev/null
 echo "$m2" | grep -q "^leave: online restarts the GPU too often (CPU-bound)" &&
 	ok "CPU-bound online work (restarts the GPU ~2000 times a second): leave (no timeslices, no gating)" ||
 	bad "cpu-bound: $m2: $(cat "$TMP/d8.err")"
+# a GPU-bound service whose side stream never drains: the online timeslice stays the driver's
+# (a long one would hold its requests behind the side stream), offline still gets 1 us
+run8 offline 0x1b 40000 tsg >/dev/null 2>&1 &
+OFF=$!
+sleep 0.3
+run8 online 0x1b 400 side >/dev/null 2>&1 &
+ON=$!
+i=0
+until why | grep -q "^tsg-guarded: " || [ $i -ge 250 ]; do sleep 0.02; i=$((i + 1)); done
+m5=$(why)
+kill $ON $OFF 2>/dev/null
+wait $ON $OFF 2>/dev/null
+echo "$m5" | grep -q "^tsg-guarded: online GPU-bound with a stream that never drains" &&
+	ok "a side stream that never drains: tsg-guarded" || bad "side stream: '$m5' $(tail -4 "$TMP/d8.err")"
+sleep 0.1
 # two GPUs: timeslices refused on 1b (so gating there), an offline job on 1c untouched
 FAKE_RM_REFUSE=1 run8 offline 0x1b 30000 tsg >"$TMP/offA.json" 2>/dev/null &
 OFFA=$!

@@ -56,7 +56,7 @@ CUresult cuLaunchKernel(void *f, unsigned a, unsigned b, unsigned c, unsigned d,
 {
 	(void)f, (void)a, (void)b, (void)c, (void)d, (void)e, (void)g, (void)s, (void)st, (void)p,
 		(void)x;
-	fake_calls[0]++;
+	__atomic_fetch_add(&fake_calls[0], 1, __ATOMIC_RELAXED); /* launches from several threads */
 	fake_submit();
 	return 0;
 }
@@ -69,7 +69,7 @@ CUresult cuLaunchKernel_ptsz(void *f, unsigned a, unsigned b, unsigned c, unsign
 {
 	(void)f, (void)a, (void)b, (void)c, (void)d, (void)e, (void)g, (void)s, (void)st, (void)p,
 		(void)x;
-	fake_calls[1]++;
+	__atomic_fetch_add(&fake_calls[1], 1, __ATOMIC_RELAXED); /* launches from several threads */
 	fake_submit();
 	return 0;
 }
@@ -78,7 +78,7 @@ EXPORT CUresult cuGraphLaunch(void *g, void *s);
 CUresult cuGraphLaunch(void *g, void *s)
 {
 	(void)g, (void)s;
-	fake_calls[2]++;
+	__atomic_fetch_add(&fake_calls[2], 1, __ATOMIC_RELAXED); /* launches from several threads */
 	fake_submit();
 	return 0;
 }
@@ -87,7 +87,7 @@ EXPORT CUresult cuGraphLaunch_ptsz(void *g, void *s);
 CUresult cuGraphLaunch_ptsz(void *g, void *s)
 {
 	(void)g, (void)s;
-	fake_calls[3]++;
+	__atomic_fetch_add(&fake_calls[3], 1, __ATOMIC_RELAXED); /* launches from several threads */
 	fake_submit();
 	return 0;
 }

@@ -71,10 +71,10 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 			if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
 				*p = ' ';
 		gprio_ns since = atomic_load(&r->since_ns);
-		printf("%s{\"pci\": \"%04x:%02x:%02x\", \"mechanism\": \"%s\", \"for_s\": %.3f, "
+		printf("%s{\"pci\": \"" GPRIO_PCI_FMT "\", \"mechanism\": \"%s\", \"for_s\": %.3f, "
 		       "\"online_timeslice_us\": %u, \"offline_timeslice_us\": %u, \"gating\": %s, "
 		       "\"why\": \"%s\"}",
-		       ng++ ? ", " : "", pci >> 16, (pci >> 8) & 0xff, pci & 0xff,
+		       ng++ ? ", " : "", GPRIO_PCI_ARGS(pci),
 		       gprio_mech_name((enum gprio_mech)atomic_load(&r->mech)),
 		       since && since <= now ? (double)(now - since) / 1e9 : 0.0,
 		       atomic_load(&r->online_timeslice_us), atomic_load(&r->offline_timeslice_us),
@@ -118,8 +118,7 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 		uint32_t ngp = atomic_load(&c->ngpus);
 		for (uint32_t gi = 0; gi < ngp && gi < GPRIO_SHM_PROC_GPUS; gi++) {
 			uint32_t pci = atomic_load(&c->gpus[gi]);
-			printf("%s\"%04x:%02x:%02x\"", gi ? ", " : "", pci >> 16, (pci >> 8) & 0xff,
-			       pci & 0xff);
+			printf("%s\"" GPRIO_PCI_FMT "\"", gi ? ", " : "", GPRIO_PCI_ARGS(pci));
 		}
 		printf("], \"launches\": %llu, \"gated_launches\": %llu, \"gate_wait_ms\": %.3f, "
 		       "\"waiting\": %u, \"submitted\": %llu, \"completed\": %llu, "

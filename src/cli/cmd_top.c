@@ -130,8 +130,8 @@ int gprio_cmd_top(int argc, char **argv)
 				const char *gm = atomic_load(&s->mech_auto) ? "-" : "fixed";
 				if (atomic_load(&c->ngpus)) {
 					uint32_t pci = atomic_load(&c->gpus[0]);
-					snprintf(gpu, sizeof(gpu), "%04x:%02x:%02x", pci >> 16,
-						 (pci >> 8) & 0xff, pci & 0xff);
+					snprintf(gpu, sizeof(gpu), GPRIO_PCI_FMT,
+						 GPRIO_PCI_ARGS(pci));
 					for (int gr = 0;
 					     gr < GPRIO_SHM_GPUS && atomic_load(&s->mech_auto);
 					     gr++)

@@ -313,8 +313,8 @@ void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s)
 		uint32_t ng = atomic_load(&c->ngpus);
 		if (ng) {
 			uint32_t pci = atomic_load(&c->gpus[0]);
-			snprintf(gpu, sizeof(gpu), "%04x:%02x:%02x%s", pci >> 16, (pci >> 8) & 0xff,
-				 pci & 0xff, ng > 1 ? "+" : "");
+			snprintf(gpu, sizeof(gpu), GPRIO_PCI_FMT "%s", GPRIO_PCI_ARGS(pci),
+				 ng > 1 ? "+" : "");
 		}
 		if (mech & GPRIO_MECH_COMPLETION)
 			snprintf(unf, sizeof(unf), "%llu",

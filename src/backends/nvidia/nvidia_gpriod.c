@@ -148,8 +148,8 @@ static void nv_metrics_gpus(const struct gprio_shm *s, FILE *f)
 		uint32_t pci = atomic_load(&s->gpus[g].pci);
 		if (!pci)
 			continue;
-		fprintf(f, "gprio_gpu_mechanism{gpu=\"%04x:%02x:%02x\",mechanism=\"%s\"} 1\n",
-			pci >> 16, (pci >> 8) & 0xff, pci & 0xff,
+		fprintf(f, "gprio_gpu_mechanism{gpu=\"" GPRIO_PCI_FMT "\",mechanism=\"%s\"} 1\n",
+			GPRIO_PCI_ARGS(pci),
 			gprio_mech_name((enum gprio_mech)atomic_load(&s->gpus[g].mech)));
 	}
 }

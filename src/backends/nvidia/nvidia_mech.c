@@ -28,8 +28,7 @@ static bool real_gpu(struct gprio_nv *nv, uint32_t pci)
 		return true;
 	}
 	char path[512], buf[16] = "";
-	snprintf(path, sizeof(path), "%s/%04x:%02x:%02x.0/vendor", root, (pci >> 16) & 0xffff,
-		 (pci >> 8) & 0xff, pci & 0xff);
+	snprintf(path, sizeof(path), "%s/" GPRIO_PCI_FMT ".0/vendor", root, GPRIO_PCI_ARGS(pci));
 	FILE *f = fopen(path, "re");
 	if (!f)
 		return false;
@@ -56,10 +55,9 @@ static int gpu_row(struct gprio_nv *nv, uint32_t pci)
 	if (!real_gpu(nv, pci)) {
 		if (!nv->pci_warned && nv->cfg.log)
 			fprintf(nv->cfg.log,
-				"gpriod: a process reported GPU %04x:%02x:%02x, which is not an "
-				"NVIDIA "
-				"device of this machine: ignored\n",
-				pci >> 16, (pci >> 8) & 0xff, pci & 0xff);
+				"gpriod: a process reported GPU " GPRIO_PCI_FMT ", which is not an "
+				"NVIDIA device of this machine: ignored\n",
+				GPRIO_PCI_ARGS(pci));
 		nv->pci_warned = true;
 		return -1;
 	}
@@ -180,8 +178,8 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 			uint32_t pci = atomic_load(&s->gpus[g].pci);
 			if (nv->cfg.log)
 				fprintf(nv->cfg.log,
-					"gpriod: GPU %04x:%02x:%02x: %s (was %s): %s\n", pci >> 16,
-					(pci >> 8) & 0xff, pci & 0xff, gprio_mech_name(st->mech),
+					"gpriod: GPU " GPRIO_PCI_FMT ": %s (was %s): %s\n",
+					GPRIO_PCI_ARGS(pci), gprio_mech_name(st->mech),
 					gprio_mech_name(was), st->why ? st->why : "");
 		} else if (strncmp(s->gpus[g].why, st->why ? st->why : "",
 				   sizeof(s->gpus[g].why) - 1))
@@ -208,8 +206,7 @@ void gprio_nv_print_gpus(FILE *f, const struct gprio_shm *s, gprio_ns now)
 			fprintf(f, "%-12s %-12s %9s %13s %6s  %s\n", "GPU", "MECHANISM", "FOR(s)",
 				"TIMESLICES", "GATING", "WHY");
 		char id[16], ts[32];
-		snprintf(id, sizeof(id), "%04x:%02x:%02x", pci >> 16, (pci >> 8) & 0xff,
-			 pci & 0xff);
+		snprintf(id, sizeof(id), GPRIO_PCI_FMT, GPRIO_PCI_ARGS(pci));
 		snprintf(ts, sizeof(ts), "%u/%u us", atomic_load(&s->gpus[g].online_timeslice_us),
 			 atomic_load(&s->gpus[g].offline_timeslice_us));
 		gprio_ns since = atomic_load(&s->gpus[g].since_ns);

@@ -19,11 +19,17 @@
 
 #include "gprio/priority.h"
 
-#define GPRIO_SHM_MAGIC        0x6770726fu /* "gpro" */
-#define GPRIO_SHM_VERSION      5u
-#define GPRIO_SHM_PROCS        64
-#define GPRIO_SHM_GPUS         16 /* GPUs of one node gpriod schedules apart */
-#define GPRIO_SHM_PROC_GPUS    4  /* GPUs one process reports */
+#define GPRIO_SHM_MAGIC     0x6770726fu /* "gpro" */
+#define GPRIO_SHM_VERSION   5u
+#define GPRIO_SHM_PROCS     64
+#define GPRIO_SHM_GPUS      16 /* GPUs of one node gpriod schedules apart */
+#define GPRIO_SHM_PROC_GPUS 4  /* GPUs one process reports */
+
+/* A GPU's PCI id as the shims report it (domain << 16 | bus << 8 | device), printed the way
+ * lspci and sysfs name it: printf(GPRIO_PCI_FMT, GPRIO_PCI_ARGS(pci)) */
+#define GPRIO_PCI_FMT "%04x:%02x:%02x"
+#define GPRIO_PCI_ARGS(pci) \
+	(unsigned)((pci) >> 16), (unsigned)(((pci) >> 8) & 0xff), (unsigned)((pci)&0xff)
 #define GPRIO_SHM_STALE_NS     (100 * GPRIO_NS_PER_MS)
 #define GPRIO_SHM_DEFAULT_PATH "/run/gprio/ctl"
 

@@ -345,7 +345,7 @@ static void learn_gpu(struct shim_stream *x, struct shim_binding *b)
 	if (n < GPRIO_SHM_PROC_GPUS) {
 		atomic_store(&b->stats->gpus[n], pci);
 		atomic_store(&b->stats->ngpus, n + 1);
-		SHIM_LOG("uses GPU %04x:%02x:%02x\n", pci >> 16, (pci >> 8) & 0xff, pci & 0xff);
+		SHIM_LOG("uses GPU " GPRIO_PCI_FMT "\n", GPRIO_PCI_ARGS(pci));
 	}
 }
 

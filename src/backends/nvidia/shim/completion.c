@@ -133,6 +133,17 @@ static uintptr_t key_of(CUstream s, bool ptsz, bool *per_thread, bool *legacy, v
 	return *per_thread ? (uintptr_t)*ctx | 2 : *legacy ? (uintptr_t)*ctx | 1 : (uintptr_t)s;
 }
 
+/* The slot holding (key, tid), or NULL. Lock-free: a slot's key is published last. */
+static struct shim_stream *find(uintptr_t key, long tid)
+{
+	unsigned n = atomic_load_explicit(&cc.nslots, memory_order_acquire);
+	for (unsigned i = 0; key && i < n; i++)
+		if (atomic_load_explicit(&cc.slot[i].key, memory_order_acquire) == key &&
+		    cc.slot[i].tid == tid)
+			return &cc.slot[i];
+	return NULL;
+}
+
 /* The slot of a stream seen before, or NULL. */
 static struct shim_stream *known_slot(CUstream s, bool ptsz)
 {
@@ -140,12 +151,7 @@ static struct shim_stream *known_slot(CUstream s, bool ptsz)
 	void *ctx;
 	long tid = 0;
 	uintptr_t key = key_of(s, ptsz, &per_thread, &legacy, &ctx, &tid);
-	unsigned n = atomic_load_explicit(&cc.nslots, memory_order_acquire);
-	for (unsigned i = 0; key && i < n; i++)
-		if (atomic_load_explicit(&cc.slot[i].key, memory_order_relaxed) == key &&
-		    cc.slot[i].tid == tid)
-			return &cc.slot[i];
-	return NULL;
+	return find(key, tid);
 }
 
 /* The slot of a stream, created on first sight (NULL when the table is full). */
@@ -157,18 +163,12 @@ static struct shim_stream *slot_of(CUstream s, bool ptsz)
 	uintptr_t key = key_of(s, ptsz, &per_thread, &legacy, &ctx, &tid);
 	if (!key)
 		return NULL;
-	unsigned n = atomic_load_explicit(&cc.nslots, memory_order_acquire);
-	for (unsigned i = 0; i < n; i++) {
-		struct shim_stream *x = &cc.slot[i];
-		if (atomic_load_explicit(&x->key, memory_order_relaxed) == key && x->tid == tid)
-			return x;
-	}
+	struct shim_stream *x = find(key, tid);
+	if (x)
+		return x;
 	pthread_mutex_lock(&cc.lock);
-	struct shim_stream *x = NULL;
-	n = atomic_load(&cc.nslots);
-	for (unsigned i = 0; i < n && !x; i++)
-		if (atomic_load(&cc.slot[i].key) == key && cc.slot[i].tid == tid)
-			x = &cc.slot[i];
+	x = find(key, tid); /* another thread may have created it meanwhile */
+	unsigned n = atomic_load(&cc.nslots);
 	for (unsigned i = 0; i < n && !x; i++)
 		if (!atomic_load(&cc.slot[i].key)) /* a dropped one */
 			x = &cc.slot[i];

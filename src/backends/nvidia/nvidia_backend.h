@@ -43,6 +43,8 @@ struct gprio_nv_cfg {
 	FILE *log;                     /* registrations and refusals; may be NULL */
 };
 
+#define GPRIO_NV_REJECTED 16
+
 struct gprio_nv {
 	struct gprio_nv_cfg cfg;
 	struct gprio_shm *shm; /* control segment (we write; shims read) */
@@ -53,8 +55,10 @@ struct gprio_nv {
 	struct gprio_server srv; /* the control socket PATH.sock */
 	struct gprio_nv_client cl[GPRIO_SERVER_MAX_PEERS];
 	int heartbeat_timer, reap_timer;
-	bool hot_warned;     /* a far-future hot level was reported */
-	bool pci_warned;     /* a made-up GPU was reported */
+	bool hot_warned;                      /* a far-future hot level was reported */
+	bool pci_warned;                      /* a made-up GPU was reported */
+	uint32_t rejected[GPRIO_NV_REJECTED]; /* the latest ids sysfs did not show as GPUs */
+	unsigned nrejected;
 	bool pci_unverified; /* no PCI tree in sysfs to check GPUs against (said once) */
 	/* per-GPU mechanisms (nvidia_mech.c) */
 	struct gprio_mech_state mst[GPRIO_SHM_GPUS];

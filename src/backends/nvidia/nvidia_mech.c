@@ -52,7 +52,12 @@ static int gpu_row(struct gprio_nv *nv, uint32_t pci)
 	}
 	if (free_row < 0)
 		return -1;
+	/* an id found not to be a GPU here is not looked up in sysfs again at every tick */
+	for (unsigned k = 0; k < GPRIO_NV_REJECTED; k++)
+		if (nv->rejected[k] == pci)
+			return -1;
 	if (!real_gpu(nv, pci)) {
+		nv->rejected[nv->nrejected++ % GPRIO_NV_REJECTED] = pci;
 		if (!nv->pci_warned && nv->cfg.log)
 			fprintf(nv->cfg.log,
 				"gpriod: a process reported GPU " GPRIO_PCI_FMT ", which is not an "

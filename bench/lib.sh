@@ -12,6 +12,18 @@ gpu_build() {
 	nvcc -O2 -arch=sm_90 -o "$GB" "$1/bench/gpu/gpubench.cu"
 }
 
+# mps_start / mps_stop: an MPS control daemon for the MPS setups (stopped before the command
+# ends: callers also call mps_stop from their EXIT trap)
+mps_start() {
+	export CUDA_MPS_PIPE_DIRECTORY=/tmp/gprio-mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/gprio-mps-log
+	mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
+	nvidia-cuda-mps-control -d && sleep 1
+}
+mps_stop() {
+	echo quit | nvidia-cuda-mps-control; sleep 1
+	unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
+}
+
 # pair CASE SETUP ONLINE_CMD OFFLINE_CMD (commands as words; the window/duration options are
 # appended). START: seconds the offline job gets before the online one starts (model loading).
 pair() {

@@ -29,15 +29,6 @@ DPID= CELL=
 
 daemon_start() { "$B/gpriod" --shm "$GPRIO_SHM" "$@" 2>>"$OUT/$CELL.gpriod.log" & DPID=$!; sleep 0.3; }
 daemon_stop() { if [ -n "$DPID" ]; then kill -INT "$DPID"; wait "$DPID"; DPID=; fi; }
-mps_start() {
-	export CUDA_MPS_PIPE_DIRECTORY=/tmp/gprio-mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/gprio-mps-log
-	mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
-	nvidia-cuda-mps-control -d && sleep 1
-}
-mps_stop() {
-	echo quit | nvidia-cuda-mps-control; sleep 1
-	unset CUDA_MPS_PIPE_DIRECTORY CUDA_MPS_LOG_DIRECTORY
-}
 trap 'daemon_stop; [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && mps_stop' EXIT
 snap_pid=
 setup_begin() {

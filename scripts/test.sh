@@ -8,6 +8,10 @@
 set -eu
 cd "$(dirname "$0")/.."
 ./scripts/deps.sh
+# the main job's build (scripts/run-sim.sh): Release, where -O2 turns on warnings a Debug build
+# never sees (-Wformat-truncation), and warnings are errors
+cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DGPRIO_TESTS=OFF >/dev/null
+cmake --build build-release -j"$(nproc)"
 cmake -S . -B build-test -DCMAKE_BUILD_TYPE=Debug -DGPRIO_SANITIZE=ON >/dev/null
 cmake --build build-test -j"$(nproc)"
 ctest --test-dir build-test --output-on-failure -j"$(nproc)"

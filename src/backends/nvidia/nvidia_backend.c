@@ -297,7 +297,7 @@ void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s)
 			continue;
 		const struct gprio_shm_stats *c = &s->copy[i];
 		uint32_t mech = atomic_load(&c->mechanisms);
-		char m[72];
+		char m[96]; /* every mechanism named: 83 characters */
 		snprintf(m, sizeof(m), "%s%s%s%s%s%s%s%s",
 			 mech & GPRIO_MECH_GATING ? "gating " : "",
 			 mech & GPRIO_MECH_PUBLISH ? "publish " : "",

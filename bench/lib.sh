@@ -7,6 +7,7 @@
 gpu_build() {
 	B=$1/build-gpu
 	GB=$B/gpubench
+	[ -n "${GPRIO_BUILT:-}" ] && return 0 # built once by the caller (bench/gpu/parallel.sh)
 	cmake -S "$1" -B "$B" -DCMAKE_BUILD_TYPE=Release -DGPRIO_TESTS=OFF >/dev/null || return 1
 	cmake --build "$B" -j16 --target gprio gpriod gprio-cuda >/dev/null || return 1
 	nvcc -O2 -arch=sm_90 -o "$GB" "$1/bench/gpu/gpubench.cu"
@@ -14,8 +15,10 @@ gpu_build() {
 
 # mps_start / mps_stop: an MPS control daemon for the MPS setups (stopped before the command
 # ends: callers also call mps_stop from their EXIT trap)
+# (MPS_DIR: where its pipes and logs go; one per GPU when two matrices run side by side)
 mps_start() {
-	export CUDA_MPS_PIPE_DIRECTORY=/tmp/gprio-mps-pipe CUDA_MPS_LOG_DIRECTORY=/tmp/gprio-mps-log
+	local d=${MPS_DIR:-/tmp/gprio-mps}
+	export CUDA_MPS_PIPE_DIRECTORY=$d-pipe CUDA_MPS_LOG_DIRECTORY=$d-log
 	mkdir -p "$CUDA_MPS_PIPE_DIRECTORY" "$CUDA_MPS_LOG_DIRECTORY"
 	nvidia-cuda-mps-control -d && sleep 1
 }

@@ -23,13 +23,15 @@ ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 mkdir -p "$OUT"
 . "$ROOT/bench/lib.sh" # gpu_build, pair
 gpu_build "$ROOT" || exit 1
-export GPRIO_SHM=/dev/shm/gprio-matrix
+export GPRIO_SHM=${GPRIO_SHM:-/dev/shm/gprio-matrix}
 T=$ROOT/bench/gpu/torch_bench.py
 DPID= CELL=
 
 daemon_start() { "$B/gpriod" --shm "$GPRIO_SHM" "$@" 2>>"$OUT/$CELL.gpriod.log" & DPID=$!; sleep 0.3; }
 daemon_stop() { if [ -n "$DPID" ]; then kill -INT "$DPID"; wait "$DPID"; DPID=; fi; }
 trap 'daemon_stop; [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && mps_stop' EXIT
+# stopped from outside (parallel.sh's time bound): end the runs in progress, then the EXIT trap
+trap 'pkill -P $$; exit 143' TERM INT
 snap_pid=
 setup_begin() {
 	ON=(); OFF=()

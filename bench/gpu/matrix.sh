@@ -2,7 +2,7 @@
 # The workload matrix, one command on the GPU machine:
 #   bench/gpu/matrix.sh OUTDIR [CELL...]     CELL: graph eager decode side (default: all)
 #   DUR=20 (seconds of online requests per run), SETUPS="online_alone offline_alone together
-#   tsg mps gprio" (default: all six)
+#   tsg mps gprio" (default: all six, gprio second so that a run cut short still compares it)
 # Online (torch_bench.py): graph = ResNet-50 bs16 CUDA graph at 40/s (GPU-bound); eager =
 # ResNet-50 bs1 eager at 20/s (launch-bound); decode = 12-layer transformer, 16 tokens per
 # request, bs1, 4/s (CPU-bound: a request takes about 160 ms alone on the H200 machine's CPU,
@@ -36,7 +36,9 @@ snap_pid=
 setup_begin() {
 	ON=(); OFF=()
 	case $1 in
-	mps) mps_start; ON=(env CUDA_MPS_CLIENT_PRIORITY=0); OFF=(env CUDA_MPS_CLIENT_PRIORITY=1) ;;
+	mps) mps_start # (an MPS server started with CUDA_VISIBLE_DEVICES=N shows its clients device 0)
+	     local v=${CUDA_VISIBLE_DEVICES:+CUDA_VISIBLE_DEVICES=0}
+	     ON=(env $v CUDA_MPS_CLIENT_PRIORITY=0); OFF=(env $v CUDA_MPS_CLIENT_PRIORITY=1) ;;
 	tsg) daemon_start --mechanism fixed --gating off --online-timeslice 1s --offline-timeslice 1us
 	     ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --) ;;
 	gprio) daemon_start # plain gpriod: what a user gets
@@ -54,7 +56,7 @@ setup_end() {
 	esac
 }
 
-SETUPS=${SETUPS:-online_alone offline_alone together tsg mps gprio}
+SETUPS=${SETUPS:-online_alone gprio together tsg mps offline_alone}
 
 for c in $CELLS; do
 	CELL=$c

@@ -12,7 +12,11 @@
  *     eager bs1, token by token decoding) is barely slowed by a neighbour, and each time it
  *     restarts the GPU under TSG priority offline pays a context switch pair (about 0.2 ms):
  *     at more than `max_starts` restarts per second, leave the GPU alone, and stay so for
- *     `recheck` before its waits may decide again. (Its waits alone cannot tell: they grow
+ *     `recheck` before its waits may decide again (doubling at each failed trial, up to
+ *     16 x). Protection chosen from waits starts with a `trial`: its first stretch, in which
+ *     the backend has every online launch sampled (so restarts are counted exactly, not
+ *     estimated from a 20 ms sample a second) and which ends it at once when restarts are
+ *     too many: CPU-bound online work pays a quarter second of TSG, not a whole window. (Its waits alone cannot tell: they grow
  *     behind a neighbour's timeslice and shrink under TSG priority, and its restarts are
  *     undercounted while a neighbour holds the GPU, since its work then does not drain.)
  *   - An online process with a stream that never drains (a busy side stream) would hold its
@@ -61,6 +65,7 @@ struct gprio_mech_params {
 	gprio_ns recheck;    /* how long a restart-bound verdict stands */
 	gprio_ns idle_after; /* no online work for this long: IDLE */
 	gprio_ns side_busy;  /* a stream pending this long without draining */
+	gprio_ns trial;      /* protection chosen from waits is first tried this long */
 };
 
 /* Per GPU, kept by the caller between calls (zero it to start). */
@@ -72,11 +77,14 @@ struct gprio_mech_state {
 	uint64_t last_rate; /* online restarts per second in the last complete window */
 	gprio_ns cpu_until; /* restart-bound verdict stands until then (0: none) */
 	gprio_ns win_waited;
-	gprio_ns last_mean; /* mean wait of the last complete window (0: none yet) */
-	const char *why;    /* the reason for mech, a static string */
+	gprio_ns last_mean;                /* mean wait of the last complete window (0: none yet) */
+	gprio_ns trial_start, trial_until; /* a trial of protection in progress (0: none) */
+	uint64_t trial_starts, trial_launches, trial_sampled, trial_sampled_starts;
+	unsigned strikes; /* failed trials since online work appeared: recheck << strikes */
+	const char *why;  /* the reason for mech, a static string */
 };
 
-/* Defaults: GPU-bound at a mean wait of 500 us (several context switches of about 0.2 ms),
+/* Defaults: a trial of 250 ms; GPU-bound at a mean wait of 500 us (several context switches of about 0.2 ms),
  * CPU-bound under 200 us, 1 s windows, one wait of 2 ms before the first window (longer than
  * the driver's default timeslice of an offline neighbour), idle after 10 s, side stream busy
  * after 100 ms, 200 restarts per second (a context switch pair of about 0.25 ms each: a
@@ -88,6 +96,11 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		       struct gprio_mech_state *st, gprio_ns now);
 
 const char *gprio_mech_name(enum gprio_mech m);
+/* A trial is in progress: the backend should have every online launch sampled until then. */
+static inline gprio_ns gprio_mech_sample_until(const struct gprio_mech_state *st, gprio_ns now)
+{
+	return st->trial_until > now ? st->trial_until : 0;
+}
 /* What the mechanism asks of the hardware. */
 static inline bool gprio_mech_gates(enum gprio_mech m)
 {

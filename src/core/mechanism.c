@@ -11,6 +11,7 @@ void gprio_mech_defaults(struct gprio_mech_params *p)
 	p->side_busy = 100 * GPRIO_NS_PER_MS;
 	p->max_starts = 200;
 	p->recheck = 30 * GPRIO_NS_PER_S;
+	p->trial = 250 * GPRIO_NS_PER_MS;
 }
 
 const char *gprio_mech_name(enum gprio_mech m)
@@ -47,6 +48,26 @@ static void forget(struct gprio_mech_state *st, gprio_ns now)
 	st->win_waits = st->win_starts = st->win_launches = 0;
 	st->win_sampled = st->win_sampled_starts = 0;
 	st->win_waited = 0;
+	st->trial_start = st->trial_until = 0;
+	st->strikes = 0;
+}
+
+/* Restarts per second over a stretch: the sampled fraction of all launches where samples
+ * exist (most restarts of a fast launcher go unseen outside them), else those seen. */
+static uint64_t restart_rate(uint64_t starts, uint64_t launches, uint64_t sampled,
+			     uint64_t sampled_starts, gprio_ns len)
+{
+	uint64_t restarts = starts;
+	if (sampled) {
+		uint64_t est = launches * sampled_starts / sampled;
+		restarts = est > restarts ? est : restarts;
+	}
+	return len ? restarts * GPRIO_NS_PER_S / len : 0;
+}
+
+static bool protects(enum gprio_mech m)
+{
+	return m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_GATE;
 }
 
 bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mech_obs *o,
@@ -60,20 +81,20 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	st->win_launches += o->launches;
 	st->win_sampled += o->sampled;
 	st->win_sampled_starts += o->sampled_starts;
+	if (st->trial_until) {
+		st->trial_starts += o->starts;
+		st->trial_launches += o->launches;
+		st->trial_sampled += o->sampled;
+		st->trial_sampled_starts += o->sampled_starts;
+	}
 	bool window_done = now - st->win_start >= p->window;
 	if (window_done) {
 		/* a window with no finished wait keeps the last mean (online idle, or in one long
 		 * wait, which `current` shows) */
 		if (st->win_waits)
 			st->last_mean = st->win_waited / st->win_waits;
-		/* restarts: the sampled fraction of all launches where samples exist (most restarts
-		 * of a fast launcher go unseen outside them), else those seen */
-		uint64_t restarts = st->win_starts;
-		if (st->win_sampled) {
-			uint64_t est = st->win_launches * st->win_sampled_starts / st->win_sampled;
-			restarts = est > restarts ? est : restarts;
-		}
-		st->last_rate = restarts * GPRIO_NS_PER_S / (now - st->win_start);
+		st->last_rate = restart_rate(st->win_starts, st->win_launches, st->win_sampled,
+					     st->win_sampled_starts, now - st->win_start);
 		st->win_start = now;
 		st->win_waits = st->win_starts = st->win_launches = 0;
 		st->win_sampled = st->win_sampled_starts = 0;
@@ -81,8 +102,18 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	}
 	enum gprio_mech want = st->mech;
 	const char *why = st->why;
-	bool protecting =
-		want == GPRIO_USE_TSG || want == GPRIO_USE_TSG_GUARDED || want == GPRIO_USE_GATE;
+	bool protecting = protects(want);
+	/* a trial that ran its course: its restarts, every launch sampled, decide */
+	bool trial_failed = false;
+	if (st->trial_until && now >= st->trial_until) {
+		uint64_t rate =
+			restart_rate(st->trial_starts, st->trial_launches, st->trial_sampled,
+				     st->trial_sampled_starts, now - st->trial_start);
+		trial_failed = protecting && rate > p->max_starts;
+		st->trial_start = st->trial_until = 0;
+		if (trial_failed)
+			st->last_rate = rate;
+	}
 	static const char restarts[] =
 		"online restarts the GPU too often (CPU-bound): each restart "
 		"under TSG priority would cost offline a context switch pair";
@@ -98,12 +129,16 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		/* launches only: waits cannot be told apart; the latency-safe choice */
 		want = protect(o, &why);
 		why = "no completion counters from online work: assumed GPU-bound";
-	} else if (window_done && st->last_rate > p->max_starts && o->current < p->side_busy) {
+	} else if ((trial_failed || (window_done && st->last_rate > p->max_starts)) &&
+		   o->current < p->side_busy) {
 		/* what TSG priority costs offline, measured where it runs (and a lower bound where
-		 * it does not: a neighbour holding the GPU keeps online's work from draining) */
+		 * it does not: a neighbour holding the GPU keeps online's work from draining);
+		 * each failed trial doubles the time before the next (up to 16 x) */
 		want = GPRIO_USE_LEAVE;
 		why = restarts;
-		st->cpu_until = now + p->recheck;
+		st->cpu_until = now + (p->recheck << st->strikes);
+		if (protecting && st->strikes < 4)
+			st->strikes++;
 	} else if (now < st->cpu_until && o->current < p->side_busy) {
 		want = GPRIO_USE_LEAVE;
 		why = restarts;
@@ -113,8 +148,15 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		want = protect(o, &why);
 	} else if (st->last_mean >= p->gpu_bound || (!st->last_mean && o->current >= p->stuck) ||
 		   o->current >= p->side_busy) {
-		/* waits measured without protection: long ones are what a neighbour costs */
+		/* waits measured without protection: long ones are what a neighbour costs; the
+		 * protection is tried first (every online launch sampled) */
 		want = protect(o, &why);
+		if (p->trial && protects(want)) {
+			st->trial_start = now;
+			st->trial_until = now + p->trial;
+			st->trial_starts = st->trial_launches = 0;
+			st->trial_sampled = st->trial_sampled_starts = 0;
+		}
 	} else if (st->last_mean && st->last_mean < p->cpu_bound) {
 		want = GPRIO_USE_LEAVE;
 		why = "online CPU-bound (the GPU keeps up with it): a neighbour barely slows it";

@@ -143,6 +143,68 @@ static void many_restarts_are_cpu_bound(void **s)
 	assert_int_equal(st.mech, GPRIO_USE_TSG);
 }
 
+/* Protection chosen from waits is tried first: its first 250 ms have every launch sampled
+ * (gprio_mech_sample_until), and a CPU-bound service's restarts end it then, not after a
+ * whole window; each failed trial doubles the time before the next. */
+static void trial_ends_protection_early(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	/* long waits behind the neighbour, few restarts seen (undercounted) */
+	gprio_ns t = 5 * MS;
+	while (st.mech != GPRIO_USE_TSG && t < 3 * P.window) {
+		t += 10 * MS;
+		struct gprio_mech_obs o = both(t);
+		o.waits = 1;
+		o.waited = 900 * US;
+		gprio_mech_choose(&P, &o, &st, t);
+	}
+	assert_int_equal(st.mech, GPRIO_USE_TSG);
+	gprio_ns entered = t;
+	assert_true(gprio_mech_sample_until(&st, t) == entered + P.trial);
+	/* under TSG every launch is sampled: 30 launches per 10 ms tick, 10 of them restarts
+	 * (1000 a second) */
+	while (st.mech == GPRIO_USE_TSG && t < entered + 2 * P.window) {
+		t += 10 * MS;
+		struct gprio_mech_obs o = both(t);
+		o.waits = 1;
+		o.waited = 100 * US;
+		o.launches = o.sampled = 30;
+		o.starts = o.sampled_starts = 10;
+		gprio_mech_choose(&P, &o, &st, t);
+	}
+	assert_int_equal(st.mech, GPRIO_USE_LEAVE);
+	assert_true(t - entered <= P.trial + 10 * MS); /* a trial, not a window */
+	assert_in_range(st.last_rate, 900, 1100);
+	assert_int_equal(gprio_mech_sample_until(&st, t), 0);
+	gprio_ns first = st.cpu_until - t;
+	assert_true(first == P.recheck);
+	/* after the verdict, waits look long again: a second trial, failed the same way, keeps
+	 * the GPU left alone twice as long */
+	while (t < st.cpu_until)
+		t = window_starts(&st, t, 100, 900 * US, 0);
+	while (st.mech != GPRIO_USE_TSG)
+		t = window_starts(&st, t, 100, 900 * US, 0);
+	entered = t;
+	while (st.mech == GPRIO_USE_TSG && t < entered + 2 * P.window) {
+		t += 10 * MS;
+		struct gprio_mech_obs o = both(t);
+		o.launches = o.sampled = 30;
+		o.starts = o.sampled_starts = 10;
+		gprio_mech_choose(&P, &o, &st, t);
+	}
+	assert_int_equal(st.mech, GPRIO_USE_LEAVE);
+	assert_true(st.cpu_until - t == 2 * P.recheck);
+	/* a GPU-bound service passes its trial and keeps protection */
+	struct gprio_mech_state g = {0};
+	t = window_starts(&g, 5 * MS, 100, 900 * US, 0);
+	t = window_starts(&g, t, 100, 900 * US, 0);
+	assert_int_equal(g.mech, GPRIO_USE_TSG);
+	t = window_starts(&g, t, 40, 2 * MS, 0);
+	assert_int_equal(g.mech, GPRIO_USE_TSG);
+	assert_int_equal(gprio_mech_sample_until(&g, t), 0);
+}
+
 /* A fast launcher's restarts mostly go unseen (its launches are not all marked): the sampled
  * fraction of restarts times its launches estimates them */
 static void sampled_restarts(void **s)
@@ -237,6 +299,7 @@ int main(void)
 		cmocka_unit_test(waits_decide_only_without_protection),
 		cmocka_unit_test(many_restarts_are_cpu_bound),
 		cmocka_unit_test(sampled_restarts),
+		cmocka_unit_test(trial_ends_protection_early),
 		cmocka_unit_test(idle_forgets_the_window),
 		cmocka_unit_test(side_stream_and_refusals),
 		cmocka_unit_test(names),

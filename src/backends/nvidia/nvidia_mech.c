@@ -94,7 +94,7 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		obs[g].timeslices_ok = true;
 		obs[g].completions = true;
 	}
-	uint32_t used = 0;
+	uint32_t used = 0, online_rows[GPRIO_SHM_PROCS] = {0};
 	for (uint32_t i = 0; i < GPRIO_SHM_PROCS; i++) {
 		const struct gprio_shm_proc *r = &s->procs[i];
 		uint32_t pid = atomic_load(&r->pid);
@@ -151,6 +151,7 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 				continue;
 			}
 			o->online = true;
+			online_rows[i] |= 1u << g;
 			/* only a refusal counts: a process sets its counters up at its first launch
 			 * (and gpriod may look in between) */
 			if (mech & GPRIO_MECH_COMPLETION_OFF)
@@ -189,6 +190,17 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		} else if (strncmp(s->gpus[g].why, st->why ? st->why : "",
 				   sizeof(s->gpus[g].why) - 1))
 			publish(nv, g, st); /* same mechanism, new reason */
+	}
+	/* a trial of protection on a GPU: its online processes sample every launch */
+	for (uint32_t i = 0; i < GPRIO_SHM_PROCS; i++) {
+		gprio_ns until = 0;
+		for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
+			gprio_ns u = gprio_mech_sample_until(&nv->mst[g], now);
+			if ((online_rows[i] & 1u << g) && u > until)
+				until = u;
+		}
+		if (atomic_load(&s->procs[i].sample_until) != until)
+			atomic_store(&s->procs[i].sample_until, until);
 	}
 }
 

@@ -20,7 +20,7 @@
 #include "gprio/priority.h"
 
 #define GPRIO_SHM_MAGIC     0x6770726fu /* "gpro" */
-#define GPRIO_SHM_VERSION   5u
+#define GPRIO_SHM_VERSION   6u
 #define GPRIO_SHM_PROCS     64
 #define GPRIO_SHM_GPUS      16 /* GPUs of one node gpriod schedules apart */
 #define GPRIO_SHM_PROC_GPUS 4  /* GPUs one process reports */
@@ -91,7 +91,10 @@ struct gprio_shm_proc {
 	_Atomic uint32_t gate_override; /* enum gprio_gate_override */
 	_Atomic uint32_t weight;        /* wfq: granted weight (1..GPRIO_WEIGHT_MAX) */
 	_Atomic uint32_t slo_us;        /* slo: latency objective (0: none) */
-	_Atomic uint32_t pad;
+	_Atomic uint32_t group_rows;    /* GPU rows of its job's other processes (group gating) */
+	/* until then the shim samples every launch (a trial of protection on its GPU: restarts
+	 * counted exactly, gprio/mechanism.h) */
+	_Atomic uint64_t sample_until;
 };
 
 /* Per GPU and priority level. A process whose GPUs gpriod has not listed yet publishes on

@@ -240,8 +240,12 @@ void shim_complete_submitted(CUstream s, bool ptsz)
 	if (!x)
 		return;
 	gprio_ns now = shim_now();
-	struct gprio_shm_stats *stats = shim_binding()->stats;
-	bool sample = now % GPRIO_NS_PER_S < SHIM_SAMPLE && !capturing;
+	struct shim_binding *bind = shim_binding();
+	struct gprio_shm_stats *stats = bind->stats;
+	bool sample =
+		(now % GPRIO_NS_PER_S < SHIM_SAMPLE ||
+		 now < atomic_load_explicit(&bind->row->sample_until, memory_order_relaxed)) &&
+		!capturing;
 	uint64_t prev = atomic_load_explicit(&x->wptr, memory_order_relaxed);
 	/* the stream had run dry: every earlier submission marked, and the marks landed */
 	bool start = atomic_load_explicit(&x->marked, memory_order_relaxed) == prev &&

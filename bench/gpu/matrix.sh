@@ -2,7 +2,8 @@
 # The workload matrix, one command on the GPU machine:
 #   bench/gpu/matrix.sh OUTDIR [CELL...]     CELL: graph eager decode side (default: all)
 #   DUR=20 (seconds of online requests per run), SETUPS="online_alone offline_alone together
-#   tsg mps gprio" (default: all six, gprio second so that a run cut short still compares it)
+#   tsg mps gprio" (default: all six, gprio second so that a run cut short still compares it;
+#   SETUPS_<cell> overrides it for one cell)
 # Online (torch_bench.py): graph = ResNet-50 bs16 CUDA graph at 40/s (GPU-bound); eager =
 # ResNet-50 bs1 eager at 20/s (launch-bound); decode = 12-layer transformer, 16 tokens per
 # request, bs1, 4/s (CPU-bound: a request takes about 160 ms alone on the H200 machine's CPU,
@@ -69,7 +70,8 @@ for c in $CELLS; do
 	esac
 	d=$DUR
 	[ "$c" = decode ] && d=$((2 * DUR))
-	for s in $SETUPS; do
+	ss=SETUPS_$c # SETUPS_graph=... : this cell's own list
+	for s in ${!ss:-$SETUPS}; do
 		# online alone needs no head start for an offline job
 		START=$([ "$s" = online_alone ] && echo 1 || echo 12) DUR=$d pair "$c" "$s" "$on" "python3 $T offline"
 	done

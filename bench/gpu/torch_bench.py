@@ -66,7 +66,7 @@ def serve(step, rate, seconds, warmup, dump, mode):
                       "busy_share": busy / seconds}), flush=True)
 
 
-def online(args, graph):
+def online(args, graph, before_serve=None):
     import torchvision
     torch.manual_seed(0)
     m = torchvision.models.resnet50(weights=None).cuda().half().eval()
@@ -90,6 +90,8 @@ def online(args, graph):
         else:
             def step():
                 m(x)
+        if before_serve:
+            before_serve()
         serve(step, args.rate, args.seconds, args.warmup, args.dump, "torch-graph" if graph else "torch-eager")
 
 
@@ -133,13 +135,15 @@ def side(args):
                 if prev is not None:
                     prev.synchronize()
                 prev = e
+    # started once the graph is captured: a launch from another thread during a global-mode
+    # capture invalidates it
     t = threading.Thread(target=hold, daemon=True)
-    t.start()
     try:
-        online(args, True)
+        online(args, True, t.start)
     finally:
         stop.set()
-        t.join()
+        if t.is_alive():
+            t.join()
 
 
 def offline(args):

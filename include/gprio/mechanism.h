@@ -13,7 +13,8 @@
  *     restarts the GPU under TSG priority offline pays a context switch pair (about 0.2 ms):
  *     at more than `max_starts` restarts per second, leave the GPU alone, and stay so for
  *     `recheck` before its waits may decide again (doubling at each failed trial, up to
- *     16 x). Protection chosen from waits starts with a `trial`: its first stretch, in which
+ *     32 x: 2 s to 64 s; a program's start, eager warm-up before its CUDA graph is captured,
+ *     must not condemn the service that follows). Protection chosen from waits starts with a `trial`: its first stretch, in which
  *     the backend has every online launch sampled (so restarts are counted exactly, not
  *     estimated from a 20 ms sample a second) and which ends it at once when restarts are
  *     too many: CPU-bound online work pays a quarter second of TSG, not a whole window. (Its waits alone cannot tell: they grow
@@ -84,11 +85,12 @@ struct gprio_mech_state {
 	const char *why;  /* the reason for mech, a static string */
 };
 
-/* Defaults: a trial of 250 ms; GPU-bound at a mean wait of 500 us (several context switches of about 0.2 ms),
- * CPU-bound under 200 us, 1 s windows, one wait of 2 ms before the first window (longer than
- * the driver's default timeslice of an offline neighbour), idle after 10 s, side stream busy
- * after 100 ms, 200 restarts per second (a context switch pair of about 0.25 ms each: a
- * twentieth of offline's time), a restart-bound verdict standing 30 s. */
+/* Defaults: a trial of 250 ms; GPU-bound at a mean wait of 500 us (several context switches
+ * of about 0.2 ms), CPU-bound under 200 us, 1 s windows, one wait of 2 ms before the first
+ * window (longer than the driver's default timeslice of an offline neighbour), idle after
+ * 10 s, side stream busy after 100 ms, 200 restarts per second (a context switch pair of
+ * about 0.25 ms each: a twentieth of offline's time), a restart-bound verdict standing 2 s,
+ * doubled at each failed trial. */
 void gprio_mech_defaults(struct gprio_mech_params *p);
 
 /* Fold obs into st and choose. Returns true when st->mech changed (st->why says why). */

@@ -10,7 +10,7 @@ void gprio_mech_defaults(struct gprio_mech_params *p)
 	p->idle_after = 10 * GPRIO_NS_PER_S;
 	p->side_busy = 100 * GPRIO_NS_PER_MS;
 	p->max_starts = 200;
-	p->recheck = 30 * GPRIO_NS_PER_S;
+	p->recheck = 2 * GPRIO_NS_PER_S;
 	p->trial = 250 * GPRIO_NS_PER_MS;
 }
 
@@ -133,11 +133,13 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		   o->current < p->side_busy) {
 		/* what TSG priority costs offline, measured where it runs (and a lower bound where
 		 * it does not: a neighbour holding the GPU keeps online's work from draining);
-		 * each failed trial doubles the time before the next (up to 16 x) */
+		 * each failed trial doubles the time before the next (up to 32 x): a program's
+		 * start (eager warm-up before a CUDA graph is captured) fails one short verdict,
+		 * a CPU-bound service ends up tried once a minute */
 		want = GPRIO_USE_LEAVE;
 		why = restarts;
 		st->cpu_until = now + (p->recheck << st->strikes);
-		if (protecting && st->strikes < 4)
+		if (protecting && st->strikes < 5)
 			st->strikes++;
 	} else if (now < st->cpu_until && o->current < p->side_busy) {
 		want = GPRIO_USE_LEAVE;

@@ -13,11 +13,12 @@
  *     restarts the GPU under TSG priority offline pays a context switch pair (about 0.2 ms):
  *     at more than `max_starts` restarts per second, leave the GPU alone, and stay so for
  *     `recheck` before its waits may decide again (doubling at each failed trial, up to
- *     32 x: 2 s to 64 s; a program's start, eager warm-up before its CUDA graph is captured,
- *     must not condemn the service that follows). Protection chosen from waits starts with a `trial`: its first stretch, in which
+ *     32 x: 4 s to 128 s), unless online's launches fall under `max_starts` a second, which
+ *     its restarts cannot exceed (a program's eager warm-up before its CUDA graph is captured
+ *     must not condemn the service that follows). Protection chosen from waits starts with a `trial`: its first 100 ms, in which
  *     the backend has every online launch sampled (so restarts are counted exactly, not
  *     estimated from a 20 ms sample a second) and which ends it at once when restarts are
- *     too many: CPU-bound online work pays a quarter second of TSG, not a whole window. (Its waits alone cannot tell: they grow
+ *     too many: CPU-bound online work pays a tenth of a second of TSG, not a whole window. (Its waits alone cannot tell: they grow
  *     behind a neighbour's timeslice and shrink under TSG priority, and its restarts are
  *     undercounted while a neighbour holds the GPU, since its work then does not drain.)
  *   - An online process with a stream that never drains (a busy side stream) would hold its
@@ -82,14 +83,16 @@ struct gprio_mech_state {
 	gprio_ns trial_start, trial_until; /* a trial of protection in progress (0: none) */
 	uint64_t trial_starts, trial_launches, trial_sampled, trial_sampled_starts;
 	unsigned strikes; /* failed trials since online work appeared: recheck << strikes */
-	const char *why;  /* the reason for mech, a static string */
+	gprio_ns rec_start, rec_first, rec_last; /* online launches per second while it launches */
+	uint64_t rec_launches, rec_rate;
+	const char *why; /* the reason for mech, a static string */
 };
 
-/* Defaults: a trial of 250 ms; GPU-bound at a mean wait of 500 us (several context switches
+/* Defaults: a trial of 100 ms; GPU-bound at a mean wait of 500 us (several context switches
  * of about 0.2 ms), CPU-bound under 200 us, 1 s windows, one wait of 2 ms before the first
  * window (longer than the driver's default timeslice of an offline neighbour), idle after
  * 10 s, side stream busy after 100 ms, 200 restarts per second (a context switch pair of
- * about 0.25 ms each: a twentieth of offline's time), a restart-bound verdict standing 2 s,
+ * about 0.25 ms each: a twentieth of offline's time), a restart-bound verdict standing 4 s,
  * doubled at each failed trial. */
 void gprio_mech_defaults(struct gprio_mech_params *p);
 

@@ -10,8 +10,8 @@ void gprio_mech_defaults(struct gprio_mech_params *p)
 	p->idle_after = 10 * GPRIO_NS_PER_S;
 	p->side_busy = 100 * GPRIO_NS_PER_MS;
 	p->max_starts = 200;
-	p->recheck = 2 * GPRIO_NS_PER_S;
-	p->trial = 250 * GPRIO_NS_PER_MS;
+	p->recheck = 4 * GPRIO_NS_PER_S;
+	p->trial = 100 * GPRIO_NS_PER_MS;
 }
 
 const char *gprio_mech_name(enum gprio_mech m)
@@ -50,6 +50,9 @@ static void forget(struct gprio_mech_state *st, gprio_ns now)
 	st->win_waited = 0;
 	st->trial_start = st->trial_until = 0;
 	st->strikes = 0;
+	st->rec_start = now;
+	st->rec_launches = 0;
+	st->rec_rate = 0;
 }
 
 /* Restarts per second over a stretch: the sampled fraction of all launches where samples
@@ -81,6 +84,26 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	st->win_launches += o->launches;
 	st->win_sampled += o->sampled;
 	st->win_sampled_starts += o->sampled_starts;
+	/* online launches per second while it launches (over the span of the last quarter
+	 * window that had launches; idle gaps between requests do not dilute it): restarts
+	 * cannot outnumber them */
+	if (!st->rec_start)
+		st->rec_start = now;
+	if (o->launches) {
+		if (!st->rec_launches)
+			st->rec_first = now;
+		st->rec_last = now;
+		st->rec_launches += o->launches;
+	}
+	if (now - st->rec_start >= p->window / 4) {
+		if (st->rec_launches) {
+			gprio_ns span = st->rec_last - st->rec_first, least = p->window / 40;
+			st->rec_rate =
+				st->rec_launches * GPRIO_NS_PER_S / (span > least ? span : least);
+		}
+		st->rec_start = now;
+		st->rec_launches = 0;
+	}
 	if (st->trial_until) {
 		st->trial_starts += o->starts;
 		st->trial_launches += o->launches;
@@ -141,7 +164,11 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->cpu_until = now + (p->recheck << st->strikes);
 		if (protecting && st->strikes < 5)
 			st->strikes++;
-	} else if (now < st->cpu_until && o->current < p->side_busy) {
+	} else if (now < st->cpu_until && o->current < p->side_busy &&
+		   st->rec_rate > p->max_starts) {
+		/* the verdict stands while online launches fast enough to restart the GPU that
+		 * often (a program's eager warm-up fails a trial; the CUDA graph service that
+		 * follows launches 40 times a second and is judged by its waits again) */
 		want = GPRIO_USE_LEAVE;
 		why = restarts;
 	} else if (protecting) {

@@ -68,7 +68,7 @@ static bool gpriod_alive(const char *path)
 
 int gprio_cmd_run(int argc, char **argv)
 {
-	const char *klass = NULL, *prio = NULL, *weight = NULL;
+	const char *klass = NULL, *prio = NULL, *weight = NULL, *group = NULL;
 	char slo_us[24] = "";
 	int i = 1;
 	for (; i < argc; i++) {
@@ -100,6 +100,19 @@ int gprio_cmd_run(int argc, char **argv)
 					GPRIO_WEIGHT_MAX, weight);
 				return 2;
 			}
+		} else if (strcmp(argv[i], "--group") == 0 && i + 1 < argc) {
+			group = argv[++i];
+			size_t n = strlen(group), ok = strspn(group, "abcdefghijklmnopqrstuvwxyz"
+								     "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+								     "0123456789._:-");
+			if (n == 0 || n > 31 || ok != n) {
+				fprintf(stderr,
+					"gprio run: --group: expected 1-31 of letters, digits, . _ "
+					": "
+					"-, got '%s'\n",
+					group);
+				return 2;
+			}
 		} else if (strcmp(argv[i], "--slo") == 0 && i + 1 < argc) {
 			gprio_ns ns;
 			if (gprio_parse_duration(argv[++i], &ns) || ns < 10 * GPRIO_NS_PER_US ||
@@ -118,7 +131,7 @@ int gprio_cmd_run(int argc, char **argv)
 	}
 	if (!klass || i >= argc) {
 		fprintf(stderr, "usage: gprio run --online|--offline [--priority N] [--weight N] "
-				"[--slo TIME] -- CMD [ARGS...]\n");
+				"[--slo TIME] [--group NAME] -- CMD [ARGS...]\n");
 		return 2;
 	}
 	bool amd = access("/dev/kfd", F_OK) == 0;
@@ -162,6 +175,15 @@ int gprio_cmd_run(int argc, char **argv)
 		setenv("GPRIO_WEIGHT", weight, 1);
 	if (slo_us[0])
 		setenv("GPRIO_SLO_US", slo_us, 1);
+	/* every process this command starts is one job (a launcher and its ranks), held as one
+	 * group, unless an outer gprio run or the user named the group */
+	char own[32];
+	if (group)
+		setenv("GPRIO_GROUP", group, 1);
+	else if (!getenv("GPRIO_GROUP") || !*getenv("GPRIO_GROUP")) {
+		snprintf(own, sizeof(own), "run-%ld", (long)getpid());
+		setenv("GPRIO_GROUP", own, 1);
+	}
 	/* never silent: without gpriod nothing is enforced (the shim passes everything through,
 	 * and registers if gpriod starts later) */
 	const char *shm = getenv("GPRIO_SHM");

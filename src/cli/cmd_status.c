@@ -109,6 +109,16 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 			printf("%.3f", (double)slo / 1e3);
 		else
 			printf("null");
+		/* gpriod writes only names it checked (letters, digits, . _ : -) */
+		char grp[GPRIO_GROUP_MAX];
+		memcpy(grp, r->group, sizeof(grp));
+		grp[sizeof(grp) - 1] = '\0';
+		if (grp[0] && strspn(grp, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+					  "0123456789._:-") == strlen(grp))
+			printf(", \"group\": \"%s\", \"group_gpu_rows\": %d", grp,
+			       __builtin_popcount(atomic_load(&r->group_rows)));
+		else
+			printf(", \"group\": null, \"group_gpu_rows\": 0");
 		printf(", \"mechanisms\": [");
 		int k = 0;
 		for (size_t j = 0; j < sizeof(mech) / sizeof(mech[0]); j++)

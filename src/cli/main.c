@@ -24,11 +24,13 @@ static const struct command commands[] = {
 	{"profiles", gprio_cmd_profiles,
 	 "profiles [NAME]\n  the simulator's GPU profiles and their parameters\n"},
 	{"run", gprio_cmd_run,
-	 "run --online|--offline [--priority N] [--weight N] [--slo TIME] -- CMD [ARGS...]\n"
+	 "run --online|--offline [--priority N] [--weight N] [--slo TIME] [--group NAME] -- CMD "
+	 "[ARGS...]\n"
 	 "  run an unmodified GPU program under gprio (its shim preloaded); says so when no "
 	 "gpriod\n"
 	 "  serves it. --priority 0..15 (default 11 online, 0 offline); --weight 1..1000 (policy\n"
-	 "  wfq; above 1 for trusted users only); --slo 20ms (policy slo)\n"},
+	 "  wfq; above 1 for trusted users only); --slo 20ms (policy slo); --group NAME: the job\n"
+	 "  its processes are held as one with (default: one group per gprio run)\n"},
 	{"status", gprio_cmd_status,
 	 "status [--shm PATH] [--json]\n"
 	 "  gpriod's state and every process under gprio; exit 3 when gpriod is not running\n"},
@@ -110,7 +112,8 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	/* --name=value as --name value; gprio run's program and its arguments stay as given */
-	static const char *const run_values[] = {"--priority", "--weight", "--slo", NULL};
+	static const char *const run_values[] = {"--priority", "--weight", "--slo", "--group",
+						 NULL};
 	bool run = strcmp(c->name, "run") == 0;
 	int n;
 	char **args = gprio_args_split(argc - 1, argv + 1, run ? run_values : NULL, run, &n);

@@ -525,6 +525,59 @@ out=$(run8 online 0x1b 50 capture 2>&1)
 [ "$(echo "$out" | field capture)" = 0 ] && [ "$(echo "$out" | field legacy)" = 55 ] &&
 	ok "graph capture as the first GPU work is left intact; counting starts after it" ||
 	bad "capture: $out"
+# 9. groups: the processes of one job (GPRIO_GROUP; gprio run gives each invocation its own)
+#    are held as one. A rank on GPU 1c whose peer is on 1b, where timeslices are refused and
+#    gating holds offline work, is held with it; an offline job alone on 1c is not.
+GPRIO_GROUP=ddp FAKE_RM_REFUSE=1 run8 offline 0x1b 30000 tsg >/dev/null 2>&1 &
+GA=$!
+GPRIO_GROUP=ddp run8 offline 0x1c 30000 tsg >/dev/null 2>&1 &
+GB=$!
+run8 offline 0x1c 30000 tsg >/dev/null 2>&1 &
+GC=$!
+sleep 0.4
+FAKE_RM_REFUSE=1 run8 online 0x1b 150 gpu >/dev/null 2>&1 &
+ON=$!
+i=0
+until mechs | grep -q "0000:1b:00=gate" || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
+wait $ON
+GPRIO_SHM="$S8" "$GPRIO" status --json >"$TMP/st9.json"
+kill -INT $GA $GB $GC 2>/dev/null
+wait $GA $GB $GC 2>/dev/null
+python3 -c 'import json,sys
+d=json.load(sys.stdin); a,b,c=(int(x) for x in sys.argv[1:4]); p={q["pid"]: q for q in d["processes"]}
+assert p[b]["group"] == "ddp" and p[b]["group_gpu_rows"] == 2, p[b]
+assert p[c]["group"] is None and p[c]["group_gpu_rows"] == 0, p[c]
+assert p[b]["gated_launches"] > 0, "rank on 1c not held with its peer: %s" % p[b]
+assert p[c]["gated_launches"] == 0, "lone job on 1c held: %s" % p[c]
+print(p[b]["gated_launches"], p[a]["gated_launches"])' $GA $GB $GC <"$TMP/st9.json" >"$TMP/g9" 2>&1 &&
+	ok "a group is held as one: its rank on the other GPU too ($(cat "$TMP/g9") gated launches), a lone job there not" ||
+	bad "group: $(cat "$TMP/g9") $(grep -c . "$TMP/st9.json")"
+kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+# ... and never so long that its peers' collectives time out: with online work hot for about a
+# second and --group-max-hold 100ms, a member's launches wait 100 ms at most, each; a process
+# in no group waits until online work cools down
+S9="$TMP/shm9"
+GPRIO_SYSFS_PCI="$TMP/pci" "$GPRIOD" --shm "$S9" --gating=on --group-max-hold 100ms 2>"$TMP/d9.err" &
+DPID=$!
+sleep 0.3
+run9() { c=$1 bus=$2; shift 2; GPRIO_SHM="$S9" GPRIO_CLASS=$c FAKE_PCI_BUS=$bus LD_PRELOAD="$SHIM:$FAKERM" exec "$APP" "$@"; }
+GPRIO_DEBUG=1 GPRIO_GROUP=job run9 offline 0x1c 30000 tsg >/dev/null 2>"$TMP/ga9.err" &
+GA=$!
+GPRIO_GROUP=job run9 offline 0x1c 30000 tsg >/dev/null 2>&1 &
+GB=$!
+GPRIO_DEBUG=1 run9 offline 0x1c 30000 tsg >/dev/null 2>"$TMP/gc9.err" &
+GC=$!
+sleep 0.4
+(run9 online 0x1b 5000 tsg >/dev/null 2>&1) # launches every 0.2 ms for 1 s (run9 execs: a subshell)
+kill -INT $GA $GB $GC 2>/dev/null
+wait $GA $GB $GC 2>/dev/null
+# each wait as the shims log it (GPRIO_DEBUG): "gate opened after X ms", "let through after X ms"
+waits() { sed -n 's/.*\(opened\|let through\) after \([0-9.]*\) ms.*/\2/p' "$1" | sort -g | tail -1; }
+through=$(grep -c "group member let through after" "$TMP/ga9.err")
+ma=$(waits "$TMP/ga9.err") mc=$(waits "$TMP/gc9.err")
+[ "$through" -ge 1 ] && awk -v a="${ma:-999}" -v c="${mc:-0}" 'BEGIN { exit !(a <= 130 && c > 130) }' &&
+	ok "--group-max-hold 100ms bounds each wait of a group member (longest $ma ms, let through $through times; lone job: $mc ms)" ||
+	bad "group hold: member longest '$ma' ms, let through $through times; lone job '$mc' ms"
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 
 [ "$fails" -eq 0 ] || { echo "$fails shim test(s) failed"; exit 1; }

@@ -1,7 +1,8 @@
 /* gpriod's control socket (SOCK_SEQPACKET, PATH.sock next to the control segment, mode 0666).
  * The kernel tells gpriod who is calling (SO_PEERCRED); gprio_auth decides what they may do.
  *   REGISTER  a shim, once: the class/priority it asks for (GPRIO_CLASS / GPRIO_PRIORITY), its
- *             wfq weight and latency objective (GPRIO_WEIGHT / GPRIO_SLO_US, from gprio run).
+ *             wfq weight and latency objective (GPRIO_WEIGHT / GPRIO_SLO_US, from gprio run),
+ *             and in `text` its group (GPRIO_GROUP: letters, digits, . _ : -, up to 31).
  *             Reply: what was granted (+ why, if demoted), its row, and three descriptors
  *             (SCM_RIGHTS): control segment (read-only), hot segment (writable only when the
  *             granted priority > 0), its own stats page. The connection stays open: its closing

@@ -3,6 +3,7 @@
  * segment (gpriod writes it), its own stats memfd, and a hot descriptor that is writable only
  * if its granted priority lets it publish. */
 #define _GNU_SOURCE /* memfd_create, SO_PEERCRED */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <time.h>
@@ -82,6 +83,18 @@ static bool may_publish(int prio)
 	return prio > 0; /* level 0 has nobody below it to gate */
 }
 
+/* A group name as REGISTER carries it: 1..31 of letters, digits, '.', '_', ':', '-'. */
+static bool group_valid(const char *g, size_t cap)
+{
+	size_t n = strnlen(g, cap);
+	if (n == 0 || n >= GPRIO_GROUP_MAX || n == cap)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)g[i]) && !strchr("._:-", g[i]))
+			return false;
+	return true;
+}
+
 static void do_register(struct gprio_nv *nv, struct gprio_peer *peer, struct gprio_ctl_msg *m)
 {
 	struct gprio_nv_client *c = client(nv, peer);
@@ -133,7 +146,16 @@ static void do_register(struct gprio_nv *nv, struct gprio_peer *peer, struct gpr
 		demoted = 1;
 	}
 	uint32_t slo_us = m->slo_us > 3600u * 1000 * 1000 ? 3600u * 1000 * 1000 : m->slo_us;
+	char group[GPRIO_GROUP_MAX] = "";
+	if (m->text[0] && group_valid(m->text, sizeof(m->text)))
+		memcpy(group, m->text, strlen(m->text) + 1);
+	else if (m->text[0])
+		NLOG(nv, "pid %u: group name ignored (1-31 of letters, digits, . _ : -)\n",
+		     peer->pid);
 	struct gprio_shm_proc *r = &nv->shm->procs[row];
+	memcpy(r->group, group, sizeof(group));
+	atomic_store(&r->group_rows, 0);
+	atomic_store(&r->sample_until, 0);
 	memset(&nv->shm->copy[row], 0, sizeof(nv->shm->copy[row]));
 	atomic_store(&r->uid, peer->uid);
 	atomic_store(&r->priority, (uint32_t)prio);
@@ -154,8 +176,8 @@ static void do_register(struct gprio_nv *nv, struct gprio_peer *peer, struct gpr
 	close(mfd);
 	if (demoted)
 		NLOG(nv, "pid %u: %s\n", peer->pid, rep.text);
-	NLOG(nv, "pid %u (uid %u) registered: %s, priority %d, row %d\n", peer->pid, peer->uid,
-	     gprio_class_name(k), prio, row);
+	NLOG(nv, "pid %u (uid %u) registered: %s, priority %d, row %d%s%s\n", peer->pid, peer->uid,
+	     gprio_class_name(k), prio, row, group[0] ? ", group " : "", group);
 }
 
 static void do_set(struct gprio_nv *nv, struct gprio_peer *c, struct gprio_ctl_msg *m)

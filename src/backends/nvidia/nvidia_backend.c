@@ -31,6 +31,7 @@ void gprio_nv_cfg_defaults(struct gprio_nv_cfg *c)
 	c->gating = true;
 	c->inflight_bound = 0;
 	c->max_per_user = 16;
+	c->group_hold = 60 * GPRIO_NS_PER_S;
 	c->log = NULL;
 }
 
@@ -225,6 +226,7 @@ int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gp
 	atomic_store(&s->gating, cfg->gating ? 1u : 0u);
 	atomic_store(&s->inflight_bound, cfg->inflight_bound);
 	atomic_store(&s->mech_auto, cfg->mech_auto ? 1u : 0u);
+	atomic_store(&s->group_hold_ns, cfg->group_hold);
 	atomic_store(&s->policy, cfg->policy);
 	memset(nv->hot, 0, sizeof(*nv->hot));
 	nv->shm = s;
@@ -465,6 +467,7 @@ static int nv_refresh(void *be, struct gprio_table *t, gprio_ns now)
 		}
 	}
 	gprio_nv_mechanisms(nv, now);
+	gprio_nv_groups(nv);
 	return 0;
 }
 

@@ -40,6 +40,7 @@ struct gprio_nv_cfg {
 	uint32_t tsg_offline_us;       /* and offline (1 us), `tsg-guarded` offline too */
 	uint32_t inflight_bound;       /* offline submissions not yet finished (0: no bound) */
 	uint32_t max_per_user;         /* connections of one untrusted user */
+	gprio_ns group_hold;           /* longest hold of a group member at once (0: none) */
 	FILE *log;                     /* registrations and refusals; may be NULL */
 };
 
@@ -90,6 +91,9 @@ int gprio_nv_reap(struct gprio_nv *nv);
 /* nvidia_mech.c: list the GPUs the processes report, choose each one's mechanism from its
  * processes' counters (mechanism.h), publish it for the shims, log changes (every tick). */
 void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now);
+/* Each grouped process's group_rows: its group's GPU rows, with two members or more (every
+ * tick). */
+void gprio_nv_groups(struct gprio_nv *nv);
 /* The GPU rows and their mechanisms, for gpriod's status and gprio status. */
 void gprio_nv_print_gpus(FILE *f, const struct gprio_shm *s, gprio_ns now);
 

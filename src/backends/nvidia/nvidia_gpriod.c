@@ -76,6 +76,10 @@ static int nv_option(const char *flag, const char *val)
 		return gprio_parse_number(val, 0, 255, &v) && v == (int)v
 			       ? (c->inflight_bound = (uint32_t)v, 0)
 			       : -EINVAL;
+	if (strcmp(flag, "--group-max-hold") == 0)
+		return gprio_parse_duration_in(val, 0, 3600 * GPRIO_NS_PER_S, &ns)
+			       ? -EINVAL
+			       : (c->group_hold = ns, 0);
 	if (strcmp(flag, "--max-per-user") == 0)
 		return gprio_parse_number(val, 1, 256, &v) && v == (int)v
 			       ? (c->max_per_user = (uint32_t)v, 0)
@@ -220,6 +224,9 @@ const struct gpriod_backend gpriod_backend_nvidia = {
 		"launch gating",
 	.usage = "  --shm PATH                  control segment; PATH.sock, PATH.hot beside it "
 		 "(" GPRIO_SHM_DEFAULT_PATH ", or $GPRIO_SHM)\n"
+		 "  --mechanism auto|fixed      auto: per GPU, from what its online work needs "
+		 "(default); fixed: the timeslices and gating below, node-wide (implied by any "
+		 "of them)\n"
 		 "  --online-timeslice TIME     TSG timeslice of online processes (0: driver "
 		 "default; default 0)\n"
 		 "  --offline-timeslice TIME    TSG timeslice of offline processes (default 1us)\n"
@@ -228,7 +235,10 @@ const struct gpriod_backend gpriod_backend_nvidia = {
 		 "  --offline-inflight N        most unfinished offline submissions (0: no bound; "
 		 "default 0)\n"
 		 "  --max-per-user N            connections of one user not in --allow (default "
-		 "16)\n",
+		 "16)\n"
+		 "  --group-max-hold TIME       longest a member of a group (GPRIO_GROUP, one per "
+		 "gprio run) is held at once, so its peers' collectives never time out (0: no "
+		 "bound; default 60s)\n",
 	.defaults = nv_defaults,
 	.option = nv_option,
 	.open = nv_open,

@@ -239,3 +239,47 @@ void gprio_nv_print_gpus(FILE *f, const struct gprio_shm *s, gprio_ns now)
 		fprintf(f, "mechanism: per GPU, chosen as online work appears (no GPU reported "
 			   "yet)\n");
 }
+
+/* Groups (a job of several processes: DDP ranks, a launcher's workers): the processes of one
+ * user with the same group name are held as one. Each member's group_rows is the union of the
+ * members' GPU rows (every row while a member has not reported its GPU, or with the mechanism
+ * fixed node-wide), so the gate holds all of them while any of their GPUs is hot: a rank is
+ * not left spinning in a collective on a GPU other work could use while its peer is held. */
+void gprio_nv_groups(struct gprio_nv *nv)
+{
+	struct gprio_shm *s = nv->shm;
+	const uint32_t all = (uint32_t)((1ull << GPRIO_SHM_GPUS) - 1);
+	uint32_t rows[GPRIO_SHM_PROCS] = {0};
+	bool any = false, per_gpu = atomic_load(&s->mech_auto) != 0;
+	for (uint32_t i = 0; i < GPRIO_SHM_PROCS; i++) {
+		const struct gprio_shm_proc *r = &s->procs[i];
+		if (!atomic_load(&r->pid) || !r->group[0])
+			continue;
+		any = true;
+		rows[i] = all;
+		const struct gprio_shm_stats *st = per_gpu ? gprio_nv_stats_of(nv, i) : NULL;
+		uint32_t n = st ? atomic_load(&st->ngpus) : 0, mine = 0;
+		for (uint32_t k = 0; k < n && k < GPRIO_SHM_PROC_GPUS; k++) {
+			uint32_t pci = atomic_load(&st->gpus[k]);
+			for (int g = 0; pci && g < GPRIO_SHM_GPUS; g++)
+				if (atomic_load(&s->gpus[g].pci) == pci)
+					mine |= 1u << g;
+		}
+		if (mine)
+			rows[i] = mine;
+	}
+	for (uint32_t i = 0; i < GPRIO_SHM_PROCS; i++) {
+		struct gprio_shm_proc *r = &s->procs[i];
+		uint32_t want = 0, members = 0;
+		for (uint32_t j = 0; any && rows[i] && j < GPRIO_SHM_PROCS; j++)
+			if (rows[j] && atomic_load(&s->procs[j].uid) == atomic_load(&r->uid) &&
+			    !strncmp(s->procs[j].group, r->group, GPRIO_GROUP_MAX)) {
+				want |= rows[j];
+				members++;
+			}
+		if (members < 2)
+			want = 0;
+		if (atomic_load(&r->group_rows) != want)
+			atomic_store(&r->group_rows, want);
+	}
+}

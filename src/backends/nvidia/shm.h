@@ -24,6 +24,7 @@
 #define GPRIO_SHM_PROCS     64
 #define GPRIO_SHM_GPUS      16 /* GPUs of one node gpriod schedules apart */
 #define GPRIO_SHM_PROC_GPUS 4  /* GPUs one process reports */
+#define GPRIO_GROUP_MAX     32 /* a group name, with its NUL */
 
 /* A GPU's PCI id as the shims report it (domain << 16 | bus << 8 | device), printed the way
  * lspci and sysfs name it: printf(GPRIO_PCI_FMT, GPRIO_PCI_ARGS(pci)) */
@@ -91,10 +92,14 @@ struct gprio_shm_proc {
 	_Atomic uint32_t gate_override; /* enum gprio_gate_override */
 	_Atomic uint32_t weight;        /* wfq: granted weight (1..GPRIO_WEIGHT_MAX) */
 	_Atomic uint32_t slo_us;        /* slo: latency objective (0: none) */
-	_Atomic uint32_t group_rows;    /* GPU rows of its job's other processes (group gating) */
+	/* Its job (GPRIO_GROUP, set by gprio run: one group per `gprio run`): the processes of
+	 * one user that share a group name are held as one. group_rows: the GPU rows of all of
+	 * them, when there are two or more (0: alone); the gate holds it while any is hot. */
+	_Atomic uint32_t group_rows;
 	/* until then the shim samples every launch (a trial of protection on its GPU: restarts
 	 * counted exactly, gprio/mechanism.h) */
 	_Atomic uint64_t sample_until;
+	char group[GPRIO_GROUP_MAX]; /* "" : none */
 };
 
 /* Per GPU and priority level. A process whose GPUs gpriod has not listed yet publishes on
@@ -127,6 +132,10 @@ struct gprio_shm {
 	_Atomic uint32_t
 		inflight_bound;     /* offline: most submissions not yet finished (0: no bound) */
 	_Atomic uint32_t mech_auto; /* 1: per-GPU mechanisms below; 0: the fields above */
+	_Atomic uint32_t pad;
+	/* a member of a group held this long at once is let through (its peers wait in
+	 * collectives that time out: NCCL's watchdog, 10 min by default); 0: no bound */
+	_Atomic uint64_t group_hold_ns;
 	struct gprio_shm_gpu gpus[GPRIO_SHM_GPUS];
 	struct gprio_shm_proc procs[GPRIO_SHM_PROCS];
 	/* each process's counters as of gpriod's last tick (for gprio status), apart from the rows

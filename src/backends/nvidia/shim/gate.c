@@ -117,6 +117,9 @@ void shim_launch_gate(void)
 				want = gprio_hot_extend(cur, now, hyst);
 		}
 	}
+	/* held as one with our group: while any of its GPUs is hot (publishing stays ours) */
+	uint32_t group = atomic_load_explicit(&row->group_rows, memory_order_relaxed);
+	rows |= group;
 	if (!gating_on(b, rows))
 		return;
 	unsigned bound = shim_inflight_bound();
@@ -144,6 +147,16 @@ void shim_launch_gate(void)
 							   : "heartbeat stale");
 			break; /* fail open */
 		}
+		gprio_ns most = atomic_load_explicit(&b->shm->group_hold_ns, memory_order_relaxed);
+		if (group && most && now - t0 >= most) {
+			/* a group member is never held so long that its peers' collectives time
+			 * out: this launch goes, the next one is gated again */
+			SHIM_LOG("gate: group member let through after %.3f ms\n",
+				 (double)(now - t0) / 1e6);
+			break;
+		}
+		group = atomic_load_explicit(&row->group_rows, memory_order_relaxed);
+		rows = rows_of(b) | group;
 		load_hot(b, rows, hot);
 		ov = atomic_load_explicit(&row->gate_override, memory_order_relaxed);
 		prio = (int)atomic_load_explicit(&row->priority, memory_order_relaxed);

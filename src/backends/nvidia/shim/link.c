@@ -128,6 +128,7 @@ bool shim_register(void)
 				  .priority = g_shim.prio,
 				  .weight = g_shim.weight,
 				  .slo_us = g_shim.slo_us};
+	memcpy(m.text, g_shim.group, sizeof(g_shim.group)); /* REGISTER: the group name */
 	struct pollfd p = {.fd = fd, .events = POLLIN};
 	int fds[3], nfds = 0;
 	int wait_ms = heartbeat_fresh(shm_path()) ? 500 : 5;

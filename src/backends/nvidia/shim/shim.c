@@ -66,6 +66,9 @@ __attribute__((constructor)) static void shim_init(void)
 	}
 	g_shim.weight = env_u32("GPRIO_WEIGHT", GPRIO_WEIGHT_MAX);
 	g_shim.slo_us = env_u32("GPRIO_SLO_US", 3600u * 1000 * 1000);
+	const char *grp = getenv("GPRIO_GROUP");
+	if (grp && *grp) /* gpriod checks it (and says when it is ignored) */
+		snprintf(g_shim.group, sizeof(g_shim.group), "%s", grp);
 	shim_mps_setup(k);
 	SHIM_LOG("class %s priority %d: registers with gpriod at its first GPU work\n",
 		 gprio_class_name(k), g_shim.prio);

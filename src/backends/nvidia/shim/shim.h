@@ -74,6 +74,7 @@ struct shim {
 	int klass;               /* -1: not started by gprio run: pass everything through */
 	int prio;                /* what we ask gpriod for */
 	uint32_t weight, slo_us; /* wfq weight and latency objective we ask for (0: none) */
+	char group[32];          /* GPRIO_GROUP: the job we belong to ("": none) */
 	bool debug, trace_rm;
 	gprio_ns verify_max_ns; /* longest interval between TSG read-backs */
 	uint32_t mps_mech;      /* GPRIO_MECH_MPS when an MPS control daemon runs */

@@ -14,6 +14,8 @@ command -v clang-format-14 >/dev/null 2>&1 || want="$want clang-format-14"
 command -v cppcheck >/dev/null 2>&1 || want="$want cppcheck"
 # the metrics test: promtool checks the exposition and a real Prometheus scrapes gpriod
 command -v promtool >/dev/null 2>&1 || want="$want prometheus"
+# the Kubernetes manifest check (tests/deploy): node and npm, which fetch its schemas
+command -v node >/dev/null 2>&1 && command -v npm >/dev/null 2>&1 || want="$want nodejs npm"
 [ -n "$need$want" ] || exit 0
 SUDO=""
 [ "$(id -u)" -eq 0 ] || SUDO=sudo

@@ -578,6 +578,26 @@ ma=$(waits "$TMP/ga9.err") mc=$(waits "$TMP/gc9.err")
 [ "$through" -ge 1 ] && awk -v a="${ma:-999}" -v c="${mc:-0}" 'BEGIN { exit !(a <= 130 && c > 130) }' &&
 	ok "--group-max-hold 100ms bounds each wait of a group member (longest $ma ms, let through $through times; lone job: $mc ms)" ||
 	bad "group hold: member longest '$ma' ms, let through $through times; lone job '$mc' ms"
+# 10. a program in a container: its own PID namespace (it is pid 1 there), gpriod's directory
+#     mounted, no shared IPC namespace needed (the segments are files). gpriod sees it by its
+#     node pid (SO_PEERCRED translates it) and schedules it.
+if unshare --pid --fork --mount-proc true 2>/dev/null; then
+	GPRIO_SHM="$S9" GPRIO_CLASS=offline FAKE_PCI_BUS=0x1c LD_PRELOAD="$SHIM:$FAKERM" \
+		unshare --pid --fork --mount-proc --ipc sh -c 'echo "in-container pid $$" >&2; exec "$0" 8000 tsg' "$APP" \
+		>/dev/null 2>"$TMP/ct.err" &
+	CT=$!
+	i=0
+	until GPRIO_SHM="$S9" "$GPRIO" status --json 2>/dev/null | grep -q '"pid"' || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
+	hp=$(GPRIO_SHM="$S9" "$GPRIO" status --json | python3 -c 'import json,sys; print(" ".join(str(p["pid"]) for p in json.load(sys.stdin)["processes"]))')
+	kill -INT $CT 2>/dev/null; pkill -INT -f "$APP 8000 tsg" 2>/dev/null; wait $CT 2>/dev/null
+	app=$(ps -o pid= -C "$(basename "$APP")" 2>/dev/null | tr -d ' ' | head -1)
+	[ -n "$hp" ] && [ "$hp" != 1 ] && grep -q "in-container pid 1" "$TMP/ct.err" &&
+		[ "$(cat /proc/"$hp"/comm 2>/dev/null || echo gone)" != sh ] &&
+		ok "a program in its own PID and IPC namespaces (pid 1 there) registers under its node pid $hp" ||
+		bad "container: registered '$hp', $(cat "$TMP/ct.err") $app"
+else
+	echo "skip - container check (unshare --pid not permitted here)"
+fi
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 
 [ "$fails" -eq 0 ] || { echo "$fails shim test(s) failed"; exit 1; }

@@ -8,6 +8,6 @@ cd "$(dirname "$0")/.."
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGPRIO_TESTS=OFF >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 if [ "$#" -eq 0 ]; then
-	set -- --compare none,priority,priority:stage1,priority:stage2
+	set -- --compare none,priority,priority:stage1,priority:stage2,priority:stage3
 fi
 exec ./build/gprio sim "$@"

@@ -23,8 +23,8 @@ static const char *variant_help(void)
 	char names[128];
 	gprio_policy_names(names, sizeof(names));
 	snprintf(buf, sizeof(buf),
-		 "expected one of %s, optionally with :poll, :events, :stage1 or "
-		 ":stage2",
+		 "expected one of %s, optionally with :poll, :events, :stage1, :stage2 or "
+		 ":stage3",
 		 names);
 	return buf;
 }

@@ -32,7 +32,7 @@ static const char *preempt_desc(const struct sim_scenario *sc)
 					      : "TSG timeslice + launch gating";
 }
 
-#define COLS 5
+#define COLS (SIM_MAX_VARIANTS + 1) /* alone, then each variant */
 
 /* The baseline of process i: its own run alone (online alone or offline alone). */
 static const struct sim_proc_result *alone_of(const struct sim_compare *c, const char *name)
@@ -125,6 +125,19 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 	for (uint32_t i = 0; i < c->nruns; i++)
 		if (c->runs[i].ctl_name[0] && sim_stage_controller()) {
 			fprintf(f, "%s", sim_stage_controller()->note);
+			break;
+		}
+	for (uint32_t i = 0; i < c->nruns; i++)
+		if (c->runs[i].monitor_cpu_share > 0) {
+			fprintf(f,
+				"  :stage3 = the in-kernel monitor (kernel/amdkfd/0005): the same "
+				"policy in "
+				"KFD, every %.3f ms, hysteresis %.3f ms, per-queue unmap, no "
+				"system call; "
+				"its CPU is modelled (%u ns a tick + %u ns a queue), not "
+				"measured\n",
+				ms(SIM_STAGE3_PERIOD), ms(SIM_STAGE3_HYSTERESIS),
+				SIM_STAGE3_TICK_NS, SIM_STAGE3_QUEUE_NS);
 			break;
 		}
 	fprintf(f, "\n");
@@ -243,6 +256,8 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 	}
 	ROWD("monitor ticks", "%16.0f", false, 0.0, true, (double)r->mon.ticks);
 	ROWD("monitor event wake-ups", "%16.0f", false, 0.0, true, (double)r->mon.event_wakeups);
+	ROWD("monitor CPU, modelled (%)", "%16.2f", false, 0.0, r->monitor_cpu_share > 0,
+	     100.0 * r->monitor_cpu_share);
 	ROWD("suspend timeouts", "%16.0f", false, 0.0, true, (double)r->mon.timeouts);
 	ROW("GPU resets", "%16llu", (unsigned long long)(on->resets + off->resets),
 	    (unsigned long long)r->resets);
@@ -334,14 +349,15 @@ static void json_result(FILE *f, const struct sim_compare *c, const struct sim_r
 		"\"suspends\": %llu, \"resumes\": %llu, \"suspend_calls\": %llu, "
 		"\"resume_calls\": %llu, \"timeouts\": %llu, \"failures\": %llu, "
 		"\"share_releases\": %llu, \"preempt_latency_us\": {\"p50\": %.3f, \"p99\": %.3f, "
-		"\"max\": %.3f}}",
+		"\"max\": %.3f}, \"cpu_share_modelled\": %.5f}",
 		(unsigned long long)r->mon.ticks, (unsigned long long)r->mon.event_wakeups,
 		(unsigned long long)r->mon.inversions, (unsigned long long)r->mon.suspends,
 		(unsigned long long)r->mon.resumes, (unsigned long long)r->mon.suspend_calls,
 		(unsigned long long)r->mon.resume_calls, (unsigned long long)r->mon.timeouts,
 		(unsigned long long)r->mon.failures, (unsigned long long)r->mon.share_releases,
 		us(gprio_hist_permille(&r->mon.preempt_lat, 500)),
-		us(gprio_hist_permille(&r->mon.preempt_lat, 990)), us(r->mon.preempt_lat.max));
+		us(gprio_hist_permille(&r->mon.preempt_lat, 990)), us(r->mon.preempt_lat.max),
+		r->monitor_cpu_share);
 	fprintf(f,
 		", \"hw_preemptions\": %llu, \"device_wide_unmaps\": %llu, \"context_switches\": "
 		"%llu"

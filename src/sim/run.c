@@ -183,15 +183,22 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, si
 	}
 	snprintf(res->policy, sizeof(res->policy), "%s%s%s",
 		 gprio_policy_name(sc->sched.policy.policy),
-		 sc->kfd.stage      ? ""
-		 : sc->sched.events ? ""
-				    : ":poll",
+		 sc->kfd.stage || sc->kernel_monitor ? ""
+		 : sc->sched.events                  ? ""
+						     : ":poll",
 		 sc->kfd.stage == 1   ? ":stage1"
 		 : sc->kfd.stage == 2 ? ":stage2"
+		 : sc->kernel_monitor ? ":stage3"
 				      : "");
 	snprintf(res->profile, sizeof(res->profile), "%s", sc->profile.name);
 	res->seed = sc->seed;
 	res->poll_only = !sc->sched.events;
+	if (sc->kernel_monitor && res->sim_time) {
+		/* the modelled CPU of the in-kernel monitor over the measured window */
+		double per_tick = SIM_STAGE3_TICK_NS + (double)SIM_STAGE3_QUEUE_NS * w.nq;
+		double ticks = (double)res->sim_time / (double)sc->sched.poll;
+		res->monitor_cpu_share = ticks * per_tick / (double)res->sim_time;
+	}
 	res->poll = sc->sched.poll;
 	res->events = w.events;
 	res->device_wide_ops = w.device_wide_ops;
@@ -247,6 +254,8 @@ int sim_variant_parse(const char *s, struct sim_variant *v)
 			v->stage = 1;
 		else if (strcmp(colon, "stage2") == 0)
 			v->stage = 2;
+		else if (strcmp(colon, "stage3") == 0)
+			v->stage = 3;
 		else
 			return -EINVAL;
 	}
@@ -280,7 +289,20 @@ int sim_compare_run(const struct sim_scenario *sc, const struct sim_variant *var
 		tmp.sched.policy.policy = variants[i].policy;
 		if (variants[i].events >= 0)
 			tmp.sched.events = variants[i].events;
-		if (variants[i].stage) {
+		if (variants[i].stage == 3) {
+			/* the in-kernel monitor: the core's policy in KFD (the sim backend stands
+			 * for it), per-queue preemption, polled on an hrtimer */
+			if (sc->profile.arch != SIM_ARCH_AMD_CPSCH) {
+				snprintf(err, errlen, "%s: stage 3 needs an AMD profile, not '%s'",
+					 sc->path, sc->profile.name);
+				return -EINVAL;
+			}
+			tmp.kernel_monitor = true;
+			tmp.profile.preempt = SIM_AMD_PER_QUEUE;
+			tmp.sched.events = false;
+			tmp.sched.poll = SIM_STAGE3_PERIOD;
+			tmp.sched.policy.hysteresis = SIM_STAGE3_HYSTERESIS;
+		} else if (variants[i].stage) {
 			/* the amdkfd backend on the simulated KFD: stock KFD (device-wide unmap) or the
 			 * patched one (per-queue); KFD reports no new work, so it polls */
 			tmp.kfd.stage = variants[i].stage;

@@ -15,7 +15,7 @@
 #define SIM_MAX_PROCS    64
 #define SIM_MAX_GPU_KEYS 32
 #define SIM_ERR_LEN      512
-#define SIM_MAX_VARIANTS 4 /* columns of one comparison */
+#define SIM_MAX_VARIANTS 5 /* columns of one comparison */
 
 enum sim_arrival {
 	SIM_ARRIVE_CONTINUOUS = 0,
@@ -91,6 +91,7 @@ struct sim_scenario {
 	struct gprio_monitor_cfg sched;
 	gprio_ns event_latency; /* backend reports new work -> monitor runs */
 	gprio_ns die_at;        /* the controller dies then (fail-open); GPRIO_NS_NEVER: never */
+	bool kernel_monitor;    /* stage 3: the monitor runs in KFD (SIM_STAGE3_*) */
 	bool mech_auto; /* NV: the per-GPU mechanism law (gprio/mechanism.h) as gpriod runs it by
 			 * default; else launch gating plus a tiny held timeslice */
 	uint32_t nprocs;
@@ -134,6 +135,18 @@ struct sim_proc_result {
 	double busy_share;         /* fraction of measured time a kernel of it was on the GPU */
 };
 
+/* Stage 3, the in-kernel monitor (kernel/amdkfd/0005): the core's detector and policy run in
+ * KFD from an hrtimer every SIM_STAGE3_PERIOD, read each managed queue's rptr and wptr through
+ * pages pinned when the queue was registered, and preempt per queue (the stage-2 unmap path,
+ * no system call). Its hysteresis is longer than user space's: at a 250 us period a 500 us
+ * hysteresis releases offline within a request's CPU gaps. Its CPU cost per tick is modelled,
+ * not measured: SIM_STAGE3_TICK_NS (hrtimer wake-up, the policy) plus SIM_STAGE3_QUEUE_NS per
+ * managed queue (two reads of kernel-mapped words, the detector's comparisons). */
+#define SIM_STAGE3_PERIOD     (250 * GPRIO_NS_PER_US)
+#define SIM_STAGE3_HYSTERESIS GPRIO_NS_PER_MS
+#define SIM_STAGE3_TICK_NS    1000u
+#define SIM_STAGE3_QUEUE_NS   200u
+
 struct sim_result {
 	char policy[24]; /* the variant: policy[:poll] */
 	char profile[32];
@@ -149,6 +162,8 @@ struct sim_result {
 	double offline_iter_per_s;        /* all offline processes */
 	double online_busy_share;
 	struct gprio_monitor_stats mon;
+	/* stage 3 (the in-kernel monitor): the CPU it takes, modelled (sim_stage3_cpu_share) */
+	double monitor_cpu_share;
 	uint64_t device_wide_ops;      /* AMD: unmap+remap of every queue */
 	uint64_t hw_preemptions;       /* queue-level preemptions the hardware carried out */
 	uint64_t ctx_switches;         /* NV: context switches */
@@ -215,7 +230,7 @@ struct sim_compare {
 struct sim_variant {
 	const struct gprio_policy *policy;
 	int events; /* -1: as the scenario says, 0: poll only, 1: event wake-ups */
-	int stage;  /* 0: sim backend; 1, 2: amdkfd backend, stage 1 or 2 */
+	int stage;  /* 0: sim backend; 1, 2: amdkfd backend, stage 1 or 2; 3: in-kernel monitor */
 };
 
 int sim_variant_parse(const char *s, struct sim_variant *v);

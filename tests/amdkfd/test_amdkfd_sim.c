@@ -321,7 +321,9 @@ static void variant_names(void **s)
 	assert_int_equal(sim_variant_parse("share:stage2", &v), 0);
 	assert_int_equal(v.stage, 2);
 	assert_ptr_equal(v.policy, gprio_policy_find("share"));
-	assert_int_equal(sim_variant_parse("priority:stage3", &v), -EINVAL);
+	assert_int_equal(sim_variant_parse("priority:stage3", &v), 0);
+	assert_int_equal(v.stage, 3);
+	assert_int_equal(sim_variant_parse("priority:stage4", &v), -EINVAL);
 }
 
 /* [kfd] errors name the place and the value. */

@@ -1,10 +1,23 @@
-/* Basic types shared by every layer. Plain C11, no I/O: usable from a kernel module later. */
+/* Basic types shared by every layer. Plain C11, no I/O: builds in user space, freestanding, and
+ * in a kernel module (kernel/core-check.sh). */
 #ifndef GPRIO_TYPES_H
 #define GPRIO_TYPES_H
 
+#ifdef __KERNEL__ /* inside a kernel module (kernel/core-check.sh builds it so) */
+#include <linux/limits.h>
+#include <linux/stddef.h>
+#include <linux/types.h>
+#ifndef UINT64_MAX
+#define UINT64_MAX U64_MAX
+#endif
+#ifndef UINT32_MAX
+#define UINT32_MAX U32_MAX
+#endif
+#else
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#endif
 
 /* All time inside gprio is nanoseconds on an injected clock (virtual in the simulator). */
 typedef uint64_t gprio_ns;

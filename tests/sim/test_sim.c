@@ -99,7 +99,7 @@ static void same_seed_same_report(void **s)
 
 /* Stage 3, the in-kernel monitor, on the shipped MI308X example: online p99 within 1.10 x
  * alone with offline at least 0.85 of what online leaves, at a 250 us period, per-queue
- * preemption and no system call; its modelled CPU stays under 2 % of a core; the same policy
+ * preemption and no system call; its modelled CPU stays under 5 % of a core; the same policy
  * polled every 5 ms from user space (as stages 1 and 2 must; they run in test_amdkfd_sim,
  * which links the simulated KFD) stays far from it. Not on an NVIDIA profile. */
 static void mi308x_stage3(void **s)
@@ -125,7 +125,7 @@ static void mi308x_stage3(void **s)
 	assert_true(r3->offline_iter_per_s >= 0.85 * left);
 	assert_int_equal(r3->device_wide_ops, 0);
 	assert_true(r3->hw_preemptions > 0);
-	assert_true(r3->monitor_cpu_share > 0 && r3->monitor_cpu_share < 0.02);
+	assert_true(r3->monitor_cpu_share > 0 && r3->monitor_cpu_share < 0.05);
 	assert_nothing_lost(r3, "stage3");
 	sim_scenario_free(&sc);
 	/* an NVIDIA profile has no KFD to patch */

@@ -112,6 +112,13 @@ out=$("$GPRIO" help run); [ "$(echo "$out" | head -c 16)" = "usage: gprio run" ]
 GPRIO_SHIM=/dev/null "$GPRIO" run --offline --priority 12 -- true 2>"$TMP/w" ; grep -q "warning: offline at priority 12 holds back online work" "$TMP/w" &&
 	ok "an offline priority above online is warned about" || bad "no warning: $(cat "$TMP/w")"
 expect_fail "unknown command" 2 "unknown command 'frob'" -- frob
+# groups: one per gprio run by default, named with --group, an inner gprio run joins the outer
+out=$(GPRIO_SHIM=/dev/null GPRIO_SHM="$TMP/none" "$GPRIO" run --offline -- sh -c 'echo "$GPRIO_GROUP"' 2>/dev/null)
+case "$out" in run-[0-9]*) ok "gprio run puts its processes in a group of their own ($out)" ;; *) bad "group: '$out'" ;; esac
+out=$(GPRIO_SHIM=/dev/null GPRIO_SHM="$TMP/none" "$GPRIO" run --offline --group=ddp.1 -- \
+	"$GPRIO" run --offline -- sh -c 'echo "$GPRIO_GROUP"' 2>/dev/null)
+[ "$out" = ddp.1 ] && ok "--group names it; an inner gprio run stays in it" || bad "--group: '$out'"
+expect_fail "bad group name" 2 "--group: expected 1-31 of letters, digits, . _ : -, got 'a b'" -- run --offline --group "a b" -- true
 
 # 5. doctor gives a verdict on a machine without an AMD GPU too
 if GPRIO_KFD_DEV=/nonexistent/kfd "$GPRIO" doctor | grep -q "verdict: no AMD GPU here"; then ok "doctor without AMD GPU"; else bad "doctor"; fi

@@ -552,6 +552,14 @@ assert p[c]["gated_launches"] == 0, "lone job on 1c held: %s" % p[c]
 print(p[b]["gated_launches"], p[a]["gated_launches"])' $GA $GB $GC <"$TMP/st9.json" >"$TMP/g9" 2>&1 &&
 	ok "a group is held as one: its rank on the other GPU too ($(cat "$TMP/g9") gated launches), a lone job there not" ||
 	bad "group: $(cat "$TMP/g9") $(grep -c . "$TMP/st9.json")"
+# a group name only gprio run checks is checked again by gpriod (any program sets the variable)
+GPRIO_GROUP='a"b' run8 offline 0x1c 30000 tsg >/dev/null 2>&1 &
+GX=$!
+sleep 0.4
+gx=$(GPRIO_SHM="$S8" "$GPRIO" status --json | python3 -c 'import json,sys; print([p["group"] for p in json.load(sys.stdin)["processes"] if p["pid"] == int(sys.argv[1])])' $GX 2>&1)
+kill -INT $GX 2>/dev/null; wait $GX 2>/dev/null
+[ "$gx" = "[None]" ] && grep -q "pid $GX: group name ignored" "$TMP/d8.err" &&
+	ok "a malformed group name is ignored, and gpriod says so" || bad "bad group name: '$gx' $(tail -2 "$TMP/d8.err")"
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 # ... and never so long that its peers' collectives time out: with online work hot for about a
 # second and --group-max-hold 100ms, a member's launches wait 100 ms at most, each; a process

@@ -29,20 +29,32 @@ mps_stop() {
 
 # pair CASE SETUP ONLINE_CMD OFFLINE_CMD (commands as words; the window/duration options are
 # appended). START: seconds the offline job gets before the online one starts (model loading).
+# ON2 / OFF2 (commands, optional): a second online service and a second offline job started
+# beside them (CASE.SETUP.online2.json, .offline2.json, .lat2).
 pair() {
-	local c=$1 s=$2 on=$3 off=$4 opid= start=${START:-1}
+	local c=$1 s=$2 on=$3 off=$4 opid= opid2= npid2= p= start=${START:-1}
 	setup_begin "$s"
 	echo "== $(date +%T) $c / $s" >&2
 	if [ "$s" != online_alone ]; then
 		"${OFF[@]}" $off --seconds $((DUR + start + 3)) --window-start $((start)).5 \
 			--window-end $((DUR + start)).5 >"$OUT/$c.$s.offline.json" &
 		opid=$!
+		if [ -n "${OFF2:-}" ]; then
+			"${OFF[@]}" $OFF2 --seconds $((DUR + start + 3)) --window-start $((start)).5 \
+				--window-end $((DUR + start)).5 >"$OUT/$c.$s.offline2.json" &
+			opid2=$!
+		fi
 	fi
 	if [ "$s" != offline_alone ]; then
 		sleep "$start"
+		if [ -n "${ON2:-}" ]; then
+			"${ON[@]}" $ON2 --warmup 0.5 --seconds "$DUR" --dump "$OUT/$c.$s.lat2" \
+				>"$OUT/$c.$s.online2.json" &
+			npid2=$!
+		fi
 		"${ON[@]}" $on --warmup 0.5 --seconds "$DUR" --dump "$OUT/$c.$s.lat" >"$OUT/$c.$s.online.json"
 	fi
-	[ -n "$opid" ] && wait "$opid"
+	for p in $npid2 $opid $opid2; do wait "$p"; done
 	setup_end "$s"
 }
 

@@ -1,14 +1,18 @@
 #!/bin/bash
 # The workload matrix, one command on the GPU machine:
-#   bench/gpu/matrix.sh OUTDIR [CELL...]     CELL: graph eager decode side (default: all)
+#   bench/gpu/matrix.sh OUTDIR [CELL...]     CELL: graph eager decode side (default: all one-GPU
+#                                            cells), or on a 2-GPU machine ddp other two
 #   DUR=20 (seconds of online requests per run), SETUPS="online_alone offline_alone together
 #   tsg mps gprio" (default: all six, gprio second so that a run cut short still compares it;
 #   SETUPS_<cell> overrides it for one cell)
 # Online (torch_bench.py): graph = ResNet-50 bs16 CUDA graph at 40/s (GPU-bound); eager =
 # ResNet-50 bs1 eager at 20/s (launch-bound); decode = 12-layer transformer, 16 tokens per
-# request, bs1, 4/s (CPU-bound: a request takes about 160 ms alone on the H200 machine's CPU,
-# so 10/s overloads it; its runs last 2 x DUR); side = the graph service with a side stream
-# that never drains.
+# request, bs1, 2/s (CPU-bound: a request takes about 160 ms alone on the H200 machine's CPU;
+# at 4/s the alone run already queued, p99 445-2142 ms between calls; its runs last 3 x DUR); side = the graph service with a side stream
+# that never drains. 2-GPU cells (the online service on GPU 0): ddp = the offline job data-parallel
+# over both GPUs (torchrun, NCCL: one group under gprio run); other = the offline job on GPU 1
+# only; two = a second online service (eager, priority 8) and a second offline job next to them,
+# all on GPU 0 (the second pair's results in *.online2.json / *.offline2.json).
 # Offline: PyTorch transformer training (8 layers, d=1024, bf16), counted over the online window.
 # Setups: online alone, offline alone, together (nothing), static TSG (gpriod --mechanism fixed
 # --gating off --online-timeslice 1s --offline-timeslice 1us), MPS with the offline client at
@@ -64,16 +68,32 @@ for c in $CELLS; do
 	case $c in
 	graph) on="python3 $T online-graph --rate 40" ;;
 	eager) on="python3 $T online-eager --rate 20" ;;
-	decode) on="python3 $T online-decode --rate 4" ;;
+	decode) on="python3 $T online-decode --rate 2" ;;
 	side) on="python3 $T online-side --rate 40" ;;
+	ddp | other | two) on="env CUDA_VISIBLE_DEVICES=0 python3 $T online-graph --rate 40" ;;
 	*) echo "unknown cell $c" >&2; exit 2 ;;
 	esac
+	off="python3 $T offline" ON2= OFF2=
+	case $c in
+	ddp | other)
+		if [ "$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')" -lt 2 ]; then
+			echo "cell $c needs 2 GPUs: skipped" >&2
+			continue
+		fi ;;
+	esac
+	case $c in
+	ddp) off="torchrun --standalone --nproc_per_node 2 $T offline-ddp" ;;
+	other) off="env CUDA_VISIBLE_DEVICES=1 python3 $T offline" ;;
+	two) off="env CUDA_VISIBLE_DEVICES=0 python3 $T offline"
+	     ON2="env CUDA_VISIBLE_DEVICES=0 GPRIO_PRIORITY=8 python3 $T online-eager --rate 20"
+	     OFF2="env CUDA_VISIBLE_DEVICES=0 python3 $T offline" ;;
+	esac
 	d=$DUR
-	[ "$c" = decode ] && d=$((2 * DUR))
+	[ "$c" = decode ] && d=$((3 * DUR))
 	ss=SETUPS_$c # SETUPS_graph=... : this cell's own list
 	for s in ${!ss:-$SETUPS}; do
 		# online alone needs no head start for an offline job
-		START=$([ "$s" = online_alone ] && echo 1 || echo 12) DUR=$d pair "$c" "$s" "$on" "python3 $T offline"
+		START=$([ "$s" = online_alone ] && echo 1 || echo 12) DUR=$d pair "$c" "$s" "$on" "$off"
 	done
 done
 # everything in one file (the GPU machine returns a few files per call)

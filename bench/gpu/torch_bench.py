@@ -12,6 +12,8 @@
   torch_bench.py online-side   [--rate 40] ...
       online-graph's service plus a side stream kept busy the whole time by a 1-block spinning
       kernel relaunched from a second thread (a prefetch or collective stream).
+  torch_bench.py offline-ddp ...   (under torchrun --nproc_per_node 2: the same, data-parallel
+      over two GPUs with NCCL; rank 0 prints, and decides when all ranks stop)
   torch_bench.py offline [--seconds S | --iterations N] [--window-start A --window-end B]
       8-layer transformer encoder (d=1024) training, batch 16 x 512 tokens, bf16 autocast,
       fixed seeds and deterministic algorithms; prints iterations/s, final loss and a checksum
@@ -146,21 +148,42 @@ def side(args):
             t.join()
 
 
-def offline(args):
+def offline(args, ddp=False):
+    rank = 0
+    if ddp:
+        # torchrun's ranks, one GPU each; rank 0 decides when to stop and tells the others
+        # (ranks that stopped on their own clocks would leave a peer in an all-reduce)
+        import torch.distributed as dist
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        dist.init_process_group("nccl")
+        rank = dist.get_rank()
     torch.manual_seed(0)
     random.seed(0)
     torch.use_deterministic_algorithms(True)
     torch.backends.cudnn.benchmark = False
     layer = torch.nn.TransformerEncoderLayer(1024, 16, 4096, dropout=0.0, batch_first=True)
     model = torch.nn.TransformerEncoder(layer, 8).cuda()
+    if ddp:
+        model = torch.nn.parallel.DistributedDataParallel(model, device_ids=[torch.cuda.current_device()])
     opt = torch.optim.AdamW(model.parameters(), lr=1e-4)
-    g = torch.Generator(device="cuda").manual_seed(1)
+    g = torch.Generator(device="cuda").manual_seed(1 + rank)
     x = torch.randn(16, 512, 1024, device="cuda", generator=g)
     tgt = torch.randn(16, 512, 1024, device="cuda", generator=g)
     t0 = time.perf_counter()
     n = in_win = 0
     loss = None
-    while (n < args.iterations) if args.iterations else (time.perf_counter() - t0 < args.seconds):
+    stop = torch.zeros(1, device="cuda")
+    while True:
+        if ddp:
+            if n % 4 == 0:
+                stop.fill_(float((n >= args.iterations) if args.iterations
+                                 else (time.perf_counter() - t0 >= args.seconds)))
+                dist.broadcast(stop, 0)
+                if stop.item():
+                    break
+        elif (n >= args.iterations) if args.iterations else (time.perf_counter() - t0 >= args.seconds):
+            break
         with torch.autocast("cuda", dtype=torch.bfloat16):
             out = model(x)
             loss = torch.nn.functional.mse_loss(out.float(), tgt)
@@ -173,6 +196,10 @@ def offline(args):
             t = time.perf_counter() - t0
             in_win += 4 if args.window_start <= t <= args.window_end else 0
     torch.cuda.synchronize()
+    if ddp:
+        dist.destroy_process_group()
+        if rank != 0:
+            return
     el = time.perf_counter() - t0
     h = hashlib.sha256()
     for p in model.parameters():
@@ -197,7 +224,7 @@ def priority_stream():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("mode", choices=["online-graph", "online-eager", "online-decode", "online-side",
-                                     "offline"])
+                                     "offline", "offline-ddp"])
     ap.add_argument("--rate", type=float, default=40)
     ap.add_argument("--seconds", type=float, default=20)
     ap.add_argument("--warmup", type=float, default=1)
@@ -213,6 +240,8 @@ def main():
 def run(a):
     if a.mode == "offline":
         offline(a)
+    elif a.mode == "offline-ddp":
+        offline(a, ddp=True)
     elif a.mode == "online-decode":
         decode(a)
     elif a.mode == "online-side":

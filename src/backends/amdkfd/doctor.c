@@ -123,6 +123,20 @@ void gprio_kfd_verdict(const struct gprio_kfd_probe *p, struct gprio_kfd_verdict
 			line(buf, len, &off,
 			     "stage 2: the patched KFD (kernel/amdkfd) is not loaded\n");
 	}
+	/* stage 3: the in-kernel monitor of patch 0005; gpriod does not drive it yet */
+	if (p->stage3_version == 1)
+		line(buf, len, &off,
+		     "stage 3 (in-kernel monitor, patch 0005): the patch is loaded; gpriod does "
+		     "not "
+		     "use it yet (stages 1 and 2 only)\n");
+	else if (p->stage3_version > 1)
+		line(buf, len, &off,
+		     "stage 3: the KFD patch here speaks monitor interface %d, this gprio 1\n",
+		     p->stage3_version);
+	else
+		line(buf, len, &off,
+		     "stage 3 (in-kernel monitor, patch 0005): not loaded (simulated only: gprio "
+		     "sim --compare priority:stage3)\n");
 	snprintf(v->summary, sizeof(v->summary), "stage 1 %s, stage 2 %s",
 		 v->stage1 == GPRIO_STAGE_YES       ? "yes"
 		 : v->stage1 == GPRIO_STAGE_LIMITED ? "limited"
@@ -193,6 +207,8 @@ void gprio_kfd_probe_machine(struct gprio_kfd_probe *p)
 	 * answers an empty request with 0 (EPERM when not root) */
 	p->stage2_version =
 		(int)read_long("/sys/module/amdgpu/parameters/gprio_preempt_version", -1);
+	p->stage3_version =
+		(int)read_long("/sys/module/amdgpu/parameters/gprio_monitor_version", -1);
 	if (p->stage2_version == GPRIO_KFD_PREEMPT_IFACE) {
 		struct gprio_kfd_preempt_queues pq;
 		memset(&pq, 0, sizeof(pq));

@@ -21,6 +21,7 @@ struct gprio_kfd_probe {
 	bool ptrace_ok;     /* kernel.yama.ptrace_scope allows attaching (0, or root with <= 2) */
 	int stage2_version; /* amdgpu.gprio_preempt_version; -1 (or 0) none: a stock KFD */
 	bool stage2_ioctl;  /* that said 1, and the preempt ioctl answered */
+	int stage3_version; /* amdgpu.gprio_monitor_version (patch 0005); -1 (or 0): none */
 	unsigned gpus;      /* nodes under /sys/class/kfd/kfd/topology/nodes with a gpu_id */
 	char kernel[65];    /* uname -r: the ptrace rule after detach (gprio_kfd_detach_rule) */
 };

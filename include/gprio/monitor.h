@@ -18,6 +18,11 @@ struct gprio_monitor_cfg {
 	gprio_ns grace;           /* grace period handed to suspend */
 	gprio_ns suspend_timeout; /* suspending longer than this -> resume (fail open) */
 	gprio_ns resume_retry;    /* resuming longer than this -> ask again */
+	/* A queue whose wptr moved since the last tick was busy in between, even when all its
+	 * work is consumed by now. Where done means consumed (AMD: AQL rptr), a queue that keeps
+	 * submitting looks idle at most ticks without it. Default on; a backend that reports each
+	 * queue's last submission time itself (NVIDIA) turns it off. */
+	bool wptr_activity;
 };
 
 void gprio_monitor_cfg_defaults(struct gprio_monitor_cfg *c);

@@ -35,6 +35,7 @@ struct gprio_queue {
 	gprio_ns vrun;        /* wfq: ns it had work and was not held, divided by its weight */
 	uint32_t preemptions;
 	uint32_t timeouts;
+	uint64_t seen_wptr; /* wptr at the previous tick: work submitted in between is activity */
 };
 
 #define GPRIO_WEIGHT_MAX 1000

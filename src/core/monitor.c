@@ -13,6 +13,7 @@ void gprio_monitor_cfg_defaults(struct gprio_monitor_cfg *c)
 	c->grace = 1 * GPRIO_NS_PER_US;
 	c->suspend_timeout = 100 * GPRIO_NS_PER_MS;
 	c->resume_retry = 100 * GPRIO_NS_PER_MS;
+	c->wptr_activity = true;
 	c->policy.guard = 0; /* the policy's recheck timers release a share on time */
 }
 
@@ -83,7 +84,9 @@ static void observe(struct gprio_monitor *m, gprio_ns now)
 					       : 0);
 			set_state(q, GPRIO_EV_RESUMED, now);
 		}
-		bool busy = gprio_queue_busy(q);
+		bool busy =
+			gprio_queue_busy(q) || (m->cfg.wptr_activity && q->wptr != q->seen_wptr);
+		q->seen_wptr = q->wptr;
 		if (busy) {
 			if (q->busy_since == GPRIO_NS_NEVER) {
 				q->busy_since = now;

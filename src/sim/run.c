@@ -126,7 +126,11 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, si
 	rc = controller_init(&ctl, &w, sc, err, errlen);
 	if (rc == 0) {
 		sim_clock_init(&clk, &w);
-		rc = gprio_monitor_init(m, &sc->sched, ctl.ops, ctl.be, &clk);
+		/* as gpriod's backends configure it: NVIDIA stamps its last launches itself */
+		struct gprio_monitor_cfg mc = sc->sched;
+		if (sc->profile.arch == SIM_ARCH_NV_TSG)
+			mc.wptr_activity = false;
+		rc = gprio_monitor_init(m, &mc, ctl.ops, ctl.be, &clk);
 		if (rc) {
 			snprintf(err, errlen, "%s: bad scheduler configuration", sc->path);
 			controller_free(&ctl);

@@ -29,7 +29,9 @@ static int sb_refresh(void *be, struct gprio_table *t, gprio_ns now)
 		struct gprio_queue *r = &t->q[idx];
 		r->wptr = q->wptr;
 		r->rptr = q->rptr;
-		r->done = q->done;
+		/* stage 3 reads the AQL dispatch ids as KFD holds them: consumed, not finished
+		 * (kfd_gprio_monitor.c, mon_refresh: done = rptr), as stages 1 and 2 do */
+		r->done = w->sc->kernel_monitor ? q->rptr : q->done;
 		r->hw_held = q->hw_held && q->hw_changed_at <= w->now;
 		r->hw_changed_at = q->hw_changed_at;
 	}

@@ -292,6 +292,42 @@ static void refresh_error_is_returned(void **s)
 	assert_int_equal(gprio_monitor_step(&m), -EIO);
 }
 
+/* Where done means consumed (AMD's AQL rptr), an online queue that keeps submitting is fully
+ * consumed at most ticks: its wptr moving since the last tick is what shows it active, so the
+ * offline queues stay held; without that rule (wptr_activity off, as NVIDIA's backend, which
+ * stamps last launches itself, sets it) they are let go between its submissions. */
+static void submissions_between_ticks_are_activity(void **s)
+{
+	(void)s;
+	f.wptr[1] = f.done[1] = 1; /* offline: a long kernel running */
+	f.wptr[2] = f.done[2] = 1;
+	for (int k = 0; k < 8; k++) {
+		/* online submitted since the last tick, all consumed by now */
+		f.wptr[0] = f.done[0] = (uint64_t)k + 1;
+		f.wptr[1]++; /* offline keeps feeding too */
+		f.done[1]++;
+		assert_int_equal(gprio_monitor_tick(&m), 0);
+		f.now += 2 * MS; /* ticks further apart than the 1 ms hysteresis */
+	}
+	assert_int_equal(state_of(1), GPRIO_Q_SUSPENDED);
+	assert_true(f.held[1]);
+	/* the same run without the rule: the online queue never looks busy at a tick */
+	struct gprio_monitor_cfg c = m.cfg;
+	c.wptr_activity = false;
+	memset(&f, 0, sizeof(f));
+	setup(NULL);
+	assert_int_equal(gprio_monitor_init(&m, &c, &ops, &f, &clk), 0);
+	f.wptr[1] = f.done[1] = 1;
+	for (int k = 0; k < 8; k++) {
+		f.wptr[0] = f.done[0] = (uint64_t)k + 1;
+		f.wptr[1]++;
+		f.done[1]++;
+		assert_int_equal(gprio_monitor_tick(&m), 0);
+		f.now += 2 * MS;
+	}
+	assert_false(f.held[1]);
+}
+
 static void step_waits_until_poll(void **s)
 {
 	(void)s;
@@ -313,6 +349,7 @@ int main(void)
 		cmocka_unit_test_setup(release_all_resumes_everything, setup),
 		cmocka_unit_test_setup(refresh_error_is_returned, setup),
 		cmocka_unit_test_setup(step_waits_until_poll, setup),
+		cmocka_unit_test_setup(submissions_between_ticks_are_activity, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

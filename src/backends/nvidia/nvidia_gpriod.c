@@ -30,6 +30,8 @@ static void nv_defaults(struct gprio_monitor_cfg *mon)
 	/* the shims report no new-work events to the daemon: poll; the gate's hysteresis */
 	mon->events = false;
 	mon->policy.hysteresis = cfg()->hysteresis;
+	/* the shims stamp each process's last launch (last_busy), more precisely than a tick */
+	mon->wptr_activity = false;
 }
 
 static int nv_option(const char *flag, const char *val)

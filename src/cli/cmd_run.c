@@ -102,10 +102,7 @@ int gprio_cmd_run(int argc, char **argv)
 			}
 		} else if (strcmp(argv[i], "--group") == 0 && i + 1 < argc) {
 			group = argv[++i];
-			size_t n = strlen(group), ok = strspn(group, "abcdefghijklmnopqrstuvwxyz"
-								     "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-								     "0123456789._:-");
-			if (n == 0 || n > 31 || ok != n) {
+			if (!gprio_group_name_ok(group, strlen(group) + 1)) {
 				fprintf(stderr,
 					"gprio run: --group: expected 1-31 of letters, digits, . _ "
 					": "

@@ -109,12 +109,11 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 			printf("%.3f", (double)slo / 1e3);
 		else
 			printf("null");
-		/* gpriod writes only names it checked (letters, digits, . _ : -) */
+		/* gpriod writes only names it checked; checked again before it goes into JSON */
 		char grp[GPRIO_GROUP_MAX];
 		memcpy(grp, r->group, sizeof(grp));
 		grp[sizeof(grp) - 1] = '\0';
-		if (grp[0] && strspn(grp, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-					  "0123456789._:-") == strlen(grp))
+		if (gprio_group_name_ok(grp, sizeof(grp)))
 			printf(", \"group\": \"%s\", \"group_gpu_rows\": %d", grp,
 			       __builtin_popcount(atomic_load(&r->group_rows)));
 		else

@@ -40,6 +40,37 @@ static gprio_ns window_starts(struct gprio_mech_state *st, gprio_ns t, unsigned 
 	return t;
 }
 
+/* One 10 ms tick of a fast launcher sampled in full: 30 launches, 10 of them restarts (1000 a
+ * second), and one wait of `waited` (0: none). Returns the time after it. */
+static gprio_ns restart_tick(struct gprio_mech_state *st, gprio_ns t, gprio_ns waited)
+{
+	t += 10 * MS;
+	struct gprio_mech_obs o = both(t);
+	if (waited) {
+		o.waits = 1;
+		o.waited = waited;
+	}
+	o.launches = o.sampled = 30;
+	o.starts = o.sampled_starts = 10;
+	gprio_mech_choose(&P, &o, st, t);
+	return t;
+}
+
+/* One 5 ms tick of a CUDA graph service: every fifth tick one graph launch (a restart) and one
+ * wait of `waited`. Returns the time after it. */
+static gprio_ns graph_tick(struct gprio_mech_state *st, gprio_ns t, gprio_ns waited)
+{
+	t += 5 * MS;
+	struct gprio_mech_obs o = both(t);
+	if ((t / (5 * MS)) % 5 == 0) {
+		o.launches = o.sampled = o.starts = o.sampled_starts = 1;
+		o.waits = 1;
+		o.waited = waited;
+	}
+	gprio_mech_choose(&P, &o, st, t);
+	return t;
+}
+
 static gprio_ns window(struct gprio_mech_state *st, gprio_ns t, unsigned n, gprio_ns len)
 {
 	return window_starts(st, t, n, len, 1);
@@ -164,15 +195,8 @@ static void trial_ends_protection_early(void **s)
 	assert_true(gprio_mech_sample_until(&st, t) == entered + P.trial);
 	/* under TSG every launch is sampled: 30 launches per 10 ms tick, 10 of them restarts
 	 * (1000 a second) */
-	while (st.mech == GPRIO_USE_TSG && t < entered + 2 * P.window) {
-		t += 10 * MS;
-		struct gprio_mech_obs o = both(t);
-		o.waits = 1;
-		o.waited = 100 * US;
-		o.launches = o.sampled = 30;
-		o.starts = o.sampled_starts = 10;
-		gprio_mech_choose(&P, &o, &st, t);
-	}
+	while (st.mech == GPRIO_USE_TSG && t < entered + 2 * P.window)
+		t = restart_tick(&st, t, 100 * US);
 	assert_int_equal(st.mech, GPRIO_USE_LEAVE);
 	assert_true(t - entered <= P.trial + 10 * MS); /* a trial, not a window */
 	assert_in_range(st.last_rate, 900, 1100);
@@ -186,13 +210,8 @@ static void trial_ends_protection_early(void **s)
 	while (st.mech != GPRIO_USE_TSG)
 		t = window_starts(&st, t, 100, 900 * US, 0);
 	entered = t;
-	while (st.mech == GPRIO_USE_TSG && t < entered + 2 * P.window) {
-		t += 10 * MS;
-		struct gprio_mech_obs o = both(t);
-		o.launches = o.sampled = 30;
-		o.starts = o.sampled_starts = 10;
-		gprio_mech_choose(&P, &o, &st, t);
-	}
+	while (st.mech == GPRIO_USE_TSG && t < entered + 2 * P.window)
+		t = restart_tick(&st, t, 0);
 	assert_int_equal(st.mech, GPRIO_USE_LEAVE);
 	assert_true(st.cpu_until - t == 2 * P.recheck);
 	/* a GPU-bound service passes its trial and keeps protection */
@@ -223,41 +242,20 @@ static void warmup_does_not_condemn_a_graph_service(void **s)
 		gprio_mech_choose(&P, &o, &st, t);
 	}
 	assert_int_equal(st.mech, GPRIO_USE_TSG);
-	while (st.mech == GPRIO_USE_TSG) { /* the trial: 1000 restarts a second */
-		t += 10 * MS;
-		struct gprio_mech_obs o = both(t);
-		o.launches = o.sampled = 30;
-		o.starts = o.sampled_starts = 10;
-		gprio_mech_choose(&P, &o, &st, t);
-	}
+	while (st.mech == GPRIO_USE_TSG) /* the trial: 1000 restarts a second */
+		t = restart_tick(&st, t, 0);
 	assert_int_equal(st.mech, GPRIO_USE_LEAVE);
 	gprio_ns failed = t;
 	assert_true(st.cpu_until >= failed + P.recheck);
 	/* the service: one graph launch (a restart) and one 2 ms wait every 25 ms */
-	while (st.mech != GPRIO_USE_TSG && t < failed + P.recheck) {
-		t += 5 * MS;
-		struct gprio_mech_obs o = both(t);
-		if ((t / (5 * MS)) % 5 == 0) {
-			o.launches = o.sampled = o.starts = o.sampled_starts = 1;
-			o.waits = 1;
-			o.waited = 2 * MS;
-		}
-		gprio_mech_choose(&P, &o, &st, t);
-	}
+	while (st.mech != GPRIO_USE_TSG && t < failed + P.recheck)
+		t = graph_tick(&st, t, 2 * MS);
 	assert_int_equal(st.mech, GPRIO_USE_TSG);
 	assert_true(t - failed <= P.window);
 	/* and it passes the next trial: 40 restarts a second */
 	gprio_ns back = t;
-	while (t < back + 2 * P.window) {
-		t += 5 * MS;
-		struct gprio_mech_obs o = both(t);
-		if ((t / (5 * MS)) % 5 == 0) {
-			o.launches = o.sampled = o.starts = o.sampled_starts = 1;
-			o.waits = 1;
-			o.waited = 200 * US;
-		}
-		gprio_mech_choose(&P, &o, &st, t);
-	}
+	while (t < back + 2 * P.window)
+		t = graph_tick(&st, t, 200 * US);
 	assert_int_equal(st.mech, GPRIO_USE_TSG);
 }
 

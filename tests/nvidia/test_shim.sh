@@ -426,6 +426,11 @@ DPID=$!
 sleep 0.3
 mechs() { GPRIO_SHM="$S8" "$GPRIO" status --json 2>/dev/null |
 	python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(g["pci"]+"="+g["mechanism"] for g in d["gpus"]))'; }
+# wait up to 2 s for gpriod to choose MECH for GPU: await_mech 0000:1b:00=tsg
+await_mech() {
+	i=0
+	until mechs | grep -q "$1" || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
+}
 run8() { # CLASS BUS ARGS...: the app as gprio run starts it, the stand-in RM after the shim
 	c=$1 bus=$2
 	shift 2
@@ -438,8 +443,7 @@ sleep 0.4
 m0=$(mechs)
 run8 online 0x1b 250 gpu >"$TMP/on8.json" 2>/dev/null &
 ON=$!
-i=0
-until mechs | grep -q "0000:1b:00=tsg" || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
+await_mech "0000:1b:00=tsg"
 m1=$(mechs)
 GPRIO_SHM="$S8" "$GPRIO" status --json >"$TMP/st8.json"
 GPRIO_SHM="$S8" "$GPRIO" top --interval 100ms --count 1 >"$TMP/top8.txt"
@@ -494,8 +498,7 @@ OFFB=$!
 sleep 0.4
 FAKE_RM_REFUSE=1 run8 online 0x1b 150 gpu >/dev/null 2>&1 &
 ON=$!
-i=0
-until mechs | grep -q "0000:1b:00=gate" || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
+await_mech "0000:1b:00=gate"
 m3=$(mechs)
 wait $ON
 kill -INT $OFFA $OFFB 2>/dev/null
@@ -537,8 +540,7 @@ GC=$!
 sleep 0.4
 FAKE_RM_REFUSE=1 run8 online 0x1b 150 gpu >/dev/null 2>&1 &
 ON=$!
-i=0
-until mechs | grep -q "0000:1b:00=gate" || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
+await_mech "0000:1b:00=gate"
 wait $ON
 GPRIO_SHM="$S8" "$GPRIO" status --json >"$TMP/st9.json"
 kill -INT $GA $GB $GC 2>/dev/null
@@ -569,7 +571,7 @@ S9="$TMP/shm9"
 GPRIO_SYSFS_PCI="$TMP/pci" "$GPRIOD" --shm "$S9" --gating=on --group-max-hold 100ms 2>"$TMP/d9.err" &
 DPID=$!
 sleep 0.3
-run9() { c=$1 bus=$2; shift 2; GPRIO_SHM="$S9" GPRIO_CLASS=$c FAKE_PCI_BUS=$bus LD_PRELOAD="$SHIM:$FAKERM" exec "$APP" "$@"; }
+run9() { S8=$S9 run8 "$@"; } # run8 against this gpriod
 GPRIO_DEBUG=1 GPRIO_GROUP=job run9 offline 0x1c 30000 tsg >/dev/null 2>"$TMP/ga9.err" &
 GA=$!
 GPRIO_GROUP=job run9 offline 0x1c 30000 tsg >/dev/null 2>&1 &

@@ -3,7 +3,6 @@
  * segment (gpriod writes it), its own stats memfd, and a hot descriptor that is writable only
  * if its granted priority lets it publish. */
 #define _GNU_SOURCE /* memfd_create, SO_PEERCRED */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <time.h>
@@ -83,18 +82,6 @@ static bool may_publish(int prio)
 	return prio > 0; /* level 0 has nobody below it to gate */
 }
 
-/* A group name as REGISTER carries it: 1..31 of letters, digits, '.', '_', ':', '-'. */
-static bool group_valid(const char *g, size_t cap)
-{
-	size_t n = strnlen(g, cap);
-	if (n == 0 || n >= GPRIO_GROUP_MAX || n == cap)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (!isalnum((unsigned char)g[i]) && !strchr("._:-", g[i]))
-			return false;
-	return true;
-}
-
 static void do_register(struct gprio_nv *nv, struct gprio_peer *peer, struct gprio_ctl_msg *m)
 {
 	struct gprio_nv_client *c = client(nv, peer);
@@ -147,7 +134,7 @@ static void do_register(struct gprio_nv *nv, struct gprio_peer *peer, struct gpr
 	}
 	uint32_t slo_us = m->slo_us > 3600u * 1000 * 1000 ? 3600u * 1000 * 1000 : m->slo_us;
 	char group[GPRIO_GROUP_MAX] = "";
-	if (m->text[0] && group_valid(m->text, sizeof(m->text)))
+	if (m->text[0] && gprio_group_name_ok(m->text, sizeof(m->text)))
 		memcpy(group, m->text, strlen(m->text) + 1);
 	else if (m->text[0])
 		NLOG(nv, "pid %u: group name ignored (1-31 of letters, digits, . _ : -)\n",

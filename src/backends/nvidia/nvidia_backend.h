@@ -66,6 +66,7 @@ struct gprio_nv {
 	struct {
 		uint32_t pid;
 		uint64_t waits, wait_ns, starts, launches, sampled, sampled_starts;
+		uint32_t rows;   /* the GPU rows it reported, as of this tick (0: none yet) */
 	} prev[GPRIO_SHM_PROCS]; /* each row's wait counters at the previous tick */
 };
 

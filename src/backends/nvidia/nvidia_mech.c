@@ -101,6 +101,7 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		const struct gprio_shm_stats *st = pid ? gprio_nv_stats_of(nv, i) : NULL;
 		if (!st) {
 			nv->prev[i].pid = 0;
+			nv->prev[i].rows = 0;
 			continue;
 		}
 		/* the GPUs it reports; none yet: it counts on every GPU listed */
@@ -111,6 +112,7 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 			if (g >= 0)
 				rows |= 1u << g;
 		}
+		nv->prev[i].rows = rows; /* gprio_nv_groups reads it */
 		if (!rows)
 			for (int g = 0; g < GPRIO_SHM_GPUS; g++)
 				if (atomic_load(&s->gpus[g].pci))
@@ -256,17 +258,9 @@ void gprio_nv_groups(struct gprio_nv *nv)
 		if (!atomic_load(&r->pid) || !r->group[0])
 			continue;
 		any = true;
-		rows[i] = all;
-		const struct gprio_shm_stats *st = per_gpu ? gprio_nv_stats_of(nv, i) : NULL;
-		uint32_t n = st ? atomic_load(&st->ngpus) : 0, mine = 0;
-		for (uint32_t k = 0; k < n && k < GPRIO_SHM_PROC_GPUS; k++) {
-			uint32_t pci = atomic_load(&st->gpus[k]);
-			for (int g = 0; pci && g < GPRIO_SHM_GPUS; g++)
-				if (atomic_load(&s->gpus[g].pci) == pci)
-					mine |= 1u << g;
-		}
-		if (mine)
-			rows[i] = mine;
+		/* as gprio_nv_mechanisms listed them this tick (per-GPU mechanisms only) */
+		uint32_t mine = per_gpu ? nv->prev[i].rows : 0;
+		rows[i] = mine ? mine : all;
 	}
 	for (uint32_t i = 0; i < GPRIO_SHM_PROCS; i++) {
 		struct gprio_shm_proc *r = &s->procs[i];

@@ -16,6 +16,8 @@
 #define GPRIO_SHM_H
 
 #include <stdatomic.h>
+#include <stdbool.h>
+#include <string.h>
 
 #include "gprio/priority.h"
 
@@ -25,6 +27,15 @@
 #define GPRIO_SHM_GPUS      16 /* GPUs of one node gpriod schedules apart */
 #define GPRIO_SHM_PROC_GPUS 4  /* GPUs one process reports */
 #define GPRIO_GROUP_MAX     32 /* a group name, with its NUL */
+
+/* A group name (GPRIO_GROUP, gprio run --group): 1..31 of letters, digits, '.', '_', ':', '-',
+ * NUL-terminated within `cap` bytes. gprio run, gpriod and gprio status check the same way. */
+static inline bool gprio_group_name_ok(const char *g, size_t cap)
+{
+	size_t n = strnlen(g, cap);
+	return n > 0 && n < GPRIO_GROUP_MAX && n < cap &&
+	       strspn(g, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._:-") == n;
+}
 
 /* A GPU's PCI id as the shims report it (domain << 16 | bus << 8 | device), printed the way
  * lspci and sysfs name it: printf(GPRIO_PCI_FMT, GPRIO_PCI_ARGS(pci)) */

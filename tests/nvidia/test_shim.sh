@@ -537,22 +537,32 @@ GPRIO_GROUP=ddp run8 offline 0x1c 30000 tsg >/dev/null 2>&1 &
 GB=$!
 run8 offline 0x1c 30000 tsg >/dev/null 2>&1 &
 GC=$!
+# another user naming the same group joins nothing of root's: groups are per user
+GN=
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	GPRIO_GROUP=ddp setpriv --reuid=65534 --regid=65534 --clear-groups env GPRIO_SHM="$S8" \
+		GPRIO_CLASS=offline FAKE_PCI_BUS=0x1c LD_PRELOAD="$SHIM:$FAKERM" "$APP" 30000 tsg \
+		>/dev/null 2>&1 &
+	GN=$!
+fi
 sleep 0.4
 FAKE_RM_REFUSE=1 run8 online 0x1b 150 gpu >/dev/null 2>&1 &
 ON=$!
 await_mech "0000:1b:00=gate"
 wait $ON
 GPRIO_SHM="$S8" "$GPRIO" status --json >"$TMP/st9.json"
-kill -INT $GA $GB $GC 2>/dev/null
-wait $GA $GB $GC 2>/dev/null
+kill -INT $GA $GB $GC $GN 2>/dev/null
+wait $GA $GB $GC $GN 2>/dev/null
 python3 -c 'import json,sys
-d=json.load(sys.stdin); a,b,c=(int(x) for x in sys.argv[1:4]); p={q["pid"]: q for q in d["processes"]}
+d=json.load(sys.stdin); a,b,c,n=(int(x) for x in sys.argv[1:5]); p={q["pid"]: q for q in d["processes"]}
 assert p[b]["group"] == "ddp" and p[b]["group_gpu_rows"] == 2, p[b]
 assert p[c]["group"] is None and p[c]["group_gpu_rows"] == 0, p[c]
+if n:  # nobody s ddp is its own group of one: not held with root s job
+    assert p[n]["uid"] == 65534 and p[n]["group"] == "ddp" and p[n]["group_gpu_rows"] == 0, p[n]
 assert p[b]["gated_launches"] > 0, "rank on 1c not held with its peer: %s" % p[b]
 assert p[c]["gated_launches"] == 0, "lone job on 1c held: %s" % p[c]
-print(p[b]["gated_launches"], p[a]["gated_launches"])' $GA $GB $GC <"$TMP/st9.json" >"$TMP/g9" 2>&1 &&
-	ok "a group is held as one: its rank on the other GPU too ($(cat "$TMP/g9") gated launches), a lone job there not" ||
+print(p[b]["gated_launches"], p[a]["gated_launches"])' $GA $GB $GC "${GN:-0}" <"$TMP/st9.json" >"$TMP/g9" 2>&1 &&
+	ok "a group is held as one: its rank on the other GPU too ($(cat "$TMP/g9") gated launches), a lone job there not, nor another user naming the group" ||
 	bad "group: $(cat "$TMP/g9") $(grep -c . "$TMP/st9.json")"
 # a group name only gprio run checks is checked again by gpriod (any program sets the variable)
 GPRIO_GROUP='a"b' run8 offline 0x1c 30000 tsg >/dev/null 2>&1 &

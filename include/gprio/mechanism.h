@@ -4,7 +4,8 @@
  *
  * The law, from measurements on an H100 (docs/nvidia.md):
  *   - Online work whose host waits long for the GPU at its synchronisations while nothing
- *     protects it (a CUDA graph, a deep queue behind a neighbour's time slices) is protected:
+ *     protects it (a CUDA graph, a deep queue behind a neighbour's time slices: a window's
+ *     mean wait of `gpu_bound`, or one wait in progress for `stuck`) is protected:
  *     online gets a long timeslice and offline a short one (TSG), and the hardware switches
  *     to online within one context switch. Short waits under protection show it works, not
  *     that it is not needed: protection stays while its cost (below) is low.
@@ -61,7 +62,7 @@ struct gprio_mech_obs {
 struct gprio_mech_params {
 	gprio_ns gpu_bound;  /* mean wait at least this long over a window: GPU-bound */
 	gprio_ns cpu_bound;  /* mean wait under this over a window: CPU-bound */
-	gprio_ns stuck;      /* before the first full window: one wait this long is GPU-bound */
+	gprio_ns stuck;      /* one wait in progress this long without protection: GPU-bound */
 	gprio_ns window;     /* waits are averaged over windows this long */
 	uint64_t max_starts; /* online restarts per second above which TSG costs offline more */
 	gprio_ns recheck;    /* how long a restart-bound verdict stands */
@@ -89,8 +90,8 @@ struct gprio_mech_state {
 };
 
 /* Defaults: a trial of 100 ms; GPU-bound at a mean wait of 500 us (several context switches
- * of about 0.2 ms), CPU-bound under 200 us, 1 s windows, one wait of 2 ms before the first
- * window (longer than the driver's default timeslice of an offline neighbour), idle after
+ * of about 0.2 ms), CPU-bound under 200 us, 1 s windows, one wait in progress of 2 ms
+ * (longer than the driver's default timeslice of an offline neighbour), idle after
  * 10 s, side stream busy after 100 ms, 200 restarts per second (a context switch pair of
  * about 0.25 ms each: a twentieth of offline's time), a restart-bound verdict standing 4 s,
  * doubled at each failed trial. */

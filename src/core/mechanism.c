@@ -175,10 +175,12 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		/* short waits under protection show it works, not that it is not needed: keep it
 		 * (while its cost in restarts is low), following refusals and side streams */
 		want = protect(o, &why);
-	} else if (st->last_mean >= p->gpu_bound || (!st->last_mean && o->current >= p->stuck) ||
-		   o->current >= p->side_busy) {
-		/* waits measured without protection: long ones are what a neighbour costs; the
-		 * protection is tried first (every online launch sampled) */
+	} else if (st->last_mean >= p->gpu_bound || o->current >= p->stuck) {
+		/* waits measured without protection: long ones are what a neighbour costs, and one
+		 * in progress for `stuck` is online work pending while the GPU does something else
+		 * (the design's priority inversion), whatever the last window's mean (after a lifted
+		 * verdict that mean is the warm-up's); the protection is tried first (every online
+		 * launch sampled), so a CPU-bound service pays one trial per verdict */
 		want = protect(o, &why);
 		if (p->trial && protects(want)) {
 			st->trial_start = now;

@@ -9,7 +9,7 @@ void gprio_mech_defaults(struct gprio_mech_params *p)
 	p->window = GPRIO_NS_PER_S;
 	p->idle_after = 10 * GPRIO_NS_PER_S;
 	p->side_busy = 100 * GPRIO_NS_PER_MS;
-	p->max_starts = 200;
+	p->max_starts = 500;
 	p->recheck = 4 * GPRIO_NS_PER_S;
 	p->trial = 100 * GPRIO_NS_PER_MS;
 }
@@ -137,6 +137,13 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		if (trial_failed)
 			st->last_rate = rate;
 	}
+	/* a verdict lifted: online now launches too slowly for its restarts to cost what the
+	 * verdict feared (a program's eager warm-up is over and its CUDA graph service runs);
+	 * the failed trials were the warm-up's, not this work's */
+	if (st->cpu_until && now < st->cpu_until && st->rec_rate && st->rec_rate <= p->max_starts) {
+		st->cpu_until = 0;
+		st->strikes = 0;
+	}
 	static const char restarts[] =
 		"online restarts the GPU too often (CPU-bound): each restart "
 		"under TSG priority would cost offline a context switch pair";
@@ -175,12 +182,13 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		/* short waits under protection show it works, not that it is not needed: keep it
 		 * (while its cost in restarts is low), following refusals and side streams */
 		want = protect(o, &why);
-	} else if (st->last_mean >= p->gpu_bound || o->current >= p->stuck) {
+	} else if (st->last_mean >= p->gpu_bound || (o->current >= p->stuck && !st->strikes)) {
 		/* waits measured without protection: long ones are what a neighbour costs, and one
 		 * in progress for `stuck` is online work pending while the GPU does something else
 		 * (the design's priority inversion), whatever the last window's mean (after a lifted
-		 * verdict that mean is the warm-up's); the protection is tried first (every online
-		 * launch sampled), so a CPU-bound service pays one trial per verdict */
+		 * verdict that mean is the warm-up's); work that failed a trial and still launches
+		 * as fast is tried again on a window's mean only; the protection is tried first
+		 * (every online launch sampled) */
 		want = protect(o, &why);
 		if (p->trial && protects(want)) {
 			st->trial_start = now;

@@ -95,10 +95,25 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		obs[g].completions = true;
 	}
 	uint32_t used = 0, online_rows[GPRIO_SHM_PROCS] = {0};
+	/* what each row did since the previous tick; the GPU's mechanism is chosen for its
+	 * highest-priority online work (a CPU-bound service at a lower priority must not leave a
+	 * GPU-bound one above it unprotected; the lower one is protected with it) */
+	struct seen {
+		uint32_t rows, mech;
+		bool online, side;
+		unsigned prio;
+		uint64_t d[6];
+		gprio_ns cur, last;
+	} seen[GPRIO_SHM_PROCS];
+	int top[GPRIO_SHM_GPUS];
+	for (int g = 0; g < GPRIO_SHM_GPUS; g++)
+		top[g] = -1;
 	for (uint32_t i = 0; i < GPRIO_SHM_PROCS; i++) {
 		const struct gprio_shm_proc *r = &s->procs[i];
 		uint32_t pid = atomic_load(&r->pid);
 		const struct gprio_shm_stats *st = pid ? gprio_nv_stats_of(nv, i) : NULL;
+		struct seen *e = &seen[i];
+		e->rows = 0;
 		if (!st) {
 			nv->prev[i].pid = 0;
 			nv->prev[i].rows = 0;
@@ -126,49 +141,59 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		uint64_t *was[6] = {&nv->prev[i].waits,   &nv->prev[i].wait_ns,
 				    &nv->prev[i].starts,  &nv->prev[i].launches,
 				    &nv->prev[i].sampled, &nv->prev[i].sampled_starts};
-		uint64_t d[6];
 		bool fresh = nv->prev[i].pid != pid;
 		for (int k = 0; k < 6; k++)
 			fresh = fresh || now_c[k] < *was[k];
 		for (int k = 0; k < 6; k++) {
-			d[k] = fresh ? 0 : now_c[k] - *was[k];
+			e->d[k] = fresh ? 0 : now_c[k] - *was[k];
 			*was[k] = now_c[k];
 		}
 		nv->prev[i].pid = pid;
-		uint32_t mech = atomic_load(&st->mechanisms);
-		bool online = atomic_load(&r->klass) == GPRIO_CLASS_ONLINE;
+		e->rows = rows;
+		e->mech = atomic_load(&st->mechanisms);
+		e->online = atomic_load(&r->klass) == GPRIO_CLASS_ONLINE;
+		e->prio = atomic_load(&r->priority);
 		gprio_ns since = atomic_load(&st->wait_since);
-		gprio_ns cur = since && since < now ? now - since : 0;
-		gprio_ns last = atomic_load(&st->last_launch_ns);
+		e->cur = since && since < now ? now - since : 0;
+		e->last = atomic_load(&st->last_launch_ns);
 		if (atomic_load(&st->pending))
-			last = now; /* unfinished work is work */
+			e->last = now; /* unfinished work is work */
+		e->side = atomic_load(&st->stuck) && atomic_load(&st->streams) >= 2;
+		for (int g = 0; g < GPRIO_SHM_GPUS; g++)
+			if (e->online && (rows & 1u << g) && (int)e->prio > top[g])
+				top[g] = (int)e->prio;
+	}
+	for (uint32_t i = 0; i < GPRIO_SHM_PROCS; i++) {
+		const struct seen *e = &seen[i];
 		for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
-			if (!(rows & 1u << g))
+			if (!(e->rows & 1u << g))
 				continue;
 			struct gprio_mech_obs *o = &obs[g];
-			if (mech & (GPRIO_MECH_TSG_FAILED | GPRIO_MECH_MPS))
+			if (e->mech & (GPRIO_MECH_TSG_FAILED | GPRIO_MECH_MPS))
 				o->timeslices_ok = false;
-			if (!online) {
+			if (!e->online) {
 				o->offline = true;
 				continue;
 			}
 			o->online = true;
 			online_rows[i] |= 1u << g;
+			if (e->last > o->last_work)
+				o->last_work = e->last > now ? now : e->last;
+			if ((int)e->prio < top[g])
+				continue; /* measured, but the work above it decides */
 			/* only a refusal counts: a process sets its counters up at its first launch
 			 * (and gpriod may look in between) */
-			if (mech & GPRIO_MECH_COMPLETION_OFF)
+			if (e->mech & GPRIO_MECH_COMPLETION_OFF)
 				o->completions = false;
-			o->waits += d[0];
-			o->waited += d[1];
-			o->starts += d[2];
-			o->launches += d[3];
-			o->sampled += d[4];
-			o->sampled_starts += d[5];
-			if (cur > o->current)
-				o->current = cur;
-			if (last > o->last_work)
-				o->last_work = last > now ? now : last;
-			if (atomic_load(&st->stuck) && atomic_load(&st->streams) >= 2)
+			o->waits += e->d[0];
+			o->waited += e->d[1];
+			o->starts += e->d[2];
+			o->launches += e->d[3];
+			o->sampled += e->d[4];
+			o->sampled_starts += e->d[5];
+			if (e->cur > o->current)
+				o->current = e->cur;
+			if (e->side)
 				o->side_stream_busy = true;
 		}
 	}

@@ -490,6 +490,33 @@ wait $ON $OFF 2>/dev/null
 echo "$m5" | grep -q "^tsg-guarded: online GPU-bound with a stream that never drains" &&
 	ok "a side stream that never drains: tsg-guarded" || bad "side stream: '$m5' $(tail -4 "$TMP/d8.err")"
 sleep 0.1
+# two online services on one GPU: a CPU-bound one at priority 8 (alone, it is left) and a
+# GPU-bound one at priority 11: the work above decides, and both are protected (tsg)
+run8 offline 0x1b 40000 tsg >/dev/null 2>&1 &
+OFF=$!
+sleep 0.3
+(
+	export GPRIO_PRIORITY=8
+	run8 online 0x1b 30000 cpu >/dev/null 2>&1
+) &
+LO=$!
+i=0
+until why | grep -q "^leave: online restarts" || [ $i -ge 250 ]; do sleep 0.02; i=$((i + 1)); done
+m6a=$(why)
+(
+	export GPRIO_PRIORITY=11
+	run8 online 0x1b 400 gpu >/dev/null 2>&1
+) &
+HI=$!
+i=0
+until why | grep -q "^tsg: " || [ $i -ge 250 ]; do sleep 0.02; i=$((i + 1)); done
+m6b=$(why)
+kill $LO $HI $OFF 2>/dev/null
+wait $LO $HI $OFF 2>/dev/null
+echo "$m6a" | grep -q "^leave: online restarts" && echo "$m6b" | grep -q "^tsg: online GPU-bound" &&
+	ok "a GPU-bound service at priority 11 beside a CPU-bound one at 8: its needs decide (leave, then tsg)" ||
+	bad "two online priorities: '$m6a' then '$m6b' $(tail -6 "$TMP/d8.err")"
+sleep 0.1
 # two GPUs: timeslices refused on 1b (so gating there), an offline job on 1c untouched
 FAKE_RM_REFUSE=1 run8 offline 0x1b 30000 tsg >"$TMP/offA.json" 2>/dev/null &
 OFFA=$!

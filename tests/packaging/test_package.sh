@@ -3,7 +3,7 @@
 # unpacked into a scratch root (not installed on this machine); the binaries there run, `gprio
 # run` finds the shim where the package puts it, and gpriod tells systemd it is ready
 # (Type=notify); dpkg installs, removes and purges it in a scratch root with its own database.
-# Installing it on a clean Debian 12 and starting the unit under systemd is not done here.
+# Installing it on a clean Debian 12 and starting the unit under systemd: test_debian12.sh (CI).
 #   test_package.sh BUILD_DIR
 set -u
 BUILD=$1
@@ -81,14 +81,34 @@ if command -v dpkg >/dev/null 2>&1; then
 	else
 		bad "dpkg -i: $(tail -5 "$TMP/dpkg.log")"
 	fi
+	# its postinst enables gpriod.service in that root (deb-systemd-helper honours DPKG_ROOT;
+	# nothing is started: no systemd runs there), postrm masks it on removal, purge forgets it
+	W="$D/etc/systemd/system/multi-user.target.wants/gpriod.service"
+	HAVE_DSH=$(command -v deb-systemd-helper || true)
+	if [ -n "$HAVE_DSH" ]; then
+		[ -L "$W" ] && [ "$(readlink "$W")" = /usr/lib/systemd/system/gpriod.service ] &&
+			ok "postinst enables gpriod.service (multi-user.target.wants)" ||
+			bad "postinst did not enable gpriod.service: $(ls -l "$W" 2>&1)"
+	fi
 	echo "policy = share" >>"$D/etc/gprio/gpriod.conf"
 	dp -r gprio
 	[ ! -e "$D/usr/bin/gpriod" ] && grep -q '^policy = share$' "$D/etc/gprio/gpriod.conf" 2>/dev/null &&
 		ok "dpkg -r removes the programs and keeps the changed /etc/gprio/gpriod.conf" ||
 		bad "dpkg -r: $(tail -5 "$TMP/dpkg.log")"
+	if [ -n "$HAVE_DSH" ]; then
+		[ ! -e "$W" ] && [ "$(readlink "$D/etc/systemd/system/gpriod.service")" = /dev/null ] &&
+			ok "postrm disables and masks gpriod.service on removal" ||
+			bad "after dpkg -r: $(ls -l "$W" "$D/etc/systemd/system/gpriod.service" 2>&1)"
+	fi
 	dp -P gprio
 	[ ! -e "$D/etc/gprio/gpriod.conf" ] && ok "dpkg -P purges the configuration" ||
 		bad "dpkg -P left /etc/gprio/gpriod.conf"
+	if [ -n "$HAVE_DSH" ]; then
+		[ ! -e "$D/etc/systemd/system/gpriod.service" ] &&
+			! ls "$D/var/lib/systemd/deb-systemd-helper-enabled" 2>/dev/null | grep -q gpriod &&
+			ok "dpkg -P forgets gpriod.service's mask and enablement state" ||
+			bad "after dpkg -P: $(find "$D/etc/systemd" "$D/var/lib/systemd" 2>&1 | grep gpriod)"
+	fi
 else
 	echo "skip - dpkg install/remove/purge (no dpkg)"
 fi

@@ -1,7 +1,9 @@
 #!/bin/bash
 # The workload matrix, one command on the GPU machine:
 #   bench/gpu/matrix.sh OUTDIR [CELL...]     CELL: graph eager decode side (default: all one-GPU
-#                                            cells), or on a 2-GPU machine ddp other two
+#                                            cells), or on a 2-GPU machine ddp other two, or
+#                                            probeL (preemption latency next to offline kernels
+#                                            of L us: probe1000, probe100000)
 #   DUR=20 (seconds of online requests per run), SETUPS="online_alone offline_alone together
 #   tsg mps gprio" (default: all six, gprio second so that a run cut short still compares it;
 #   SETUPS_<cell> overrides it for one cell)
@@ -71,9 +73,17 @@ for c in $CELLS; do
 	decode) on="python3 $T online-decode --rate 2" ;;
 	side) on="python3 $T online-side --rate 40" ;;
 	ddp | other | two) on="env CUDA_VISIBLE_DEVICES=0 python3 $T online-graph --rate 40" ;;
+	probe*) # preemption latency: a 10 us kernel every 3-8 ms (launch -> start seen -> done,
+		# split per sample into OUT/CELL.SETUP.split) next to offline kernels of L us
+		on="$GB probe --pause-ms 3,8 --split $OUT/$c.@SETUP@.split" ;;
 	*) echo "unknown cell $c" >&2; exit 2 ;;
 	esac
 	off="python3 $T offline" ON2= OFF2=
+	case $c in probe*)
+		L=${c#probe}
+		case $L in '' | *[!0-9]*) echo "cell $c: probeL, L the offline kernel length in us" >&2; exit 2 ;; esac
+		off="$GB offline --block-us $L --blocks-per-sm 2 --inflight 2" ;;
+	esac
 	case $c in
 	ddp | other)
 		if [ "$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')" -lt 2 ]; then
@@ -93,7 +103,10 @@ for c in $CELLS; do
 	ss=SETUPS_$c # SETUPS_graph=... : this cell's own list
 	for s in ${!ss:-$SETUPS}; do
 		# online alone needs no head start for an offline job
-		START=$([ "$s" = online_alone ] && echo 1 || echo 12) DUR=$d pair "$c" "$s" "$on" "$off"
+		st=12 # the offline job's head start (model loading)
+		case $c in probe*) st=2 ;; esac
+		[ "$s" = online_alone ] && st=1
+		START=$st DUR=$d pair "$c" "$s" "${on//@SETUP@/$s}" "$off"
 	done
 done
 # everything in one file (the GPU machine returns a few files per call)

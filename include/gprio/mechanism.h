@@ -54,7 +54,8 @@ struct gprio_mech_obs {
 	uint64_t sampled_starts; /* restarts among the sampled */
 	uint64_t waits;          /* online host synchronisations that ended in this interval */
 	gprio_ns waited;         /* their total length */
-	gprio_ns current;      /* age of the longest online synchronisation in progress (0: none) */
+	gprio_ns current;      /* longest online wait in progress: a synchronisation, or the oldest
+				* submission the GPU has not finished (0: none) */
 	gprio_ns last_work;    /* last time online work was submitted or pending (0: never) */
 	bool side_stream_busy; /* an online stream has not drained for `side_busy` */
 };

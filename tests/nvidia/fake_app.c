@@ -1,11 +1,12 @@
 /* An "unmodified CUDA program" as the CUDA runtime behaves: dlopen libcuda.so.1, dlsym
  * cuGetProcAddress_v2, get every entry point through it (legacy and per-thread variants), launch.
- *   fake_app N [legacy|ptsz|graph|bench|paced|tsg|gpu|cpu]   prints JSON: calls reaching each
+ *   fake_app N [legacy|ptsz|graph|bench|paced|tsg|gpu|poll|cpu]   prints JSON: calls reaching each
  *   real variant, and for bench the mean ns per launch. tsg: first set a context up the way
  *   libcuda 580 does through its RM ioctls (4 TSGs, then SET_TIMESLICE 2048 us on the first:
  *   facts/nvidia.md and GPRIO_TRACE_RM on the H100), then launch paced like an online service.
  *   gpu and cpu are services of N requests (a context set up as for tsg first):
  *     gpu  GPU-bound: one 3 ms kernel, then cuCtxSynchronize; 10 ms apart
+ *     poll as gpu with a 6 ms kernel and no synchronisation: it sleeps 6.5 ms instead
  *     cpu  CPU-bound: 8 kernels of 20 us with 100 us of "CPU" after each, then
  *          cuCtxSynchronize; 2 ms apart
  *   side: a service with a side stream that never drains: a thread launches a 2 ms kernel
@@ -134,19 +135,26 @@ int main(int argc, char **argv)
 	struct timespec a, b;
 	clock_gettime(CLOCK_MONOTONIC, &a);
 	bool gpu = strcmp(mode, "gpu") == 0, cpu = strcmp(mode, "cpu") == 0;
+	/* poll: as gpu, but it never synchronises (it sleeps as long as the work takes, as a
+	 * program polling mapped memory or an event would wait) */
+	bool poll = strcmp(mode, "poll") == 0;
+	gpu = gpu || poll;
 	bool tsg = strcmp(mode, "tsg") == 0 || gpu || cpu;
 	if (tsg)
 		libcuda_like_context();
 	void (*set_kernel)(double) = (void (*)(double))dlsym(h, "fake_set_kernel_us");
 	if ((gpu || cpu) && set_kernel)
-		set_kernel(gpu ? 3000 : 20);
+		set_kernel(poll ? 6000 : gpu ? 3000 : 20);
 	for (long i = 0; (gpu || cpu) && i < n; i++) {
 		for (int k = 0; k < (gpu ? 1 : 8); k++) {
 			((launch_fn)lk)(NULL, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL);
 			if (cpu)
 				pause_us(100);
 		}
-		((sync_fn)sy)();
+		if (poll)
+			pause_us(6500);
+		else
+			((sync_fn)sy)();
 		pause_us(gpu ? 10000 : 2000);
 	}
 	if (gpu || cpu)

@@ -490,6 +490,22 @@ wait $ON $OFF 2>/dev/null
 echo "$m5" | grep -q "^tsg-guarded: online GPU-bound with a stream that never drains" &&
 	ok "a side stream that never drains: tsg-guarded" || bad "side stream: '$m5' $(tail -4 "$TMP/d8.err")"
 sleep 0.1
+# a GPU-bound service that never synchronises (it polls for its results): no host wait is
+# ever measured, its unfinished work's age (the completion counters) is the wait
+run8 offline 0x1b 40000 tsg >/dev/null 2>&1 &
+OFF=$!
+sleep 0.3
+run8 online 0x1b 400 poll >/dev/null 2>&1 &
+ON=$!
+i=0
+until why | grep -q "^tsg: " || [ $i -ge 250 ]; do sleep 0.02; i=$((i + 1)); done
+m7=$(why)
+kill $ON $OFF 2>/dev/null
+wait $ON $OFF 2>/dev/null
+echo "$m7" | grep -q "^tsg: online GPU-bound" &&
+	ok "GPU-bound work that polls instead of synchronising: its unfinished work's age brings tsg" ||
+	bad "polling service: '$m7' $(tail -4 "$TMP/d8.err")"
+sleep 0.1
 # two online services on one GPU: a CPU-bound one at priority 8 (alone, it is left) and a
 # GPU-bound one at priority 11: the work above decides, and both are protected (tsg)
 run8 offline 0x1b 40000 tsg >/dev/null 2>&1 &

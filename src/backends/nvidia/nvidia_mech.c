@@ -153,7 +153,13 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		e->mech = atomic_load(&st->mechanisms);
 		e->online = atomic_load(&r->klass) == GPRIO_CLASS_ONLINE;
 		e->prio = atomic_load(&r->priority);
-		gprio_ns since = atomic_load(&st->wait_since);
+		/* how long online work has been pending: a host wait in progress, or the oldest
+		 * submission the GPU has not finished (its completion counters; a program that
+		 * polls mapped memory or queries events instead of synchronising waits too) */
+		gprio_ns since = atomic_load(&st->wait_since),
+			 oldest = atomic_load(&st->pending_since);
+		if (oldest && (!since || oldest < since))
+			since = oldest;
 		e->cur = since && since < now ? now - since : 0;
 		e->last = atomic_load(&st->last_launch_ns);
 		if (atomic_load(&st->pending))

@@ -221,12 +221,12 @@ void sim_submit(struct sim_world *w, struct sim_q *q, gprio_ns block_ns, uint32_
 	if (q->klass == GPRIO_CLASS_ONLINE) {
 		/* what the shim's counters see: a launch, and whether it restarts a drained
 		 * context (every queue of the process idle) */
-		const struct sim_p *pp = &w->p[q->proc];
+		struct sim_p *pp = &w->p[q->proc];
 		bool dry = true;
 		for (uint32_t i = 0; i < pp->nq && dry; i++)
 			dry = w->q[pp->q0 + i].wptr == w->q[pp->q0 + i].done;
-		w->on_launches++;
-		w->on_starts += dry;
+		pp->mo_launches++;
+		pp->mo_starts += dry;
 		w->on_last_work = w->now;
 	}
 	struct sim_cmd *c = &q->ring[q->wptr & (q->cap - 1)];

@@ -168,28 +168,48 @@ void sim_nv_mechanism_tick(struct sim_world *w)
 		return;
 	struct gprio_mech_obs o = {.timeslices_ok = w->pr->mode != SIM_NV_MPS,
 				   .completions = true,
-				   .waits = w->on_waits,
-				   .waited = w->on_waited,
-				   .starts = w->on_starts,
-				   .launches = w->on_launches,
-				   .sampled = w->on_launches,
-				   .sampled_starts = w->on_starts,
 				   .last_work = w->on_last_work};
-	w->on_waits = w->on_starts = w->on_launches = 0;
-	w->on_waited = 0;
+	/* as gpriod: the highest-priority online work decides (its waits, restarts, pending
+	 * work); every online process counts as online work */
+	int top = -1;
+	for (uint32_t i = 0; i < w->np; i++)
+		if (w->p[i].spec->klass == GPRIO_CLASS_ONLINE && w->p[i].spec->priority > top)
+			top = w->p[i].spec->priority;
 	for (uint32_t i = 0; i < w->np; i++) {
-		const struct sim_p *p = &w->p[i];
+		struct sim_p *p = &w->p[i];
 		if (p->spec->klass != GPRIO_CLASS_ONLINE) {
 			o.offline = true;
 			continue;
 		}
 		o.online = true;
-		if (p->serving && !p->cur_left && w->now - p->wait_from > o.current)
-			o.current = w->now - p->wait_from;
+		bool decides = p->spec->priority == top;
+		if (decides) {
+			o.waits += p->mo_waits;
+			o.waited += p->mo_waited;
+			o.starts += p->mo_starts;
+			o.launches += p->mo_launches;
+		}
+		p->mo_waits = p->mo_starts = p->mo_launches = 0;
+		p->mo_waited = 0;
 		for (uint32_t k = 0; k < p->nq; k++)
 			if (w->q[p->q0 + k].wptr != w->q[p->q0 + k].done)
 				o.last_work = w->now;
+		if (!decides)
+			continue;
+		if (p->serving && !p->cur_left && w->now - p->wait_from > o.current)
+			o.current = w->now - p->wait_from;
+		for (uint32_t k = 0; k < p->nq; k++) {
+			const struct sim_q *q = &w->q[p->q0 + k];
+			if (q->wptr == q->done)
+				continue;
+			/* the oldest submission not finished, as the completion counters show it */
+			gprio_ns sub = q->ring[q->done & (q->cap - 1)].t_cpu;
+			if (w->now > sub && w->now - sub > o.current)
+				o.current = w->now - sub;
+		}
 	}
+	o.sampled = o.launches;
+	o.sampled_starts = o.starts;
 	enum gprio_mech was = w->mst.mech;
 	if (sim_in_window(w, w->now))
 		w->mech_ns[was] +=

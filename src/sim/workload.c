@@ -178,8 +178,8 @@ static void kernel_done(struct sim_world *w, struct sim_q *q, const struct sim_c
 	if (!c->last)
 		return;
 	/* the request ends with its last kernel: the host's wait for it ends */
-	w->on_waits++;
-	w->on_waited += w->now - p->wait_from;
+	p->mo_waits++;
+	p->mo_waited += w->now - p->wait_from;
 	if (!p->cur_lost && p->cur_arrival >= w->sc->warmup && w->now <= w->end) {
 		gprio_hist_add(&p->lat, w->now - p->cur_arrival);
 		p->requests++;

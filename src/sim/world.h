@@ -89,6 +89,9 @@ struct sim_p {
 	/* nv */
 	gprio_ns ts, ts0;   /* timeslice in force; the process's own (or the profile's) */
 	gprio_ns wait_from; /* online: its last kernel of the request launched (host waits) */
+	/* online: what its shim's counters gathered since gpriod's last tick (mechanism = auto) */
+	uint64_t mo_waits, mo_starts, mo_launches;
+	gprio_ns mo_waited;
 	/* stats */
 	struct gprio_hist lat;
 	uint64_t requests, iterations, kernels;
@@ -163,8 +166,7 @@ struct sim_world {
 	/* NV, mechanism = auto: what the shims would count for gpriod, and its choice */
 	struct gprio_mech_params mp;
 	struct gprio_mech_state mst;
-	uint64_t on_waits, on_starts, on_launches;
-	gprio_ns on_waited, on_last_work, mech_at;
+	gprio_ns on_last_work, mech_at;
 	uint32_t mech_changes;
 	gprio_ns mech_ns[GPRIO_USE_COUNT];
 	/* results */

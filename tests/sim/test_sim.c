@@ -315,6 +315,38 @@ static void mechanism_auto_rows(void **s)
 	assert_true(p99_of(&decode.gprio) < 1.10 * p99_of(&decode.together));
 }
 
+/* Two online services on one GPU (as gpriod): the highest-priority one decides. A GPU-bound
+ * service at 11 beside a decode loop at 8 gets tsg (alone, the decode loop is left); the same
+ * pair with the priorities swapped is left to the decode loop's needs. */
+static enum gprio_mech two_online(int graph_prio, int decode_prio)
+{
+	char text[1024];
+	snprintf(text, sizeof(text),
+		 "[sim]\nprofile = h100\nduration = 8s\nwarmup = 1s\nseed = 1\n"
+		 "[scheduler]\npolicy = priority\nmechanism = auto\n"
+		 "[process graph]\nclass = online\npriority = %d\narrival = poisson 40/s\n"
+		 "kernels = 60\nkernel_time = 40us\nblocks = 132\n"
+		 "[process decode]\nclass = online\npriority = %d\narrival = poisson 10/s\n"
+		 "kernels = 1500\nkernel_time = 8us\nblocks = 16\ngap = 30us\n"
+		 "[process train]\nclass = offline\narrival = continuous\nkernels = 100\n"
+		 "kernel_time = normal 500us 100us\nblocks = 264\ninflight = 16\n",
+		 graph_prio, decode_prio);
+	parse(text);
+	struct sim_result r;
+	run(&r);
+	sim_scenario_free(&sc);
+	print_message("graph at %d, decode at %d: %s (%u changes)\n", graph_prio, decode_prio,
+		      gprio_mech_name((enum gprio_mech)r.mech), r.mech_changes);
+	return (enum gprio_mech)r.mech;
+}
+
+static void highest_online_priority_decides(void **s)
+{
+	(void)s;
+	assert_int_equal(two_online(11, 8), GPRIO_USE_TSG);
+	assert_int_equal(two_online(8, 11), GPRIO_USE_LEAVE);
+}
+
 static const char *two_offline =
 	"[sim]\nprofile = h100\nduration = 10s\nwarmup = 1s\n"
 	"[scheduler]\npolicy = wfq\nhysteresis = 500us\n"
@@ -434,6 +466,7 @@ int main(void)
 		cmocka_unit_test(controller_death_fails_open),
 		cmocka_unit_test(share_does_not_spin),
 		cmocka_unit_test(mechanism_auto_rows),
+		cmocka_unit_test(highest_online_priority_decides),
 		cmocka_unit_test(mi308x_stage3),
 		cmocka_unit_test(wfq_divides_by_weight),
 		cmocka_unit_test(slo_trades_within_objective),

@@ -50,9 +50,11 @@ int gprio_find_shim(const char *var, const char *file, char *out, size_t len)
 	return -ENOENT;
 }
 
-/* Is a gpriod serving the control segment at `path` (its heartbeat fresh)? */
-static bool gpriod_alive(const char *path)
+/* Is a gpriod serving the control segment at `path` (its heartbeat fresh)? If it runs an MPS
+ * control daemon (gpriod --mps on), its pipe directory goes to `mps` ("" otherwise). */
+static bool gpriod_alive(const char *path, char *mps, size_t mpslen)
 {
+	mps[0] = '\0';
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return false;
@@ -62,6 +64,9 @@ static bool gpriod_alive(const char *path)
 		return false;
 	bool alive = s->magic == GPRIO_SHM_MAGIC && s->version == GPRIO_SHM_VERSION &&
 		     atomic_load(&s->heartbeat_ns) + GPRIO_SHM_STALE_NS > gprio_mono_now();
+	/* written once before gpriod published the segment; an absolute path, or nothing */
+	if (alive && s->mps_pipe[0] == '/' && memchr(s->mps_pipe, '\0', sizeof(s->mps_pipe)))
+		snprintf(mps, mpslen, "%s", s->mps_pipe);
 	munmap(s, sizeof(*s));
 	return alive;
 }
@@ -185,10 +190,16 @@ int gprio_cmd_run(int argc, char **argv)
 	 * and registers if gpriod starts later) */
 	const char *shm = getenv("GPRIO_SHM");
 	shm = shm && *shm ? shm : GPRIO_SHM_DEFAULT_PATH;
-	if (nv && !gpriod_alive(shm))
+	char mps[sizeof(((struct gprio_shm *)0)->mps_pipe)];
+	if (nv && !gpriod_alive(shm, mps, sizeof(mps)))
 		fprintf(stderr,
 			"gprio run: no gpriod serving %s: %s runs unmanaged until one starts\n",
 			shm, argv[i]);
+	/* gpriod runs an MPS control daemon: the program becomes its client (unless it names
+	 * one itself), and the shim sets an offline client's priority below normal */
+	const char *own_mps = getenv("CUDA_MPS_PIPE_DIRECTORY");
+	if (nv && mps[0] && (!own_mps || !*own_mps))
+		setenv("CUDA_MPS_PIPE_DIRECTORY", mps, 1);
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "gprio run: %s: %s\n", argv[i], strerror(errno));
 	return 127;

@@ -1,6 +1,7 @@
 /* gprio status: read gpriod's control segment (read-only) and show the daemon, its policy, and
  * every registered process with its class, priority, mechanisms and gating counters (as of
  * gpriod's last tick). */
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -35,6 +36,20 @@ static bool socket_alive(const char *path)
 }
 
 /* The same facts as the table, as one JSON object (schema: docs/nvidia.md, "gprio status"). */
+/* gpriod's MPS pipe directory (gpriod --mps on) if it is a plain absolute path (letters,
+ * digits, / . _ -: printable as is, JSON included); NULL otherwise */
+static const char *mps_pipe(const struct gprio_shm *s, char *buf, size_t len)
+{
+	memcpy(buf, s->mps_pipe, len < sizeof(s->mps_pipe) ? len : sizeof(s->mps_pipe));
+	buf[len - 1] = '\0';
+	if (buf[0] != '/')
+		return NULL;
+	for (const char *c = buf; *c; c++)
+		if (!isalnum((unsigned char)*c) && !strchr("/._-", *c))
+			return NULL;
+	return buf;
+}
+
 static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 {
 	gprio_ns hb = atomic_load(&s->heartbeat_ns);
@@ -52,6 +67,13 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 		snprintf(on_ts, sizeof(on_ts), "%u", atomic_load(&s->online_timeslice_us));
 		snprintf(off_ts, sizeof(off_ts), "%u", atomic_load(&s->offline_timeslice_us));
 	}
+	char mb[sizeof(s->mps_pipe)];
+	const char *mps = mps_pipe(s, mb, sizeof(mb));
+	printf(", \"mps_pipe\": ");
+	if (mps)
+		printf("\"%s\"", mps);
+	else
+		printf("null");
 	printf(", \"policy\": \"%s\", \"mechanism\": \"%s\", \"gating\": %s, "
 	       "\"hysteresis_us\": %.3f, \"online_timeslice_us\": %s, \"offline_timeslice_us\": "
 	       "%s, \"inflight_bound\": %u}, \"gpus\": [",
@@ -221,6 +243,12 @@ int gprio_cmd_status(int argc, char **argv)
 	       hb ? (alive ? "fresh" : "stale") : "none",
 	       gprio_policy_name(gprio_policy_at(atomic_load(&s->policy))),
 	       (double)atomic_load(&s->hysteresis_ns) / 1e3, atomic_load(&s->inflight_bound));
+	char mb[sizeof(s->mps_pipe)];
+	const char *mps = mps_pipe(s, mb, sizeof(mb));
+	if (mps)
+		printf("MPS: gpriod's control daemon, pipes in %s (gprio run's programs are its "
+		       "clients)\n",
+		       mps);
 	gprio_nv_print_gpus(stdout, s, now);
 	gprio_nv_print_procs(stdout, s);
 	munmap(m, sizeof(*s));

@@ -664,5 +664,50 @@ else
 fi
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 
+# 11. gpriod --mps on: it starts an MPS control daemon (a stand-in on PATH here) with its pipes
+#     in its own directory, gprio run makes its programs that daemon's clients, the shim puts
+#     offline ones below normal MPS client priority, and gpriod stops the daemon as it exits
+M="$TMP/m11"
+mkdir -p "$M/bin" && chmod 755 "$M"
+cp "$(dirname "$0")/fake_mps_control.sh" "$M/bin/nvidia-cuda-mps-control"
+PATH="$M/bin:$PATH" "$GPRIOD" --shm "$M/shm" --mps on 2>"$TMP/d11.err" &
+DPID=$!
+i=0
+until [ -S "$M/shm.sock" ] || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
+[ -p "$M/mps/pipe/control" ] && grep -q "^started pipes $M/mps/pipe logs $M/mps/log$" "$M/mps/standin.log" &&
+	ok "gpriod --mps on starts the control daemon (pipes $M/mps/pipe, logs $M/mps/log)" ||
+	bad "mps start: $(cat "$M/mps/standin.log" "$TMP/d11.err" 2>&1)"
+st=$(GPRIO_SHM="$M/shm" "$GPRIO" status --json 2>&1)
+echo "$st" | python3 -c 'import json,sys; d=json.load(sys.stdin); assert d["gpriod"]["mps_pipe"] == sys.argv[1], d["gpriod"]' "$M/mps/pipe" 2>"$TMP/err" &&
+	GPRIO_SHM="$M/shm" "$GPRIO" status | grep -q "^MPS: gpriod's control daemon, pipes in $M/mps/pipe" &&
+	ok "gprio status shows gpriod's MPS pipe directory (text and --json)" || bad "status mps: $(cat "$TMP/err") $st"
+off=$(env -u CUDA_MPS_PIPE_DIRECTORY -u CUDA_MPS_CLIENT_PRIORITY GPRIO_SHM="$M/shm" "$GPRIO" run --offline -- \
+	sh -c 'echo "$CUDA_MPS_PIPE_DIRECTORY ${CUDA_MPS_CLIENT_PRIORITY:-unset}"' 2>/dev/null)
+on=$(env -u CUDA_MPS_PIPE_DIRECTORY -u CUDA_MPS_CLIENT_PRIORITY GPRIO_SHM="$M/shm" "$GPRIO" run --online -- \
+	sh -c 'echo "$CUDA_MPS_PIPE_DIRECTORY ${CUDA_MPS_CLIENT_PRIORITY:-unset}"' 2>/dev/null)
+own=$(env CUDA_MPS_PIPE_DIRECTORY=/elsewhere GPRIO_SHM="$M/shm" "$GPRIO" run --online -- \
+	sh -c 'echo "$CUDA_MPS_PIPE_DIRECTORY"' 2>/dev/null)
+[ "$off" = "$M/mps/pipe 1" ] && [ "$on" = "$M/mps/pipe unset" ] && [ "$own" = /elsewhere ] &&
+	ok "gprio run: programs are the daemon's clients, offline at MPS client priority 1; a program's own CUDA_MPS_PIPE_DIRECTORY is kept" ||
+	bad "mps clients: offline '$off', online '$on', own '$own'"
+kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+i=0
+until ! [ -p "$M/mps/pipe/control" ] || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
+grep -q "^got quit$" "$M/mps/standin.log" && grep -q "^stopped$" "$M/mps/standin.log" && [ ! -e "$M/mps/pipe/control" ] &&
+	grep -q "MPS control daemon ($M/mps/pipe): asked to quit" "$TMP/d11.err" &&
+	ok "gpriod stops its MPS control daemon as it exits" || bad "mps stop: $(cat "$M/mps/standin.log" "$TMP/d11.err")"
+# no control daemon to start, or one already serving that directory: gpriod refuses, saying why
+mkdir -p "$M/none" && chmod 755 "$M/none"
+PATH=/usr/bin:/bin timeout 10 "$GPRIOD" --shm "$M/none/shm" --mps on 2>"$TMP/d11b.err" >/dev/null
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "cannot start nvidia-cuda-mps-control -d" "$TMP/d11b.err" && [ ! -e "$M/none/shm.sock" ] &&
+	ok "gpriod --mps on without nvidia-cuda-mps-control: refused ($(head -1 "$TMP/d11b.err"))" ||
+	bad "no mps binary: rc $rc $(cat "$TMP/d11b.err")"
+mkdir -p "$M/busy/mps/pipe" && chmod -R 755 "$M/busy" && mkfifo "$M/busy/mps/pipe/control"
+PATH="$M/bin:$PATH" timeout 10 "$GPRIOD" --shm "$M/busy/shm" --mps on 2>"$TMP/d11c.err" >/dev/null
+rc=$?
+[ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "an MPS control daemon already serves" "$TMP/d11c.err" &&
+	ok "gpriod --mps on where a control daemon already serves: refused" || bad "busy mps: rc $rc $(cat "$TMP/d11c.err")"
+
 [ "$fails" -eq 0 ] || { echo "$fails shim test(s) failed"; exit 1; }
 echo "all shim tests passed"

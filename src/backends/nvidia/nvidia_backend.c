@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "ctl.h"
+#include "mps_server.h"
 #include "gprio/policy.h"
 
 void gprio_nv_cfg_defaults(struct gprio_nv_cfg *c)
@@ -173,6 +174,15 @@ static gprio_ns reap(struct gprio_evloop *l, gprio_ns now, void *ctx)
 	return now + 500 * GPRIO_NS_PER_MS;
 }
 
+/* Stop the MPS control daemon gpriod started, if any. */
+static void mps_off(struct gprio_nv *nv)
+{
+	if (nv->mps_dir[0]) {
+		gprio_mps_stop(nv->mps_dir, nv->cfg.log);
+		nv->mps_dir[0] = '\0';
+	}
+}
+
 int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gprio_evloop *loop,
 		  char *err, size_t errlen)
 {
@@ -194,9 +204,28 @@ int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gp
 	    (rc = check_dir(path, err, errlen)) < 0 ||
 	    (rc = take_path(sock.sun_path, true, err, errlen)) < 0)
 		return rc;
+	nv->mps_dir[0] = '\0';
+	if (cfg->mps) {
+		/* beside the segment, in gpriod's own directory */
+		const char *slash = strrchr(path, '/');
+		int len = slash ? (int)(slash - path) : 1;
+		n = snprintf(nv->mps_dir, sizeof(nv->mps_dir), "%.*s/mps", len, slash ? path : ".");
+		if (n < 0 || (size_t)n >= sizeof(nv->mps_dir) - 6) {
+			snprintf(err, errlen, "--mps: %s: directory name too long", path);
+			nv->mps_dir[0] = '\0';
+			return -ENAMETOOLONG;
+		}
+		if ((rc = gprio_mps_start(nv->mps_dir, err, errlen)) < 0) {
+			nv->mps_dir[0] = '\0';
+			return rc;
+		}
+	}
 	struct gprio_shm *s = map_new(path, 0644, sizeof(*s), &fd, err, errlen);
-	if (!s)
-		return -errno;
+	if (!s) {
+		rc = -errno;
+		mps_off(nv);
+		return rc;
+	}
 	close(fd);
 	nv->ctl_ro_fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	nv->hot = map_new(nv->hot_path, 0600, sizeof(*nv->hot), &nv->hot_rw_fd, err, errlen);
@@ -213,6 +242,7 @@ int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gp
 			close(nv->hot_rw_fd);
 		nv->hot = NULL;
 		nv->ctl_ro_fd = nv->hot_rw_fd = -1;
+		mps_off(nv);
 		return rc;
 	}
 	nv->hot_ro_fd = open(nv->hot_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -228,6 +258,8 @@ int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gp
 	atomic_store(&s->mech_auto, cfg->mech_auto ? 1u : 0u);
 	atomic_store(&s->group_hold_ns, cfg->group_hold);
 	atomic_store(&s->policy, cfg->policy);
+	if (nv->mps_dir[0])
+		snprintf(s->mps_pipe, sizeof(s->mps_pipe), "%s/pipe", nv->mps_dir);
 	memset(nv->hot, 0, sizeof(*nv->hot));
 	nv->shm = s;
 	for (uint32_t i = 0; i < GPRIO_SERVER_MAX_PEERS; i++)
@@ -284,6 +316,7 @@ void gprio_nv_close(struct gprio_nv *nv, bool unlink_files)
 		unlink(nv->cfg.path);
 		unlink(nv->hot_path);
 	}
+	mps_off(nv);
 }
 
 void gprio_nv_print_procs(FILE *f, const struct gprio_shm *s)

@@ -41,6 +41,7 @@ struct gprio_nv_cfg {
 	uint32_t inflight_bound;       /* offline submissions not yet finished (0: no bound) */
 	uint32_t max_per_user;         /* connections of one untrusted user */
 	gprio_ns group_hold;           /* longest hold of a group member at once (0: none) */
+	bool mps;                      /* run an MPS control daemon (pipes in PATH's dir/mps) */
 	FILE *log;                     /* registrations and refusals; may be NULL */
 };
 
@@ -56,8 +57,9 @@ struct gprio_nv {
 	struct gprio_server srv; /* the control socket PATH.sock */
 	struct gprio_nv_client cl[GPRIO_SERVER_MAX_PEERS];
 	int heartbeat_timer, reap_timer;
-	bool hot_warned;                      /* a far-future hot level was reported */
-	bool pci_warned;                      /* a made-up GPU was reported */
+	char mps_dir[160]; /* the MPS control daemon gpriod started ("" when none) */
+	bool hot_warned;   /* a far-future hot level was reported */
+	bool pci_warned;   /* a made-up GPU was reported */
 	uint32_t rejected[GPRIO_NV_REJECTED]; /* the latest ids sysfs did not show as GPUs */
 	unsigned nrejected;
 	bool pci_unverified; /* no PCI tree in sysfs to check GPUs against (said once) */

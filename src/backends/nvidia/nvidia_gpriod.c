@@ -82,6 +82,12 @@ static int nv_option(const char *flag, const char *val)
 		return gprio_parse_duration_in(val, 0, 3600 * GPRIO_NS_PER_S, &ns)
 			       ? -EINVAL
 			       : (c->group_hold = ns, 0);
+	if (strcmp(flag, "--mps") == 0) {
+		if (strcmp(val, "on") && strcmp(val, "off"))
+			return -EINVAL;
+		c->mps = strcmp(val, "on") == 0;
+		return 0;
+	}
 	if (strcmp(flag, "--max-per-user") == 0)
 		return gprio_parse_number(val, 1, 256, &v) && v == (int)v
 			       ? (c->max_per_user = (uint32_t)v, 0)
@@ -134,6 +140,8 @@ static void nv_describe(void *be, FILE *f)
 			nv->cfg.gating ? "on" : "off", nv->cfg.online_ts_us, nv->cfg.offline_ts_us);
 	fprintf(f, ", %u user(s) allowed online besides root and uid %u", nv->cfg.auth.n,
 		nv->cfg.auth.daemon_uid);
+	if (nv->mps_dir[0])
+		fprintf(f, ", MPS control daemon with pipes in %s/pipe", nv->mps_dir);
 }
 
 static void nv_status(void *be, FILE *f)
@@ -224,23 +232,28 @@ const struct gpriod_backend gpriod_backend_nvidia = {
 	.name = "nvidia",
 	.help = "NVIDIA GPUs through the libgprio-cuda.so shim (gprio run): TSG timeslices and "
 		"launch gating",
-	.usage = "  --shm PATH                  control segment; PATH.sock, PATH.hot beside it "
-		 "(" GPRIO_SHM_DEFAULT_PATH ", or $GPRIO_SHM)\n"
-		 "  --mechanism auto|fixed      auto: per GPU, from what its online work needs "
-		 "(default); fixed: the timeslices and gating below, node-wide (implied by any "
-		 "of them)\n"
-		 "  --online-timeslice TIME     TSG timeslice of online processes (0: driver "
-		 "default; default 0)\n"
-		 "  --offline-timeslice TIME    TSG timeslice of offline processes (default 1us)\n"
-		 "  (--online-timeslice-us N, --offline-timeslice-us N: the same, older)\n"
-		 "  --gating on|off             launch gating (default on)\n"
-		 "  --offline-inflight N        most unfinished offline submissions (0: no bound; "
-		 "default 0)\n"
-		 "  --max-per-user N            connections of one user not in --allow (default "
-		 "16)\n"
-		 "  --group-max-hold TIME       longest a member of a group (GPRIO_GROUP, one per "
-		 "gprio run) is held at once, so its peers' collectives never time out (0: no "
-		 "bound; default 60s)\n",
+	.usage =
+		"  --shm PATH                  control segment; PATH.sock, PATH.hot beside it "
+		"(" GPRIO_SHM_DEFAULT_PATH ", or $GPRIO_SHM)\n"
+		"  --mechanism auto|fixed      auto: per GPU, from what its online work needs "
+		"(default); fixed: the timeslices and gating below, node-wide (implied by any "
+		"of them)\n"
+		"  --online-timeslice TIME     TSG timeslice of online processes (0: driver "
+		"default; default 0)\n"
+		"  --offline-timeslice TIME    TSG timeslice of offline processes (default 1us)\n"
+		"  (--online-timeslice-us N, --offline-timeslice-us N: the same, older)\n"
+		"  --gating on|off             launch gating (default on)\n"
+		"  --offline-inflight N        most unfinished offline submissions (0: no bound; "
+		"default 0)\n"
+		"  --max-per-user N            connections of one user not in --allow (default "
+		"16)\n"
+		"  --group-max-hold TIME       longest a member of a group (GPRIO_GROUP, one per "
+		"gprio run) is held at once, so its peers' collectives never time out (0: no "
+		"bound; default 60s)\n"
+		"  --mps on|off                run an MPS control daemon (nvidia-cuda-mps-control, "
+		"pipes in the segment's directory/mps/pipe) for the programs gprio run starts: "
+		"offline ones at the lower MPS client priority; off by default (a trade-off: "
+		"docs/nvidia.md)\n",
 	.defaults = nv_defaults,
 	.option = nv_option,
 	.open = nv_open,

@@ -22,7 +22,7 @@
 #include "gprio/priority.h"
 
 #define GPRIO_SHM_MAGIC     0x6770726fu /* "gpro" */
-#define GPRIO_SHM_VERSION   6u
+#define GPRIO_SHM_VERSION   7u
 #define GPRIO_SHM_PROCS     64
 #define GPRIO_SHM_GPUS      16 /* GPUs of one node gpriod schedules apart */
 #define GPRIO_SHM_PROC_GPUS 4  /* GPUs one process reports */
@@ -147,6 +147,10 @@ struct gprio_shm {
 	/* a member of a group held this long at once is let through (its peers wait in
 	 * collectives that time out: NCCL's watchdog, 10 min by default); 0: no bound */
 	_Atomic uint64_t group_hold_ns;
+	/* gpriod --mps on: the pipe directory of the MPS control daemon gpriod runs, where `gprio
+	 * run` points its programs (CUDA_MPS_PIPE_DIRECTORY); "" when none. Written before the
+	 * segment is published, never after. */
+	char mps_pipe[200];
 	struct gprio_shm_gpu gpus[GPRIO_SHM_GPUS];
 	struct gprio_shm_proc procs[GPRIO_SHM_PROCS];
 	/* each process's counters as of gpriod's last tick (for gprio status), apart from the rows

@@ -318,7 +318,7 @@ static void mechanism_auto_rows(void **s)
 /* Two online services on one GPU (as gpriod): the highest-priority one decides. A GPU-bound
  * service at 11 beside a decode loop at 8 gets tsg (alone, the decode loop is left); the same
  * pair with the priorities swapped is left to the decode loop's needs. */
-static enum gprio_mech two_online(int graph_prio, int decode_prio)
+static enum gprio_mech mech_of_two_online(int graph_prio, int decode_prio)
 {
 	char text[1024];
 	snprintf(text, sizeof(text),
@@ -343,8 +343,8 @@ static enum gprio_mech two_online(int graph_prio, int decode_prio)
 static void highest_online_priority_decides(void **s)
 {
 	(void)s;
-	assert_int_equal(two_online(11, 8), GPRIO_USE_TSG);
-	assert_int_equal(two_online(8, 11), GPRIO_USE_LEAVE);
+	assert_int_equal(mech_of_two_online(11, 8), GPRIO_USE_TSG);
+	assert_int_equal(mech_of_two_online(8, 11), GPRIO_USE_LEAVE);
 }
 
 static const char *two_offline =

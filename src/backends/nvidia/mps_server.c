@@ -95,12 +95,14 @@ int gprio_mps_start(const char *dir, char *err, size_t errlen)
 	int st = wait_bounded(pid, 5000);
 	if (st != 0) {
 		snprintf(err, errlen, "--mps: %s -d %s", MPS_CONTROL,
-			 st == -ETIMEDOUT ? "did not return within 5 s" : "failed (see its log in the log directory)");
+			 st == -ETIMEDOUT ? "did not return within 5 s"
+					  : "failed (see its log in the log directory)");
 		return st == -ETIMEDOUT ? -ETIMEDOUT : -EIO;
 	}
 	for (int t = 0; access(control, F_OK) != 0; t += 10) {
 		if (t >= 5000) {
-			snprintf(err, errlen, "--mps: %s -d returned but %s did not appear within 5 s",
+			snprintf(err, errlen,
+				 "--mps: %s -d returned but %s did not appear within 5 s",
 				 MPS_CONTROL, control);
 			return -ETIMEDOUT;
 		}
@@ -134,5 +136,7 @@ void gprio_mps_stop(const char *dir, FILE *log)
 	int st = rc ? -rc : wait_bounded(pid, 10000);
 	if (log)
 		fprintf(log, "gpriod: MPS control daemon (%s): %s\n", pipe,
-			st == 0 ? "asked to quit" : st == -ETIMEDOUT ? "quit timed out" : "quit failed");
+			st == 0            ? "asked to quit"
+			: st == -ETIMEDOUT ? "quit timed out"
+					   : "quit failed");
 }

@@ -2,10 +2,12 @@
  * A pure function over observations (the backend gathers them: completion counters of each
  * process, what the driver accepted) and a small state it keeps per GPU. No I/O, no clock.
  *
- * The law, from measurements on an H100 (docs/nvidia.md):
+ * The law, from measurements on an H100 and two H200 (docs/nvidia.md); the observations are
+ * those of the GPU's highest-priority online work:
  *   - Online work whose host waits long for the GPU at its synchronisations while nothing
  *     protects it (a CUDA graph, a deep queue behind a neighbour's time slices: a window's
- *     mean wait of `gpu_bound`, or one wait in progress for `stuck`) is protected:
+ *     mean wait of `gpu_bound`, or one wait in progress for `stuck`, where submitted work the
+ *     GPU has not finished counts as a wait in progress) is protected:
  *     online gets a long timeslice and offline a short one (TSG), and the hardware switches
  *     to online within one context switch. Short waits under protection show it works, not
  *     that it is not needed: protection stays while its cost (below) is low.

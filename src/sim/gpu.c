@@ -227,6 +227,7 @@ void sim_submit(struct sim_world *w, struct sim_q *q, gprio_ns block_ns, uint32_
 			dry = w->q[pp->q0 + i].wptr == w->q[pp->q0 + i].done;
 		pp->mo_launches++;
 		pp->mo_starts += dry;
+		pp->mo_last = w->now;
 		w->on_last_work = w->now;
 	}
 	struct sim_cmd *c = &q->ring[q->wptr & (q->cap - 1)];

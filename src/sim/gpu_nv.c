@@ -172,9 +172,13 @@ void sim_nv_mechanism_tick(struct sim_world *w)
 	/* as gpriod: the highest-priority online work decides (its waits, restarts, pending
 	 * work); every online process counts as online work */
 	int top = -1;
-	for (uint32_t i = 0; i < w->np; i++)
-		if (w->p[i].spec->klass == GPRIO_CLASS_ONLINE && w->p[i].spec->priority > top)
-			top = w->p[i].spec->priority;
+	for (uint32_t i = 0; i < w->np; i++) {
+		const struct sim_p *p = &w->p[i];
+		/* an online process idle for idle_after does not decide */
+		bool active = p->mo_last && p->mo_last + w->mp.idle_after > w->now;
+		if (p->spec->klass == GPRIO_CLASS_ONLINE && active && p->spec->priority > top)
+			top = p->spec->priority;
+	}
 	for (uint32_t i = 0; i < w->np; i++) {
 		struct sim_p *p = &w->p[i];
 		if (p->spec->klass != GPRIO_CLASS_ONLINE) {

@@ -91,7 +91,7 @@ struct sim_p {
 	gprio_ns wait_from; /* online: its last kernel of the request launched (host waits) */
 	/* online: what its shim's counters gathered since gpriod's last tick (mechanism = auto) */
 	uint64_t mo_waits, mo_starts, mo_launches;
-	gprio_ns mo_waited;
+	gprio_ns mo_waited, mo_last; /* mo_last: its last launch (0: none yet) */
 	/* stats */
 	struct gprio_hist lat;
 	uint64_t requests, iterations, kernels;

@@ -318,33 +318,54 @@ static void mechanism_auto_rows(void **s)
 /* Two online services on one GPU (as gpriod): the highest-priority one decides. A GPU-bound
  * service at 11 beside a decode loop at 8 gets tsg (alone, the decode loop is left); the same
  * pair with the priorities swapped is left to the decode loop's needs. */
-static enum gprio_mech mech_of_two_online(int graph_prio, int decode_prio)
+/* the mechanism at the end, and the share of the measured time under tsg */
+static enum gprio_mech mech_of_two_online(int graph_prio, int decode_prio, const char *extra,
+					  double *tsg_share)
 {
-	char text[1024];
+	char text[1400];
 	snprintf(text, sizeof(text),
-		 "[sim]\nprofile = h100\nduration = 8s\nwarmup = 1s\nseed = 1\n"
+		 "[sim]\nprofile = h100\nduration = 14s\nwarmup = 1s\nseed = 1\n"
 		 "[scheduler]\npolicy = priority\nmechanism = auto\n"
 		 "[process graph]\nclass = online\npriority = %d\narrival = poisson 40/s\n"
 		 "kernels = 60\nkernel_time = 40us\nblocks = 132\n"
 		 "[process decode]\nclass = online\npriority = %d\narrival = poisson 10/s\n"
 		 "kernels = 1500\nkernel_time = 8us\nblocks = 16\ngap = 30us\n"
 		 "[process train]\nclass = offline\narrival = continuous\nkernels = 100\n"
-		 "kernel_time = normal 500us 100us\nblocks = 264\ninflight = 16\n",
-		 graph_prio, decode_prio);
+		 "kernel_time = normal 500us 100us\nblocks = 264\ninflight = 16\n%s",
+		 graph_prio, decode_prio, extra);
 	parse(text);
 	struct sim_result r;
 	run(&r);
 	sim_scenario_free(&sc);
-	print_message("graph at %d, decode at %d: %s (%u changes)\n", graph_prio, decode_prio,
-		      gprio_mech_name((enum gprio_mech)r.mech), r.mech_changes);
+	gprio_ns all = 0;
+	for (int m = 0; m < GPRIO_USE_COUNT; m++)
+		all += r.mech_ns[m];
+	*tsg_share = all ? (double)r.mech_ns[GPRIO_USE_TSG] / (double)all : 0;
+	print_message("graph at %d, decode at %d%s: %s at the end, %.0f %% under tsg (%u "
+		      "changes)\n",
+		      graph_prio, decode_prio, *extra ? ", a quiet service above" : "",
+		      gprio_mech_name((enum gprio_mech)r.mech), 100 * *tsg_share, r.mech_changes);
 	return (enum gprio_mech)r.mech;
 }
 
 static void highest_online_priority_decides(void **s)
 {
 	(void)s;
-	assert_int_equal(mech_of_two_online(11, 8), GPRIO_USE_TSG);
-	assert_int_equal(mech_of_two_online(8, 11), GPRIO_USE_LEAVE);
+	double share;
+	assert_int_equal(mech_of_two_online(11, 8, "", &share), GPRIO_USE_TSG);
+	assert_true(share > 0.9);
+	/* the decode loop decides: left, but for its failed trials */
+	mech_of_two_online(8, 11, "", &share);
+	assert_true(share < 0.2);
+	/* a quiet service above both (its first request would come after 100 s) decides
+	 * nothing: only online work active in the last idle_after (10 s) does */
+	assert_int_equal(
+		mech_of_two_online(11, 8,
+				   "[process quiet]\nclass = online\npriority = 13\n"
+				   "arrival = closed 100s\nkernels = 1\nkernel_time = 10us\n"
+				   "blocks = 1\n",
+				   &share),
+		GPRIO_USE_TSG);
 }
 
 static const char *two_offline =

@@ -20,7 +20,8 @@ bad() { echo "FAIL - $1"; fails=$((fails + 1)); }
 skip() { echo "SKIP - $1"; exit 77; }
 [ "$(id -u)" -eq 0 ] || skip "needs root (debootstrap, systemd-nspawn)"
 if [ -n "$INSTALL" ] && { ! command -v debootstrap >/dev/null || ! command -v systemd-nspawn >/dev/null; }; then
-	DEBIAN_FRONTEND=noninteractive timeout 600 apt-get install -y -qq debootstrap systemd-container >/dev/null ||
+	{ timeout 300 apt-get update -qq && DEBIAN_FRONTEND=noninteractive timeout 600 \
+		apt-get install -y -qq debootstrap systemd-container >/dev/null; } ||
 		{ echo "could not install debootstrap and systemd-container" >&2; exit 1; }
 fi
 command -v debootstrap >/dev/null && command -v systemd-nspawn >/dev/null ||

@@ -52,6 +52,20 @@ static bool nvidia(void)
 		       ? "a control daemon runs: offline clients get priority 1 (block "
 			 "level only)"
 		       : "no control daemon: TSG timeslices and launch gating");
+	/* gpriod --mps on starts nvidia-cuda-mps-control from PATH */
+	bool mps_bin = false;
+	const char *path = getenv("PATH");
+	for (const char *p = path ? path : ""; p && *p && !mps_bin;) {
+		const char *end = strchr(p, ':');
+		size_t len = end ? (size_t)(end - p) : strlen(p);
+		char cand[512];
+		int n = snprintf(cand, sizeof(cand), "%.*s/nvidia-cuda-mps-control", (int)len, p);
+		mps_bin = len && n > 0 && (size_t)n < sizeof(cand) && access(cand, X_OK) == 0;
+		p = end ? end + 1 : NULL;
+	}
+	printf("  gpriod --mps on: %s\n",
+	       mps_bin ? "possible (nvidia-cuda-mps-control on PATH)"
+		       : "not possible: nvidia-cuda-mps-control is not on PATH");
 	const char *seg = getenv("GPRIO_SHM");
 	seg = seg && *seg ? seg : GPRIO_SHM_DEFAULT_PATH;
 	int fd = open(seg, O_RDONLY | O_CLOEXEC);

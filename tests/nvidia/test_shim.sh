@@ -696,6 +696,9 @@ until ! [ -p "$M/mps/pipe/control" ] || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 
 grep -q "^got quit$" "$M/mps/standin.log" && grep -q "^stopped$" "$M/mps/standin.log" && [ ! -e "$M/mps/pipe/control" ] &&
 	grep -q "MPS control daemon ($M/mps/pipe): asked to quit" "$TMP/d11.err" &&
 	ok "gpriod stops its MPS control daemon as it exits" || bad "mps stop: $(cat "$M/mps/standin.log" "$TMP/d11.err")"
+PATH="$M/bin:$PATH" "$GPRIO" doctor 2>&1 | grep -q "gpriod --mps on: possible" &&
+	PATH=/usr/bin:/bin "$GPRIO" doctor 2>&1 | grep -q "gpriod --mps on: not possible: nvidia-cuda-mps-control is not on PATH" &&
+	ok "gprio doctor says whether gpriod --mps on can start a control daemon" || bad "doctor mps: $("$GPRIO" doctor 2>&1 | grep mps)"
 # no control daemon to start, or one already serving that directory: gpriod refuses, saying why
 mkdir -p "$M/none" && chmod 755 "$M/none"
 PATH=/usr/bin:/bin timeout 10 "$GPRIOD" --shm "$M/none/shm" --mps on 2>"$TMP/d11b.err" >/dev/null

@@ -18,10 +18,11 @@
  *     `recheck` before its waits may decide again (doubling at each failed trial, up to
  *     32 x: 4 s to 128 s), unless online's launches fall under `max_starts` a second, which
  *     its restarts cannot exceed (a program's eager warm-up before its CUDA graph is captured
- *     must not condemn the service that follows). Protection chosen from waits starts with a `trial`: its first 100 ms, in which
- *     the backend has every online launch sampled (so restarts are counted exactly, not
- *     estimated from a 20 ms sample a second) and which ends it at once when restarts are
- *     too many: CPU-bound online work pays a tenth of a second of TSG, not a whole window. (Its waits alone cannot tell: they grow
+ *     must not condemn the service that follows). Protection chosen from waits starts with
+ *     a `trial`: its first 100 ms, in which the backend has every online launch sampled (so
+ *     restarts are counted exactly, not estimated from a 20 ms sample a second) and which
+ *     ends it at once when restarts are too many: CPU-bound online work pays a tenth of a
+ *     second of TSG, not a whole window. (Its waits alone cannot tell: they grow
  *     behind a neighbour's timeslice and shrink under TSG priority, and its restarts are
  *     undercounted while a neighbour holds the GPU, since its work then does not drain.)
  *   - An online process with a stream that never drains (a busy side stream) would hold its

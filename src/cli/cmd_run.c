@@ -64,9 +64,9 @@ static bool gpriod_alive(const char *path, char *mps, size_t mpslen)
 		return false;
 	bool alive = s->magic == GPRIO_SHM_MAGIC && s->version == GPRIO_SHM_VERSION &&
 		     atomic_load(&s->heartbeat_ns) + GPRIO_SHM_STALE_NS > gprio_mono_now();
-	/* written once before gpriod published the segment; an absolute path, or nothing */
-	if (alive && s->mps_pipe[0] == '/' && memchr(s->mps_pipe, '\0', sizeof(s->mps_pipe)))
-		snprintf(mps, mpslen, "%s", s->mps_pipe);
+	/* written once before gpriod published the segment */
+	if (alive)
+		gprio_shm_mps_pipe(s, mps, mpslen);
 	munmap(s, sizeof(*s));
 	return alive;
 }

@@ -36,13 +36,11 @@ static bool socket_alive(const char *path)
 }
 
 /* The same facts as the table, as one JSON object (schema: docs/nvidia.md, "gprio status"). */
-/* gpriod's MPS pipe directory (gpriod --mps on) if it is a plain absolute path (letters,
- * digits, / . _ -: printable as is, JSON included); NULL otherwise */
+/* gpriod's MPS pipe directory (gpriod --mps on) if it is made only of letters, digits and
+ * / . _ - (printable as is, JSON included); NULL otherwise */
 static const char *mps_pipe(const struct gprio_shm *s, char *buf, size_t len)
 {
-	memcpy(buf, s->mps_pipe, len < sizeof(s->mps_pipe) ? len : sizeof(s->mps_pipe));
-	buf[len - 1] = '\0';
-	if (buf[0] != '/')
+	if (!gprio_shm_mps_pipe(s, buf, len))
 		return NULL;
 	for (const char *c = buf; *c; c++)
 		if (!isalnum((unsigned char)*c) && !strchr("/._-", *c))

@@ -467,8 +467,26 @@ run8 online 0x1b 1000 cpu >/dev/null 2>&1 &
 ON=$!
 why() { GPRIO_SHM="$S8" "$GPRIO" status --json 2>/dev/null |
 	python3 -c 'import json,sys; g=json.load(sys.stdin)["gpus"][0]; print(g["mechanism"] + ": " + g["why"])'; }
-i=0
-until why | grep -q "^leave: online .*CPU-bound" || [ $i -ge 200 ]; do sleep 0.02; i=$((i + 1)); done
+# wait until gpriod's reason for the first GPU matches PATTERN, TRIES x 20 ms at most:
+# await_why PATTERN [TRIES]
+await_why() {
+	i=0
+	until why | grep -q "$1" || [ $i -ge "${2:-250}" ]; do sleep 0.02; i=$((i + 1)); done
+}
+# an offline job and an online service of MODE on GPU 1b: gpriod's reason once it matches
+# PATTERN (or after 5 s), both stopped after: why_beside MODE PATTERN
+why_beside() {
+	run8 offline 0x1b 40000 tsg >/dev/null 2>&1 &
+	OFF=$!
+	sleep 0.3
+	run8 online 0x1b 400 "$1" >/dev/null 2>&1 &
+	ON=$!
+	await_why "$2"
+	why
+	kill $ON $OFF 2>/dev/null
+	wait $ON $OFF 2>/dev/null
+}
+await_why "^leave: online .*CPU-bound" 200
 m2=$(why)
 wait $ON
 kill $OFF 2>/dev/null; wait $OFF 2>/dev/null
@@ -477,31 +495,13 @@ echo "$m2" | grep -q "^leave: online restarts the GPU too often (CPU-bound)" &&
 	bad "cpu-bound: $m2: $(cat "$TMP/d8.err")"
 # a GPU-bound service whose side stream never drains: the online timeslice stays the driver's
 # (a long one would hold its requests behind the side stream), offline still gets 1 us
-run8 offline 0x1b 40000 tsg >/dev/null 2>&1 &
-OFF=$!
-sleep 0.3
-run8 online 0x1b 400 side >/dev/null 2>&1 &
-ON=$!
-i=0
-until why | grep -q "^tsg-guarded: " || [ $i -ge 250 ]; do sleep 0.02; i=$((i + 1)); done
-m5=$(why)
-kill $ON $OFF 2>/dev/null
-wait $ON $OFF 2>/dev/null
+m5=$(why_beside side "^tsg-guarded: ")
 echo "$m5" | grep -q "^tsg-guarded: online GPU-bound with a stream that never drains" &&
 	ok "a side stream that never drains: tsg-guarded" || bad "side stream: '$m5' $(tail -4 "$TMP/d8.err")"
 sleep 0.1
 # a GPU-bound service that never synchronises (it polls for its results): no host wait is
 # ever measured, its unfinished work's age (the completion counters) is the wait
-run8 offline 0x1b 40000 tsg >/dev/null 2>&1 &
-OFF=$!
-sleep 0.3
-run8 online 0x1b 400 poll >/dev/null 2>&1 &
-ON=$!
-i=0
-until why | grep -q "^tsg: " || [ $i -ge 250 ]; do sleep 0.02; i=$((i + 1)); done
-m7=$(why)
-kill $ON $OFF 2>/dev/null
-wait $ON $OFF 2>/dev/null
+m7=$(why_beside poll "^tsg: ")
 echo "$m7" | grep -q "^tsg: online GPU-bound" &&
 	ok "GPU-bound work that polls instead of synchronising: its unfinished work's age brings tsg" ||
 	bad "polling service: '$m7' $(tail -4 "$TMP/d8.err")"
@@ -516,16 +516,14 @@ sleep 0.3
 	run8 online 0x1b 30000 cpu >/dev/null 2>&1
 ) &
 LO=$!
-i=0
-until why | grep -q "^leave: online restarts" || [ $i -ge 250 ]; do sleep 0.02; i=$((i + 1)); done
+await_why "^leave: online restarts"
 m6a=$(why)
 (
 	export GPRIO_PRIORITY=11
 	run8 online 0x1b 400 gpu >/dev/null 2>&1
 ) &
 HI=$!
-i=0
-until why | grep -q "^tsg: " || [ $i -ge 250 ]; do sleep 0.02; i=$((i + 1)); done
+await_why "^tsg: "
 m6b=$(why)
 kill $LO $HI $OFF 2>/dev/null
 wait $LO $HI $OFF 2>/dev/null

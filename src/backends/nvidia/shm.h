@@ -158,4 +158,18 @@ struct gprio_shm {
 	struct gprio_shm_stats copy[GPRIO_SHM_PROCS];
 };
 
+/* gpriod's MPS pipe directory (gpriod --mps on) into out[len]: true when the field holds an
+ * absolute path NUL-terminated within it; false, with out "", otherwise. gprio run and gprio
+ * status read it this way. */
+static inline bool gprio_shm_mps_pipe(const struct gprio_shm *s, char *out, size_t len)
+{
+	size_t n = strnlen(s->mps_pipe, sizeof(s->mps_pipe));
+	bool ok = len && s->mps_pipe[0] == '/' && n < sizeof(s->mps_pipe) && n < len;
+	if (len)
+		out[0] = '\0';
+	if (ok)
+		memcpy(out, s->mps_pipe, n + 1);
+	return ok;
+}
+
 #endif

@@ -96,10 +96,12 @@ struct gprio_mech_state {
 /* Defaults: a trial of 100 ms; GPU-bound at a mean wait of 500 us (several context switches
  * of about 0.2 ms), CPU-bound under 200 us, 1 s windows, one wait in progress of 2 ms
  * (longer than the driver's default timeslice of an offline neighbour), idle after
- * 10 s, side stream busy after 100 ms, 500 restarts per second (measured on an H200: a
- * ResNet-50 bs16 CUDA graph service at 40 requests a second passed 100 ms trials at 500 and
- * failed them in its request bursts at 200; eager bs1 ResNet-50 and a token-by-token decoder
- * restart the GPU about 1700 and 600 times a second while they work), a restart-bound
+ * 10 s, side stream busy after 100 ms, 500 restarts per second (an estimate from the H200
+ * runs' counters: a ResNet-50 bs16 CUDA graph service at 40 requests a second restarts the GPU
+ * 1-3 times per request, so a burst of requests can pass 200 in a 100 ms trial; eager bs1
+ * ResNet-50 and a token-by-token decoder restart it about 1700 and 600 times a second while
+ * they work. Not shown by the runs: the graph service still failed two trials at 500, as it
+ * did at 200; its gpriod logs have no times to tell whether in its warm-up), a restart-bound
  * verdict standing 4 s, doubled at each failed trial. */
 void gprio_mech_defaults(struct gprio_mech_params *p);
 

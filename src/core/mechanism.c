@@ -182,14 +182,23 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		/* short waits under protection show it works, not that it is not needed: keep it
 		 * (while its cost in restarts is low), following refusals and side streams */
 		want = protect(o, &why);
-	} else if (st->last_mean >= p->gpu_bound || (o->current >= p->stuck && !st->strikes)) {
+	} else if (st->last_mean >= p->gpu_bound || (o->current >= p->stuck && !st->strikes) ||
+		   (want == GPRIO_USE_IDLE && !st->last_mean)) {
 		/* waits measured without protection: long ones are what a neighbour costs, and one
 		 * in progress for `stuck` is online work pending while the GPU does something else
 		 * (the design's priority inversion), whatever the last window's mean (after a lifted
 		 * verdict that mean is the warm-up's); work that failed a trial and still launches
 		 * as fast is tried again on a window's mean only; the protection is tried first
-		 * (every online launch sampled) */
+		 * (every online launch sampled). Online work that appears next to offline work
+		 * is protected first, then measured: its first requests are not left to a
+		 * neighbour while its waits are measured (probe next to 1 ms offline kernels on
+		 * an H200: p99 1.73 ms when it started unprotected, 0.26 ms under static TSG);
+		 * the trial ends it within 100 ms if it restarts the GPU too often */
+		bool first = want == GPRIO_USE_IDLE;
 		want = protect(o, &why);
+		if (first && o->current < p->stuck && st->last_mean < p->gpu_bound)
+			why = "online work appeared: protected first while its restarts are "
+			      "measured";
 		if (p->trial && protects(want)) {
 			st->trial_start = now;
 			st->trial_until = now + p->trial;
@@ -199,9 +208,6 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	} else if (st->last_mean && st->last_mean < p->cpu_bound) {
 		want = GPRIO_USE_LEAVE;
 		why = "online CPU-bound (the GPU keeps up with it): a neighbour barely slows it";
-	} else if (want == GPRIO_USE_IDLE) {
-		want = GPRIO_USE_LEAVE;
-		why = "online active, its waits not yet measured";
 	}
 	if (want == st->mech && st->why) {
 		st->why = why;

@@ -689,11 +689,21 @@ own=$(env CUDA_MPS_PIPE_DIRECTORY=/elsewhere GPRIO_SHM="$M/shm" "$GPRIO" run --o
 	ok "gprio run: programs are the daemon's clients, offline at MPS client priority 1; a program's own CUDA_MPS_PIPE_DIRECTORY is kept" ||
 	bad "mps clients: offline '$off', online '$on', own '$own'"
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+grep -q "^got quit$" "$M/mps/standin.log" && grep -q "^stopped$" "$M/mps/standin.log" &&
+	grep -q "MPS control daemon ($M/mps/pipe): stopped" "$TMP/d11.err" &&
+	ok "gpriod stops its MPS control daemon as it exits, and waits until it is gone" ||
+	bad "mps stop: $(cat "$M/mps/standin.log" "$TMP/d11.err")"
+# the control file stays behind (as the real daemon leaves it): a gpriod started next must
+# not take it for a serving daemon
+[ -p "$M/mps/pipe/control" ] || bad "the stand-in should leave its control file, as the real daemon does"
+PATH="$M/bin:$PATH" "$GPRIOD" --shm "$M/shm" --mps on 2>"$TMP/d11r.err" &
+DPID=$!
 i=0
-until ! [ -p "$M/mps/pipe/control" ] || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
-grep -q "^got quit$" "$M/mps/standin.log" && grep -q "^stopped$" "$M/mps/standin.log" && [ ! -e "$M/mps/pipe/control" ] &&
-	grep -q "MPS control daemon ($M/mps/pipe): asked to quit" "$TMP/d11.err" &&
-	ok "gpriod stops its MPS control daemon as it exits" || bad "mps stop: $(cat "$M/mps/standin.log" "$TMP/d11.err")"
+until [ -S "$M/shm.sock" ] || [ $i -ge 250 ]; do sleep 0.02; i=$((i + 1)); done
+[ "$(grep -c "^started pipes $M/mps/pipe" "$M/mps/standin.log")" -eq 2 ] && kill -0 "$DPID" 2>/dev/null &&
+	ok "gpriod --mps on again in the same directory: the quit daemon's control file is replaced" ||
+	bad "mps restart: $(cat "$M/mps/standin.log" "$TMP/d11r.err")"
+kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 PATH="$M/bin:$PATH" "$GPRIO" doctor 2>&1 | grep -q "gpriod --mps on: possible" &&
 	PATH=/usr/bin:/bin "$GPRIO" doctor 2>&1 | grep -q "gpriod --mps on: not possible: nvidia-cuda-mps-control is not on PATH" &&
 	ok "gprio doctor says whether gpriod --mps on can start a control daemon" || bad "doctor mps: $("$GPRIO" doctor 2>&1 | grep mps)"
@@ -704,11 +714,15 @@ rc=$?
 [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "cannot start nvidia-cuda-mps-control -d" "$TMP/d11b.err" && [ ! -e "$M/none/shm.sock" ] &&
 	ok "gpriod --mps on without nvidia-cuda-mps-control: refused ($(head -1 "$TMP/d11b.err"))" ||
 	bad "no mps binary: rc $rc $(cat "$TMP/d11b.err")"
-mkdir -p "$M/busy/mps/pipe" && chmod -R 755 "$M/busy" && mkfifo "$M/busy/mps/pipe/control"
+mkdir -p "$M/busy/mps/pipe" "$M/busy/mps/log" && chmod -R 755 "$M/busy"
+CUDA_MPS_PIPE_DIRECTORY="$M/busy/mps/pipe" "$M/bin/nvidia-cuda-mps-control" -d
 PATH="$M/bin:$PATH" timeout 10 "$GPRIOD" --shm "$M/busy/shm" --mps on 2>"$TMP/d11c.err" >/dev/null
 rc=$?
 [ $rc -ne 0 ] && [ $rc -ne 124 ] && grep -q "an MPS control daemon already serves" "$TMP/d11c.err" &&
-	ok "gpriod --mps on where a control daemon already serves: refused" || bad "busy mps: rc $rc $(cat "$TMP/d11c.err")"
+	[ "$(grep -c "^started" "$M/busy/mps/standin.log")" -eq 1 ] &&
+	ok "gpriod --mps on where a control daemon already serves: refused, that daemon left alone" ||
+	bad "busy mps: rc $rc $(cat "$TMP/d11c.err")"
+echo quit | CUDA_MPS_PIPE_DIRECTORY="$M/busy/mps/pipe" "$M/bin/nvidia-cuda-mps-control"
 
 [ "$fails" -eq 0 ] || { echo "$fails shim test(s) failed"; exit 1; }
 echo "all shim tests passed"

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <spawn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,6 +65,43 @@ static int make_dir(const char *path)
 	return -errno;
 }
 
+/* Send one command to the control daemon (`echo CMD | nvidia-cuda-mps-control`), bounded by
+ * `ms`: the client's exit status (0: a daemon took it), or -errno / -ETIMEDOUT. */
+static int mps_send(const char *cmd, long ms)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC))
+		return -errno;
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
+	posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	char *argv[] = {MPS_CONTROL, NULL};
+	pid_t pid;
+	int rc = posix_spawnp(&pid, MPS_CONTROL, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[0]);
+	if (rc == 0) {
+		size_t n = strlen(cmd);
+		ssize_t w = write(fds[1], cmd, n);
+		w = w == (ssize_t)n ? write(fds[1], "\n", 1) : w;
+		(void)w;
+	}
+	close(fds[1]);
+	return rc ? -rc : wait_bounded(pid, ms);
+}
+
+/* Does a control daemon serve the pipes in the environment? Its `control` file stays behind
+ * after it quits (seen with driver 580 on an H200: a second start found it), so the file proves
+ * nothing: ask it for its server list. A client that hangs counts as served (never start a
+ * second daemon beside one that answers slowly). */
+static bool mps_serving(void)
+{
+	int rc = mps_send("get_server_list", 3000);
+	return rc == 0 || rc == -ETIMEDOUT;
+}
+
 int gprio_mps_start(const char *dir, char *err, size_t errlen)
 {
 	char pipe[200], log[200], control[220];
@@ -78,11 +116,14 @@ int gprio_mps_start(const char *dir, char *err, size_t errlen)
 	}
 	snprintf(control, sizeof(control), "%s/control", pipe);
 	if (access(control, F_OK) == 0) {
-		snprintf(err, errlen,
-			 "--mps: %s exists: an MPS control daemon already serves %s (stop it: echo "
-			 "quit | CUDA_MPS_PIPE_DIRECTORY=%s " MPS_CONTROL ")",
-			 control, pipe, pipe);
-		return -EEXIST;
+		if (mps_serving()) {
+			snprintf(err, errlen,
+				 "--mps: an MPS control daemon already serves %s (stop it: echo "
+				 "quit | CUDA_MPS_PIPE_DIRECTORY=%s " MPS_CONTROL ")",
+				 pipe, pipe);
+			return -EEXIST;
+		}
+		unlink(control); /* left by a daemon that quit: the new one makes its own */
 	}
 	char *argv[] = {MPS_CONTROL, "-d", NULL};
 	pid_t pid;
@@ -116,27 +157,17 @@ void gprio_mps_stop(const char *dir, FILE *log)
 	char pipe[200], logd[200];
 	if (set_dirs(dir, pipe, logd, sizeof(pipe)))
 		return;
-	int fds[2];
-	if (pipe2(fds, O_CLOEXEC))
-		return;
-	posix_spawn_file_actions_t fa;
-	posix_spawn_file_actions_init(&fa);
-	posix_spawn_file_actions_adddup2(&fa, fds[0], 0);
-	char *argv[] = {MPS_CONTROL, NULL};
-	pid_t pid;
-	int rc = posix_spawnp(&pid, MPS_CONTROL, &fa, NULL, argv, environ);
-	posix_spawn_file_actions_destroy(&fa);
-	close(fds[0]);
-	if (rc == 0) {
-		static const char quit[] = "quit\n";
-		ssize_t w = write(fds[1], quit, sizeof(quit) - 1);
-		(void)w;
+	int st = mps_send("quit", 10000);
+	/* quit returns at once; the daemon stops its servers and exits after: wait for it, so a
+	 * gpriod started next finds none serving (10 s at most) */
+	int t = 0;
+	while (st == 0 && t < 10000 && mps_serving()) {
+		nap_ms(100);
+		t += 100;
 	}
-	close(fds[1]);
-	int st = rc ? -rc : wait_bounded(pid, 10000);
 	if (log)
 		fprintf(log, "gpriod: MPS control daemon (%s): %s\n", pipe,
-			st == 0            ? "asked to quit"
-			: st == -ETIMEDOUT ? "quit timed out"
-					   : "quit failed");
+			st != 0      ? (st == -ETIMEDOUT ? "quit timed out" : "quit failed")
+			: t >= 10000 ? "asked to quit; still answering after 10 s"
+				     : "stopped");
 }

@@ -10,10 +10,13 @@
 #include <stdio.h>
 
 /* Start the control daemon (`nvidia-cuda-mps-control -d`, found on PATH) and wait until its
- * control pipe exists (each step bounded: 5 s). 0, or -errno with `err` naming what failed. */
+ * control pipe exists (each step bounded: 5 s). A control pipe left by a daemon that quit is
+ * replaced; one whose daemon answers `get_server_list` is refused (-EEXIST). 0, or -errno with
+ * `err` naming what failed. */
 int gprio_mps_start(const char *dir, char *err, size_t errlen);
 
-/* Ask it to quit (`echo quit | nvidia-cuda-mps-control`, bounded: 10 s), and say so on log. */
+/* Ask it to quit (`echo quit | nvidia-cuda-mps-control`) and wait until it no longer answers
+ * (each bounded: 10 s); say which on log. */
 void gprio_mps_stop(const char *dir, FILE *log);
 
 #endif

@@ -12,26 +12,34 @@ void gprio_mech_defaults(struct gprio_mech_params *p)
 	p->max_starts = 500;
 	p->recheck = 4 * GPRIO_NS_PER_S;
 	p->trial = 100 * GPRIO_NS_PER_MS;
+	p->offline_floor = GPRIO_NS_PER_MS;
 }
 
 const char *gprio_mech_name(enum gprio_mech m)
 {
-	static const char *const names[GPRIO_USE_COUNT] = {"idle", "leave", "tsg", "tsg-guarded",
-							   "gate"};
+	static const char *const names[GPRIO_USE_COUNT] = {"idle",        "leave", "tsg",
+							   "tsg-guarded", "gate",  "tsg-shared"};
 	return (unsigned)m < GPRIO_USE_COUNT ? names[m] : "?";
 }
 
 /* The mechanism that protects GPU-bound online work here. */
-static enum gprio_mech protect(const struct gprio_mech_obs *o, const char **why)
+static enum gprio_mech protect(const struct gprio_mech_params *p, const struct gprio_mech_obs *o,
+			       const struct gprio_mech_state *st, const char **why)
 {
 	if (!o->timeslices_ok) {
 		*why = "online GPU-bound, timeslices unavailable: launch gating";
 		return GPRIO_USE_GATE;
 	}
 	if (o->side_stream_busy) {
-		*why = "online GPU-bound with a stream that never drains: offline short, online "
-		       "at the driver's timeslice";
+		*why = "online GPU-bound with a stream that never drains: online at the driver's "
+		       "timeslice, offline at its floor (a shorter one would starve it)";
 		return GPRIO_USE_TSG_GUARDED;
+	}
+	if (st->all_rate > p->max_starts) {
+		*why = "online GPU-bound next to online work that restarts the GPU too often: "
+		       "online long timeslice, offline at its floor (each restart would preempt "
+		       "a shorter one)";
+		return GPRIO_USE_TSG_SHARED;
 	}
 	*why = "online GPU-bound: online long timeslice, offline short";
 	return GPRIO_USE_TSG;
@@ -53,6 +61,9 @@ static void forget(struct gprio_mech_state *st, gprio_ns now)
 	st->rec_start = now;
 	st->rec_launches = 0;
 	st->rec_rate = 0;
+	st->all_rate = 0;
+	for (int k = 0; k < 4; k++)
+		st->win_all[k] = st->trial_all[k] = 0;
 }
 
 /* Restarts per second over a stretch: the sampled fraction of all launches where samples
@@ -70,7 +81,8 @@ static uint64_t restart_rate(uint64_t starts, uint64_t launches, uint64_t sample
 
 static bool protects(enum gprio_mech m)
 {
-	return m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_GATE;
+	return m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_GATE ||
+	       m == GPRIO_USE_TSG_SHARED;
 }
 
 bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mech_obs *o,
@@ -84,6 +96,10 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	st->win_launches += o->launches;
 	st->win_sampled += o->sampled;
 	st->win_sampled_starts += o->sampled_starts;
+	const uint64_t all[4] = {o->all_starts, o->all_launches, o->all_sampled,
+				 o->all_sampled_starts};
+	for (int k = 0; k < 4; k++)
+		st->win_all[k] += all[k];
 	/* online launches per second while it launches (over the span of the last quarter
 	 * window that had launches; idle gaps between requests do not dilute it): restarts
 	 * cannot outnumber them */
@@ -109,6 +125,8 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->trial_launches += o->launches;
 		st->trial_sampled += o->sampled;
 		st->trial_sampled_starts += o->sampled_starts;
+		for (int k = 0; k < 4; k++)
+			st->trial_all[k] += all[k];
 	}
 	bool window_done = now - st->win_start >= p->window;
 	if (window_done) {
@@ -118,10 +136,14 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 			st->last_mean = st->win_waited / st->win_waits;
 		st->last_rate = restart_rate(st->win_starts, st->win_launches, st->win_sampled,
 					     st->win_sampled_starts, now - st->win_start);
+		st->all_rate = restart_rate(st->win_all[0], st->win_all[1], st->win_all[2],
+					    st->win_all[3], now - st->win_start);
 		st->win_start = now;
 		st->win_waits = st->win_starts = st->win_launches = 0;
 		st->win_sampled = st->win_sampled_starts = 0;
 		st->win_waited = 0;
+		for (int k = 0; k < 4; k++)
+			st->win_all[k] = 0;
 	}
 	enum gprio_mech want = st->mech;
 	const char *why = st->why;
@@ -133,6 +155,8 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 			restart_rate(st->trial_starts, st->trial_launches, st->trial_sampled,
 				     st->trial_sampled_starts, now - st->trial_start);
 		trial_failed = protecting && rate > p->max_starts;
+		st->all_rate = restart_rate(st->trial_all[0], st->trial_all[1], st->trial_all[2],
+					    st->trial_all[3], now - st->trial_start);
 		st->trial_start = st->trial_until = 0;
 		if (trial_failed)
 			st->last_rate = rate;
@@ -157,7 +181,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		forget(st, now);
 	} else if (!o->completions) {
 		/* launches only: waits cannot be told apart; the latency-safe choice */
-		want = protect(o, &why);
+		want = protect(p, o, st, &why);
 		why = "no completion counters from online work: assumed GPU-bound";
 	} else if ((trial_failed || (window_done && st->last_rate > p->max_starts)) &&
 		   o->current < p->side_busy) {
@@ -181,7 +205,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	} else if (protecting) {
 		/* short waits under protection show it works, not that it is not needed: keep it
 		 * (while its cost in restarts is low), following refusals and side streams */
-		want = protect(o, &why);
+		want = protect(p, o, st, &why);
 	} else if (st->last_mean >= p->gpu_bound || (o->current >= p->stuck && !st->strikes) ||
 		   (want == GPRIO_USE_IDLE && !st->last_mean)) {
 		/* waits measured without protection: long ones are what a neighbour costs, and one
@@ -195,7 +219,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		 * an H200: p99 1.73 ms when it started unprotected, 0.26 ms under static TSG);
 		 * the trial ends it within 100 ms if it restarts the GPU too often */
 		bool first = want == GPRIO_USE_IDLE;
-		want = protect(o, &why);
+		want = protect(p, o, st, &why);
 		if (first && o->current < p->stuck && st->last_mean < p->gpu_bound)
 			why = "online work appeared: protected first while its restarts are "
 			      "measured";
@@ -204,6 +228,8 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 			st->trial_until = now + p->trial;
 			st->trial_starts = st->trial_launches = 0;
 			st->trial_sampled = st->trial_sampled_starts = 0;
+			for (int k = 0; k < 4; k++)
+				st->trial_all[k] = 0;
 		}
 	} else if (st->last_mean && st->last_mean < p->cpu_bound) {
 		want = GPRIO_USE_LEAVE;

@@ -187,6 +187,8 @@ void sim_nv_mechanism_tick(struct sim_world *w)
 		}
 		o.online = true;
 		bool decides = p->spec->priority == top;
+		o.all_starts += p->mo_starts;
+		o.all_launches += p->mo_launches;
 		if (decides) {
 			o.waits += p->mo_waits;
 			o.waited += p->mo_waited;
@@ -214,6 +216,8 @@ void sim_nv_mechanism_tick(struct sim_world *w)
 	}
 	o.sampled = o.launches;
 	o.sampled_starts = o.starts;
+	o.all_sampled = o.all_launches;
+	o.all_sampled_starts = o.all_starts;
 	enum gprio_mech was = w->mst.mech;
 	if (sim_in_window(w, w->now))
 		w->mech_ns[was] +=
@@ -226,10 +230,12 @@ void sim_nv_mechanism_tick(struct sim_world *w)
 	for (uint32_t i = 0; i < w->np; i++) {
 		struct sim_p *p = &w->p[i];
 		bool online = p->spec->klass == GPRIO_CLASS_ONLINE;
-		p->ts = online ? (m == GPRIO_USE_TSG ? GPRIO_NS_PER_S : p->ts0)
-			       : (m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_GUARDED
-					  ? w->pr->held_timeslice
-					  : p->ts0);
+		p->ts = online ? (m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_SHARED ? GPRIO_NS_PER_S
+										  : p->ts0)
+			: m == GPRIO_USE_TSG ? w->pr->held_timeslice
+			: m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_TSG_SHARED
+				? w->mp.offline_floor
+				: p->ts0;
 	}
 	for (uint32_t i = 0; i < w->nq; i++)
 		w->q[i].held = w->q[i].want_held && gating(w);

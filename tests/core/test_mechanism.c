@@ -404,10 +404,45 @@ static void side_stream_and_refusals(void **s)
 	assert_string_equal(st2.why, "no completion counters from online work: assumed GPU-bound");
 }
 
+/* A GPU-bound service at the top next to a lower-priority online service that restarts the
+ * GPU 3000 times a second: protection stays (its own restarts are few), but offline gets its
+ * floor instead of 1 us (each of the other's restarts would preempt it); when the other goes
+ * quiet, plain TSG again. */
+static void restarts_below_the_decider_give_offline_its_floor(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	gprio_ns t = 0;
+	for (int k = 0; k < 150; k++) { /* 1.5 s */
+		t += 10 * MS;
+		struct gprio_mech_obs o = both(t);
+		o.starts = o.launches = o.sampled = o.sampled_starts = 1; /* the graph service */
+		o.waits = 1;
+		o.waited = 2400 * US;
+		o.all_starts = o.all_sampled_starts = 31; /* and the eager one below it */
+		o.all_launches = o.all_sampled = 91;
+		gprio_mech_choose(&P, &o, &st, t);
+		if (t >= P.trial + 20 * MS)
+			assert_int_equal(st.mech, GPRIO_USE_TSG_SHARED);
+	}
+	assert_in_range(st.all_rate, 2900, 3200);
+	assert_non_null(strstr(st.why, "offline at its floor"));
+	for (int k = 0; k < 250; k++) { /* the other service stops: after a window, TSG */
+		t += 10 * MS;
+		struct gprio_mech_obs o = both(t);
+		o.starts = o.launches = o.all_starts = o.all_launches = 1;
+		o.waits = 1;
+		o.waited = 2400 * US;
+		gprio_mech_choose(&P, &o, &st, t);
+	}
+	assert_int_equal(st.mech, GPRIO_USE_TSG);
+}
+
 static void names(void **s)
 {
 	(void)s;
 	assert_string_equal(gprio_mech_name(GPRIO_USE_TSG_GUARDED), "tsg-guarded");
+	assert_string_equal(gprio_mech_name(GPRIO_USE_TSG_SHARED), "tsg-shared");
 	assert_string_equal(gprio_mech_name(GPRIO_USE_COUNT), "?");
 }
 
@@ -426,6 +461,7 @@ int main(void)
 		cmocka_unit_test(a_bursty_graph_service_keeps_protection),
 		cmocka_unit_test(idle_forgets_the_window),
 		cmocka_unit_test(side_stream_and_refusals),
+		cmocka_unit_test(restarts_below_the_decider_give_offline_its_floor),
 		cmocka_unit_test(names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -75,9 +75,13 @@ static void publish(struct gprio_nv *nv, int g, const struct gprio_mech_state *s
 	struct gprio_shm_gpu *r = &nv->shm->gpus[g];
 	enum gprio_mech m = st->mech;
 	snprintf(r->why, sizeof(r->why), "%s", st->why ? st->why : "");
-	atomic_store(&r->online_timeslice_us, m == GPRIO_USE_TSG ? nv->cfg.tsg_online_us : 0);
+	uint32_t floor_us = (uint32_t)(nv->cfg.mech.offline_floor / GPRIO_NS_PER_US);
+	atomic_store(&r->online_timeslice_us,
+		     m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_SHARED ? nv->cfg.tsg_online_us : 0);
 	atomic_store(&r->offline_timeslice_us,
-		     m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_GUARDED ? nv->cfg.tsg_offline_us : 0);
+		     m == GPRIO_USE_TSG ? nv->cfg.tsg_offline_us
+		     : m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_TSG_SHARED ? floor_us
+									       : 0);
 	atomic_store(&r->gating, gprio_mech_gates(m) ? 1u : 0u);
 	atomic_store(&r->since_ns, st->since);
 	atomic_store(&r->mech, (uint32_t)m);
@@ -188,6 +192,10 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 			online_rows[i] |= 1u << g;
 			if (e->last > o->last_work)
 				o->last_work = e->last > now ? now : e->last;
+			o->all_starts += e->d[2];
+			o->all_launches += e->d[3];
+			o->all_sampled += e->d[4];
+			o->all_sampled_starts += e->d[5];
 			if ((int)e->prio < top[g])
 				continue; /* measured, but the work above it decides */
 			/* only a refusal counts: a process sets its counters up at its first launch

@@ -104,9 +104,10 @@ struct gprio_mech_state {
 	gprio_ns rec_start, rec_first, rec_last; /* online launches per second while it launches */
 	uint64_t rec_launches, rec_rate;
 	uint64_t win_all[4],
-		trial_all[4]; /* all online work: starts, launches, sampled, s.starts */
-	uint64_t all_rate;    /* all online work's restarts per second (last window or trial) */
-	const char *why;      /* the reason for mech, a static string */
+		trial_all[4];     /* all online work: starts, launches, sampled, s.starts */
+	uint64_t all_rate;        /* all online work's restarts per second (last window or trial) */
+	uint64_t all_launch_rate; /* and its launches per second (last window) */
+	const char *why;          /* the reason for mech, a static string */
 };
 
 /* Defaults: a trial of 100 ms; GPU-bound at a mean wait of 500 us (several context switches

@@ -427,7 +427,19 @@ static void restarts_below_the_decider_give_offline_its_floor(void **s)
 	}
 	assert_in_range(st.all_rate, 2900, 3200);
 	assert_non_null(strstr(st.why, "offline at its floor"));
-	for (int k = 0; k < 250; k++) { /* the other service stops: after a window, TSG */
+	for (int k = 0; k < 250; k++) { /* its restarts seen fall to 200 a second as its work
+					   now waits for offline's slice; it still launches 3000 */
+		t += 10 * MS;
+		struct gprio_mech_obs o = both(t);
+		o.starts = o.launches = 1;
+		o.all_starts = 2;
+		o.all_launches = 31;
+		o.waits = 1;
+		o.waited = 2400 * US;
+		gprio_mech_choose(&P, &o, &st, t);
+	}
+	assert_int_equal(st.mech, GPRIO_USE_TSG_SHARED);
+	for (int k = 0; k < 250; k++) { /* it stops: after a window, TSG */
 		t += 10 * MS;
 		struct gprio_mech_obs o = both(t);
 		o.starts = o.launches = o.all_starts = o.all_launches = 1;

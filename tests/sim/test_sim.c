@@ -368,7 +368,7 @@ static void highest_online_priority_decides(void **s)
 				   "arrival = closed 100s\nkernels = 1\nkernel_time = 10us\n"
 				   "blocks = 1\n",
 				   &share),
-		GPRIO_USE_TSG);
+		GPRIO_USE_TSG_SHARED);
 }
 
 static const char *two_offline =

@@ -226,11 +226,19 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		if (changed || first) {
 			publish(nv, g, st);
 			uint32_t pci = atomic_load(&s->gpus[g].pci);
+			/* with what decided it: the monotonic time, and the rates of the last
+			 * window or trial (restarts a second of the deciding work and of all
+			 * online work, launches a second of all online work) */
 			if (nv->cfg.log)
 				fprintf(nv->cfg.log,
-					"gpriod: GPU " GPRIO_PCI_FMT ": %s (was %s): %s\n",
+					"gpriod: GPU " GPRIO_PCI_FMT
+					": %s (was %s): %s [t %.3f s; restarts/s %llu, all online "
+					"%llu; launches/s %llu]\n",
 					GPRIO_PCI_ARGS(pci), gprio_mech_name(st->mech),
-					gprio_mech_name(was), st->why ? st->why : "");
+					gprio_mech_name(was), st->why ? st->why : "",
+					(double)now / 1e9, (unsigned long long)st->last_rate,
+					(unsigned long long)st->all_rate,
+					(unsigned long long)st->all_launch_rate);
 		} else if (strncmp(s->gpus[g].why, st->why ? st->why : "",
 				   sizeof(s->gpus[g].why) - 1))
 			publish(nv, g, st); /* same mechanism, new reason */

@@ -146,5 +146,14 @@ int gprio_evloop_run_until(struct gprio_evloop *l, gprio_ns deadline)
 		l->dispatching = false;
 		if (l->compact)
 			compact(l);
+		if (l->brk) {
+			l->brk = false;
+			return 1;
+		}
 	}
+}
+
+void gprio_evloop_break(struct gprio_evloop *l)
+{
+	l->brk = true;
 }

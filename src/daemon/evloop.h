@@ -26,6 +26,7 @@ struct gprio_evloop {
 	nfds_t n;
 	bool dispatching; /* inside the callbacks of one ppoll */
 	bool compact;     /* slots deleted during that dispatch */
+	bool brk;         /* gprio_evloop_break: run_until returns after this dispatch */
 	struct pollfd pfd[GPRIO_EVLOOP_MAX_FDS];
 	struct {
 		gprio_evloop_fd_fn fn;
@@ -50,9 +51,13 @@ void gprio_evloop_del_fd(struct gprio_evloop *l, int fd);
 int gprio_evloop_add_timer(struct gprio_evloop *l, gprio_ns at, gprio_evloop_timer_fn fn,
 			   void *ctx);
 void gprio_evloop_del_timer(struct gprio_evloop *l, int id);
-/* Dispatch descriptor events and timers until `deadline`. 0 at the deadline, -ECANCELED once
- * *stop is set (a signal interrupts the wait at once). */
+/* Dispatch descriptor events and timers until `deadline`. 0 at the deadline, 1 when a callback
+ * called gprio_evloop_break, -ECANCELED once *stop is set (a signal interrupts the wait at
+ * once). */
 int gprio_evloop_run_until(struct gprio_evloop *l, gprio_ns deadline);
+/* From a callback: the run_until in progress returns 1 once this dispatch ends (a caller that
+ * runs the loop while it waits for one reply stops waiting as soon as it came). */
+void gprio_evloop_break(struct gprio_evloop *l);
 
 /* CLOCK_MONOTONIC in ns: the daemon's clock, and the one the shims stamp launches and
  * heartbeats with. */

@@ -10,8 +10,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -198,8 +200,20 @@ static void roundtrip(void **s)
 	assert_int_equal(access(path, F_OK), -1); /* the socket file is removed */
 }
 
-/* A shim that connects and never answers costs one timeout, then it is dropped, and its user's
- * shims are refused from then on: connecting stuck shims again cannot stall gpriod again. */
+/* the daemon's other work while a call waits: a 10 ms timer (its heartbeat, in gpriod) */
+static unsigned ticks;
+static gprio_ns tick(struct gprio_evloop *lp, gprio_ns now, void *ctx)
+{
+	(void)lp;
+	(void)ctx;
+	ticks++;
+	return now + 10 * GPRIO_NS_PER_MS;
+}
+
+/* A shim that connects and never answers costs the monitor one timeout, then it is dropped, and
+ * its user's shims are refused from then on: connecting stuck shims again cannot stall gpriod
+ * again. The event loop is not held meanwhile: its timers fire and new connections are taken
+ * while the call waits. */
 static void stuck_agent(void **s)
 {
 	(void)s;
@@ -212,10 +226,26 @@ static void stuck_agent(void **s)
 	struct gprio_kfd_agent_view v = {&sys, me};
 	struct gprio_kfd_sys as;
 	gprio_kfd_agent_sys(&v, &as);
+	int id = gprio_evloop_add_timer(&loop, sys.ops->now(sys.ctx), tick, NULL);
+	assert_true(id >= 0);
+	ticks = 0;
+	pid_t child = fork(); /* another process's shim connects while the call waits */
+	if (child == 0) {
+		usleep(100 * 1000);
+		int c = shim_connect();
+		pause();
+		_exit(c < 0);
+	}
+	assert_true(child > 0);
 	gprio_ns t0 = sys.ops->now(sys.ctx);
 	assert_int_equal(gprio_kfd_dbg_disable(&as, me), -ETIMEDOUT);
 	gprio_ns took = sys.ops->now(sys.ctx) - t0;
+	gprio_evloop_del_timer(&loop, id);
 	assert_true(took >= (gprio_ns)GPRIO_KFD_AGENT_TIMEOUT_MS * GPRIO_NS_PER_MS);
+	assert_true(ticks >= GPRIO_KFD_AGENT_TIMEOUT_MS / 10 / 2); /* 200 due, half at least */
+	assert_true(sys.ops->has_agent(sys.ctx, (uint32_t)child)); /* accepted meanwhile */
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
 	assert_false(sys.ops->has_agent(sys.ctx, me));
 	int again = shim_connect(); /* the same user, stuck again */
 	sys.ops->sleep(sys.ctx, sys.ops->now(sys.ctx) + 50 * GPRIO_NS_PER_MS);

@@ -1,6 +1,7 @@
 #include "agent_server.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -37,19 +38,49 @@ static int on_accept(struct gprio_server *s, struct gprio_peer *p, void *ctx)
 	return 0;
 }
 
-static void on_readable(struct gprio_server *s, struct gprio_peer *p, short revents, void *ctx)
+/* The awaited call ends: its reply (rc 0) or why not; the waiting caller stops waiting. */
+static void await_end(struct gprio_kfd_agents *a, int rc)
 {
-	(void)revents;
-	(void)ctx;
-	gprio_server_drop(s, p);
+	a->await_fd = -1;
+	a->await_rc = rc;
+	a->await_done = true;
+	gprio_evloop_break(a->loop);
 }
 
-static const struct gprio_server_ops agent_ops = {.accept = on_accept, .readable = on_readable};
+static void on_readable(struct gprio_server *s, struct gprio_peer *p, short revents, void *ctx)
+{
+	struct gprio_kfd_agents *a = ctx;
+	if (a->await_fd >= 0 && p->fd == a->await_fd) {
+		int rc = -ECONNRESET; /* hung up with nothing to read */
+		if (revents & POLLIN)
+			rc = gprio_kfd_agent_recv(p->fd, &a->await_msg);
+		if (rc == -EAGAIN)
+			return;
+		await_end(a, rc);
+		if (rc == 0)
+			return;
+	}
+	gprio_server_drop(s, p); /* a shim never speaks first: gone, or off the protocol */
+}
+
+static void on_closed(struct gprio_server *s, struct gprio_peer *p, void *ctx)
+{
+	struct gprio_kfd_agents *a = ctx;
+	(void)s;
+	if (a->await_fd >= 0 && p->fd == a->await_fd) /* replaced or dropped while awaited */
+		await_end(a, -ECONNRESET);
+}
+
+static const struct gprio_server_ops agent_ops = {
+	.accept = on_accept, .readable = on_readable, .closed = on_closed};
 
 int gprio_kfd_agents_listen(struct gprio_kfd_agents *a, struct gprio_evloop *loop, const char *path)
 {
 	a->nstuck = 0;
 	a->refused = 0;
+	a->loop = loop;
+	a->await_fd = -1;
+	a->await_done = false;
 	return gprio_server_listen(&a->srv, loop, path, 0666, &agent_ops, a);
 }
 
@@ -91,6 +122,39 @@ static void agent_lost(void *ctx, uint32_t pid, int rc)
 	gprio_server_drop(&a->srv, p);
 }
 
+static int agent_call(void *ctx, uint32_t pid, struct gprio_kfd_agent_msg *m, int timeout_ms)
+{
+	struct gprio_kfd_agents *a = ctx;
+	struct gprio_peer *p = find(a, pid);
+	if (!p)
+		return -ENOENT;
+	/* inside one of the loop's own callbacks (or a call already waiting) the loop cannot run
+	 * again: a plain bounded call there */
+	if (a->loop->dispatching || a->await_fd >= 0)
+		return gprio_kfd_agent_call(p->fd, m, timeout_ms);
+	uint32_t op = m->op;
+	int rc = gprio_kfd_agent_send(p->fd, m);
+	if (rc < 0)
+		return rc;
+	a->await_fd = p->fd;
+	a->await_done = false;
+	const struct gprio_clock *c = a->loop->clock;
+	gprio_ns deadline = c->now(c->ctx) + (gprio_ns)timeout_ms * GPRIO_NS_PER_MS;
+	while (!a->await_done && c->now(c->ctx) < deadline)
+		if (gprio_evloop_run_until(a->loop, deadline) == -ECANCELED)
+			break;
+	if (!a->await_done) {
+		a->await_fd = -1;
+		return a->loop->stop && *a->loop->stop ? -ECANCELED : -ETIMEDOUT;
+	}
+	if (a->await_rc < 0)
+		return a->await_rc;
+	if (a->await_msg.op != op)
+		return -EPROTO;
+	*m = a->await_msg;
+	return 0;
+}
+
 static int loop_wait(void *ctx, gprio_ns deadline)
 {
 	return gprio_evloop_run_until(ctx, deadline);
@@ -103,5 +167,6 @@ void gprio_kfd_agents_attach(struct gprio_kfd_linux *l, struct gprio_evloop *loo
 	l->wait_ctx = loop;
 	l->agent_fd = a ? agent_fd : NULL;
 	l->agent_lost = a ? agent_lost : NULL;
+	l->agent_call = a ? agent_call : NULL;
 	l->agents_ctx = a;
 }

@@ -6,17 +6,26 @@
 #ifndef GPRIO_KFD_AGENT_SERVER_H
 #define GPRIO_KFD_AGENT_SERVER_H
 
+#include "kfd_agent.h"
 #include "kfd_sys_linux.h"
 
 #include "../../daemon/server.h"
 
-/* A shim that stops answering costs gpriod's loop one call timeout (kfd_agent.h). Its user's
- * shims are then refused for the daemon's life (their processes fall back to ptrace, or stay
- * blocked), so no user can stall gpriod more than once by connecting stuck shims again. */
+/* A call to a shim waits for its reply in gpriod's event loop: the loop goes on serving the
+ * control socket, metrics, timers and other shims meanwhile; only the monitor's tick that made
+ * the call waits, one call timeout at most (kfd_agent.h) for a shim that stops answering. Its
+ * user's shims are then refused for the daemon's life (their processes fall back to ptrace, or
+ * stay blocked), so no user can hold the monitor more than once by connecting stuck shims. */
 #define GPRIO_KFD_AGENTS_MAX_STUCK 64
 
 struct gprio_kfd_agents {
 	struct gprio_server srv;
+	struct gprio_evloop *loop;
+	/* the call in progress: its connection (-1: none), and its reply once it came */
+	int await_fd;
+	bool await_done;
+	int await_rc;
+	struct gprio_kfd_agent_msg await_msg;
 	uint32_t stuck_uid[GPRIO_KFD_AGENTS_MAX_STUCK]; /* oldest dropped first when full */
 	uint32_t nstuck;
 	uint64_t refused; /* connections refused for that */

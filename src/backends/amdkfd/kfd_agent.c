@@ -133,11 +133,11 @@ void gprio_kfd_agent_serve(const struct gprio_kfd_sys *local, int dbg_fd,
 	}
 }
 
-static int recv_msg(int fd, struct gprio_kfd_agent_msg *m)
+static int recv_flags(int fd, struct gprio_kfd_agent_msg *m, int flags)
 {
 	ssize_t r;
 	do
-		r = recv(fd, m, sizeof(*m), 0);
+		r = recv(fd, m, sizeof(*m), flags);
 	while (r < 0 && errno == EINTR);
 	if (r == 0)
 		return -ECONNRESET;
@@ -148,15 +148,36 @@ static int recv_msg(int fd, struct gprio_kfd_agent_msg *m)
 	return 0;
 }
 
-static int send_msg(int fd, const struct gprio_kfd_agent_msg *m)
+static int recv_msg(int fd, struct gprio_kfd_agent_msg *m)
+{
+	return recv_flags(fd, m, 0);
+}
+
+static int send_flags(int fd, const struct gprio_kfd_agent_msg *m, int flags)
 {
 	ssize_t r;
 	do
-		r = send(fd, m, sizeof(*m), MSG_NOSIGNAL);
+		r = send(fd, m, sizeof(*m), MSG_NOSIGNAL | flags);
 	while (r < 0 && errno == EINTR);
 	if (r < 0)
 		return errno == EPIPE ? -ECONNRESET : -errno;
 	return (size_t)r == sizeof(*m) ? 0 : -EPROTO;
+}
+
+static int send_msg(int fd, const struct gprio_kfd_agent_msg *m)
+{
+	return send_flags(fd, m, 0);
+}
+
+int gprio_kfd_agent_send(int fd, const struct gprio_kfd_agent_msg *m)
+{
+	int rc = send_flags(fd, m, MSG_DONTWAIT);
+	return rc == -EAGAIN ? -ETIMEDOUT : rc; /* its buffer is full: it reads nothing */
+}
+
+int gprio_kfd_agent_recv(int fd, struct gprio_kfd_agent_msg *m)
+{
+	return recv_flags(fd, m, MSG_DONTWAIT);
 }
 
 int gprio_kfd_agent_call(int fd, struct gprio_kfd_agent_msg *m, int timeout_ms)

@@ -51,6 +51,11 @@ void gprio_kfd_agent_serve(const struct gprio_kfd_sys *local, int dbg_fd,
  * `lock` (may be NULL) is held while the request runs and `served` (may be NULL) sees it, e.g.
  * to remember what is suspended. */
 int gprio_kfd_agent_call(int fd, struct gprio_kfd_agent_msg *m, int timeout_ms);
+/* The two halves of a call for a caller that waits in an event loop (agent_server.c): neither
+ * blocks. send: 0, -ETIMEDOUT when the agent's receive buffer is full (it reads nothing),
+ * -ECONNRESET; recv: 0, -EAGAIN (nothing yet), -ECONNRESET, -EPROTO. */
+int gprio_kfd_agent_send(int fd, const struct gprio_kfd_agent_msg *m);
+int gprio_kfd_agent_recv(int fd, struct gprio_kfd_agent_msg *m);
 int gprio_kfd_agent_serve_one(int fd, const struct gprio_kfd_sys *local, int dbg_fd,
 			      pthread_mutex_t *lock,
 			      void (*served)(void *arg, const struct gprio_kfd_agent_msg *req,

@@ -313,7 +313,8 @@ static int lx_agent_ioctl(void *ctx, uint32_t pid, unsigned long req, void *arg)
 	int rc = gprio_kfd_agent_encode(arg, &m);
 	if (rc < 0)
 		return rc;
-	rc = gprio_kfd_agent_call(fd, &m, GPRIO_KFD_AGENT_TIMEOUT_MS);
+	rc = l->agent_call ? l->agent_call(l->agents_ctx, pid, &m, GPRIO_KFD_AGENT_TIMEOUT_MS)
+			   : gprio_kfd_agent_call(fd, &m, GPRIO_KFD_AGENT_TIMEOUT_MS);
 	if (rc == -ETIMEDOUT || rc == -ECONNRESET || rc == -EPROTO) {
 		l->agent_lost(l->agents_ctx, pid, rc); /* dead or stuck: it fails open on its own */
 		return rc;

@@ -8,6 +8,8 @@
 #include "../../daemon/auth.h"
 #include "kfd_sys.h"
 
+struct gprio_kfd_agent_msg;
+
 struct gprio_kfd_linux {
 	int kfd_fd;                  /* -1: not opened (ioctls answer -ENODEV) */
 	int dbg_fd;                  /* eventfd handed to DBG_TRAP ENABLE */
@@ -25,6 +27,10 @@ struct gprio_kfd_linux {
 	void *wait_ctx;
 	int (*agent_fd)(void *ctx, uint32_t pid);            /* the connected shim of pid, or -1 */
 	void (*agent_lost)(void *ctx, uint32_t pid, int rc); /* rc: why (-ETIMEDOUT: stuck) */
+	/* One call to pid's agent, served by gpriod's event loop while it waits for the reply
+	 * (other agents, the control socket, timers and metrics go on); NULL: a blocking call on
+	 * agent_fd. Returns as gprio_kfd_agent_call. */
+	int (*agent_call)(void *ctx, uint32_t pid, struct gprio_kfd_agent_msg *m, int timeout_ms);
 	void *agents_ctx;
 };
 

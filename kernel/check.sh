@@ -62,6 +62,19 @@ files=$(echo $files | tr ' ' '\n' | sort -u)
 "$here/install-core.sh" "$work" | sed 's/^/kernel\/check: /'
 files="$files $(cd "$work/drivers/gpu/drm/amd/amdkfd" && ls gprio/*.c)"
 
+# gpriod's stage-2 and stage-3 definitions against the patched uapi header
+mkdir -p "$work/uapi-check/linux" "$work/uapi-check/drm"
+cp "$work/include/uapi/linux/kfd_ioctl.h" "$work/uapi-check/linux/"
+printf '#include <linux/types.h>\n#include <linux/ioctl.h>\n' >"$work/uapi-check/drm/drm.h"
+if ${CC:-cc} -std=gnu11 -Wall -Werror -I"$work/uapi-check" -I"$here/../src/backends/amdkfd" \
+	-o "$work/uapi-check/patched" "$here/../tests/amdkfd/kfd_uapi_patched.c" 2>"$work/uapi-check/log"; then
+	say "ok    gpriod's stage-2/3 definitions match the patched kfd_ioctl.h"
+else
+	say "FAIL  gpriod's stage-2/3 definitions differ from the patched kfd_ioctl.h"
+	sed 's/^/    /' "$work/uapi-check/log" | head -20
+	fail=1
+fi
+
 # The patched uapi header must win over the installed one: force-include it (its guard keeps
 # the stock copy out).
 kc="-include $work/include/uapi/linux/kfd_ioctl.h -I$work/drivers/gpu/drm/amd/include"

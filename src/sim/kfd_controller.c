@@ -1,5 +1,6 @@
 /* The simulator's stage controller for AMD: the real amdkfd backend (src/backends/amdkfd)
- * against the simulated KFD (sim_kfd.c), for scenario stages 1 and 2. Built with sim_kfd.c into
+ * against the simulated KFD (sim_kfd.c), for scenario stages 1 and 2 (and for tests, stage 3:
+ * the backend configuring KFD's monitor; what that monitor does is `priority:stage3`). Built with sim_kfd.c into
  * gprio_sim_kfd, which joins the simulator and the backend; the simulator itself links neither. */
 #include <errno.h>
 #include <stdlib.h>
@@ -72,6 +73,9 @@ static void kc_results(void *st, struct sim_result *r)
 		{"agent_calls", NULL, false, ak->st.agent_calls},
 		{"detach_refused", "left alone (pre-6.12.103)", true, ak->st.detach_refused},
 		{"hung_at_exit", "processes hung at exit", true, hung},
+		{"monitor_calls", NULL, false, ak->st.monitor_calls},
+		{"monitor_processes", NULL, false, kc->kfd.mon_most},
+		{"monitor_running", NULL, false, kc->kfd.nmon},
 	};
 	r->ctl_stage = ak->stage;
 	r->nctl = sizeof(c) / sizeof(c[0]);

@@ -21,7 +21,8 @@ int sim_kfd_init(struct sim_kfd *k, struct sim_world *w, const struct sim_kfd_cf
 	memset(k, 0, sizeof(*k));
 	k->w = w;
 	k->cfg = cfg;
-	k->stage2 = cfg->stage == 2;
+	k->stage2 = cfg->stage >= 2; /* patch 0005 comes with 0001-0004 */
+	k->stage3 = cfg->stage == 3;
 	/* the kernel's own rule, read apart from gprio's parser: releases before 6.12.103 (the
 	 * stable fix) keep the old check; later series are modelled with the fix */
 	unsigned ma = 0, mi = 0, pa = 0;
@@ -346,6 +347,40 @@ static int sk_preempt(struct sim_kfd *k, struct gprio_kfd_preempt_queues *a)
 			      (uint32_t *)(uintptr_t)a->queue_array_ptr, a->num_queues);
 }
 
+/* kfd_ioctl_gprio_monitor (kernel/amdkfd/0005, kfd_gprio_monitor.c): its checks in its order;
+ * num_procs = 0 stops the monitor (kfd_gprio_monitor_stop) */
+static int sk_monitor(struct sim_kfd *k, const struct gprio_kfd_monitor *a)
+{
+	if (!k->stage3)
+		return -ENOTTY;
+	if (k->cfg->unprivileged)
+		return -EPERM; /* capable(CAP_SYS_ADMIN) */
+	if (a->num_procs == 0) {
+		k->nmon = 0;
+		k->mon_calls++;
+		return 0;
+	}
+	if (a->num_procs > GPRIO_KFD_MONITOR_MAX_PROCS || a->period_us < 100 ||
+	    a->period_us > 100000 || a->hysteresis_us > 1000000)
+		return -EINVAL;
+	const struct gprio_kfd_monitor_proc *in = (const void *)(uintptr_t)a->procs_ptr;
+	for (uint32_t i = 0; i < a->num_procs; i++) {
+		uint32_t idx;
+		if (in[i].priority > 15)
+			return -EINVAL;
+		/* kfd_lookup_process_by_pid: a live KFD process, not the caller's own */
+		if (in[i].pid == SIM_KFD_DAEMON_PID || !proc_of(k, in[i].pid, &idx))
+			return -ESRCH;
+	}
+	memcpy(k->mon, in, a->num_procs * sizeof(*in));
+	k->nmon = a->num_procs;
+	k->mon_most = k->nmon > k->mon_most ? k->nmon : k->mon_most;
+	k->mon_period_us = a->period_us;
+	k->mon_hysteresis_us = a->hysteresis_us;
+	k->mon_calls++;
+	return 0;
+}
+
 static int sk_ioctl(void *ctx, unsigned long req, void *arg)
 {
 	struct sim_kfd *k = ctx;
@@ -361,6 +396,8 @@ static int sk_ioctl(void *ctx, unsigned long req, void *arg)
 		return sk_dbg_trap(k, SIM_KFD_DAEMON_PID, arg);
 	if (req == GPRIO_KFD_PREEMPT_QUEUES)
 		return sk_preempt(k, arg);
+	if (req == GPRIO_KFD_GPRIO_MONITOR)
+		return sk_monitor(k, arg);
 	return -ENOTTY;
 }
 
@@ -573,6 +610,13 @@ static int sk_stage2_version(void *ctx)
 	return k->stage2 ? 1 : -ENOENT;
 }
 
+/* patch 0005: the read-only module parameter gprio_monitor_version */
+static int sk_stage3_version(void *ctx)
+{
+	const struct sim_kfd *k = ctx;
+	return k->stage3 ? 1 : -ENOENT;
+}
+
 static const struct gprio_kfd_sys_ops sim_kfd_ops = {
 	.ioctl = sk_ioctl,
 	.list_procs = sk_list_procs,
@@ -587,6 +631,7 @@ static const struct gprio_kfd_sys_ops sim_kfd_ops = {
 	.has_agent = sk_has_agent,
 	.agent_ioctl = sk_agent_ioctl,
 	.stage2_version = sk_stage2_version,
+	.stage3_version = sk_stage3_version,
 };
 
 void sim_kfd_sys(struct sim_kfd *k, struct gprio_kfd_sys *out)

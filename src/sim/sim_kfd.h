@@ -12,6 +12,10 @@
  *   - GET_QUEUE_SNAPSHOT with the EC_QUEUE_NEW bit clears that flag.
  *   - gprio's stage-2 PREEMPT_QUEUES (only when the scenario runs stage 2): CAP_SYS_ADMIN,
  *     per-queue unmap, no debugger; ENOTTY on a stock KFD.
+ *   - gprio's stage-3 GPRIO_MONITOR (only when the scenario runs stage 3): the checks of
+ *     kfd_ioctl_gprio_monitor (kernel/amdkfd/0005, kfd_gprio_monitor.c): CAP_SYS_ADMIN, the
+ *     ranges, ESRCH for a pid with no KFD process or the caller's own; the set is recorded
+ *     (what the monitor then does to the queues is the simulator's priority:stage3 model).
  *   - the controller's death: KFD disables debugging on its targets and resumes their queues.
  *   - in-process mode ([kfd] shim = P): P's HSA shim runs DBG_TRAP on itself for the daemon
  *     (caller = target: no ptrace needed), through the real wire code (kfd_agent.c); it grants
@@ -25,6 +29,7 @@
 #define GPRIO_SIM_KFD_H
 
 #include "../backends/amdkfd/kfd_sys.h"
+#include "../backends/amdkfd/kfd_uapi.h"
 #include "world.h"
 
 #define SIM_KFD_DAEMON_PID     1u
@@ -49,7 +54,13 @@ struct sim_kfd_p {
 struct sim_kfd {
 	struct sim_world *w;
 	const struct sim_kfd_cfg *cfg;
-	bool stage2;         /* gprio's patch is loaded */
+	bool stage2; /* gprio's patch is loaded */
+	bool stage3; /* and its in-kernel monitor (patch 0005) */
+	/* what GPRIO_MONITOR was last given (kfd_ioctl_gprio_monitor): the managed set */
+	struct gprio_kfd_monitor_proc mon[GPRIO_KFD_MONITOR_MAX_PROCS];
+	uint32_t nmon, mon_period_us, mon_hysteresis_us;
+	uint32_t mon_most; /* the largest set it was given */
+	uint64_t mon_calls;
 	bool pre_detach_fix; /* cfg->kernel is older than 6.12.103: the old ptrace rule */
 	uint32_t np;
 	struct sim_kfd_p *p;

@@ -104,6 +104,26 @@ static void stage2_works(void **s)
 		fail_msg("p99 %.3f ms vs %.3f ms without gprio", p99(&r) / 1e6, p99(&base) / 1e6);
 }
 
+/* Stage 3 on the simulated patched KFD: gpriod hands KFD's in-kernel monitor both managed
+ * processes, once (the set does not change), issues no suspend or resume itself, and stops the
+ * monitor as it closes (fail open). Without root: a clear refusal. What the monitor then does
+ * to the queues is the simulator's priority:stage3 model (tests/sim). */
+static void stage3_configures_kfd(void **s)
+{
+	(void)s;
+	setup_run(NULL, 3, &r, 0);
+	nothing_lost(&r);
+	assert_int_equal(r.ctl_stage, 3);
+	assert_int_equal(sim_result_counter(&r, "monitor_processes"), 2);
+	assert_true(sim_result_counter(&r, "monitor_calls") >= 1);
+	assert_true(sim_result_counter(&r, "monitor_calls") <= 3); /* as processes appear */
+	assert_int_equal(sim_result_counter(&r, "monitor_running"), 0);
+	assert_int_equal(r.mon.suspends, 0);
+	assert_int_equal(sim_result_counter(&r, "enables"), 0);
+	setup_run("[kfd]\nroot = no\n", 3, &r, -EPERM);
+	assert_non_null(strstr(err, "CAP_SYS_ADMIN"));
+}
+
 static void old_kfd_refused(void **s)
 {
 	(void)s;
@@ -365,6 +385,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(stage1_works),
 		cmocka_unit_test(stage2_works),
+		cmocka_unit_test(stage3_configures_kfd),
 		cmocka_unit_test(old_kfd_refused),
 		cmocka_unit_test(stage2_needs_root),
 		cmocka_unit_test(no_hws),

@@ -30,6 +30,13 @@ struct fake {
 	int stage2_version;  /* what the module parameter says; 0: no such parameter */
 	bool ioctl_7e_taken; /* a newer kernel where 0x7e is someone else's ioctl (answers 0) */
 	int preempt_ioctls;
+	/* stage 3, as kfd_ioctl_gprio_monitor (kernel/amdkfd/0005) answers */
+	int stage3_version;   /* 0: no such parameter */
+	bool not_admin;       /* EPERM: no CAP_SYS_ADMIN */
+	bool gone_at_monitor; /* 100 exits between the listing and the call: ESRCH */
+	int monitor_calls;
+	struct gprio_kfd_monitor_proc mon[8];
+	uint32_t nmon, mon_period, mon_hyst;
 	gprio_ns now;
 };
 static struct fake F;
@@ -46,6 +53,29 @@ static int f_ioctl(void *ctx, unsigned long req, void *arg)
 		struct gprio_kfd_version *v = arg;
 		v->major = 1;
 		v->minor = 15;
+		return 0;
+	}
+	if (req == GPRIO_KFD_GPRIO_MONITOR) {
+		struct gprio_kfd_monitor *m = arg;
+		F.monitor_calls++;
+		if (F.stage3_version != 1)
+			return -ENOTTY;
+		if (F.not_admin)
+			return -EPERM;
+		if (m->num_procs > 8 ||
+		    (m->num_procs &&
+		     (m->period_us < 100 || m->period_us > 100000 || m->hysteresis_us > 1000000)))
+			return -EINVAL;
+		const struct gprio_kfd_monitor_proc *in = (void *)(uintptr_t)m->procs_ptr;
+		for (uint32_t i = 0; i < m->num_procs; i++)
+			if (in[i].pid == 7 || in[i].priority > 15 ||
+			    (in[i].pid == 100 && F.gone_at_monitor))
+				return in[i].priority > 15 ? -EINVAL : -ESRCH;
+		if (m->num_procs)
+			memcpy(F.mon, in, m->num_procs * sizeof(*in));
+		F.nmon = m->num_procs;
+		F.mon_period = m->period_us;
+		F.mon_hyst = m->hysteresis_us;
 		return 0;
 	}
 	if (req == GPRIO_KFD_PREEMPT_QUEUES) {
@@ -189,11 +219,85 @@ static int f_stage2_version(void *ctx)
 	return F.stage2_version ? F.stage2_version : -ENOENT;
 }
 
+static int f_stage3_version(void *ctx)
+{
+	(void)ctx;
+	return F.stage3_version ? F.stage3_version : -ENOENT;
+}
+
 static const struct gprio_kfd_sys_ops fake_ops = {
-	f_ioctl,          f_list_procs, f_list_queues, f_read_mem, f_attach, f_ok, f_classify,
-	f_self,           f_now,        f_sleep,       NULL,       NULL, /* no in-process agents */
+	f_ioctl,
+	f_list_procs,
+	f_list_queues,
+	f_read_mem,
+	f_attach,
+	f_ok,
+	f_classify,
+	f_self,
+	f_now,
+	f_sleep,
+	NULL,
+	NULL, /* no in-process agents */
 	f_stage2_version,
+	f_stage3_version,
 };
+
+/* Stage 3: the in-kernel monitor is recognised by its module parameter and an empty set (which
+ * proves CAP_SYS_ADMIN); gpriod hands it exactly the processes started by gprio run (never
+ * itself, never an unmanaged one), again only when that set changes, retries a set refused
+ * because a process exited meanwhile, takes no queue into the user-space table, and stops the
+ * monitor when it closes (fail open). */
+static void stage3_hands_the_set_to_kfd(void **s)
+{
+	(void)s;
+	static struct gprio_amdkfd b;
+	static struct gprio_table t;
+	struct gprio_kfd_sys sys = {&fake_ops, NULL};
+	struct gprio_amdkfd_cfg cfg;
+	char err[300];
+	gprio_amdkfd_cfg_defaults(&cfg);
+	memset(&F, 0, sizeof(F));
+	cfg.stage = 3;
+	assert_int_equal(gprio_amdkfd_open(&b, &sys, &cfg, err, sizeof(err)), -EOPNOTSUPP);
+	assert_non_null(strstr(err, "gprio_monitor_version absent"));
+	assert_int_equal(F.monitor_calls, 0); /* no parameter: the number is never tried */
+	F.stage3_version = 1;
+	F.not_admin = true;
+	assert_int_equal(gprio_amdkfd_open(&b, &sys, &cfg, err, sizeof(err)), -EPERM);
+	assert_non_null(strstr(err, "CAP_SYS_ADMIN"));
+	F.not_admin = false;
+	cfg.stage = 0; /* the best this kernel offers */
+	assert_int_equal(gprio_amdkfd_open(&b, &sys, &cfg, err, sizeof(err)), 0);
+	assert_int_equal(b.stage, 3);
+	gprio_table_init(&t);
+	F.unclassified200 = true;
+	assert_int_equal(gprio_amdkfd_ops.refresh(&b, &t, 1000), 0);
+	assert_int_equal(F.nmon, 1); /* 100 only: 200 and gpriod itself are not named */
+	assert_int_equal(F.mon[0].pid, 100);
+	assert_int_equal(F.mon[0].online, 0);
+	assert_int_equal(F.mon_period, 1000);
+	assert_int_equal(F.mon_hyst, 1000);
+	assert_int_equal(t.n, 0); /* KFD preempts; nothing for the user-space monitor */
+	int calls = F.monitor_calls;
+	assert_int_equal(gprio_amdkfd_ops.refresh(&b, &t, 2000), 0);
+	assert_int_equal(F.monitor_calls, calls); /* same set: no call */
+	F.unclassified200 = false;
+	F.gone_at_monitor = true; /* 200 arrives, 100 exits before the call */
+	assert_int_equal(gprio_amdkfd_ops.refresh(&b, &t, 3000), 0);
+	assert_int_equal(b.mon_rc, -ESRCH);
+	F.gone_at_monitor = false;
+	F.gone100 = true;
+	assert_int_equal(gprio_amdkfd_ops.refresh(&b, &t, 4000), 0);
+	assert_int_equal(F.nmon, 1);
+	assert_int_equal(F.mon[0].pid, 200);
+	assert_int_equal(F.mon[0].priority, 11);
+	assert_int_equal(F.mon[0].online, 1);
+	uint64_t key = 0;
+	bool failed;
+	assert_int_equal(gprio_amdkfd_ops.suspend(&b, &key, 1, 0, &failed), -EOPNOTSUPP);
+	assert_int_equal(gprio_amdkfd_close(&b), 0);
+	assert_int_equal(F.nmon, 0); /* stopped: KFD maps back what it held */
+}
 
 /* Stage 2 is recognised by the version the patched KFD publishes, never by trying ioctl 0x7e:
  * on a kernel where that number is someone else's ioctl (it answers 0), gprio issues nothing
@@ -497,6 +601,7 @@ int main(void)
 		cmocka_unit_test(process_vanishes),
 		cmocka_unit_test(close_resumes),
 		cmocka_unit_test(grace_units),
+		cmocka_unit_test(stage3_hands_the_set_to_kfd),
 		cmocka_unit_test(linux_port_parsing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

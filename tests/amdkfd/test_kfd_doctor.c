@@ -102,13 +102,15 @@ static void stage2_interface(void **s)
 	p.stage2_version = 1;
 	gprio_kfd_verdict(&p, &v, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "its ioctl did not answer"));
-	/* stage 3: what patch 0005's module parameter says, and that gpriod does not drive it */
+	/* stage 3: what patch 0005's module parameter says, and whether gpriod can drive it */
 	p.stage3_version = -1;
 	gprio_kfd_verdict(&p, &v, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "stage 3 (in-kernel monitor, patch 0005): not loaded"));
 	p.stage3_version = 1;
 	gprio_kfd_verdict(&p, &v, buf, sizeof(buf));
-	assert_non_null(strstr(buf, "the patch is loaded; gpriod does not use it yet"));
+	assert_non_null(strstr(buf, p.root ? "stage 3 (in-kernel monitor, patch 0005): available"
+					   : "stage 3 (in-kernel monitor, patch 0005): present, "
+					     "needs root"));
 	p.stage3_version = 3;
 	gprio_kfd_verdict(&p, &v, buf, sizeof(buf));
 	assert_non_null(strstr(buf, "speaks monitor interface 3, this gprio 1"));

@@ -13,6 +13,8 @@ void gprio_amdkfd_cfg_defaults(struct gprio_amdkfd_cfg *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->stage = 0;
+	c->mon_period_us = 1000;
+	c->mon_hysteresis_us = 1000;
 	c->sclk_mhz = 2100; /* MI308X peak engine clock */
 	/* A process nobody classified is treated as online at normal priority: gprio never
 	 * preempts what it was not told is offline, and such work still counts as hot. */
@@ -45,7 +47,7 @@ int gprio_amdkfd_open(struct gprio_amdkfd *b, const struct gprio_kfd_sys *sys,
 	b->cfg = *cfg;
 	b->detach = cfg->detach;
 	b->self = sys->ops->self(sys->ctx);
-	if (cfg->stage < 0 || cfg->stage > 2 || cfg->sclk_mhz == 0 ||
+	if (cfg->stage < 0 || cfg->stage > 3 || cfg->sclk_mhz == 0 ||
 	    !gprio_priority_valid(cfg->unknown_priority)) {
 		snprintf(err, errlen,
 			 "amdkfd: bad configuration (stage %d, sclk %u MHz, priority %d)",
@@ -75,8 +77,90 @@ int gprio_amdkfd_open(struct gprio_amdkfd *b, const struct gprio_kfd_sys *sys,
 			 "ioctl (load the kernel/amdkfd patch series)");
 		return -EOPNOTSUPP;
 	}
-	b->stage = cfg->stage ? cfg->stage : (s2 == 1 ? 2 : 1);
+	/* stage 3: the module parameter first (a number alone cannot say whose ioctl it is),
+	 * then an empty set, which also proves CAP_SYS_ADMIN (kfd_ioctl_gprio_monitor) */
+	int v3 = b->sys.ops->stage3_version ? b->sys.ops->stage3_version(b->sys.ctx) : -ENOENT;
+	int s3 = v3 == GPRIO_KFD_MONITOR_IFACE ? gprio_kfd_monitor(&b->sys, NULL, 0, 0, 0) : v3;
+	if (v3 == GPRIO_KFD_MONITOR_IFACE)
+		b->st.ioctls++;
+	if (cfg->stage == 3 && s3 == -EPERM) {
+		snprintf(err, errlen,
+			 "amdkfd: stage 3: GPRIO_MONITOR refused (EPERM): gpriod needs "
+			 "CAP_SYS_ADMIN (run it as root)");
+		return -EPERM;
+	}
+	if (cfg->stage == 3 && s3 != 0) {
+		snprintf(err, errlen,
+			 "amdkfd: stage 3 asked for, but this KFD has no in-kernel monitor "
+			 "(amdgpu.gprio_monitor_version %s; load the kernel/amdkfd patch series "
+			 "through 0005)",
+			 v3 == -ENOENT ? "absent"
+			 : v3 < 0      ? "unreadable"
+				       : "of another version");
+		return -EOPNOTSUPP;
+	}
+	if (cfg->stage == 3 && (cfg->mon_period_us < 100 || cfg->mon_period_us > 100000 ||
+				cfg->mon_hysteresis_us > 1000000)) {
+		snprintf(err, errlen,
+			 "amdkfd: stage 3: period %u us (100..100000) or hysteresis %u us "
+			 "(at most 1000000) out of range",
+			 cfg->mon_period_us, cfg->mon_hysteresis_us);
+		return -EINVAL;
+	}
+	b->stage = cfg->stage ? cfg->stage : s3 == 0 ? 3 : s2 == 1 ? 2 : 1;
 	return 0;
+}
+
+static bool mon_same(const struct gprio_amdkfd *b, const struct gprio_kfd_monitor_proc *m,
+		     uint32_t n)
+{
+	return b->mon_rc == 0 && n == b->nmon && memcmp(m, b->mon, n * sizeof(*m)) == 0;
+}
+
+/* Stage 3: keep KFD's monitor running with the processes that asked to be managed (their
+ * environment says so: `gprio run`); anyone else is never named to KFD. A set that failed
+ * (a process exited between the listing and the call: ESRCH) is tried again next time. */
+static int refresh3(struct gprio_amdkfd *b, const uint32_t *pids, int n)
+{
+	struct gprio_kfd_monitor_proc m[GPRIO_KFD_MONITOR_MAX_PROCS];
+	uint32_t nm = 0;
+	b->nprocs = 0;
+	for (int i = 0; i < n; i++) {
+		if (pids[i] == b->self)
+			continue;
+		enum gprio_class k;
+		int prio;
+		if (b->sys.ops->classify(b->sys.ctx, pids[i], &k, &prio) < 0)
+			continue; /* unmanaged: left alone */
+		if (b->nprocs < AMDKFD_MAX_PROCS) {
+			struct amdkfd_proc *p = &b->procs[b->nprocs++];
+			memset(p, 0, sizeof(*p));
+			p->pid = pids[i];
+			p->klass = k;
+			p->prio = prio;
+			p->mode = AMDKFD_P_KERNEL;
+		}
+		if (nm < GPRIO_KFD_MONITOR_MAX_PROCS)
+			m[nm++] = (struct gprio_kfd_monitor_proc){
+				.pid = pids[i],
+				.priority = (uint32_t)prio,
+				.online = k == GPRIO_CLASS_ONLINE,
+			};
+	}
+	if (mon_same(b, m, nm))
+		return 0;
+	int rc = ioctl_count(b, gprio_kfd_monitor(&b->sys, m, nm, b->cfg.mon_period_us,
+						  b->cfg.mon_hysteresis_us));
+	b->st.monitor_calls++;
+	b->mon_rc = rc;
+	if (rc == 0) {
+		memcpy(b->mon, m, nm * sizeof(*m));
+		b->nmon = nm;
+	}
+	for (uint32_t i = 0; i < b->nprocs; i++)
+		snprintf(b->procs[i].why, sizeof(b->procs[i].why), "%s",
+			 rc == 0 ? "KFD's monitor" : "not handed to KFD yet");
+	return rc == -ESRCH ? 0 : rc; /* gone meanwhile: the next listing */
 }
 
 static struct amdkfd_proc *proc_find(struct gprio_amdkfd *b, uint32_t pid)
@@ -369,6 +453,11 @@ static int ak_refresh(void *be, struct gprio_table *t, gprio_ns now)
 	int n = b->sys.ops->list_procs(b->sys.ctx, pids, 256);
 	if (n < 0)
 		return n;
+	if (b->stage == 3) {
+		(void)t;
+		(void)now;
+		return refresh3(b, pids, n);
+	}
 	for (uint32_t i = 0; i < b->nprocs; i++)
 		b->procs[i].seen = false;
 	for (int i = 0; i < n; i++) {
@@ -470,6 +559,8 @@ static int ak_act(struct gprio_amdkfd *b, bool suspend, const uint64_t *keys, si
 	bool handled[GPRIO_MAX_QUEUES]; /* keys already sent with their process's batch */
 	if (n > GPRIO_MAX_QUEUES)
 		return -E2BIG;
+	if (b->stage == 3)
+		return -EOPNOTSUPP; /* KFD's monitor preempts; no queue is in the table */
 	memset(handled, 0, n * sizeof(bool));
 	int first_err = 0;
 	size_t ok = 0;
@@ -573,6 +664,12 @@ static int ak_wait(void *be, gprio_ns deadline)
 int gprio_amdkfd_close(struct gprio_amdkfd *b)
 {
 	int first = 0;
+	if (b->stage == 3) { /* fail open: KFD maps back what its monitor holds */
+		first = b->nmon ? ioctl_count(b, gprio_kfd_monitor(&b->sys, NULL, 0, 0, 0)) : 0;
+		b->nmon = 0;
+		b->nprocs = 0;
+		return first;
+	}
 	for (uint32_t i = 0; i < b->nprocs; i++) {
 		struct amdkfd_proc *p = &b->procs[i];
 		uint32_t qids[GPRIO_KFD_MAX_BATCH], m = 0;
@@ -608,6 +705,7 @@ static const char *mode_name(enum amdkfd_pmode m)
 	case AMDKFD_P_OBSERVED: return "observed";
 	case AMDKFD_P_SYSFS: return "sysfs";
 	case AMDKFD_P_BLOCKED: return "blocked";
+	case AMDKFD_P_KERNEL: return "kernel";
 	}
 	return "?";
 }
@@ -615,8 +713,16 @@ static const char *mode_name(enum amdkfd_pmode m)
 void gprio_amdkfd_print(const struct gprio_amdkfd *b, FILE *f)
 {
 	fprintf(f, "amdkfd: KFD %u.%u, stage %d (%s)\n", b->major, b->minor, b->stage,
-		b->stage == 2 ? "PREEMPT_QUEUES: per-queue unmap"
-			      : "DBG_TRAP suspend/resume: device-wide unmap");
+		b->stage == 3   ? "in-kernel monitor: per-queue unmap from KFD"
+		: b->stage == 2 ? "PREEMPT_QUEUES: per-queue unmap"
+				: "DBG_TRAP suspend/resume: device-wide unmap");
+	if (b->stage == 3)
+		fprintf(f,
+			"amdkfd: KFD's monitor: %u process(es), period %u us, hysteresis %u us, "
+			"%llu call(s), last %s\n",
+			b->nmon, b->cfg.mon_period_us, b->cfg.mon_hysteresis_us,
+			(unsigned long long)b->st.monitor_calls,
+			b->mon_rc ? strerror(-b->mon_rc) : "ok");
 	if (b->stage == 1)
 		fprintf(f, "amdkfd: kernel %s\n", gprio_kfd_detach_name(b->detach));
 	fprintf(f, "%-8s %-8s %4s %-9s %-6s %6s %5s  %s\n", "PID", "CLASS", "PRIO", "MODE", "VIA",
@@ -628,9 +734,10 @@ void gprio_amdkfd_print(const struct gprio_amdkfd *b, FILE *f)
 			held += p->q[k].held;
 		fprintf(f, "%-8u %-8s %4d %-9s %-6s %6u %5u  %s\n", p->pid,
 			gprio_class_name(p->klass), p->prio, mode_name(p->mode),
-			b->stage == 2 ? "sysfs"
-			: p->agent    ? "shim"
-				      : "ptrace",
+			b->stage == 3   ? "kfd"
+			: b->stage == 2 ? "sysfs"
+			: p->agent      ? "shim"
+					: "ptrace",
 			p->nq, held, p->why);
 	}
 	fprintf(f,

@@ -10,6 +10,10 @@
  *             same calls on itself for us (kfd_agent.h): no ptrace, no debugger slot taken by
  *             the daemon; used whenever that process's shim is connected.
  *             stage 2: gprio's PREEMPT_QUEUES ioctl (kernel/amdkfd): only the given queues.
+ *             stage 3: none from here: the managed processes (started by gprio run) are handed
+ *             to KFD's in-kernel monitor (GPRIO_MONITOR, kernel/amdkfd/0005), which reads
+ *             their queues every period and preempts per queue; gpriod only keeps the set
+ *             current. No queue enters the user-space monitor's table.
  * Fail-open: gprio_amdkfd_close resumes everything and disables debugging; if the daemon dies,
  * KFD itself disables debugging on its targets and resumes their queues (stage 2: the patch
  * resumes what the dying caller preempted). */
@@ -25,7 +29,7 @@
 #define AMDKFD_MAX_QPP   32 /* queues per process we track */
 
 struct gprio_amdkfd_cfg {
-	int stage;         /* 0: the best this kernel offers; 1 or 2: that one or refuse */
+	int stage;         /* 0: the best this kernel offers; 1, 2 or 3: that one or refuse */
 	uint32_t sclk_mhz; /* GPU clock for the grace-period conversion (MI308X: 2100) */
 	enum gprio_class unknown_class; /* stage 2: processes started without `gprio run` (stage 1
 					 * leaves them alone: becoming their debugger preempts every
@@ -35,6 +39,9 @@ struct gprio_amdkfd_cfg {
 	/* the running kernel and the ptrace rule (gprio_kfd_detach_rule(uname -r)): on a kernel
 	 * without the fix stage 1 reaches processes only through their HSA shim */
 	enum gprio_kfd_detach detach;
+	/* stage 3: the in-kernel monitor's period and hysteresis (the simulator's priority:stage3
+	 * models 1 ms and 1 ms) */
+	uint32_t mon_period_us, mon_hysteresis_us;
 };
 
 void gprio_amdkfd_cfg_defaults(struct gprio_amdkfd_cfg *c);
@@ -57,6 +64,7 @@ enum amdkfd_pmode {
 	AMDKFD_P_OBSERVED, /* stage 1 online: addresses taken, debugging disabled again */
 	AMDKFD_P_SYSFS,    /* stage 2: pointers and state from sysfs, no debugger */
 	AMDKFD_P_BLOCKED,  /* could not be set up; `why` says why; retried later */
+	AMDKFD_P_KERNEL,   /* stage 3: handed to KFD's in-kernel monitor */
 };
 
 struct amdkfd_proc {
@@ -82,6 +90,7 @@ struct gprio_amdkfd_stats {
 	uint64_t blocked;        /* processes we could not set up */
 	uint64_t agent_calls;    /* KFD calls run in-process by an HSA shim */
 	uint64_t detach_refused; /* processes left alone: the kernel lacks the detach fix */
+	uint64_t monitor_calls;  /* stage 3: GPRIO_MONITOR calls (the managed set changed) */
 };
 
 struct gprio_amdkfd {
@@ -94,6 +103,10 @@ struct gprio_amdkfd {
 	uint32_t nprocs;
 	struct amdkfd_proc procs[AMDKFD_MAX_PROCS];
 	struct gprio_amdkfd_stats st;
+	/* stage 3: the set KFD's monitor runs with, and the last call's result */
+	struct gprio_kfd_monitor_proc mon[GPRIO_KFD_MONITOR_MAX_PROCS];
+	uint32_t nmon;
+	int mon_rc;
 };
 
 /* Check the KFD version and choose the stage. 0, or -errno with a message naming the problem. */

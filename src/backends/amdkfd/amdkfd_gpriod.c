@@ -1,5 +1,5 @@
 /* gpriod's registry row for the amdkfd backend: /dev/kfd, the HSA shims' agent socket on the
- * daemon's loop, stage 1 or 2. */
+ * daemon's loop, stage 1, 2 or 3. */
 #include <sys/utsname.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -26,7 +26,7 @@ static void ak_defaults(struct gprio_monitor_cfg *mon)
 static int ak_option(const char *flag, const char *val)
 {
 	if (strcmp(flag, "--stage") == 0) {
-		if (strcmp(val, "0") && strcmp(val, "1") && strcmp(val, "2"))
+		if (strcmp(val, "0") && strcmp(val, "1") && strcmp(val, "2") && strcmp(val, "3"))
 			return -EINVAL;
 		g_stage = atoi(val);
 		return 0;
@@ -111,8 +111,8 @@ static int ak_close(void *be)
 const struct gpriod_backend gpriod_backend_amdkfd = {
 	.name = "amdkfd",
 	.help = "AMD GPUs through /dev/kfd (root): stage 1 DBG_TRAP suspend/resume, stage 2 the "
-		"patched KFD (docs/amd.md)",
-	.usage = "  --stage 0|1|2               0: the best this kernel offers (default 0)\n"
+		"patched KFD's per-queue preemption, stage 3 its in-kernel monitor (docs/amd.md)",
+	.usage = "  --stage 0|1|2|3             0: the best this kernel offers (default 0)\n"
 		 "  --agent-socket PATH|none    HSA shims connect here "
 		 "(" GPRIO_KFD_AGENT_DEFAULT_SOCKET ")\n",
 	.defaults = ak_defaults,

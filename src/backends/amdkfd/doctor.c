@@ -123,12 +123,13 @@ void gprio_kfd_verdict(const struct gprio_kfd_probe *p, struct gprio_kfd_verdict
 			line(buf, len, &off,
 			     "stage 2: the patched KFD (kernel/amdkfd) is not loaded\n");
 	}
-	/* stage 3: the in-kernel monitor of patch 0005; gpriod does not drive it yet */
+	/* stage 3: the in-kernel monitor of patch 0005 (gpriod --backend amdkfd --stage 3, or
+	 * --stage 0 where it is loaded) */
 	if (p->stage3_version == 1)
-		line(buf, len, &off,
-		     "stage 3 (in-kernel monitor, patch 0005): the patch is loaded; gpriod does "
-		     "not "
-		     "use it yet (stages 1 and 2 only)\n");
+		line(buf, len, &off, "stage 3 (in-kernel monitor, patch 0005): %s\n",
+		     p->root ? "available (gpriod --stage 0 or 3 hands it the processes started "
+			       "by gprio run)"
+			     : "present, needs root (CAP_SYS_ADMIN)");
 	else if (p->stage3_version > 1)
 		line(buf, len, &off,
 		     "stage 3: the KFD patch here speaks monitor interface %d, this gprio 1\n",

@@ -212,3 +212,14 @@ const char *gprio_kfd_detach_name(enum gprio_kfd_detach d)
 	       : d == GPRIO_KFD_DETACH_OLD ? "lacks the detach fix (6.12.103)"
 					   : "detach fix unknown";
 }
+
+int gprio_kfd_monitor(const struct gprio_kfd_sys *s, const struct gprio_kfd_monitor_proc *procs,
+		      uint32_t n, uint32_t period_us, uint32_t hysteresis_us)
+{
+	struct gprio_kfd_monitor a = {.procs_ptr = (uint64_t)(uintptr_t)procs,
+				      .num_procs = n,
+				      .period_us = period_us,
+				      .hysteresis_us = hysteresis_us};
+	int rc = s->ops->ioctl(s->ctx, GPRIO_KFD_GPRIO_MONITOR, &a);
+	return rc < 0 ? rc : 0;
+}

@@ -40,6 +40,10 @@ int gprio_kfd_suspend(const struct gprio_kfd_sys *s, uint32_t pid, const uint32_
 		      uint32_t grace_units, enum gprio_kfd_qresult *res);
 int gprio_kfd_resume(const struct gprio_kfd_sys *s, uint32_t pid, const uint32_t *qids, uint32_t n,
 		     enum gprio_kfd_qresult *res);
+/* Stage 3: hand the in-kernel monitor the managed processes (n = 0: stop it, fail open).
+ * 0 or -errno. */
+int gprio_kfd_monitor(const struct gprio_kfd_sys *s, const struct gprio_kfd_monitor_proc *procs,
+		      uint32_t n, uint32_t period_us, uint32_t hysteresis_us);
 int gprio_kfd_preempt2(const struct gprio_kfd_sys *s, uint32_t pid, const uint32_t *qids,
 		       uint32_t n, enum gprio_kfd_preempt_op op, uint32_t grace_units,
 		       enum gprio_kfd_qresult *res);

@@ -49,6 +49,9 @@ struct gprio_kfd_sys_ops {
 	 * parameter gprio_preempt_version), or -ENOENT: a stock KFD. NULL: none. Read before the
 	 * PREEMPT_QUEUES ioctl is ever issued: a number alone cannot say whose it is. */
 	int (*stage2_version)(void *ctx);
+	/* The stage-3 interface version (amdgpu module parameter gprio_monitor_version), or
+	 * -ENOENT. NULL: none. */
+	int (*stage3_version)(void *ctx);
 };
 
 struct gprio_kfd_sys {

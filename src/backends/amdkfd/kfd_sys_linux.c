@@ -125,6 +125,18 @@ static int lx_stage2_version(void *ctx)
 	return v > 1000 ? -EIO : (int)v;
 }
 
+static int lx_stage3_version(void *ctx)
+{
+	struct gprio_kfd_linux *l = ctx;
+	char f[400];
+	uint64_t v = 0;
+	snprintf(f, sizeof(f), "%s/gprio_monitor_version", l->amdgpu_params);
+	int rc = read_u64(f, &v);
+	if (rc < 0)
+		return rc == -EIO ? -EIO : -ENOENT;
+	return v > 1000 ? -EIO : (int)v;
+}
+
 static int lx_list_queues(void *ctx, uint32_t pid, struct gprio_kfd_sysq *q, size_t cap)
 {
 	struct gprio_kfd_linux *l = ctx;
@@ -352,6 +364,7 @@ const struct gprio_kfd_sys_ops gprio_kfd_linux_ops = {
 	.has_agent = lx_has_agent,
 	.agent_ioctl = lx_agent_ioctl,
 	.stage2_version = lx_stage2_version,
+	.stage3_version = lx_stage3_version,
 };
 
 void gprio_kfd_linux_sys(struct gprio_kfd_linux *l, struct gprio_kfd_sys *out)

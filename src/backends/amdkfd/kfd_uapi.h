@@ -119,6 +119,31 @@ struct gprio_kfd_preempt_queues {
 /* the interface version the patched KFD publishes as amdgpu.gprio_preempt_version */
 #define GPRIO_KFD_PREEMPT_IFACE 1
 
+/* gprio's stage 3 (kernel/amdkfd/0005): the in-kernel monitor. KFD reads each managed compute
+ * queue's AQL dispatch ids every period and preempts lower priorities per queue while higher
+ * priority work is pending (kfd_gprio_monitor.c). The call replaces the managed set;
+ * num_procs = 0 stops it and maps back what it holds, as does the release of the caller's KFD
+ * process (fail open). CAP_SYS_ADMIN; EINVAL outside 1..64 processes, a period outside
+ * 100..100000 us or a hysteresis above 1 s, a priority above 15; ESRCH for a pid without a KFD
+ * process, or the caller's own (kfd_ioctl_gprio_monitor). */
+struct gprio_kfd_monitor_proc {
+	uint32_t pid;
+	uint32_t priority; /* 0..15 */
+	uint32_t online;   /* 1: latency-critical, 0: best effort */
+	uint32_t pad;
+};
+struct gprio_kfd_monitor {
+	uint64_t procs_ptr; /* struct gprio_kfd_monitor_proc[num_procs] */
+	uint32_t num_procs;
+	uint32_t period_us;
+	uint32_t hysteresis_us;
+	uint32_t pad;
+};
+#define GPRIO_KFD_GPRIO_MONITOR _IOWR(GPRIO_KFD_IOC, 0x7f, struct gprio_kfd_monitor)
+/* the interface version the patched KFD publishes as amdgpu.gprio_monitor_version */
+#define GPRIO_KFD_MONITOR_IFACE     1
+#define GPRIO_KFD_MONITOR_MAX_PROCS 64
+
 /* KFD exception codes gprio cares about (bit (code - 1) of an exception mask): enum
  * kfd_dbg_trap_exception_code in include/uapi/linux/kfd_ioctl.h (checked against Linux 6.12 by
  * kernel/uapi-check.sh). */

@@ -23,7 +23,8 @@ static const char *variant_help(void)
 	char names[128];
 	gprio_policy_names(names, sizeof(names));
 	snprintf(buf, sizeof(buf),
-		 "expected one of %s, optionally with :poll, :events, :stage1, :stage2 or "
+		 "expected one of %s, optionally with :poll, :events, :stage1, :stage2, :stage1ev, "
+		 ":stage2ev or "
 		 ":stage3",
 		 names);
 	return buf;
@@ -176,7 +177,7 @@ int gprio_cmd_sim(int argc, char **argv)
 	if (!status) {
 		const char *list = compare ? compare : policy;
 		if (!list) {
-			v[nv++] = (struct sim_variant){sc.sched.policy.policy, -1, 0};
+			v[nv++] = (struct sim_variant){sc.sched.policy.policy, -1, 0, false};
 		} else {
 			char buf[256];
 			snprintf(buf, sizeof(buf), "%s", list);

@@ -19,7 +19,8 @@ static const struct command commands[] = {
 	 "    [--duration T] [--poll T] [--events on|off] [--preempt device-wide|per-queue] "
 	 "[--json]\n"
 	 "  simulate a scenario (default: the embedded MI308X example) under no scheduler and the\n"
-	 "  given policies, side by side; a policy may carry :poll, :events, :stage1, :stage2 or\n"
+	 "  given policies, side by side; a policy may carry :poll, :events, :stage1, :stage2, "
+	 ":stage1ev, :stage2ev or\n"
 	 "  :stage3\n"
 	 "  (docs/scenarios.md)\n"},
 	{"profiles", gprio_cmd_profiles,

@@ -247,6 +247,17 @@ void sim_submit(struct sim_world *w, struct sim_q *q, gprio_ns block_ns, uint32_
 		w->wake_pending = true;
 		sim_push(w, w->now + w->sc->event_latency, EV_WAKE, 0, 0);
 	}
+	/* event-driven stages 1 and 2: an online program's HSA shim sees the doorbell store and
+	 * sends gpriod a work note, at most one a millisecond (hsa_shim.c, rang()); gpriod's
+	 * monitor wakes event_latency later (the note's send and the daemon's wake-up) */
+	struct sim_p *owner = &w->p[q->proc];
+	if (w->kfd_notes && w->controller && !w->wake_pending &&
+	    owner->spec->klass == GPRIO_CLASS_ONLINE &&
+	    (!owner->last_note || w->now - owner->last_note >= GPRIO_NS_PER_MS)) {
+		owner->last_note = w->now;
+		w->wake_pending = true;
+		sim_push(w, w->now + w->sc->event_latency, EV_WAKE, 0, 0);
+	}
 }
 
 static uint32_t group_new(struct sim_world *w)

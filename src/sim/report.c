@@ -155,7 +155,7 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 	}
 	fprintf(f, "%-28s", "");
 	for (int i = 0; i < n; i++)
-		fprintf(f, "%16s", name[i]);
+		fprintf(f, "%19s", name[i]);
 	fprintf(f, "\n");
 
 #define ROW(label, fmt, expr_alone, expr)                      \
@@ -182,7 +182,7 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 			if (h_)                                                       \
 				fprintf(f, fmt, r ? (double)(v) : (double)(v_alone)); \
 			else                                                          \
-				fprintf(f, "%16s", "-");                              \
+				fprintf(f, "%19s", "-");                              \
 		}                                                                     \
 		fprintf(f, "\n");                                                     \
 	} while (0)
@@ -190,55 +190,55 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 	const struct sim_result *on = &c->online_alone, *off = &c->offline_alone;
 	double left = left_for_offline(c);
 	if (c->have_online) {
-		ROW("online requests", "%16llu", (unsigned long long)on->online_latency.count,
+		ROW("online requests", "%19llu", (unsigned long long)on->online_latency.count,
 		    (unsigned long long)r->online_latency.count);
-		ROWD("online p50 (ms)", "%16.3f", on->online_latency.count,
+		ROWD("online p50 (ms)", "%19.3f", on->online_latency.count,
 		     ms(gprio_hist_permille(&on->online_latency, 500)), r->online_latency.count,
 		     ms(gprio_hist_permille(&r->online_latency, 500)));
-		ROWD("online p90 (ms)", "%16.3f", on->online_latency.count,
+		ROWD("online p90 (ms)", "%19.3f", on->online_latency.count,
 		     ms(gprio_hist_permille(&on->online_latency, 900)), r->online_latency.count,
 		     ms(gprio_hist_permille(&r->online_latency, 900)));
-		ROWD("online p99 (ms)", "%16.3f", on->online_latency.count,
+		ROWD("online p99 (ms)", "%19.3f", on->online_latency.count,
 		     ms(gprio_hist_permille(&on->online_latency, 990)), r->online_latency.count,
 		     ms(gprio_hist_permille(&r->online_latency, 990)));
-		ROWD("online max (ms)", "%16.3f", on->online_latency.count,
+		ROWD("online max (ms)", "%19.3f", on->online_latency.count,
 		     ms(on->online_latency.max), r->online_latency.count,
 		     ms(r->online_latency.max));
 		double p99a = (double)gprio_hist_permille(&on->online_latency, 990);
-		ROWD("online p99 / alone", "%16.2f", p99a > 0, 1.0,
+		ROWD("online p99 / alone", "%19.2f", p99a > 0, 1.0,
 		     p99a > 0 && r->online_latency.count,
 		     (double)gprio_hist_permille(&r->online_latency, 990) / p99a);
-		ROW("online GPU busy share", "%16.3f", on->online_busy_share, r->online_busy_share);
+		ROW("online GPU busy share", "%19.3f", on->online_busy_share, r->online_busy_share);
 	}
 	if (c->have_offline) {
-		ROW("offline iterations/s", "%16.2f", off->offline_iter_per_s,
+		ROW("offline iterations/s", "%19.2f", off->offline_iter_per_s,
 		    r->offline_iter_per_s);
-		ROWD("offline / alone", "%16.3f", off->offline_iter_per_s > 0, 1.0,
+		ROWD("offline / alone", "%19.3f", off->offline_iter_per_s > 0, 1.0,
 		     off->offline_iter_per_s > 0, r->offline_iter_per_s / off->offline_iter_per_s);
-		ROWD("offline / left by online", "%16.3f", left > 0, off->offline_iter_per_s / left,
+		ROWD("offline / left by online", "%19.3f", left > 0, off->offline_iter_per_s / left,
 		     left > 0, r->offline_iter_per_s / left);
 	}
-	ROWD("starved processes", "%16.0f", false, 0.0, true, (double)starved(c, r, NULL, 0));
-	ROWD("suspend requests", "%16.0f", false, 0.0, true, (double)r->mon.suspends);
-	ROWD("preempt latency p50 (us)", "%16.1f", false, 0.0, r->mon.preempt_lat.count,
+	ROWD("starved processes", "%19.0f", false, 0.0, true, (double)starved(c, r, NULL, 0));
+	ROWD("suspend requests", "%19.0f", false, 0.0, true, (double)r->mon.suspends);
+	ROWD("preempt latency p50 (us)", "%19.1f", false, 0.0, r->mon.preempt_lat.count,
 	     us(gprio_hist_permille(&r->mon.preempt_lat, 500)));
-	ROWD("preempt latency p99 (us)", "%16.1f", false, 0.0, r->mon.preempt_lat.count,
+	ROWD("preempt latency p99 (us)", "%19.1f", false, 0.0, r->mon.preempt_lat.count,
 	     us(gprio_hist_permille(&r->mon.preempt_lat, 990)));
-	ROWD("preempt latency max (us)", "%16.1f", false, 0.0, r->mon.preempt_lat.count,
+	ROWD("preempt latency max (us)", "%19.1f", false, 0.0, r->mon.preempt_lat.count,
 	     us(r->mon.preempt_lat.max));
-	ROW("hardware preemptions", "%16llu", 0ull, (unsigned long long)r->hw_preemptions);
+	ROW("hardware preemptions", "%19llu", 0ull, (unsigned long long)r->hw_preemptions);
 	if (sc->profile.arch == SIM_ARCH_AMD_CPSCH)
-		ROW("device-wide unmaps", "%16llu", 0ull, (unsigned long long)r->device_wide_ops);
+		ROW("device-wide unmaps", "%19llu", 0ull, (unsigned long long)r->device_wide_ops);
 	else
-		ROW("context switches", "%16llu",
+		ROW("context switches", "%19llu",
 		    (unsigned long long)(on->ctx_switches + off->ctx_switches),
 		    (unsigned long long)r->ctx_switches);
 	if (sc->profile.arch == SIM_ARCH_NV_TSG && sc->mech_auto) {
 		/* gpriod's per-GPU chooser: where it ended and how often it changed its mind */
-		ROW("mechanism at the end", "%16s", "-",
+		ROW("mechanism at the end", "%19s", "-",
 		    r->mech_changes ? gprio_mech_name((enum gprio_mech)r->mech) : "-");
-		ROW("mechanism changes", "%16u", 0u, r->mech_changes);
-		ROWD("time under tsg (%)", "%16.1f", false, 0.0, r->sim_time,
+		ROW("mechanism changes", "%19u", 0u, r->mech_changes);
+		ROWD("time under tsg (%)", "%19.1f", false, 0.0, r->sim_time,
 		     100.0 * (double)r->mech_ns[GPRIO_USE_TSG] / (double)r->sim_time);
 	}
 	/* the controller's own counters: rows from the first run that has them (a run without
@@ -251,29 +251,29 @@ void sim_report_text(FILE *f, const struct sim_scenario *sc, const struct sim_co
 		if (!cr->ctl[k].label)
 			continue;
 		const char *key = cr->ctl[k].key;
-		ROW(cr->ctl[k].label, "%16llu", 0ull,
+		ROW(cr->ctl[k].label, "%19llu", 0ull,
 		    (unsigned long long)sim_result_counter(r, key));
 	}
-	ROWD("monitor ticks", "%16.0f", false, 0.0, true, (double)r->mon.ticks);
-	ROWD("monitor event wake-ups", "%16.0f", false, 0.0, true, (double)r->mon.event_wakeups);
-	ROWD("monitor CPU, modelled (%)", "%16.2f", false, 0.0, r->monitor_cpu_share > 0,
+	ROWD("monitor ticks", "%19.0f", false, 0.0, true, (double)r->mon.ticks);
+	ROWD("monitor event wake-ups", "%19.0f", false, 0.0, true, (double)r->mon.event_wakeups);
+	ROWD("monitor CPU, modelled (%)", "%19.2f", false, 0.0, r->monitor_cpu_share > 0,
 	     100.0 * r->monitor_cpu_share);
-	ROWD("suspend timeouts", "%16.0f", false, 0.0, true, (double)r->mon.timeouts);
-	ROW("GPU resets", "%16llu", (unsigned long long)(on->resets + off->resets),
+	ROWD("suspend timeouts", "%19.0f", false, 0.0, true, (double)r->mon.timeouts);
+	ROW("GPU resets", "%19llu", (unsigned long long)(on->resets + off->resets),
 	    (unsigned long long)r->resets);
-	ROW("kernels completed", "%16llu", (unsigned long long)(on->completed + off->completed),
+	ROW("kernels completed", "%19llu", (unsigned long long)(on->completed + off->completed),
 	    (unsigned long long)r->completed);
-	ROW("work lost (kernels)", "%16llu", (unsigned long long)(on->lost + off->lost),
+	ROW("work lost (kernels)", "%19llu", (unsigned long long)(on->lost + off->lost),
 	    (unsigned long long)r->lost);
-	ROW("order violations", "%16llu",
+	ROW("order violations", "%19llu",
 	    (unsigned long long)(on->order_violations + off->order_violations),
 	    (unsigned long long)r->order_violations);
-	ROW("queues held at end", "%16llu",
+	ROW("queues held at end", "%19llu",
 	    (unsigned long long)(on->held_at_end + off->held_at_end),
 	    (unsigned long long)r->held_at_end);
-	ROW("sim events", "%16llu", (unsigned long long)(on->events + off->events),
+	ROW("sim events", "%19llu", (unsigned long long)(on->events + off->events),
 	    (unsigned long long)r->events);
-	ROW("wall time (s)", "%16.3f", on->wall_s + off->wall_s, r->wall_s);
+	ROW("wall time (s)", "%19.3f", on->wall_s + off->wall_s, r->wall_s);
 #undef ROW
 #undef ROWD
 	per_process(f, c, col, name, n);

@@ -190,8 +190,8 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, si
 		 sc->kfd.stage || sc->kernel_monitor ? ""
 		 : sc->sched.events                  ? ""
 						     : ":poll",
-		 sc->kfd.stage == 1   ? ":stage1"
-		 : sc->kfd.stage == 2 ? ":stage2"
+		 sc->kfd.stage == 1   ? (sc->kfd.notes ? ":stage1ev" : ":stage1")
+		 : sc->kfd.stage == 2 ? (sc->kfd.notes ? ":stage2ev" : ":stage2")
 		 : sc->kernel_monitor ? ":stage3"
 				      : "");
 	snprintf(res->profile, sizeof(res->profile), "%s", sc->profile.name);
@@ -248,6 +248,7 @@ int sim_variant_parse(const char *s, struct sim_variant *v)
 	char *colon = strchr(buf, ':');
 	v->events = -1;
 	v->stage = 0;
+	v->notes = false;
 	if (colon) {
 		*colon++ = '\0';
 		if (strcmp(colon, "poll") == 0)
@@ -258,7 +259,10 @@ int sim_variant_parse(const char *s, struct sim_variant *v)
 			v->stage = 1;
 		else if (strcmp(colon, "stage2") == 0)
 			v->stage = 2;
-		else if (strcmp(colon, "stage3") == 0)
+		else if (strcmp(colon, "stage1ev") == 0 || strcmp(colon, "stage2ev") == 0) {
+			v->stage = colon[5] - '0';
+			v->notes = true;
+		} else if (strcmp(colon, "stage3") == 0)
 			v->stage = 3;
 		else
 			return -EINVAL;
@@ -310,6 +314,7 @@ int sim_compare_run(const struct sim_scenario *sc, const struct sim_variant *var
 			/* the amdkfd backend on the simulated KFD: stock KFD (device-wide unmap) or the
 			 * patched one (per-queue); KFD reports no new work, so it polls */
 			tmp.kfd.stage = variants[i].stage;
+			tmp.kfd.notes = variants[i].notes;
 			tmp.profile.preempt =
 				variants[i].stage == 1 ? SIM_AMD_DEVICE_WIDE : SIM_AMD_PER_QUEUE;
 			tmp.sched.events = false;

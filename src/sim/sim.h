@@ -15,7 +15,7 @@
 #define SIM_MAX_PROCS    64
 #define SIM_MAX_GPU_KEYS 32
 #define SIM_ERR_LEN      512
-#define SIM_MAX_VARIANTS 5 /* columns of one comparison */
+#define SIM_MAX_VARIANTS 7 /* columns of one comparison */
 
 enum sim_arrival {
 	SIM_ARRIVE_CONTINUOUS = 0,
@@ -71,6 +71,9 @@ struct sim_kfd_cfg {
 	bool unprivileged; /* the daemon is not root: ptrace, process_vm_readv, PREEMPT refused */
 	uint32_t major, minor; /* KFD ioctl API version reported (default 1.17, Linux 6.12) */
 	char kernel[32];       /* kernel release (default 6.12.117): decides the ptrace rule */
+	/* the HSA shims of online programs send gpriod a work note on a doorbell store (at most
+	 * one a millisecond per program), which ends the monitor's wait (event-driven stages) */
+	bool notes;
 	uint32_t nev;
 	struct sim_kfd_event ev[SIM_KFD_MAX_EVENTS];
 };
@@ -233,6 +236,7 @@ struct sim_variant {
 	const struct gprio_policy *policy;
 	int events; /* -1: as the scenario says, 0: poll only, 1: event wake-ups */
 	int stage;  /* 0: sim backend; 1, 2: amdkfd backend, stage 1 or 2; 3: in-kernel monitor */
+	bool notes; /* stages 1, 2: online programs' HSA shims send work notes (:stage1ev) */
 };
 
 int sim_variant_parse(const char *s, struct sim_variant *v);

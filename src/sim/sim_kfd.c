@@ -23,6 +23,7 @@ int sim_kfd_init(struct sim_kfd *k, struct sim_world *w, const struct sim_kfd_cf
 	k->cfg = cfg;
 	k->stage2 = cfg->stage >= 2; /* patch 0005 comes with 0001-0004 */
 	k->stage3 = cfg->stage == 3;
+	w->kfd_notes = cfg->notes;
 	/* the kernel's own rule, read apart from gprio's parser: releases before 6.12.103 (the
 	 * stable fix) keep the old check; later series are modelled with the fix */
 	unsigned ma = 0, mi = 0, pa = 0;
@@ -532,10 +533,13 @@ static int sk_sleep(void *ctx, gprio_ns deadline)
 		return -ECANCELED;
 	if (deadline > w->stop_at)
 		deadline = w->stop_at;
-	int rc = sim_world_run_until(w, deadline, false);
+	/* event-driven stages: a work note ends the sleep (1), as on the real daemon's loop */
+	int rc = sim_world_run_until(w, deadline, k->cfg->notes);
 	if (rc < 0)
 		return rc;
-	return w->now >= w->stop_at ? -ECANCELED : 0;
+	if (w->now >= w->stop_at)
+		return -ECANCELED;
+	return rc == GPRIO_WAIT_EVENT ? 1 : 0;
 }
 
 /* In-process mode: the shim inside process `pid`, with its own view of KFD (caller = pid). */

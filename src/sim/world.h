@@ -74,7 +74,8 @@ struct sim_p {
 	uint32_t q0, nq;
 	struct sim_rng rng;
 	/* online */
-	gprio_ns *pending; /* FIFO of arrival times waiting for the serial server */
+	gprio_ns last_note; /* its HSA shim's last work note (event-driven stages) */
+	gprio_ns *pending;  /* FIFO of arrival times waiting for the serial server */
 	size_t ph, pt, pcap;
 	bool serving;
 	gprio_ns cur_arrival;
@@ -148,6 +149,7 @@ struct sim_world {
 	struct sim_group *g;
 	uint32_t ng, gcap, gfree;
 	bool wake_pending;
+	bool kfd_notes; /* event-driven stages: online programs' doorbells wake the monitor */
 	/* AMD */
 	struct sim_amd_op *ops;
 	uint32_t nops, opcap;

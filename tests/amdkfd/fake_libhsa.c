@@ -1,5 +1,7 @@
 /* A stand-in libhsa-runtime64.so.1 for testing libgprio-hsa.so without ROCm: hsa_queue_create
- * hands out queues with distinct ring addresses, hsa_queue_destroy frees them; both count. */
+ * hands out queues with distinct ring addresses and doorbell signals, hsa_queue_destroy frees
+ * them; both count. hsa_signal_store_* store into a table of signal values (a doorbell store is
+ * what ROCr does after writing an AQL packet). */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -17,6 +19,24 @@ typedef struct {
 } hsa_queue_t;
 
 EXPORT int fake_hsa_creates, fake_hsa_destroys;
+EXPORT int64_t fake_hsa_signal[64]; /* signal handle h (< 64) stores here */
+EXPORT long fake_hsa_stores;
+
+typedef struct {
+	uint64_t handle;
+} hsa_signal_t;
+EXPORT void hsa_signal_store_relaxed(hsa_signal_t s, int64_t v);
+EXPORT void hsa_signal_store_screlease(hsa_signal_t s, int64_t v);
+EXPORT void hsa_signal_store_relaxed(hsa_signal_t s, int64_t v)
+{
+	fake_hsa_signal[s.handle % 64] = v;
+	fake_hsa_stores++;
+}
+EXPORT void hsa_signal_store_screlease(hsa_signal_t s, int64_t v)
+{
+	__atomic_store_n(&fake_hsa_signal[s.handle % 64], v, __ATOMIC_RELEASE);
+	fake_hsa_stores++;
+}
 
 EXPORT int hsa_queue_create(hsa_agent_t agent, uint32_t size, uint32_t type,
 			    void (*cb)(int, hsa_queue_t *, void *), void *data, uint32_t priv,
@@ -34,6 +54,7 @@ EXPORT int hsa_queue_create(hsa_agent_t agent, uint32_t size, uint32_t type,
 	q->size = size;
 	q->base_address = calloc(1, 4096);
 	q->id = (uint64_t)++fake_hsa_creates;
+	q->doorbell_signal = 32 + q->id % 32; /* signals 32..63 are doorbells */
 	*queue = q;
 	return 0;
 }

@@ -32,6 +32,8 @@ struct child {
 	int in, out, err; /* its stdin (we write), stdout and stderr (we read) */
 };
 
+static const char *klass = "GPRIO_CLASS=offline", *ring = "HSA_APP_NONE=1";
+
 static void spawn(struct child *c, const char *socket_path, const char *kfd_dev)
 {
 	int pin[2], pout[2], perr[2];
@@ -47,7 +49,7 @@ static void spawn(struct child *c, const char *socket_path, const char *kfd_dev)
 	snprintf(e1, sizeof(e1), "LD_PRELOAD=%s", shim);
 	snprintf(e2, sizeof(e2), "GPRIO_AMDKFD_SOCKET=%s", socket_path);
 	snprintf(e3, sizeof(e3), "GPRIO_KFD_DEV=%s", kfd_dev);
-	char *env[] = {e1, e2, e3, "GPRIO_CLASS=offline", NULL};
+	char *env[] = {e1, e2, e3, (char *)klass, (char *)ring, NULL};
 	char *argv[] = {(char *)app, NULL};
 	assert_int_equal(posix_spawn(&c->pid, app, &fa, NULL, argv, env), 0);
 	posix_spawn_file_actions_destroy(&fa);
@@ -115,6 +117,63 @@ static void served_by_the_shim(void **s)
 	assert_int_equal(finish(&c, errbuf, sizeof(errbuf)), 0);
 }
 
+/* Event-driven stages: an online program's doorbell stores reach gpriod as work notes (at
+ * most one a millisecond), each ending the monitor's wait at once (sleep returns 1, not 0 at
+ * the deadline); an offline program sends none. */
+static unsigned notes_of(const char *cls, uint64_t *wakeups, int *early)
+{
+	struct gprio_kfd_linux l;
+	struct gprio_kfd_sys sys;
+	static struct gprio_evloop loop;
+	static struct gprio_kfd_agents agents;
+	assert_int_equal(gprio_kfd_linux_init(&l, NULL), 0);
+	gprio_evloop_init(&loop, &gprio_mono_clock, NULL);
+	assert_int_equal(gprio_kfd_agents_listen(&agents, &loop, sock), 0);
+	gprio_kfd_agents_attach(&l, &loop, &agents);
+	gprio_kfd_linux_sys(&l, &sys);
+	klass = cls;
+	ring = "HSA_APP_RING=10";
+	struct child c;
+	spawn(&c, sock, "/dev/null");
+	klass = "GPRIO_CLASS=offline";
+	ring = "HSA_APP_NONE=1";
+	/* serve until it says "rang" (10 stores 3 ms apart), counting early wake-ups */
+	*early = 0;
+	char buf[8] = {0};
+	size_t got = 0;
+	gprio_ns until = sys.ops->now(sys.ctx) + 5 * GPRIO_NS_PER_S;
+	fcntl(c.out, F_SETFL, O_NONBLOCK);
+	while (got < 5 && sys.ops->now(sys.ctx) < until) {
+		if (sys.ops->sleep(sys.ctx, sys.ops->now(sys.ctx) + 50 * GPRIO_NS_PER_MS) == 1)
+			(*early)++;
+		ssize_t n = read(c.out, buf + got, 5 - got);
+		got += n > 0 ? (size_t)n : 0;
+	}
+	assert_string_equal(buf, "rang\n");
+	unsigned notes = (unsigned)agents.notes;
+	*wakeups = agents.note_wakeups;
+	gprio_kfd_agents_close(&agents);
+	gprio_kfd_linux_close(&l);
+	char errbuf[512];
+	assert_int_equal(finish(&c, errbuf, sizeof(errbuf)), 0);
+	return notes;
+}
+
+static void online_doorbells_wake_gpriod(void **s)
+{
+	(void)s;
+	uint64_t wakeups;
+	int early;
+	unsigned n = notes_of("GPRIO_CLASS=online", &wakeups, &early);
+	/* 10 stores 3 ms apart, after the shim connected (its first may precede the connection) */
+	if (n < 5 || n > 10 || wakeups < 5 || early < 5)
+		fail_msg("online: %u notes, %llu wake-ups, %d early returns", n,
+			 (unsigned long long)wakeups, early);
+	n = notes_of("GPRIO_CLASS=offline", &wakeups, &early);
+	assert_int_equal(n, 0);
+	assert_int_equal(early, 0);
+}
+
 static void no_daemon(void **s)
 {
 	(void)s;
@@ -149,6 +208,7 @@ int main(int argc, char **argv)
 	snprintf(sock, sizeof(sock), "/tmp/gprio-hsa-test-%d.sock", (int)getpid());
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(served_by_the_shim),
+		cmocka_unit_test(online_doorbells_wake_gpriod),
 		cmocka_unit_test(no_daemon),
 		cmocka_unit_test(no_kfd),
 	};

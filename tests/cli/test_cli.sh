@@ -92,7 +92,7 @@ expect_fail "bad value names file:line:value" 1 "bad.scn:6: kernel_time: bad dis
 printf '[sim]\nprofile = a100\n' >"$TMP/prof.scn"
 expect_fail "unknown profile in scenario" 1 "prof.scn:2: profile: unknown profile 'a100'" -- sim "$TMP/prof.scn"
 expect_fail "missing file" 1 "nope.scn: cannot open" -- sim "$TMP/nope.scn"
-expect_fail "unknown policy" 2 "--policy: expected one of none, priority, share, wfq, slo, optionally with :poll, :events, :stage1, :stage2 or :stage3, got fifo" -- sim --policy fifo
+expect_fail "unknown policy" 2 "--policy: expected one of none, priority, share, wfq, slo, optionally with :poll, :events, :stage1, :stage2, :stage1ev, :stage2ev or :stage3, got fifo" -- sim --policy fifo
 expect_fail "bad seed" 2 "--seed: expected a non-negative integer, got -1" -- sim --seed -1
 expect_fail "bad poll" 2 "--poll-ms: expected milliseconds 0.001..10000, got 0" -- sim --poll-ms 0
 expect_fail "poll without a unit" 2 "--poll: expected a duration 1us..10s, e.g. 5ms, got 5" -- sim --poll 5

@@ -109,7 +109,8 @@ static void mi308x_stage3(void **s)
 	if (sim_scenario_parse(&sc, gprio_default_scenario, "default", err, sizeof(err)) ||
 	    sim_scenario_finalize(&sc, NULL, err, sizeof(err)))
 		fail_msg("%s", err);
-	struct sim_variant v[] = {{&gprio_policy_priority, 0, 0}, {&gprio_policy_priority, -1, 3}};
+	struct sim_variant v[] = {{&gprio_policy_priority, 0, 0, false},
+				  {&gprio_policy_priority, -1, 3, false}};
 	assert_int_equal(sim_compare_run(&sc, v, 2, &cmp, err, sizeof(err)), 0);
 	double alone99 = (double)gprio_hist_permille(&cmp.online_alone.online_latency, 990);
 	double s2 = (double)gprio_hist_permille(&cmp.runs[0].online_latency, 990) / alone99;
@@ -146,7 +147,8 @@ static void mi308x_priority_beats_none(void **s)
 	if (sim_scenario_parse(&sc, gprio_default_scenario, "default", err, sizeof(err)) ||
 	    sim_scenario_finalize(&sc, NULL, err, sizeof(err)))
 		fail_msg("%s", err);
-	struct sim_variant v[] = {{&gprio_policy_none, -1, 0}, {&gprio_policy_priority, -1, 0}};
+	struct sim_variant v[] = {{&gprio_policy_none, -1, 0, false},
+				  {&gprio_policy_priority, -1, 0, false}};
 	assert_int_equal(sim_compare_run(&sc, v, 2, &cmp, err, sizeof(err)), 0);
 	double none99 = (double)gprio_hist_permille(&cmp.runs[0].online_latency, 990);
 	double prio99 = (double)gprio_hist_permille(&cmp.runs[1].online_latency, 990);

@@ -50,17 +50,32 @@ static void await_end(struct gprio_kfd_agents *a, int rc)
 static void on_readable(struct gprio_server *s, struct gprio_peer *p, short revents, void *ctx)
 {
 	struct gprio_kfd_agents *a = ctx;
+	int rc = -ECONNRESET; /* hung up with nothing to read */
+	bool note = false;
+	if (revents & POLLIN)
+		rc = gprio_kfd_agent_recv_any(p->fd, &a->rx, &note);
+	if (rc == -EAGAIN)
+		return;
+	if (rc == 0 && note) { /* work submitted: the monitor looks now, not at its next poll */
+		a->notes++;
+		gprio_ns now = a->loop->clock->now(a->loop->clock->ctx);
+		if (now - a->last_note_wake >= GPRIO_KFD_NOTE_GAP) {
+			a->last_note_wake = now;
+			a->note_wakeups++;
+			gprio_evloop_break(a->loop);
+		}
+		return;
+	}
 	if (a->await_fd >= 0 && p->fd == a->await_fd) {
-		int rc = -ECONNRESET; /* hung up with nothing to read */
-		if (revents & POLLIN)
-			rc = gprio_kfd_agent_recv(p->fd, &a->await_msg);
-		if (rc == -EAGAIN)
-			return;
+		if (rc == 0)
+			a->await_msg = a->rx;
 		await_end(a, rc);
 		if (rc == 0)
 			return;
 	}
-	gprio_server_drop(s, p); /* a shim never speaks first: gone, or off the protocol */
+	/* a shim speaks first only with notes: anything else means it went away, or broke the
+	 * protocol (a reply nobody waits for included) */
+	gprio_server_drop(s, p);
 }
 
 static void on_closed(struct gprio_server *s, struct gprio_peer *p, void *ctx)
@@ -81,6 +96,8 @@ int gprio_kfd_agents_listen(struct gprio_kfd_agents *a, struct gprio_evloop *loo
 	a->loop = loop;
 	a->await_fd = -1;
 	a->await_done = false;
+	a->notes = a->note_wakeups = 0;
+	a->last_note_wake = 0;
 	return gprio_server_listen(&a->srv, loop, path, 0666, &agent_ops, a);
 }
 

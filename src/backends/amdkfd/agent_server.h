@@ -1,8 +1,9 @@
 /* gpriod's side of the in-process mode (libgprio-hsa.so): the agent socket on gpriod's event
  * loop. A shim connects once; the kernel names its process (SO_PEERCRED); gpriod then sends it
  * DBG_TRAP calls to run on itself (kfd_agent.h). A reconnecting shim replaces its older
- * connection; a shim never speaks first, so anything readable on its connection means it went
- * away (or broke the protocol) and it is dropped; the shim resumes its own queues then. */
+ * connection; a shim speaks first only with work notes (an online program's doorbell), which
+ * end the monitor's wait; anything else readable that nobody waits for means it went away (or
+ * broke the protocol) and it is dropped; the shim resumes its own queues then. */
 #ifndef GPRIO_KFD_AGENT_SERVER_H
 #define GPRIO_KFD_AGENT_SERVER_H
 
@@ -29,7 +30,14 @@ struct gprio_kfd_agents {
 	uint32_t stuck_uid[GPRIO_KFD_AGENTS_MAX_STUCK]; /* oldest dropped first when full */
 	uint32_t nstuck;
 	uint64_t refused; /* connections refused for that */
+	/* work notes (an online program's doorbell, kfd_agent.h): each ends the monitor's wait
+	 * at once, at most one every GPRIO_KFD_NOTE_GAP (a user sending many cannot make gpriod
+	 * spin) */
+	uint64_t notes, note_wakeups;
+	gprio_ns last_note_wake;
+	struct gprio_kfd_agent_msg rx;
 };
+#define GPRIO_KFD_NOTE_GAP (250 * GPRIO_NS_PER_US)
 
 /* Listen at `path` (mode 0666: a shim can only ever act on its own process). 0 or -errno.
  * Forgets which users had stuck shims. */

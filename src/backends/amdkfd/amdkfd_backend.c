@@ -658,7 +658,8 @@ static int ak_wait(void *be, gprio_ns deadline)
 {
 	struct gprio_amdkfd *b = be;
 	int rc = b->sys.ops->sleep(b->sys.ctx, deadline);
-	return rc < 0 ? rc : GPRIO_WAIT_DEADLINE;
+	/* > 0: woken before the deadline (an HSA shim's work note, or the simulated one) */
+	return rc < 0 ? rc : rc > 0 ? GPRIO_WAIT_EVENT : GPRIO_WAIT_DEADLINE;
 }
 
 int gprio_amdkfd_close(struct gprio_amdkfd *b)

@@ -10,12 +10,20 @@
  *   gpriod goes away   its socket closes: resume everything we hold, disable debugging on
  *                      ourselves, reconnect every second (fail-open)
  *
- * Nothing here is on the dispatch path: AQL packets go to the hardware queue untouched.
+ *   hsa_signal_store_relaxed / _screlease / _release
+ *                      in an online program (GPRIO_CLASS=online, as gprio run sets it), a
+ *                      store to one of its queues' doorbell signals is a submission: after the
+ *                      real store, at most once a millisecond, a work note goes to gpriod
+ *                      (kfd_agent.h), which then looks at the queues at once instead of at its
+ *                      next poll (event-driven stages 1 and 2). Other stores: a table lookup.
+ *
+ * AQL packets go to the hardware queue untouched; the doorbell store itself is the runtime's.
  * Declarations of the HSA types are our own (HSA runtime specification 1.x, hsa.h). */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +31,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "kfd.h"
@@ -51,6 +60,27 @@ typedef hsa_status_t (*create_fn)(hsa_agent_t, uint32_t, uint32_t, hsa_queue_cb,
 typedef hsa_status_t (*destroy_fn)(hsa_queue_t *);
 
 #define MAXHELD GPRIO_KFD_AGENT_MAXQ
+
+typedef struct {
+	uint64_t handle;
+} hsa_signal_t;
+typedef int64_t hsa_signal_value_t; /* 64-bit runtimes */
+typedef void (*store_fn)(hsa_signal_t, hsa_signal_value_t);
+
+/* Work notes (event-driven stages): this program's doorbell signals, and the connection the
+ * notes go to. The hot path (every signal store) reads `online`, the doorbell table and the
+ * clock; the lock is taken only to send, at most once a millisecond, and never waited for. */
+#define MAXBELLS    64
+#define NOTE_GAP_NS 1000000LL
+static struct {
+	_Atomic bool online;
+	_Atomic uint32_t nbells;
+	_Atomic uint64_t bells[MAXBELLS];
+	_Atomic long long last_ns;
+	pthread_mutex_t lock; /* guards fd against the agent thread closing it */
+	int fd;               /* the connection to gpriod, -1 when none */
+	_Atomic uint64_t sent;
+} N = {.lock = PTHREAD_MUTEX_INITIALIZER, .fd = -1};
 
 static struct {
 	pthread_mutex_t lock; /* one KFD call at a time: the agent thread or a destroy */
@@ -168,10 +198,16 @@ static void *agent_main(void *unused)
 			continue;
 		}
 		warned = false;
+		pthread_mutex_lock(&N.lock);
+		N.fd = fd;
+		pthread_mutex_unlock(&N.lock);
 		/* until gpriod exits or is killed; one KFD call at a time with hsa_queue_destroy */
 		while (gprio_kfd_agent_serve_one(fd, &S.sys, S.kl.dbg_fd, &S.lock, served, NULL) ==
 		       0)
 			;
+		pthread_mutex_lock(&N.lock);
+		N.fd = -1;
+		pthread_mutex_unlock(&N.lock);
 		close(fd);
 		pthread_mutex_lock(&S.lock);
 		fail_open();
@@ -184,6 +220,9 @@ static void start(void)
 {
 	const char *e = getenv("GPRIO_HSA_AGENT");
 	S.quiet = getenv("GPRIO_QUIET") != NULL;
+	const char *c = getenv("GPRIO_CLASS");
+	const char *nn = getenv("GPRIO_HSA_NOTES"); /* 0: no work notes */
+	N.online = c && strcmp(c, "online") == 0 && !(nn && strcmp(nn, "0") == 0);
 	if (e && strcmp(e, "0") == 0)
 		return;
 	const char *p = getenv("GPRIO_AMDKFD_SOCKET");
@@ -228,9 +267,76 @@ EXPORT hsa_status_t hsa_queue_create(hsa_agent_t agent, uint32_t size, uint32_t 
 	if (!real)
 		return 0x1000; /* HSA_STATUS_ERROR: no HSA runtime below us */
 	hsa_status_t st = real(agent, size, type, cb, data, private_size, group_size, queue);
-	if (st == 0)
+	if (st == 0) {
 		pthread_once(&S.once, start);
+		uint32_t i = atomic_load(&N.nbells);
+		if (N.online && queue && *queue && i < MAXBELLS) {
+			atomic_store(&N.bells[i], (*queue)->doorbell_signal);
+			atomic_store(&N.nbells, i + 1);
+		}
+	}
 	return st;
+}
+
+/* After a signal store: if it rang one of our doorbells, tell gpriod (rate-limited, never
+ * blocking the program). */
+static void rang(uint64_t handle)
+{
+	if (!N.online)
+		return;
+	uint32_t n = atomic_load(&N.nbells);
+	bool bell = false;
+	for (uint32_t i = 0; i < n && !bell; i++)
+		bell = atomic_load_explicit(&N.bells[i], memory_order_relaxed) == handle;
+	if (!bell)
+		return;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	long long now = (long long)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+	long long last = atomic_load_explicit(&N.last_ns, memory_order_relaxed);
+	if (now - last < NOTE_GAP_NS || !atomic_compare_exchange_strong(&N.last_ns, &last, now))
+		return;
+	if (pthread_mutex_trylock(&N.lock) != 0)
+		return;
+	if (N.fd >= 0) {
+		struct gprio_kfd_agent_note note = {GPRIO_KFD_AGENT_MAGIC,
+						    GPRIO_KFD_AGENT_NOTE_WORK};
+		if (send(N.fd, &note, sizeof(note), MSG_DONTWAIT | MSG_NOSIGNAL) ==
+		    (ssize_t)sizeof(note))
+			atomic_fetch_add(&N.sent, 1);
+	}
+	pthread_mutex_unlock(&N.lock);
+}
+
+static store_fn real_store(_Atomic(store_fn) *cache, const char *name)
+{
+	store_fn f = atomic_load_explicit(cache, memory_order_acquire);
+	if (!f) {
+		f = (store_fn)dlsym(RTLD_NEXT, name);
+		atomic_store_explicit(cache, f, memory_order_release);
+	}
+	return f;
+}
+
+#define STORE_WRAPPER(name)                                              \
+	EXPORT void name(hsa_signal_t signal, hsa_signal_value_t value); \
+	EXPORT void name(hsa_signal_t signal, hsa_signal_value_t value)  \
+	{                                                                \
+		static _Atomic(store_fn) cache;                          \
+		store_fn f = real_store(&cache, #name);                  \
+		if (f)                                                   \
+			f(signal, value);                                \
+		rang(signal.handle);                                     \
+	}
+STORE_WRAPPER(hsa_signal_store_relaxed)
+STORE_WRAPPER(hsa_signal_store_screlease)
+STORE_WRAPPER(hsa_signal_store_release)
+
+/* For tests and the cost bench: notes sent so far. */
+EXPORT uint64_t gprio_hsa_notes_sent(void);
+EXPORT uint64_t gprio_hsa_notes_sent(void)
+{
+	return atomic_load(&N.sent);
 }
 
 /* Our KFD queue id for an HSA queue: the snapshot entry with its ring (lock held). */

@@ -180,6 +180,27 @@ int gprio_kfd_agent_recv(int fd, struct gprio_kfd_agent_msg *m)
 	return recv_flags(fd, m, MSG_DONTWAIT);
 }
 
+int gprio_kfd_agent_recv_any(int fd, struct gprio_kfd_agent_msg *m, bool *note)
+{
+	ssize_t r;
+	do
+		r = recv(fd, m, sizeof(*m), MSG_DONTWAIT);
+	while (r < 0 && errno == EINTR);
+	*note = false;
+	if (r == 0)
+		return -ECONNRESET;
+	if (r < 0)
+		return -errno;
+	if ((size_t)r == sizeof(struct gprio_kfd_agent_note) && m->magic == GPRIO_KFD_AGENT_MAGIC &&
+	    m->op == GPRIO_KFD_AGENT_NOTE_WORK) {
+		*note = true;
+		return 0;
+	}
+	if ((size_t)r != sizeof(*m) || m->magic != GPRIO_KFD_AGENT_MAGIC)
+		return -EPROTO;
+	return 0;
+}
+
 int gprio_kfd_agent_call(int fd, struct gprio_kfd_agent_msg *m, int timeout_ms)
 {
 	uint32_t op = m->op;
@@ -187,14 +208,20 @@ int gprio_kfd_agent_call(int fd, struct gprio_kfd_agent_msg *m, int timeout_ms)
 	if (rc < 0)
 		return rc;
 	struct pollfd p = {.fd = fd, .events = POLLIN};
-	do
-		rc = poll(&p, 1, timeout_ms);
-	while (rc < 0 && errno == EINTR);
-	if (rc < 0)
-		return -errno;
-	if (rc == 0)
-		return -ETIMEDOUT;
-	rc = recv_msg(fd, m);
+	for (;;) { /* work notes that arrive meanwhile are not the reply */
+		do
+			rc = poll(&p, 1, timeout_ms);
+		while (rc < 0 && errno == EINTR);
+		if (rc < 0)
+			return -errno;
+		if (rc == 0)
+			return -ETIMEDOUT;
+		bool note;
+		rc = gprio_kfd_agent_recv_any(fd, m, &note);
+		if (rc == -EAGAIN || (rc == 0 && note))
+			continue;
+		break;
+	}
 	if (rc == 0 && m->op != op)
 		rc = -EPROTO;
 	return rc;

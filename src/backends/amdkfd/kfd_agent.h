@@ -12,6 +12,7 @@
 #define GPRIO_KFD_AGENT_H
 
 #include <pthread.h>
+#include <stdbool.h>
 
 #include "kfd_sys.h"
 #include "kfd_uapi.h"
@@ -31,6 +32,15 @@ struct gprio_kfd_agent_msg {
 	uint32_t clear_new; /* SNAPSHOT: clear EC_QUEUE_NEW */
 	uint32_t qids[GPRIO_KFD_AGENT_MAXQ];
 	struct gprio_kfd_queue_snapshot snap[GPRIO_KFD_AGENT_MAXSNAP];
+};
+
+/* The one message a shim sends unasked: "work was submitted to one of my queues" (an online
+ * program's doorbell write, at most one a millisecond). gpriod takes it as a hint to look now
+ * instead of at its next poll; what it then does depends on what it reads from the queues. */
+#define GPRIO_KFD_AGENT_NOTE_WORK 0x776f726bu /* "work" */
+struct gprio_kfd_agent_note {
+	uint32_t magic;
+	uint32_t op; /* GPRIO_KFD_AGENT_NOTE_WORK */
 };
 
 /* Daemon side: a DBG_TRAP argument block as a request. -EOPNOTSUPP for ops the agent does not
@@ -56,6 +66,9 @@ int gprio_kfd_agent_call(int fd, struct gprio_kfd_agent_msg *m, int timeout_ms);
  * -ECONNRESET; recv: 0, -EAGAIN (nothing yet), -ECONNRESET, -EPROTO. */
 int gprio_kfd_agent_send(int fd, const struct gprio_kfd_agent_msg *m);
 int gprio_kfd_agent_recv(int fd, struct gprio_kfd_agent_msg *m);
+/* Daemon side: one message of either kind without blocking: 0 with *note false (a reply in m),
+ * 0 with *note true (a work note), or as gprio_kfd_agent_recv. */
+int gprio_kfd_agent_recv_any(int fd, struct gprio_kfd_agent_msg *m, bool *note);
 int gprio_kfd_agent_serve_one(int fd, const struct gprio_kfd_sys *local, int dbg_fd,
 			      pthread_mutex_t *lock,
 			      void (*served)(void *arg, const struct gprio_kfd_agent_msg *req,

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../backends/amdkfd/doctor.h"
+#include "../backends/amdkfd/selftest_linux.h"
 #include "../backends/nvidia/shm.h"
 #include "../daemon/evloop.h"
 #include "cmd.h"
@@ -93,12 +94,58 @@ static bool nvidia(void)
 	return usable;
 }
 
+/* The HIP test program's source: $GPRIO_SELFTEST_SRC, else where the package puts it
+ * (BIN/../share/gprio), else in the source tree beside a build directory. */
+static void selftest_src(char *out, size_t len)
+{
+	const char *e = getenv("GPRIO_SELFTEST_SRC");
+	if (e && *e) {
+		snprintf(out, len, "%s", e);
+		return;
+	}
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	self[n > 0 ? n : 0] = '\0';
+	char *slash = strrchr(self, '/');
+	if (slash)
+		*slash = '\0';
+	const char *where[] = {"%s/../share/gprio/selftest_app.hip",
+			       "%s/../src/backends/amdkfd/selftest_app.hip"};
+	for (size_t i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		snprintf(out, len, where[i], self);
+		if (access(out, R_OK) == 0)
+			return;
+	}
+	snprintf(out, len, "selftest_app.hip (not found: set GPRIO_SELFTEST_SRC)");
+}
+
 int gprio_cmd_doctor(int argc, char **argv)
 {
-	(void)argv;
-	if (argc > 1) {
-		fprintf(stderr, "usage: gprio doctor\n");
+	const char *app = NULL;
+	bool selftest = false;
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--selftest") == 0)
+			selftest = true;
+		else if (strcmp(argv[i], "--app") == 0 && i + 1 < argc)
+			app = argv[++i];
+		else if (strncmp(argv[i], "--app=", 6) == 0)
+			app = argv[i] + 6;
+		else {
+			fprintf(stderr,
+				"gprio doctor: unknown argument '%s' (usage: gprio doctor "
+				"[--selftest [--app CMD]])\n",
+				argv[i]);
+			return 2;
+		}
+	}
+	if (app && !selftest) {
+		fprintf(stderr, "gprio doctor: --app goes with --selftest\n");
 		return 2;
+	}
+	if (selftest) {
+		char src[PATH_MAX + 64];
+		selftest_src(src, sizeof(src));
+		return gprio_selftest_linux(app, src, stdout);
 	}
 	struct gprio_kfd_probe p;
 	struct gprio_kfd_verdict v;

@@ -44,9 +44,14 @@ static const struct command commands[] = {
 	 "set PID [--online|--offline] [--priority N] [--shm PATH]\n"
 	 "  change a running process's class or priority (gpriod checks who asks)\n"},
 	{"doctor", gprio_cmd_doctor,
-	 "doctor\n  what this machine offers each backend: NVIDIA (driver, device, libcuda, the "
-	 "shim,\n"
-	 "  MPS, gpriod) and AMD (KFD version, HWS, CWSR, privileges), with a verdict for each\n"},
+	 "doctor [--selftest [--app CMD]]\n  what this machine offers each backend: NVIDIA "
+	 "(driver, "
+	 "device, libcuda, the shim,\n"
+	 "  MPS, gpriod) and AMD (KFD version, HWS, CWSR, privileges), with a verdict for each.\n"
+	 "  --selftest (root, AMD): start a small HIP program (built with hipcc from\n"
+	 "  share/gprio/selftest_app.hip, or CMD), become its KFD debugger, suspend its queue and\n"
+	 "  check its read pointer stops, resume, and check it exits cleanly; each step bounded\n"
+	 "  in time; exit 0 passed, 1 failed, 77 not run (no /dev/kfd, no hipcc)\n"},
 };
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
 

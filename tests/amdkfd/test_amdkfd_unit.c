@@ -15,6 +15,7 @@
 #include "../../src/backends/amdkfd/amdkfd_backend.h"
 #include "../../src/backends/amdkfd/kfd.h"
 #include "../../src/backends/amdkfd/kfd_sys_linux.h"
+#include "../../src/backends/amdkfd/selftest.h"
 
 /* --- scripted KFD: process 100 (offline, queues 0 and 1), process 200 (online, queue 0) --- */
 struct fake {
@@ -30,6 +31,8 @@ struct fake {
 	int stage2_version;  /* what the module parameter says; 0: no such parameter */
 	bool ioctl_7e_taken; /* a newer kernel where 0x7e is someone else's ioctl (answers 0) */
 	int preempt_ioctls;
+	/* the self-test: 100's queue 0 runs (rptr advances at each sleep) unless suspended */
+	bool busy_q0, held_q0, suspend_ignored;
 	/* stage 3, as kfd_ioctl_gprio_monitor (kernel/amdkfd/0005) answers */
 	int stage3_version;   /* 0: no such parameter */
 	bool not_admin;       /* EPERM: no CAP_SYS_ADMIN */
@@ -121,13 +124,18 @@ static int f_ioctl(void *ctx, unsigned long req, void *arg)
 			return F.suspend_rc;
 		arr = (void *)(uintptr_t)a->suspend.queue_array_ptr;
 		for (uint32_t i = 0; i < a->suspend.num_queues; i++) {
+			F.held_q0 = F.held_q0 || (a->pid == 100 && arr[i] == 0);
 			if (arr[i] == 1 && F.q1_new)
 				arr[i] |= GPRIO_KFD_QUEUE_INVALID;
 			else if (arr[i] == 0 && F.error_q0)
 				arr[i] |= GPRIO_KFD_QUEUE_ERROR;
 		}
 		return (int)a->suspend.num_queues;
-	case GPRIO_KFD_DBG_RESUME_QUEUES: F.resume_calls++; return (int)a->resume.num_queues;
+	case GPRIO_KFD_DBG_RESUME_QUEUES:
+		F.resume_calls++;
+		if (a->pid == 100)
+			F.held_q0 = false;
+		return (int)a->resume.num_queues;
 	}
 	return -EINVAL;
 }
@@ -210,6 +218,8 @@ static int f_sleep(void *ctx, gprio_ns d)
 {
 	(void)ctx;
 	F.now = d;
+	if (F.busy_q0 && (F.suspend_ignored || !F.held_q0))
+		F.rptr[0][0] += 7; /* queue 0 of 100 consumes packets while it runs */
 	return 0;
 }
 
@@ -327,6 +337,94 @@ static void stage2_by_version(void **s)
 	assert_int_equal(gprio_amdkfd_open(&b, &sys, &cfg, err, sizeof(err)), 0);
 	assert_int_equal(b.stage, 2);
 	assert_int_equal(F.preempt_ioctls, 1); /* the probe, for EPERM */
+}
+
+/* --- gprio doctor --selftest's steps against the scripted KFD: the program is process 100 --- */
+static struct {
+	int start_rc, finish_rc, status, finishes;
+} A;
+
+static int a_start(void *ctx, uint32_t *pid, gprio_ns deadline)
+{
+	(void)ctx;
+	(void)deadline;
+	*pid = 100;
+	return A.start_rc;
+}
+
+static int a_finish(void *ctx, gprio_ns deadline, int *status)
+{
+	(void)ctx;
+	(void)deadline;
+	A.finishes++;
+	*status = A.status;
+	return A.finish_rc;
+}
+
+static bool selftest(struct gprio_selftest_result *r)
+{
+	struct gprio_kfd_sys sys = {&fake_ops, NULL};
+	struct gprio_selftest_app app = {a_start, a_finish, NULL};
+	struct gprio_selftest_cfg cfg;
+	gprio_selftest_defaults(&cfg);
+	return gprio_kfd_selftest(&sys, &app, &cfg, r, NULL);
+}
+
+static void selftest_reports_what_happened(void **s)
+{
+	(void)s;
+	struct gprio_selftest_result r;
+	memset(&F, 0, sizeof(F));
+	memset(&A, 0, sizeof(A));
+	F.busy_q0 = true;
+	assert_true(selftest(&r));
+	for (int i = 0; i < GPRIO_ST_COUNT; i++)
+		assert_int_equal(r.ok[i], 1);
+	assert_true(r.rptr_moved_running > 0 && r.rptr_moved_resumed > 0);
+	assert_int_equal(r.rptr_moved_suspended, 0);
+	assert_int_equal(F.enables, 1);
+	assert_int_equal(F.arms, 1); /* the exit permit, or the program would hang at exit */
+	assert_int_equal(F.disables, 1);
+	assert_int_equal(A.finishes, 1);
+	/* a KFD whose suspend leaves the queue running: FAIL at suspend, never "passed"; the
+	 * queue is resumed, debugging disabled and the program ended anyway */
+	memset(&F, 0, sizeof(F));
+	memset(&A, 0, sizeof(A));
+	F.busy_q0 = F.suspend_ignored = true;
+	assert_false(selftest(&r));
+	assert_int_equal(r.ok[GPRIO_ST_RUNNING], 1);
+	assert_int_equal(r.ok[GPRIO_ST_SUSPEND], 0);
+	assert_true(r.rptr_moved_suspended > 0);
+	assert_int_equal(r.ok[GPRIO_ST_RESUME], -1);
+	assert_int_equal(r.ok[GPRIO_ST_EXIT], -1);
+	assert_int_equal(F.resume_calls, 1);
+	assert_int_equal(F.disables, 1);
+	assert_int_equal(A.finishes, 1);
+	/* a program that does not submit: nothing to test, said so; no suspend tried */
+	memset(&F, 0, sizeof(F));
+	memset(&A, 0, sizeof(A));
+	assert_false(selftest(&r));
+	assert_int_equal(r.ok[GPRIO_ST_RUNNING], 0);
+	assert_non_null(strstr(r.why[GPRIO_ST_RUNNING], "did not move"));
+	assert_int_equal(F.suspend_calls, 0);
+	/* a program that hangs in its runtime's shutdown */
+	memset(&F, 0, sizeof(F));
+	memset(&A, 0, sizeof(A));
+	F.busy_q0 = true;
+	A.finish_rc = -ETIMEDOUT;
+	assert_false(selftest(&r));
+	assert_int_equal(r.ok[GPRIO_ST_DISABLE], 1);
+	assert_int_equal(r.ok[GPRIO_ST_EXIT], 0);
+	assert_non_null(strstr(r.why[GPRIO_ST_EXIT], "did not exit in time"));
+	/* a program that never says ready: nothing enabled, nothing else run */
+	memset(&F, 0, sizeof(F));
+	memset(&A, 0, sizeof(A));
+	A.start_rc = -ETIMEDOUT;
+	assert_false(selftest(&r));
+	assert_int_equal(r.ok[GPRIO_ST_START], 0);
+	assert_int_equal(r.ok[GPRIO_ST_ENABLE], -1);
+	assert_int_equal(F.enables, 0);
+	assert_int_equal(A.finishes, 0);
 }
 
 static struct gprio_amdkfd B;
@@ -602,6 +700,7 @@ int main(void)
 		cmocka_unit_test(close_resumes),
 		cmocka_unit_test(grace_units),
 		cmocka_unit_test(stage3_hands_the_set_to_kfd),
+		cmocka_unit_test(selftest_reports_what_happened),
 		cmocka_unit_test(linux_port_parsing),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -131,6 +131,29 @@ else
 	echo "skip - doctor's no-driver verdict (an NVIDIA driver is loaded here)"
 fi
 expect_fail "doctor takes no arguments" 2 "usage: gprio doctor" -- doctor now
+expect_fail "doctor --app without --selftest" 2 "--app goes with --selftest" -- doctor --app true
+# the self-test says when it did not run, and never reports a step that did not happen
+out=$(GPRIO_KFD_DEV=/nonexistent/kfd "$GPRIO" doctor --selftest 2>&1)
+rc=$?
+[ $rc -eq 77 ] && echo "$out" | grep -q "not run: /nonexistent/kfd" &&
+	ok "doctor --selftest without /dev/kfd: not run (exit 77), says why" || bad "selftest no kfd: rc $rc $out"
+out=$(PATH=/usr/bin:/bin GPRIO_KFD_DEV=/dev/null "$GPRIO" doctor --selftest 2>&1)
+rc=$?
+if command -v hipcc >/dev/null 2>&1; then
+	echo "skip - doctor --selftest without hipcc (hipcc is installed here)"
+else
+	[ $rc -eq 77 ] && echo "$out" | grep -q "not run: no hipcc" &&
+		ok "doctor --selftest without hipcc: not run (exit 77), says why" || bad "selftest no hipcc: rc $rc $out"
+fi
+# a program that starts but whose "KFD" (/dev/null) refuses DBG_TRAP: start ok, enable FAIL,
+# the rest not run, the program ended, exit 1
+out=$(GPRIO_KFD_DEV=/dev/null timeout 30 "$GPRIO" doctor --selftest --app "sh -c 'echo ready; exec cat'" 2>&1)
+rc=$?
+[ $rc -eq 1 ] && echo "$out" | grep -q "start    ok" && echo "$out" | grep -q "enable   FAIL" &&
+	echo "$out" | grep -q "exit     -     not run" && echo "$out" | grep -q "self-test: FAILED" &&
+	! pgrep -f "exec cat" >/dev/null &&
+	ok "doctor --selftest on a KFD that refuses: enable FAIL, later steps not run, the program ended" ||
+	bad "selftest refused: rc $rc $out"
 
 # 6. profiles list their parameters
 if "$GPRIO" profiles h100 | grep -q "context switch 175.0 us"; then ok "profiles"; else bad "profiles"; fi

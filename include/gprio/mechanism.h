@@ -100,7 +100,9 @@ struct gprio_mech_state {
 	gprio_ns last_mean;                /* mean wait of the last complete window (0: none yet) */
 	gprio_ns trial_start, trial_until; /* a trial of protection in progress (0: none) */
 	uint64_t trial_starts, trial_launches, trial_sampled, trial_sampled_starts;
-	unsigned strikes; /* failed trials since online work appeared: recheck << strikes */
+	uint64_t trial_waits;
+	gprio_ns trial_waited; /* host waits under the trial's protection */
+	unsigned strikes;      /* failed trials since online work appeared: recheck << strikes */
 	gprio_ns rec_start, rec_first, rec_last; /* online launches per second while it launches */
 	uint64_t rec_launches, rec_rate;
 	uint64_t win_all[4],

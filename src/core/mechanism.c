@@ -128,6 +128,8 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	if (st->trial_until) {
 		st->trial_starts += o->starts;
 		st->trial_launches += o->launches;
+		st->trial_waits += o->waits;
+		st->trial_waited += o->waited;
 		st->trial_sampled += o->sampled;
 		st->trial_sampled_starts += o->sampled_starts;
 		for (int k = 0; k < 4; k++)
@@ -160,7 +162,15 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		uint64_t rate =
 			restart_rate(st->trial_starts, st->trial_launches, st->trial_sampled,
 				     st->trial_sampled_starts, now - st->trial_start);
-		trial_failed = protecting && rate > p->max_starts;
+		/* waits that stay long under protection are the work's own GPU time (a CUDA
+		 * graph of several ms): GPU-bound, and its restarts (a copy, the graph, a copy
+		 * per request, 400 a second for ResNet-50 bs16 at 40 requests a second, over 500
+		 * in a burst) are the price of protecting it, not a sign of CPU-bound work, whose
+		 * waits under protection are short (H200: the graph service failed trials and
+		 * flapped between leave and tsg) */
+		bool gpu_bound =
+			st->trial_waits && st->trial_waited / st->trial_waits >= p->gpu_bound;
+		trial_failed = protecting && rate > p->max_starts && !gpu_bound;
 		st->all_rate = restart_rate(st->trial_all[0], st->trial_all[1], st->trial_all[2],
 					    st->trial_all[3], now - st->trial_start);
 		st->all_launch_rate = now > st->trial_start ? st->trial_all[1] * GPRIO_NS_PER_S /
@@ -192,7 +202,8 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		/* launches only: waits cannot be told apart; the latency-safe choice */
 		want = protect(p, o, st, &why);
 		why = "no completion counters from online work: assumed GPU-bound";
-	} else if ((trial_failed || (window_done && st->last_rate > p->max_starts)) &&
+	} else if ((trial_failed || (window_done && st->last_rate > p->max_starts &&
+				     !(protecting && st->last_mean >= p->gpu_bound))) &&
 		   o->current < p->side_busy) {
 		/* what TSG priority costs offline, measured where it runs (and a lower bound where
 		 * it does not: a neighbour holding the GPU keeps online's work from draining);
@@ -235,7 +246,8 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		if (p->trial && protects(want)) {
 			st->trial_start = now;
 			st->trial_until = now + p->trial;
-			st->trial_starts = st->trial_launches = 0;
+			st->trial_starts = st->trial_launches = st->trial_waits = 0;
+			st->trial_waited = 0;
 			st->trial_sampled = st->trial_sampled_starts = 0;
 			for (int k = 0; k < 4; k++)
 				st->trial_all[k] = 0;

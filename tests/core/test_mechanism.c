@@ -22,6 +22,16 @@ static struct gprio_mech_obs both(gprio_ns now)
 	return o;
 }
 
+/* CPU-bound work: its waits are long only behind a neighbour; under protection they are its
+ * own short GPU time (150 us). Set by the tests of such work. */
+static bool waits_shrink;
+
+static bool protected(const struct gprio_mech_state *st)
+{
+	return st->mech == GPRIO_USE_TSG || st->mech == GPRIO_USE_TSG_SHARED ||
+	       st->mech == GPRIO_USE_TSG_GUARDED || st->mech == GPRIO_USE_GATE;
+}
+
 /* Feed one window of n waits of `len` each and `starts` GPU restarts per tick, in 10 ms ticks;
  * returns the time after it. */
 static gprio_ns window_starts(struct gprio_mech_state *st, gprio_ns t, unsigned n, gprio_ns len,
@@ -33,7 +43,7 @@ static gprio_ns window_starts(struct gprio_mech_state *st, gprio_ns t, unsigned 
 		o.starts = o.launches = starts;
 		if (k < (int)n) { /* one wait per tick, up to n */
 			o.waits = 1;
-			o.waited = len;
+			o.waited = waits_shrink && protected(st) ? 150 * US : len;
 		}
 		gprio_mech_choose(&P, &o, st, t);
 	}
@@ -190,6 +200,7 @@ static void many_restarts_are_cpu_bound(void **s)
 {
 	(void)s;
 	struct gprio_mech_state st = {0};
+	waits_shrink = true;
 	gprio_ns t = window_starts(&st, 5 * MS, 100, 900 * US, 20);
 	t = window_starts(&st, t, 100, 900 * US, 20);
 	assert_in_range(st.last_rate, 1900, 2100);
@@ -206,6 +217,7 @@ static void many_restarts_are_cpu_bound(void **s)
 	t = window_starts(&st, t, 40, 2 * MS, 0);
 	window_starts(&st, t, 40, 2 * MS, 0);
 	assert_int_equal(st.mech, GPRIO_USE_TSG);
+	waits_shrink = false;
 }
 
 /* Protection chosen from waits is tried first: its first 250 ms have every launch sampled
@@ -338,8 +350,10 @@ static void sampled_restarts(void **s)
 			t += 10 * MS;
 			struct gprio_mech_obs o = both(t);
 			o.waits = 1;
-			o.waited = 900 * US; /* long waits: would look GPU-bound */
-			o.starts = 1;        /* 100 a second seen */
+			/* long waits behind the neighbour: would look GPU-bound; short under
+			 * protection (its own GPU time) */
+			o.waited = protected(&st) ? 150 * US : 900 * US;
+			o.starts = 1; /* 100 a second seen */
 			o.launches = 100;
 			if (k < 2) { /* 2 of 100 ticks sampled: 80 % restarts */
 				o.sampled = 50;
@@ -450,6 +464,40 @@ static void restarts_below_the_decider_give_offline_its_floor(void **s)
 	assert_int_equal(st.mech, GPRIO_USE_TSG);
 }
 
+/* A GPU-bound service whose requests restart the GPU several times each (a copy, the graph, a
+ * copy) crosses 500 restarts a second in a burst: its waits under protection stay long (its own
+ * GPU time), so it keeps protection; the same restarts with short waits are CPU-bound work. */
+static gprio_ns burst_run(struct gprio_mech_state *st, gprio_ns waited, bool *left)
+{
+	gprio_ns t = 0;
+	*left = false;
+	for (int k = 0; k < 150; k++) { /* 1.5 s at 600 restarts a second */
+		t += 10 * MS;
+		struct gprio_mech_obs o = both(t);
+		o.starts = o.launches = o.sampled = o.sampled_starts = 6;
+		o.all_starts = o.all_launches = o.all_sampled = o.all_sampled_starts = 6;
+		o.waits = 1;
+		o.waited = waited;
+		gprio_mech_choose(&P, &o, st, t);
+		*left = *left || st->mech == GPRIO_USE_LEAVE;
+	}
+	return t;
+}
+
+static void long_waits_under_protection_are_gpu_bound(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	bool left;
+	burst_run(&st, 2400 * US, &left);
+	assert_false(left);
+	assert_true(st.mech == GPRIO_USE_TSG || st.mech == GPRIO_USE_TSG_SHARED);
+	struct gprio_mech_state cpu = {0};
+	burst_run(&cpu, 50 * US, &left);
+	assert_true(left);
+	assert_int_equal(cpu.mech, GPRIO_USE_LEAVE);
+}
+
 static void names(void **s)
 {
 	(void)s;
@@ -474,6 +522,7 @@ int main(void)
 		cmocka_unit_test(idle_forgets_the_window),
 		cmocka_unit_test(side_stream_and_refusals),
 		cmocka_unit_test(restarts_below_the_decider_give_offline_its_floor),
+		cmocka_unit_test(long_waits_under_protection_are_gpu_bound),
 		cmocka_unit_test(names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,7 +14,9 @@
  *   - Online work bound by its own CPU (the GPU keeps up and runs dry between its kernels:
  *     eager bs1, token by token decoding) is barely slowed by a neighbour, and each time it
  *     restarts the GPU under TSG priority offline pays a context switch pair (about 0.2 ms):
- *     at more than `max_starts` restarts per second, leave the GPU alone, and stay so for
+ *     at more than `max_starts` restarts per second while its waits under protection stay
+ *     short (under `gpu_bound`: long ones are its own GPU time, GPU-bound work whose restarts
+ *     are the price of protecting it), leave the GPU alone, and stay so for
  *     `recheck` before its waits may decide again (doubling at each failed trial, up to
  *     32 x: 4 s to 128 s), unless online's launches fall under `max_starts` a second, which
  *     its restarts cannot exceed (a program's eager warm-up before its CUDA graph is captured

@@ -40,9 +40,9 @@ static bool step(struct run *x, enum gprio_selftest_step s, bool ok, const char 
 {
 	x->r->ok[s] = ok;
 	if (ok)
-		snprintf(x->r->why[s], sizeof(x->r->why[s]), "%s", fmt);
+		snprintf(x->r->why[s], sizeof(x->r->why[s]), "%.150s", fmt);
 	else
-		snprintf(x->r->why[s], sizeof(x->r->why[s]), "%s%s%s", fmt, rc ? ": " : "",
+		snprintf(x->r->why[s], sizeof(x->r->why[s]), "%.90s%s%.60s", fmt, rc ? ": " : "",
 			 rc ? strerror(-rc) : "");
 	if (x->out)
 		fprintf(x->out, "  %-8s %s  %s\n", gprio_selftest_step_name(s),

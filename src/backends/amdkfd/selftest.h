@@ -44,7 +44,7 @@ enum gprio_selftest_step {
 
 struct gprio_selftest_result {
 	int ok[GPRIO_ST_COUNT]; /* 1 passed, 0 failed, -1 not run */
-	char why[GPRIO_ST_COUNT][120];
+	char why[GPRIO_ST_COUNT][160];
 	uint64_t rptr_moved_running, rptr_moved_suspended, rptr_moved_resumed;
 	bool passed;
 };

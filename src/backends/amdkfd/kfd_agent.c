@@ -133,16 +133,25 @@ void gprio_kfd_agent_serve(const struct gprio_kfd_sys *local, int dbg_fd,
 	}
 }
 
-static int recv_flags(int fd, struct gprio_kfd_agent_msg *m, int flags)
+/* One message. `note` NULL: only a whole message is one (the shim's side: gpriod sends no
+ * notes); else a work note is one too, and *note says which came. */
+static int recv_flags(int fd, struct gprio_kfd_agent_msg *m, int flags, bool *note)
 {
 	ssize_t r;
 	do
 		r = recv(fd, m, sizeof(*m), flags);
 	while (r < 0 && errno == EINTR);
+	if (note)
+		*note = false;
 	if (r == 0)
 		return -ECONNRESET;
 	if (r < 0)
 		return -errno;
+	if (note && (size_t)r == sizeof(struct gprio_kfd_agent_note) &&
+	    m->magic == GPRIO_KFD_AGENT_MAGIC && m->op == GPRIO_KFD_AGENT_NOTE_WORK) {
+		*note = true;
+		return 0;
+	}
 	if ((size_t)r != sizeof(*m) || m->magic != GPRIO_KFD_AGENT_MAGIC)
 		return -EPROTO;
 	return 0;
@@ -150,7 +159,7 @@ static int recv_flags(int fd, struct gprio_kfd_agent_msg *m, int flags)
 
 static int recv_msg(int fd, struct gprio_kfd_agent_msg *m)
 {
-	return recv_flags(fd, m, 0);
+	return recv_flags(fd, m, 0, NULL);
 }
 
 static int send_flags(int fd, const struct gprio_kfd_agent_msg *m, int flags)
@@ -175,30 +184,9 @@ int gprio_kfd_agent_send(int fd, const struct gprio_kfd_agent_msg *m)
 	return rc == -EAGAIN ? -ETIMEDOUT : rc; /* its buffer is full: it reads nothing */
 }
 
-int gprio_kfd_agent_recv(int fd, struct gprio_kfd_agent_msg *m)
-{
-	return recv_flags(fd, m, MSG_DONTWAIT);
-}
-
 int gprio_kfd_agent_recv_any(int fd, struct gprio_kfd_agent_msg *m, bool *note)
 {
-	ssize_t r;
-	do
-		r = recv(fd, m, sizeof(*m), MSG_DONTWAIT);
-	while (r < 0 && errno == EINTR);
-	*note = false;
-	if (r == 0)
-		return -ECONNRESET;
-	if (r < 0)
-		return -errno;
-	if ((size_t)r == sizeof(struct gprio_kfd_agent_note) && m->magic == GPRIO_KFD_AGENT_MAGIC &&
-	    m->op == GPRIO_KFD_AGENT_NOTE_WORK) {
-		*note = true;
-		return 0;
-	}
-	if ((size_t)r != sizeof(*m) || m->magic != GPRIO_KFD_AGENT_MAGIC)
-		return -EPROTO;
-	return 0;
+	return recv_flags(fd, m, MSG_DONTWAIT, note);
 }
 
 int gprio_kfd_agent_call(int fd, struct gprio_kfd_agent_msg *m, int timeout_ms)

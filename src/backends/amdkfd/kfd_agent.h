@@ -63,11 +63,9 @@ void gprio_kfd_agent_serve(const struct gprio_kfd_sys *local, int dbg_fd,
 int gprio_kfd_agent_call(int fd, struct gprio_kfd_agent_msg *m, int timeout_ms);
 /* The two halves of a call for a caller that waits in an event loop (agent_server.c): neither
  * blocks. send: 0, -ETIMEDOUT when the agent's receive buffer is full (it reads nothing),
- * -ECONNRESET; recv: 0, -EAGAIN (nothing yet), -ECONNRESET, -EPROTO. */
+ * -ECONNRESET. recv_any: one message of either kind: 0 with *note false (a reply in m), 0 with
+ * *note true (a work note), -EAGAIN (nothing yet), -ECONNRESET, -EPROTO. */
 int gprio_kfd_agent_send(int fd, const struct gprio_kfd_agent_msg *m);
-int gprio_kfd_agent_recv(int fd, struct gprio_kfd_agent_msg *m);
-/* Daemon side: one message of either kind without blocking: 0 with *note false (a reply in m),
- * 0 with *note true (a work note), or as gprio_kfd_agent_recv. */
 int gprio_kfd_agent_recv_any(int fd, struct gprio_kfd_agent_msg *m, bool *note);
 int gprio_kfd_agent_serve_one(int fd, const struct gprio_kfd_sys *local, int dbg_fd,
 			      pthread_mutex_t *lock,

@@ -113,28 +113,27 @@ static int read_u64(const char *path, uint64_t *v)
 	return 0;
 }
 
-static int lx_stage2_version(void *ctx)
+/* An interface version gprio's KFD patch publishes as a read-only amdgpu module parameter:
+ * its value, -ENOENT (a stock KFD), or -EIO (unreadable or absurd). */
+static int param_version(const struct gprio_kfd_linux *l, const char *name)
 {
-	struct gprio_kfd_linux *l = ctx;
 	char f[400];
 	uint64_t v = 0;
-	snprintf(f, sizeof(f), "%s/gprio_preempt_version", l->amdgpu_params);
+	snprintf(f, sizeof(f), "%s/%s", l->amdgpu_params, name);
 	int rc = read_u64(f, &v);
 	if (rc < 0)
 		return rc == -EIO ? -EIO : -ENOENT;
 	return v > 1000 ? -EIO : (int)v;
 }
 
+static int lx_stage2_version(void *ctx)
+{
+	return param_version(ctx, "gprio_preempt_version");
+}
+
 static int lx_stage3_version(void *ctx)
 {
-	struct gprio_kfd_linux *l = ctx;
-	char f[400];
-	uint64_t v = 0;
-	snprintf(f, sizeof(f), "%s/gprio_monitor_version", l->amdgpu_params);
-	int rc = read_u64(f, &v);
-	if (rc < 0)
-		return rc == -EIO ? -EIO : -ENOENT;
-	return v > 1000 ? -EIO : (int)v;
+	return param_version(ctx, "gprio_monitor_version");
 }
 
 static int lx_list_queues(void *ctx, uint32_t pid, struct gprio_kfd_sysq *q, size_t cap)

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../daemon/evloop.h"
 #include "kfd_sys_linux.h"
 #include "selftest.h"
 
@@ -26,16 +27,9 @@ struct child {
 	int in, out;
 };
 
-static gprio_ns mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (gprio_ns)ts.tv_sec * GPRIO_NS_PER_S + (gprio_ns)ts.tv_nsec;
-}
-
 static int ms_left(gprio_ns deadline)
 {
-	gprio_ns now = mono();
+	gprio_ns now = gprio_mono_now();
 	return now >= deadline ? 0 : (int)((deadline - now) / GPRIO_NS_PER_MS) + 1;
 }
 
@@ -102,7 +96,7 @@ static int app_finish(void *ctx, gprio_ns deadline, int *status)
 		}
 		if (r < 0 && errno != EINTR)
 			return -errno;
-		if (mono() >= deadline) {
+		if (gprio_mono_now() >= deadline) {
 			kill(c->pid, SIGKILL);
 			waitpid(c->pid, &st, 0);
 			c->pid = 0;

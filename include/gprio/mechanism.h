@@ -137,6 +137,12 @@ static inline gprio_ns gprio_mech_sample_until(const struct gprio_mech_state *st
 {
 	return st->trial_until > now ? st->trial_until : 0;
 }
+/* Does the mechanism protect online work (timeslices or gating)? */
+static inline bool gprio_mech_protects(enum gprio_mech m)
+{
+	return m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_GATE ||
+	       m == GPRIO_USE_TSG_SHARED;
+}
 /* What the mechanism asks of the hardware. */
 static inline bool gprio_mech_gates(enum gprio_mech m)
 {

@@ -84,12 +84,6 @@ static uint64_t restart_rate(uint64_t starts, uint64_t launches, uint64_t sample
 	return len ? restarts * GPRIO_NS_PER_S / len : 0;
 }
 
-static bool protects(enum gprio_mech m)
-{
-	return m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_GATE ||
-	       m == GPRIO_USE_TSG_SHARED;
-}
-
 bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mech_obs *o,
 		       struct gprio_mech_state *st, gprio_ns now)
 {
@@ -155,7 +149,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	}
 	enum gprio_mech want = st->mech;
 	const char *why = st->why;
-	bool protecting = protects(want);
+	bool protecting = gprio_mech_protects(want);
 	/* a trial that ran its course: its restarts, every launch sampled, decide */
 	bool trial_failed = false;
 	if (st->trial_until && now >= st->trial_until) {
@@ -243,7 +237,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		if (first && o->current < p->stuck && st->last_mean < p->gpu_bound)
 			why = "online work appeared: protected first while its restarts are "
 			      "measured";
-		if (p->trial && protects(want)) {
+		if (p->trial && gprio_mech_protects(want)) {
 			st->trial_start = now;
 			st->trial_until = now + p->trial;
 			st->trial_starts = st->trial_launches = st->trial_waits = 0;

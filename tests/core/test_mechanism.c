@@ -26,12 +26,6 @@ static struct gprio_mech_obs both(gprio_ns now)
  * own short GPU time (150 us). Set by the tests of such work. */
 static bool waits_shrink;
 
-static bool protected(const struct gprio_mech_state *st)
-{
-	return st->mech == GPRIO_USE_TSG || st->mech == GPRIO_USE_TSG_SHARED ||
-	       st->mech == GPRIO_USE_TSG_GUARDED || st->mech == GPRIO_USE_GATE;
-}
-
 /* Feed one window of n waits of `len` each and `starts` GPU restarts per tick, in 10 ms ticks;
  * returns the time after it. */
 static gprio_ns window_starts(struct gprio_mech_state *st, gprio_ns t, unsigned n, gprio_ns len,
@@ -43,7 +37,7 @@ static gprio_ns window_starts(struct gprio_mech_state *st, gprio_ns t, unsigned 
 		o.starts = o.launches = starts;
 		if (k < (int)n) { /* one wait per tick, up to n */
 			o.waits = 1;
-			o.waited = waits_shrink && protected(st) ? 150 * US : len;
+			o.waited = waits_shrink && gprio_mech_protects(st->mech) ? 150 * US : len;
 		}
 		gprio_mech_choose(&P, &o, st, t);
 	}
@@ -352,7 +346,7 @@ static void sampled_restarts(void **s)
 			o.waits = 1;
 			/* long waits behind the neighbour: would look GPU-bound; short under
 			 * protection (its own GPU time) */
-			o.waited = protected(&st) ? 150 * US : 900 * US;
+			o.waited = gprio_mech_protects(st.mech) ? 150 * US : 900 * US;
 			o.starts = 1; /* 100 a second seen */
 			o.launches = 100;
 			if (k < 2) { /* 2 of 100 ticks sampled: 80 % restarts */

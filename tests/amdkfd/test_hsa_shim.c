@@ -32,9 +32,10 @@ struct child {
 	int in, out, err; /* its stdin (we write), stdout and stderr (we read) */
 };
 
-static const char *klass = "GPRIO_CLASS=offline", *ring = "HSA_APP_NONE=1";
-
-static void spawn(struct child *c, const char *socket_path, const char *kfd_dev)
+/* The program under the shim, with its class (`klass`, GPRIO_CLASS=...) and `extra` (may be
+ * NULL): one more variable, e.g. how it submits (HSA_APP_RING=N). */
+static void spawn_env(struct child *c, const char *socket_path, const char *kfd_dev,
+		      const char *klass, const char *extra)
 {
 	int pin[2], pout[2], perr[2];
 	assert_int_equal(pipe(pin), 0);
@@ -49,7 +50,7 @@ static void spawn(struct child *c, const char *socket_path, const char *kfd_dev)
 	snprintf(e1, sizeof(e1), "LD_PRELOAD=%s", shim);
 	snprintf(e2, sizeof(e2), "GPRIO_AMDKFD_SOCKET=%s", socket_path);
 	snprintf(e3, sizeof(e3), "GPRIO_KFD_DEV=%s", kfd_dev);
-	char *env[] = {e1, e2, e3, (char *)klass, (char *)ring, NULL};
+	char *env[] = {e1, e2, e3, (char *)klass, (char *)extra, NULL};
 	char *argv[] = {(char *)app, NULL};
 	assert_int_equal(posix_spawn(&c->pid, app, &fa, NULL, argv, env), 0);
 	posix_spawn_file_actions_destroy(&fa);
@@ -62,6 +63,11 @@ static void spawn(struct child *c, const char *socket_path, const char *kfd_dev)
 	char buf[16] = {0};
 	assert_true(read(c->out, buf, 6) == 6);
 	assert_string_equal(buf, "ready\n");
+}
+
+static void spawn(struct child *c, const char *socket_path, const char *kfd_dev)
+{
+	spawn_env(c, socket_path, kfd_dev, "GPRIO_CLASS=offline", NULL);
 }
 
 /* Let it destroy its queues and exit; return its exit status and its stderr. */
@@ -78,18 +84,25 @@ static int finish(struct child *c, char *errbuf, size_t cap)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
+/* gpriod's side: its event loop, the agent server on it, the KFD system ops waiting in it */
+static struct gprio_evloop loop;
+static struct gprio_kfd_agents agents;
+
+static void daemon_up(struct gprio_kfd_linux *l, struct gprio_kfd_sys *sys)
+{
+	assert_int_equal(gprio_kfd_linux_init(l, NULL), 0);
+	gprio_evloop_init(&loop, &gprio_mono_clock, NULL);
+	assert_int_equal(gprio_kfd_agents_listen(&agents, &loop, sock), 0);
+	gprio_kfd_agents_attach(l, &loop, &agents);
+	gprio_kfd_linux_sys(l, sys);
+}
+
 static void served_by_the_shim(void **s)
 {
 	(void)s;
 	struct gprio_kfd_linux l;
 	struct gprio_kfd_sys sys;
-	static struct gprio_evloop loop;
-	static struct gprio_kfd_agents agents;
-	assert_int_equal(gprio_kfd_linux_init(&l, NULL), 0);
-	gprio_evloop_init(&loop, &gprio_mono_clock, NULL);
-	assert_int_equal(gprio_kfd_agents_listen(&agents, &loop, sock), 0);
-	gprio_kfd_agents_attach(&l, &loop, &agents);
-	gprio_kfd_linux_sys(&l, &sys);
+	daemon_up(&l, &sys);
 	struct child c;
 	spawn(&c, sock, "/dev/null");
 	uint32_t pid = (uint32_t)c.pid;
@@ -124,19 +137,9 @@ static unsigned notes_of(const char *cls, uint64_t *wakeups, int *early)
 {
 	struct gprio_kfd_linux l;
 	struct gprio_kfd_sys sys;
-	static struct gprio_evloop loop;
-	static struct gprio_kfd_agents agents;
-	assert_int_equal(gprio_kfd_linux_init(&l, NULL), 0);
-	gprio_evloop_init(&loop, &gprio_mono_clock, NULL);
-	assert_int_equal(gprio_kfd_agents_listen(&agents, &loop, sock), 0);
-	gprio_kfd_agents_attach(&l, &loop, &agents);
-	gprio_kfd_linux_sys(&l, &sys);
-	klass = cls;
-	ring = "HSA_APP_RING=10";
+	daemon_up(&l, &sys);
 	struct child c;
-	spawn(&c, sock, "/dev/null");
-	klass = "GPRIO_CLASS=offline";
-	ring = "HSA_APP_NONE=1";
+	spawn_env(&c, sock, "/dev/null", cls, "HSA_APP_RING=10");
 	/* serve until it says "rang" (10 stores 3 ms apart), counting early wake-ups */
 	*early = 0;
 	char buf[8] = {0};

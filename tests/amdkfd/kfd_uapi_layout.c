@@ -2,22 +2,12 @@
  * include/uapi/linux/kfd_ioctl.h (Linux 6.12, KFD ioctl API 1.17): every ioctl number, struct
  * size, field offset and constant gprio uses. Compiled by kernel/uapi-check.sh with the
  * kernel's header first on the include path; a mismatch is a compile error naming the item. */
-#include <stddef.h>
-
 #include <linux/kfd_ioctl.h>
 
 #include "kfd_uapi.h"
 
-#define SAME_SIZE(ours, theirs)                                      \
-	_Static_assert(sizeof(struct ours) == sizeof(struct theirs), \
-		       "size of struct " #ours " differs from the kernel's struct " #theirs)
-#define SAME_FIELD(ours, of, theirs, tf)                                                           \
-	_Static_assert(offsetof(struct ours, of) == offsetof(struct theirs, tf) &&                 \
-			       sizeof(((struct ours *)0)->of) == sizeof(((struct theirs *)0)->tf), \
-		       #ours "." #of " is not at the kernel's " #theirs "." #tf)
-#define SAME(ours, theirs)                                                        \
-	_Static_assert((long long)(ours) == (long long)(theirs), #ours " != the " \
-								       "kernel's " #theirs)
+#define THEIRS "the kernel's"
+#include "uapi_same.h"
 
 SAME(KFD_IOCTL_MAJOR_VERSION, 1);
 SAME(KFD_IOCTL_MINOR_VERSION, 17);

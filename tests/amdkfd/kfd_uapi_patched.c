@@ -2,21 +2,12 @@
  * header of Linux 6.12 with gprio's KFD patch series applied (kernel/amdkfd/0001-0005): the
  * ioctl numbers, struct sizes, field offsets and constants gpriod issues to the patched KFD.
  * Compiled by kernel/check.sh after it applies the series; a mismatch is a compile error. */
-#include <stddef.h>
-
 #include <linux/kfd_ioctl.h>
 
 #include "kfd_uapi.h"
 
-#define SAME_SIZE(ours, theirs)                                      \
-	_Static_assert(sizeof(struct ours) == sizeof(struct theirs), \
-		       "size of struct " #ours " differs from the patch's struct " #theirs)
-#define SAME_FIELD(ours, of, theirs, tf)                                                           \
-	_Static_assert(offsetof(struct ours, of) == offsetof(struct theirs, tf) &&                 \
-			       sizeof(((struct ours *)0)->of) == sizeof(((struct theirs *)0)->tf), \
-		       #ours "." #of " is not at the patch's " #theirs "." #tf)
-#define SAME(ours, theirs) \
-	_Static_assert((long long)(ours) == (long long)(theirs), #ours " != the patch's " #theirs)
+#define THEIRS "the patch's"
+#include "uapi_same.h"
 
 /* stage 2: AMDKFD_IOC_PREEMPT_QUEUES (0001, 0003) */
 SAME(GPRIO_KFD_PREEMPT_QUEUES, AMDKFD_IOC_PREEMPT_QUEUES);

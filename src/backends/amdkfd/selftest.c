@@ -36,13 +36,13 @@ static gprio_ns now_of(const struct run *x)
 	return x->sys->ops->now(x->sys->ctx);
 }
 
-static bool step(struct run *x, enum gprio_selftest_step s, bool ok, const char *fmt, int rc)
+static bool step(struct run *x, enum gprio_selftest_step s, bool ok, const char *what, int rc)
 {
 	x->r->ok[s] = ok;
 	if (ok)
-		snprintf(x->r->why[s], sizeof(x->r->why[s]), "%.150s", fmt);
+		snprintf(x->r->why[s], sizeof(x->r->why[s]), "%.150s", what);
 	else
-		snprintf(x->r->why[s], sizeof(x->r->why[s]), "%.90s%s%.60s", fmt, rc ? ": " : "",
+		snprintf(x->r->why[s], sizeof(x->r->why[s]), "%.90s%s%.60s", what, rc ? ": " : "",
 			 rc ? strerror(-rc) : "");
 	if (x->out)
 		fprintf(x->out, "  %-8s %s  %s\n", gprio_selftest_step_name(s),

@@ -10,7 +10,7 @@ gpu_build() {
 	[ -n "${GPRIO_BUILT:-}" ] && return 0 # built once by the caller (bench/gpu/parallel.sh)
 	cmake -S "$1" -B "$B" -DCMAKE_BUILD_TYPE=Release -DGPRIO_TESTS=OFF >/dev/null || return 1
 	cmake --build "$B" -j16 --target gprio gpriod gprio-cuda >/dev/null || return 1
-	nvcc -O2 -arch=sm_90 -o "$GB" "$1/bench/gpu/gpubench.cu"
+	nvcc -O2 -arch=sm_90 -o "$GB" "$1/bench/gpu/gpubench.cu" -ldl
 }
 
 # mps_start / mps_stop: an MPS control daemon for the MPS setups (stopped before the command

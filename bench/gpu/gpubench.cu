@@ -8,13 +8,17 @@
 //       service: Poisson arrivals at R/s, served one at a time; a request is K kernels of NB
 //       blocks x k us, launched g us apart (busy-waited CPU gap: launch-bound when g > k) or as
 //       one CUDA graph (--graph). Latency = arrival -> last kernel done.
-//   gpubench probe [--seconds S] [--pause-ms LO,HI] [--split FILE]
+//   gpubench probe [--seconds S] [--pause-ms LO,HI] [--split FILE] [--prep-us P] [--hint]
 //       closed loop: launch one 10 us kernel, wait, pause LO-HI ms (default 10-30); latency =
-//       launch -> done. --split: the kernel also writes a flag to mapped host memory when it
+//       launch -> done. --prep-us: P us of busy CPU "request preparation" before each launch
+//       (not in the latency); --hint: gprio's request hint (include/gprio/hint.h) at the start
+//       of each preparation (a no-op unless run with gprio run --online --hint). --split: the kernel also writes a flag to mapped host memory when it
 //       starts and the host spins on it, so each sample splits into launch call, launch -> start
 //       seen, start seen -> done (FILE: one "total launch start rest" line per sample, in ms).
 // Every mode prints one JSON object on stdout.
 #include <cuda_runtime.h>
+
+#include "../../include/gprio/hint.h"
 
 #include <algorithm>
 #include <chrono>
@@ -264,6 +268,8 @@ static int probe(int argc, char **argv)
 		return 2;
 	}
 	const char *split = arg(argc, argv, "--split", nullptr);
+	double prep_us = atof(arg(argc, argv, "--prep-us", "0"));
+	bool hint = flag(argc, argv, "--hint");
 	cudaStream_t s;
 	CK(make_stream(&s));
 	long long cyc = cycles_for_us(10);
@@ -281,7 +287,16 @@ static int probe(int argc, char **argv)
 	std::vector<double> lat, l_call, l_start, l_rest;
 	double t_end = now_s() + seconds;
 	unsigned seq = 0;
+	long hints = 0, placed = 0;
+	int hint_rc = -9;
 	while (now_s() < t_end) {
+		if (hint) {
+			hint_rc = gprio_request_hint((void *)s);
+			hints++;
+			placed += hint_rc == GPRIO_HINT_PLACED;
+		}
+		if (prep_us > 0)
+			busy_wait_us(prep_us);
 		double a = now_s(), b = a, c = a;
 		if (split) {
 			spin_flag<<<1, 32, 0, s>>>(cyc, dflag, ++seq);
@@ -302,7 +317,10 @@ static int probe(int argc, char **argv)
 		}
 		std::this_thread::sleep_for(std::chrono::duration<double>(pause(rng)));
 	}
-	std::string extra;
+	char hb[160];
+	snprintf(hb, sizeof(hb), ", \"prep_us\": %.0f, \"hints\": %ld, \"hints_placed\": %ld, \"hint_rc\": %d",
+		 prep_us, hints, placed, hint_rc);
+	std::string extra = hb;
 	if (split) {
 		FILE *f = fopen(split, "w");
 		for (size_t i = 0; f && i < lat.size(); i++)
@@ -316,7 +334,7 @@ static int probe(int argc, char **argv)
 			 "\"start_p99_ms\": %.4f, \"rest_p50_ms\": %.4f, \"rest_p99_ms\": %.4f",
 			 percentile(l_call, 50), percentile(l_call, 99), percentile(l_start, 50),
 			 percentile(l_start, 99), percentile(l_rest, 50), percentile(l_rest, 99));
-		extra = buf;
+		extra += buf;
 	}
 	print_lat("probe", lat, extra.c_str(), arg(argc, argv, "--dump", nullptr));
 	return 0;

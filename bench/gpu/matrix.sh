@@ -3,7 +3,9 @@
 #   bench/gpu/matrix.sh OUTDIR [CELL...]     CELL: graph eager decode side (default: all one-GPU
 #                                            cells), or on a 2-GPU machine ddp other two, or
 #                                            probeL (preemption latency next to offline kernels
-#                                            of L us: probe1000, probe100000)
+#                                            of L us: probe1000, probe100000), hintL (the same
+#                                            with PREP_US=300 us of request preparation before
+#                                            each probe, and the request hint at its start)
 #   DUR=20 (seconds of online requests per run), SETUPS="online_alone offline_alone together
 #   tsg mps gprio" (default: all six, gprio second so that a run cut short still compares it;
 #   SETUPS_<cell> overrides it for one cell; gprio_mps = gpriod --mps on, not in the default)
@@ -58,10 +60,11 @@ setup_begin() {
 		ON=("$B/gprio" run --online -- env $w); OFF=("$B/gprio" run --offline -- env $w)
 		(sleep $((START + 8 + DUR / 2)); "$B/gprio" status --json >"$OUT/$CELL.gprio_mps.status.json" 2>&1) &
 		snap_pid=$! ;;
-	gprio) daemon_start # plain gpriod: what a user gets
+	gprio | gprio_hint) daemon_start # plain gpriod: what a user gets
 	       ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --)
+	       [ "$1" = gprio_hint ] && ON=("$B/gprio" run --online --hint --)
 	       # what gpriod chose, mid-window
-	       (sleep $((START + 8 + DUR / 2)); "$B/gprio" status --json >"$OUT/$CELL.gprio.status.json" 2>&1) &
+	       (sleep $((START + 8 + DUR / 2)); "$B/gprio" status --json >"$OUT/$CELL.$1.status.json" 2>&1) &
 	       snap_pid=$! ;;
 	esac
 }
@@ -69,7 +72,7 @@ setup_end() {
 	case $1 in
 	mps) mps_stop ;;
 	tsg) daemon_stop ;;
-	gprio) wait "$snap_pid" 2>/dev/null; daemon_stop ;;
+	gprio | gprio_hint) wait "$snap_pid" 2>/dev/null; daemon_stop ;;
 	gprio_mps) wait "$snap_pid" 2>/dev/null; daemon_stop; GPRIO_SHM=$SHM_SAVED ;;
 	esac
 }
@@ -87,12 +90,16 @@ for c in $CELLS; do
 	probe*) # preemption latency: a 10 us kernel every 3-8 ms (launch -> start seen -> done,
 		# split per sample into OUT/CELL.SETUP.split) next to offline kernels of L us
 		on="$GB probe --pause-ms 3,8 --split $OUT/$c.@SETUP@.split" ;;
+	hint*) # the same, with request preparation before each probe and the hint at its start (a
+	       # no-op in every setup but gprio_hint)
+		on="$GB probe --pause-ms 3,8 --prep-us ${PREP_US:-300} --hint --split $OUT/$c.@SETUP@.split" ;;
 	*) echo "unknown cell $c" >&2; exit 2 ;;
 	esac
 	off="python3 $T offline" ON2= OFF2=
-	case $c in probe*)
+	case $c in probe* | hint*)
 		L=${c#probe}
-		case $L in '' | *[!0-9]*) echo "cell $c: probeL, L the offline kernel length in us" >&2; exit 2 ;; esac
+		L=${L#hint}
+		case $L in '' | *[!0-9]*) echo "cell $c: probeL or hintL, L the offline kernel length in us" >&2; exit 2 ;; esac
 		off="$GB offline --block-us $L --blocks-per-sm 2 --inflight 2" ;;
 	esac
 	case $c in
@@ -112,10 +119,12 @@ for c in $CELLS; do
 	d=$DUR
 	[ "$c" = decode ] && d=$((3 * DUR))
 	ss=SETUPS_$c # SETUPS_graph=... : this cell's own list
-	for s in ${!ss:-$SETUPS}; do
+	cs=$SETUPS
+	case $c in hint*) cs=${SETUPS_HINT:-online_alone gprio gprio_hint tsg together} ;; esac
+	for s in ${!ss:-$cs}; do
 		# online alone needs no head start for an offline job
 		st=12 # the offline job's head start (model loading)
-		case $c in probe*) st=2 ;; esac
+		case $c in probe* | hint*) st=2 ;; esac
 		[ "$s" = online_alone ] && st=1
 		START=$st DUR=$d pair "$c" "$s" "${on//@SETUP@/$s}" "$off"
 	done

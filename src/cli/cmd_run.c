@@ -75,6 +75,7 @@ int gprio_cmd_run(int argc, char **argv)
 {
 	const char *klass = NULL, *prio = NULL, *weight = NULL, *group = NULL;
 	char slo_us[24] = "";
+	bool hint = false;
 	int i = 1;
 	for (; i < argc; i++) {
 		if (strcmp(argv[i], "--") == 0) {
@@ -115,6 +116,8 @@ int gprio_cmd_run(int argc, char **argv)
 					group);
 				return 2;
 			}
+		} else if (strcmp(argv[i], "--hint") == 0) {
+			hint = true;
 		} else if (strcmp(argv[i], "--slo") == 0 && i + 1 < argc) {
 			gprio_ns ns;
 			if (gprio_parse_duration(argv[++i], &ns) || ns < 10 * GPRIO_NS_PER_US ||
@@ -133,7 +136,12 @@ int gprio_cmd_run(int argc, char **argv)
 	}
 	if (!klass || i >= argc) {
 		fprintf(stderr, "usage: gprio run --online|--offline [--priority N] [--weight N] "
-				"[--slo TIME] [--group NAME] -- CMD [ARGS...]\n");
+				"[--slo TIME] [--group NAME] [--hint] -- CMD [ARGS...]\n");
+		return 2;
+	}
+	if (hint && strcmp(klass, "online") != 0) {
+		fprintf(stderr, "gprio run: --hint: only online programs may hint (got --%s)\n",
+			klass);
 		return 2;
 	}
 	bool amd = access("/dev/kfd", F_OK) == 0;
@@ -175,6 +183,8 @@ int gprio_cmd_run(int argc, char **argv)
 			pv, gprio_class_default_priority(GPRIO_CLASS_OFFLINE));
 	if (weight)
 		setenv("GPRIO_WEIGHT", weight, 1);
+	/* the program's gprio_hint() calls place holds (include/gprio/hint.h); off otherwise */
+	setenv("GPRIO_HINT", hint ? "1" : "0", 1);
 	if (slo_us[0])
 		setenv("GPRIO_SLO_US", slo_us, 1);
 	/* every process this command starts is one job (a launcher and its ranks), held as one

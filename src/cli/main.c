@@ -26,13 +26,14 @@ static const struct command commands[] = {
 	{"profiles", gprio_cmd_profiles,
 	 "profiles [NAME]\n  the simulator's GPU profiles and their parameters\n"},
 	{"run", gprio_cmd_run,
-	 "run --online|--offline [--priority N] [--weight N] [--slo TIME] [--group NAME] -- CMD "
-	 "[ARGS...]\n"
+	 "run --online|--offline [--priority N] [--weight N] [--slo TIME] [--group NAME] [--hint] "
+	 "-- CMD [ARGS...]\n"
 	 "  run an unmodified GPU program under gprio (its shim preloaded); says so when no "
 	 "gpriod\n"
 	 "  serves it. --priority 0..15 (default 11 online, 0 offline); --weight 1..1000 (policy\n"
 	 "  wfq; above 1 for trusted users only); --slo 20ms (policy slo); --group NAME: the job\n"
-	 "  its processes are held as one with (default: one group per gprio run)\n"},
+	 "  its processes are held as one with (default: one group per gprio run); --hint: the\n"
+	 "  program's gprio_hint() calls switch the GPU to it early (include/gprio/hint.h)\n"},
 	{"status", gprio_cmd_status,
 	 "status [--shm PATH] [--json]\n"
 	 "  gpriod's state and every process under gprio; exit 3 when gpriod is not running\n"},

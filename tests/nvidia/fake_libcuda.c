@@ -49,13 +49,74 @@ static double fake_idle_at(void)
 	return t;
 }
 
-EXPORT CUresult cuLaunchKernel(void *f, unsigned a, unsigned b, unsigned c, unsigned d, unsigned e,
-			       unsigned g, unsigned s, void *st, void **p, void **x);
-CUresult cuLaunchKernel(void *f, unsigned a, unsigned b, unsigned c, unsigned d, unsigned e,
+/* Modules: the only kernel a program of ours loads is the shim's hold (request hints): a
+ * module whose image declares ".entry gprio_hold" gives that function; launched, it runs until
+ * the host writes a generation >= its own into its flag or its bound passes (the PTX's rule). */
+static char fake_hold_fn;
+EXPORT unsigned long fake_holds;    /* hold kernels launched */
+EXPORT int fake_launch_behind_hold; /* a launch found a hold running (queued behind it) */
+static struct {
+	volatile uint32_t *flag;
+	uint32_t gen;
+	double deadline;
+	void *stream;
+} hold;
+
+/* 0 no hold yet, 1 running, 2 released by its flag, 3 ended by its bound */
+EXPORT int fake_hold_state(void);
+int fake_hold_state(void)
+{
+	pthread_mutex_lock(&fake_lock);
+	int st = !hold.flag                              ? 0
+		 : (int32_t)(*hold.flag - hold.gen) >= 0 ? 2
+		 : fake_now() >= hold.deadline           ? 3
+							 : 1;
+	pthread_mutex_unlock(&fake_lock);
+	return st;
+}
+EXPORT void *fake_hold_stream(void);
+void *fake_hold_stream(void)
+{
+	return hold.stream;
+}
+
+EXPORT CUresult cuModuleLoadData(void **mod, const void *image);
+CUresult cuModuleLoadData(void **mod, const void *image)
+{
+	if (!image || !strstr(image, ".entry gprio_hold("))
+		return 200; /* CUDA_ERROR_INVALID_IMAGE */
+	*mod = &fake_hold_fn;
+	return 0;
+}
+EXPORT CUresult cuModuleGetFunction(void **fn, const void *mod, const char *name);
+CUresult cuModuleGetFunction(void **fn, const void *mod, const char *name)
+{
+	if (mod != &fake_hold_fn || strcmp(name, "gprio_hold") != 0)
+		return 500; /* CUDA_ERROR_NOT_FOUND */
+	*fn = &fake_hold_fn;
+	return 0;
+}
+
+EXPORT CUresult cuLaunchKernel(const void *f, unsigned a, unsigned b, unsigned c, unsigned d,
+			       unsigned e, unsigned g, unsigned s, void *st, void **p, void **x);
+CUresult cuLaunchKernel(const void *f, unsigned a, unsigned b, unsigned c, unsigned d, unsigned e,
 			unsigned g, unsigned s, void *st, void **p, void **x)
 {
-	(void)f, (void)a, (void)b, (void)c, (void)d, (void)e, (void)g, (void)s, (void)st, (void)p,
-		(void)x;
+	(void)a, (void)b, (void)c, (void)d, (void)e, (void)g, (void)s, (void)x;
+	if (f == &fake_hold_fn) {
+		if (!p || !p[0] || !p[1] || !p[2])
+			return 1; /* CUDA_ERROR_INVALID_VALUE */
+		pthread_mutex_lock(&fake_lock);
+		hold.flag = (volatile uint32_t *)(uintptr_t) * (unsigned long long *)p[0];
+		hold.gen = *(uint32_t *)p[1];
+		hold.deadline = fake_now() + (double)*(uint64_t *)p[2] / 1e9;
+		hold.stream = st;
+		pthread_mutex_unlock(&fake_lock);
+		__atomic_fetch_add(&fake_holds, 1, __ATOMIC_RELAXED);
+		return 0;
+	}
+	if (fake_hold_state() == 1)
+		__atomic_store_n(&fake_launch_behind_hold, 1, __ATOMIC_RELAXED);
 	__atomic_fetch_add(&fake_calls[0], 1, __ATOMIC_RELAXED); /* launches from several threads */
 	fake_submit();
 	return 0;
@@ -187,6 +248,11 @@ CUresult cuStreamWriteValue64_v2_ptsz(void *s, unsigned long long a, uint64_t v,
 
 static void wait_idle(void)
 {
+	/* a running hold is work like any other: synchronisation waits for it */
+	while (fake_hold_state() == 1) {
+		struct timespec ts = {0, 50000};
+		nanosleep(&ts, NULL);
+	}
 	double t = fake_idle_at() - fake_now();
 	if (t > 0) {
 		struct timespec ts = {(time_t)t, (long)((t - (double)(time_t)t) * 1e9)};

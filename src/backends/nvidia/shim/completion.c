@@ -280,6 +280,11 @@ void shim_complete_forget(const void *s, const void *ctx, bool whole)
 	pthread_mutex_unlock(&cc.lock);
 }
 
+int shim_captures(void)
+{
+	return atomic_load_explicit(&cc.captures, memory_order_relaxed);
+}
+
 void shim_capture(int delta)
 {
 	if (delta > 0 || atomic_load(&cc.captures) > 0)

@@ -109,16 +109,17 @@ static void *slot_get(_Atomic(void *) *slot, const char *name)
 		return rc_;                                              \
 	}
 
-/* a submission: gate it, count and mark it */
+/* a submission: gate it, count and mark it; it ends a hint's hold (queued behind it) */
 #define WRAP(name, params, args, stream)                                \
 	WRAP_ANY(                                                       \
 		name, params, args, shim_launch_gate(), if (rc_ == 0) { \
 			shim_track_submission(stream, ptsz_);           \
 			shim_complete_submitted(stream, ptsz_);         \
-		})
-/* the host waits for the GPU: time it */
-#define WRAP_WAIT(name, params, args) \
-	WRAP_ANY(name, params, args, gprio_ns t_ = shim_wait_begin(), shim_wait_end(t_))
+		} shim_hint_release())
+/* the host waits for the GPU: time it (a hint's hold is never what it waits for) */
+#define WRAP_WAIT(name, params, args)                     \
+	WRAP_ANY(name, params, args, shim_hint_release(); \
+		 gprio_ns t_ = shim_wait_begin(), shim_wait_end(t_))
 
 /* CUlaunchConfig: 7 unsigned (grid, block, shared memory), then the stream (a layout mirror:
  * only the stream is read) */
@@ -153,10 +154,14 @@ WRAP_WAIT(cuEventSynchronize, (void *ev), (ev))
 
 /* Streams and contexts that end, and graph captures: the completion poller must never name a
  * destroyed stream or context, nor touch the legacy stream while a capture runs. */
-WRAP_ANY(cuStreamDestroy_v2, (CUstream s), (s), shim_complete_forget(s, NULL, false), )
-WRAP_ANY(cuCtxDestroy_v2, (void *ctx), (ctx), shim_complete_forget(NULL, ctx, true), )
-WRAP_ANY(cuDevicePrimaryCtxRelease_v2, (int dev), (dev), shim_complete_forget(NULL, NULL, true), )
-WRAP_ANY(cuDevicePrimaryCtxReset_v2, (int dev), (dev), shim_complete_forget(NULL, NULL, true), )
+WRAP_ANY(cuStreamDestroy_v2, (CUstream s), (s), shim_hint_release();
+	 shim_complete_forget(s, NULL, false), )
+WRAP_ANY(cuCtxDestroy_v2, (void *ctx), (ctx), shim_hint_forget(ctx);
+	 shim_complete_forget(NULL, ctx, true), )
+WRAP_ANY(cuDevicePrimaryCtxRelease_v2, (int dev), (dev), shim_hint_forget(NULL);
+	 shim_complete_forget(NULL, NULL, true), )
+WRAP_ANY(cuDevicePrimaryCtxReset_v2, (int dev), (dev), shim_hint_forget(NULL);
+	 shim_complete_forget(NULL, NULL, true), )
 WRAP_ANY(cuStreamBeginCapture_v2, (CUstream s, int mode), (s, mode), shim_capture(1),
 	 if (rc_) shim_capture(-1))
 WRAP_ANY(cuStreamEndCapture, (CUstream s, void **g), (s, g), , shim_capture(-1))

@@ -11,6 +11,8 @@
  *   link.c       the daemon link: registration over gpriod's control socket, its messages, the
  *                watcher thread (heartbeat, liveness, fail-open)
  *   mps.c        under an MPS server: the offline client's priority
+ *   hint.c       the request hint: a hold kernel on the request's stream, released by the
+ *                program's next submission or host wait
  *   shim.c       the environment and the constructor / destructor
  * Threads: the program's own (launches, ioctls) and our watcher. Pointers to the real driver
  * functions are atomics, filled once and never changed back. */
@@ -135,12 +137,25 @@ void shim_complete_submitted(CUstream stream, bool ptsz);
 /* a stream destroyed (ctx NULL, whole false), a context (ctx), or every slot (whole, ctx NULL) */
 void shim_complete_forget(const void *stream, const void *ctx, bool whole);
 void shim_capture(int delta);
+int shim_captures(void); /* graph captures in progress */
 gprio_ns shim_wait_begin(void);
 void shim_wait_end(gprio_ns t0);
 void shim_complete_start(void);
 /* The control-segment GPU rows this process uses (bit per row); 0 while not known (then
  * every row counts). */
 uint32_t shim_gpu_rows(const struct shim_binding *b);
+
+/* hint.c: the request hint's hold (gprio_hint, exported) */
+extern _Atomic uint32_t shim_hint_pending;
+void shim_hint_release_slow(void);
+/* a hold placed by a hint ends: after the program's next submission, before a host wait */
+static inline void shim_hint_release(void)
+{
+	if (atomic_load_explicit(&shim_hint_pending, memory_order_relaxed))
+		shim_hint_release_slow();
+}
+/* a context (NULL: every one) goes away: release and drop its hold kernel */
+void shim_hint_forget(const void *ctx);
 
 /* inflight.c */
 unsigned shim_inflight_bound(void);

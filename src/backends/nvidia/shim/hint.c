@@ -1,0 +1,256 @@
+/* The request hint (include/gprio/hint.h): an online program calls gprio_hint(stream) when a
+ * request arrives, and the GPU is switched to it while it prepares the request.
+ *
+ * On NVIDIA only submitted work makes a context runnable, so the hint submits some: a one-thread
+ * "hold" kernel (hold_ptx.h) on the stream the request will use. Its time-slice group becomes
+ * runnable and the scheduler preempts the offline job now (under gprio's TSG timeslices offline
+ * runs at most its short slice more), while the program is still preparing. The hold spins until
+ * it is released or its bound passes, so the group stays resident until the request's own work
+ * is queued behind it: the shim releases it right after the program's next submission (any
+ * stream: the work is queued first, so the group never runs dry between the two), before any
+ * host wait it intercepts (stream, context, event synchronisation: the hold must never be what
+ * the program waits for), and before a stream or context is destroyed.
+ *
+ * The hold goes on the request's stream, never on a stream of its own: a kernel kept busy on a
+ * second stream of an online program next to an offline job held the program's request stream
+ * for a whole online timeslice (1024 ms; facts/nvidia.md, "Two probes").
+ *
+ * Off unless the program was started with `gprio run --online --hint` (GPRIO_HINT=1). Refused
+ * while a graph capture runs (the hold would be captured, or loading it would invalidate the
+ * capture). A repeated hint while one is held places nothing. The first hint in a context loads
+ * the kernel (a driver JIT of a few ms). */
+#define _GNU_SOURCE
+#include <stdlib.h>
+
+#include "gprio/hint.h"
+#include "hold_ptx.h"
+#include "shim.h"
+
+typedef unsigned long long CUdeviceptr_h;
+
+#define HOLD_CTXS                8
+#define CU_STREAM_LEGACY_H       ((CUstream)0x1)
+#define CU_STREAM_PER_THREAD_H   ((CUstream)0x2)
+#define CU_MEMHOSTALLOC_PORTABLE 1u
+#define CU_MEMHOSTALLOC_DEVMAP   2u
+
+struct hold_ctx {
+	void *ctx;
+	void *fn;                /* the hold kernel in this context */
+	volatile uint32_t *flag; /* host-mapped: the released generation */
+	CUdeviceptr_h flag_dev;
+};
+
+_Atomic uint32_t shim_hint_pending; /* generation of the hold not yet released (0: none) */
+
+static struct {
+	pthread_mutex_t lock; /* the table, loading, placing */
+	struct hold_ctx c[HOLD_CTXS];
+	_Atomic unsigned n;
+	uint32_t gen;
+	gprio_ns placed_ns; /* when the pending hold was placed */
+	bool resolved;
+	CUresult (*ctx_current)(void **);
+	CUresult (*stream_ctx)(CUstream, void **);
+	CUresult (*push)(void *), (*pop)(void **);
+	CUresult (*load)(void **, const void *);
+	CUresult (*get_fn)(void **, void *, const char *);
+	CUresult (*host_alloc)(void **, size_t, unsigned);
+	CUresult (*host_devptr)(CUdeviceptr_h *, void *, unsigned);
+	CUresult (*launch)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+			   unsigned, CUstream, void **, void **);
+	CUresult (*capturing)(CUstream, int *);
+} hs = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static bool resolve(void)
+{
+	if (hs.resolved)
+		return true;
+	hs.ctx_current = (CUresult(*)(void **))shim_resolve("cuCtxGetCurrent");
+	hs.stream_ctx = (CUresult(*)(CUstream, void **))shim_resolve("cuStreamGetCtx");
+	hs.push = (CUresult(*)(void *))shim_resolve("cuCtxPushCurrent_v2");
+	hs.pop = (CUresult(*)(void **))shim_resolve("cuCtxPopCurrent_v2");
+	hs.load = (CUresult(*)(void **, const void *))shim_resolve("cuModuleLoadData");
+	hs.get_fn = (CUresult(*)(void **, void *, const char *))shim_resolve("cuModuleGetFunction");
+	hs.host_alloc = (CUresult(*)(void **, size_t, unsigned))shim_resolve("cuMemHostAlloc");
+	hs.host_devptr = (CUresult(*)(CUdeviceptr_h *, void *, unsigned))shim_resolve(
+		"cuMemHostGetDevicePointer_v2");
+	/* the driver's own launch: the hold is ours, not the program's (never gated or counted) */
+	hs.launch =
+		(CUresult(*)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
+			     unsigned, CUstream, void **, void **))shim_resolve("cuLaunchKernel");
+	hs.capturing = (CUresult(*)(CUstream, int *))shim_resolve("cuStreamIsCapturing");
+	hs.resolved = hs.ctx_current && hs.stream_ctx && hs.push && hs.pop && hs.load &&
+		      hs.get_fn && hs.host_alloc && hs.host_devptr && hs.launch && hs.capturing;
+	return hs.resolved;
+}
+
+/* The hold kernel and flag of `ctx`, loaded on first use (lock held). */
+static struct hold_ctx *hold_for(void *ctx)
+{
+	unsigned n = atomic_load(&hs.n);
+	for (unsigned i = 0; i < n; i++)
+		if (hs.c[i].ctx == ctx)
+			return &hs.c[i];
+	if (n == HOLD_CTXS) {
+		SHIM_LOG("hint: more than %d contexts: not placed\n", HOLD_CTXS);
+		return NULL;
+	}
+	void *cur = NULL;
+	bool pushed = false;
+	CUresult rc = hs.ctx_current(&cur);
+	if (rc == 0 && cur != ctx) {
+		rc = hs.push(ctx);
+		pushed = rc == 0;
+	}
+	void *mod = NULL, *fn = NULL, *host = NULL;
+	CUdeviceptr_h dev = 0;
+	if (rc == 0)
+		rc = hs.load(&mod, gprio_hold_ptx);
+	if (rc == 0)
+		rc = hs.get_fn(&fn, mod, GPRIO_HOLD_ENTRY);
+	if (rc == 0)
+		rc = hs.host_alloc(&host, sizeof(uint32_t),
+				   CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVMAP);
+	if (rc == 0)
+		rc = hs.host_devptr(&dev, host, 0);
+	if (pushed) {
+		void *popped;
+		hs.pop(&popped);
+	}
+	if (rc != 0) {
+		SHIM_LOG("hint: cannot load the hold kernel (CUDA error %d)\n", rc);
+		return NULL; /* a module or page loaded before the error stays: tried once per call */
+	}
+	struct hold_ctx *h = &hs.c[n];
+	h->ctx = ctx;
+	h->fn = fn;
+	h->flag = host;
+	h->flag_dev = dev;
+	*h->flag = hs.gen; /* everything placed so far counts as released */
+	atomic_store(&hs.n, n + 1);
+	return h;
+}
+
+static uint64_t hold_bound_ns(void)
+{
+	static _Atomic uint64_t ns;
+	uint64_t v = atomic_load_explicit(&ns, memory_order_relaxed);
+	if (v)
+		return v;
+	v = 2000 * GPRIO_NS_PER_US;
+	const char *s = getenv("GPRIO_HINT_HOLD_US");
+	if (s && *s) {
+		char *end;
+		unsigned long us = strtoul(s, &end, 10);
+		if (*end == '\0' && us >= 100 && us <= 100000)
+			v = us * GPRIO_NS_PER_US;
+		else
+			fprintf(stderr,
+				"gprio-shim: GPRIO_HINT_HOLD_US='%s' is not 100..100000: using "
+				"2000\n",
+				s);
+	}
+	atomic_store_explicit(&ns, v, memory_order_relaxed);
+	return v;
+}
+
+static bool hints_on(void)
+{
+	const char *s = getenv("GPRIO_HINT");
+	return g_shim.klass == GPRIO_CLASS_ONLINE && s && *s && *s != '0';
+}
+
+SHIM_EXPORT int gprio_hint(void *stream);
+int gprio_hint(void *stream)
+{
+	static _Atomic int on = -1;
+	int o = atomic_load_explicit(&on, memory_order_relaxed);
+	if (o < 0) {
+		o = hints_on();
+		atomic_store_explicit(&on, o, memory_order_relaxed);
+	}
+	if (!o)
+		return GPRIO_HINT_OFF;
+	if (shim_captures() > 0)
+		return GPRIO_HINT_REFUSED;
+	uint64_t bound = hold_bound_ns();
+	shim_start(); /* a hint may be the process's first GPU work */
+	pthread_mutex_lock(&hs.lock);
+	int ret = GPRIO_HINT_FAILED;
+	gprio_ns now = shim_now();
+	if (atomic_load(&shim_hint_pending) && now - hs.placed_ns < (gprio_ns)bound) {
+		ret = GPRIO_HINT_PLACED; /* one is held already */
+		goto out;
+	}
+	if (!resolve()) {
+		SHIM_LOG("hint: the driver lacks a function the hold needs\n");
+		goto out;
+	}
+	void *ctx = NULL;
+	bool named = stream && stream != CU_STREAM_LEGACY_H && stream != CU_STREAM_PER_THREAD_H;
+	CUresult rc = named ? hs.stream_ctx(stream, &ctx) : hs.ctx_current(&ctx);
+	if (rc != 0 || !ctx) {
+		SHIM_LOG("hint: no context for stream %p (CUDA error %d)\n", stream, rc);
+		goto out;
+	}
+	int cap = 0;
+	if (named && (hs.capturing(stream, &cap) != 0 || cap)) {
+		ret = GPRIO_HINT_REFUSED;
+		goto out;
+	}
+	struct hold_ctx *h = hold_for(ctx);
+	if (!h)
+		goto out;
+	uint32_t gen = hs.gen + 1u;
+	gen += gen == 0u; /* 0 means "none pending" */
+	void *params[] = {&h->flag_dev, &gen, &bound};
+	rc = hs.launch(h->fn, 1, 1, 1, 1, 1, 1, 0, stream, params, NULL);
+	if (rc != 0) {
+		SHIM_LOG("hint: hold launch failed (CUDA error %d)\n", rc);
+		goto out;
+	}
+	hs.gen = gen;
+	hs.placed_ns = now;
+	atomic_store_explicit(&shim_hint_pending, gen, memory_order_release);
+	ret = GPRIO_HINT_PLACED;
+out:
+	pthread_mutex_unlock(&hs.lock);
+	return ret;
+}
+
+/* lock held */
+static void release_locked(void)
+{
+	uint32_t gen = atomic_exchange_explicit(&shim_hint_pending, 0, memory_order_acq_rel);
+	if (!gen)
+		return;
+	/* every context's flag: a hold compares against its own generation, and later ones are
+	 * higher */
+	unsigned n = atomic_load(&hs.n);
+	for (unsigned i = 0; i < n; i++)
+		*hs.c[i].flag = gen;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+}
+
+void shim_hint_release_slow(void)
+{
+	pthread_mutex_lock(&hs.lock);
+	release_locked();
+	pthread_mutex_unlock(&hs.lock);
+}
+
+void shim_hint_forget(const void *ctx)
+{
+	if (!atomic_load(&hs.n))
+		return;
+	pthread_mutex_lock(&hs.lock);
+	release_locked();
+	/* the driver frees the context's module and mapped page with it */
+	unsigned n = atomic_load(&hs.n), k = 0;
+	for (unsigned i = 0; i < n; i++)
+		if (ctx && hs.c[i].ctx != ctx)
+			hs.c[k++] = hs.c[i];
+	atomic_store(&hs.n, k);
+	pthread_mutex_unlock(&hs.lock);
+}

@@ -1,0 +1,71 @@
+#!/bin/sh
+# The request hint (include/gprio/hint.h) without a GPU: the real shim preloaded by gprio run into
+# hint_app, against the stand-in libcuda.so.1 (its hold kernel runs until its flag or its bound,
+# as the PTX does). On the GPU: bench/gpu/matrix.sh cell probehint (what the hint buys).
+set -u
+GPRIO=$1 SHIM=$2 APP=$3 FAKE=$4 SRC=$5 CC=$6
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+export LD_LIBRARY_PATH="$FAKE" GPRIO_SHM="$TMP/shm" GPRIO_SHIM="$SHIM"
+fails=0
+ok() { echo "ok   - $1"; }
+bad() { echo "FAIL - $1"; fails=$((fails + 1)); }
+field() { sed -n "s/.*\"$1\": \([-0-9.a-z]*\).*/\1/p"; }
+run() { "$GPRIO" run "$@" 2>>"$TMP/err"; }
+
+# off unless asked for: no gprio, online without --hint, offline
+out=$(GPRIO_HINT= "$APP" launch)
+[ "$(echo "$out" | field rc)" = 1 ] && [ "$(echo "$out" | field holds)" = 0 ] &&
+	ok "without gprio the hint is off (1) and places nothing" || bad "no shim: $out"
+out=$(GPRIO_HINT=1 run --online -- "$APP" launch)
+[ "$(echo "$out" | field rc)" = 1 ] && [ "$(echo "$out" | field holds)" = 0 ] &&
+	ok "online without --hint: off, even with GPRIO_HINT=1 in the environment" || bad "no --hint: $out"
+out=$(GPRIO_HINT=1 run --offline -- "$APP" launch)
+[ "$(echo "$out" | field rc)" = 1 ] && [ "$(echo "$out" | field holds)" = 0 ] &&
+	ok "offline: off" || bad "offline: $out"
+run --offline --hint -- "$APP" launch >/dev/null
+[ $? = 2 ] && grep -q "only online programs may hint" "$TMP/err" && ok "gprio run --offline --hint is refused" ||
+	bad "offline --hint: $(cat "$TMP/err")"
+
+# placed on the request's stream, released by the next submission, after it is queued
+out=$(run --online --hint -- "$APP" launch)
+[ "$(echo "$out" | field rc)" = 0 ] && [ "$(echo "$out" | field held)" = 1 ] &&
+	[ "$(echo "$out" | field on_stream)" = 1 ] && [ "$(echo "$out" | field after)" = 2 ] &&
+	[ "$(echo "$out" | field queued_behind)" = 1 ] &&
+	ok "hint: a hold on the request's stream, released by the next launch once that is queued" ||
+	bad "launch: $out"
+# a host wait never waits for the hold (a 2 s bound: a wait for it would take 2 s)
+out=$(GPRIO_HINT_HOLD_US=2000000 run --online --hint -- "$APP" bound)
+[ "$(echo "$out" | field rc)" = 0 ] && [ "$(echo "$out" | field after)" = 3 ] &&
+	grep -q "GPRIO_HINT_HOLD_US='2000000' is not 100..100000: using 2000" "$TMP/err" &&
+	ok "an out-of-range hold bound is named, and the default (2 ms) used" || bad "bad bound: $out"
+out=$(GPRIO_HINT_HOLD_US=100000 run --online --hint -- "$APP" sync)
+w=$(echo "$out" | field wait_ms)
+[ "$(echo "$out" | field rc)" = 0 ] && [ "$(echo "$out" | field on_stream)" = 1 ] &&
+	[ "$(echo "$out" | field after)" = 2 ] && awk -v w="$w" 'BEGIN { exit !(w < 50) }' &&
+	ok "cuCtxSynchronize releases the hold first (waited $w ms of a 100 ms bound)" || bad "sync: $out"
+# nothing follows: it ends by its bound
+out=$(GPRIO_HINT_HOLD_US=5000 run --online --hint -- "$APP" bound)
+[ "$(echo "$out" | field rc)" = 0 ] && [ "$(echo "$out" | field after)" = 3 ] &&
+	ok "a hold nothing releases ends by its bound" || bad "bound: $out"
+out=$(run --online --hint -- "$APP" repeat)
+[ "$(echo "$out" | field rc)" = 0 ] && [ "$(echo "$out" | field rc2)" = 0 ] &&
+	[ "$(echo "$out" | field holds)" = 1 ] && ok "a second hint while one is held places nothing" ||
+	bad "repeat: $out"
+out=$(run --online --hint -- "$APP" capture)
+[ "$(echo "$out" | field rc)" = 2 ] && [ "$(echo "$out" | field holds)" = 0 ] &&
+	ok "refused (2) while a graph capture runs; nothing placed" || bad "capture: $out"
+
+# the hold kernel's PTX compiles for the GPUs it may meet (the driver JITs the same text)
+PTXAS=$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)
+if [ -x "$PTXAS" ]; then
+	printf '#include <stdio.h>\n#include "hold_ptx.h"\nint main(void) { return fputs(gprio_hold_ptx, stdout) < 0; }\n' >"$TMP/dump.c"
+	"$CC" -I"$SRC/src/backends/nvidia/shim" -o "$TMP/dump" "$TMP/dump.c" && "$TMP/dump" >"$TMP/hold.ptx"
+	for a in sm_75 sm_80 sm_90; do
+		"$PTXAS" -arch=$a "$TMP/hold.ptx" -o "$TMP/hold.$a.cubin" 2>"$TMP/ptxas.err" &&
+			ok "ptxas compiles the hold kernel for $a" || bad "ptxas $a: $(cat "$TMP/ptxas.err")"
+	done
+else
+	echo "skip - ptxas not found: the hold kernel's PTX is not compiled here"
+fi
+[ $fails = 0 ] || { cat "$TMP/err"; exit 1; }

@@ -259,6 +259,47 @@ __global__ void spin_flag(long long cycles, volatile unsigned *flag, unsigned se
 	}
 }
 
+// --selfhold: the request hint's hold done here (as the shim's PTX does it: one thread spinning on
+// a mapped flag, bounded, on the probe's stream), with GPU timestamps (%globaltimer) of the hold's
+// start and end and the probe's start, to see where a hinted request's time goes.
+__device__ __forceinline__ unsigned long long gtimer()
+{
+	unsigned long long t;
+	asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+	return t;
+}
+
+__global__ void self_hold(volatile unsigned *flag, unsigned gen, unsigned long long bound,
+			  unsigned long long *ts)
+{
+	unsigned long long t0 = gtimer();
+	ts[0] = t0;
+	while ((int)(*flag - gen) < 0 && gtimer() - t0 < bound)
+		__nanosleep(500);
+	ts[1] = gtimer();
+	__threadfence_system();
+}
+
+__global__ void spin_flag_ts(long long cycles, volatile unsigned *flag, unsigned seq,
+			     unsigned long long *ts)
+{
+	if (threadIdx.x == 0) {
+		ts[2] = gtimer();
+		*flag = seq;
+		__threadfence_system();
+	}
+	long long t0 = clock64();
+	while (clock64() - t0 < cycles) {
+	}
+}
+
+static double wall_ns()
+{
+	struct timespec t;
+	clock_gettime(CLOCK_REALTIME, &t);
+	return (double)t.tv_sec * 1e9 + (double)t.tv_nsec;
+}
+
 static int probe(int argc, char **argv)
 {
 	double seconds = atof(arg(argc, argv, "--seconds", "10"));
@@ -270,6 +311,22 @@ static int probe(int argc, char **argv)
 	const char *split = arg(argc, argv, "--split", nullptr);
 	double prep_us = atof(arg(argc, argv, "--prep-us", "0"));
 	bool hint = flag(argc, argv, "--hint");
+	bool selfhold = flag(argc, argv, "--selfhold");
+	volatile unsigned *hold_flag = nullptr;
+	unsigned *hold_flag_d = nullptr;
+	unsigned long long *ts = nullptr, *ts_d = nullptr;
+	unsigned hold_gen = 0;
+	std::vector<double> t_start, t_gap, t_exit;
+	typedef int (*hint_last_fn)(unsigned long long *);
+	hint_last_fn hint_last = hint ? (hint_last_fn)dlsym(RTLD_DEFAULT, "gprio_hint_last") : nullptr;
+	if (selfhold || hint_last) {
+		CK(cudaHostAlloc((void **)&hold_flag, sizeof(unsigned), cudaHostAllocMapped));
+		CK(cudaHostGetDevicePointer((void **)&hold_flag_d, (void *)hold_flag, 0));
+		*hold_flag = 0;
+		CK(cudaHostAlloc((void **)&ts, 4 * sizeof(*ts), cudaHostAllocMapped));
+		CK(cudaHostGetDevicePointer((void **)&ts_d, (void *)ts, 0));
+		*hold_flag = 0;
+	}
 	cudaStream_t s;
 	CK(make_stream(&s));
 	long long cyc = cycles_for_us(10);
@@ -295,10 +352,45 @@ static int probe(int argc, char **argv)
 			hints++;
 			placed += hint_rc == GPRIO_HINT_PLACED;
 		}
+		double hint_wall = wall_ns(), rel_wall = 0;
+		if (selfhold)
+			self_hold<<<1, 1, 0, s>>>(hold_flag_d, ++hold_gen, 2000000ull, ts_d);
 		if (prep_us > 0)
 			busy_wait_us(prep_us);
 		double a = now_s(), b = a, c = a;
-		if (split) {
+		if (split && selfhold) {
+			spin_flag_ts<<<1, 32, 0, s>>>(cyc, dflag, ++seq, ts_d);
+			rel_wall = wall_ns();
+			*hold_flag = hold_gen;
+			b = now_s();
+			while (*hflag != seq) {
+			}
+			double seen = wall_ns();
+			c = now_s();
+			CK(cudaStreamSynchronize(s));
+			// GPU clock -> host wall clock: the probe's start was seen `seen` (one PCIe trip late)
+			double off = seen - (double)ts[2];
+			t_start.push_back(((double)ts[0] + off - hint_wall) / 1e6); // hint -> hold running
+			t_exit.push_back(((double)ts[1] + off - rel_wall) / 1e6);   // release -> hold ended
+			t_gap.push_back(((double)ts[2] - (double)ts[1]) / 1e6);    // hold ended -> probe started
+		} else if (split && hint_last && hint_rc == GPRIO_HINT_PLACED) {
+			// the shim's hold, timed by the shim's own timestamps (gprio_hint_last)
+			spin_flag_ts<<<1, 32, 0, s>>>(cyc, dflag, ++seq, ts_d);
+			rel_wall = wall_ns();
+			b = now_s();
+			while (*hflag != seq) {
+			}
+			double seen = wall_ns();
+			c = now_s();
+			CK(cudaStreamSynchronize(s));
+			unsigned long long ht[2] = {0, 0};
+			if (hint_last(ht) == 0 && ht[0] && ht[1]) {
+				double off = seen - (double)ts[2];
+				t_start.push_back(((double)ht[0] + off - hint_wall) / 1e6);
+				t_exit.push_back(((double)ht[1] + off - rel_wall) / 1e6);
+				t_gap.push_back(((double)ts[2] - (double)ht[1]) / 1e6);
+			}
+		} else if (split) {
 			spin_flag<<<1, 32, 0, s>>>(cyc, dflag, ++seq);
 			b = now_s();
 			while (*hflag != seq) {
@@ -321,6 +413,15 @@ static int probe(int argc, char **argv)
 	snprintf(hb, sizeof(hb), ", \"prep_us\": %.0f, \"hints\": %ld, \"hints_placed\": %ld, \"hint_rc\": %d",
 		 prep_us, hints, placed, hint_rc);
 	std::string extra = hb;
+	if (!t_start.empty()) {
+		for (auto *v : {&t_start, &t_exit, &t_gap})
+			std::sort(v->begin(), v->end());
+		char tb[256];
+		snprintf(tb, sizeof(tb), ", \"hold_start_p50_ms\": %.4f, \"release_to_hold_end_p50_ms\": %.4f, "
+			 "\"hold_end_to_probe_p50_ms\": %.4f, \"hold_end_to_probe_p99_ms\": %.4f",
+			 percentile(t_start, 50), percentile(t_exit, 50), percentile(t_gap, 50), percentile(t_gap, 99));
+		extra += tb;
+	}
 	if (split) {
 		FILE *f = fopen(split, "w");
 		for (size_t i = 0; f && i < lat.size(); i++)

@@ -80,6 +80,20 @@ void *fake_hold_stream(void)
 	return hold.stream;
 }
 
+/* a stream memory operation queued behind the hold, on its stream, into its page */
+EXPORT int fake_hold_marked;
+EXPORT CUresult cuStreamWriteValue32_v2(void *s, unsigned long long addr, uint32_t v, unsigned fl);
+CUresult cuStreamWriteValue32_v2(void *s, unsigned long long addr, uint32_t v, unsigned fl)
+{
+	(void)fl;
+	pthread_mutex_lock(&fake_lock);
+	if (hold.flag && s == hold.stream && addr == (uintptr_t)hold.flag + 24 && v == hold.gen)
+		fake_hold_marked = 1;
+	pthread_mutex_unlock(&fake_lock);
+	*(volatile uint32_t *)(uintptr_t)addr = v;
+	return 0;
+}
+
 EXPORT CUresult cuModuleLoadData(void **mod, const void *image);
 CUresult cuModuleLoadData(void **mod, const void *image)
 {

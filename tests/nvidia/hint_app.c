@@ -36,8 +36,9 @@ int main(int argc, char **argv)
 	void *(*hstream)(void) = (void *(*)(void))dlsym(h, "fake_hold_stream");
 	unsigned long *holds = (unsigned long *)dlsym(h, "fake_holds");
 	int *behind = (int *)dlsym(h, "fake_launch_behind_hold");
+	int *marked = (int *)dlsym(h, "fake_hold_marked");
 	void *lk = NULL, *sy = NULL, *bc = NULL, *ec = NULL;
-	if (!gpa || !state || !hstream || !holds || !behind ||
+	if (!gpa || !state || !hstream || !holds || !behind || !marked ||
 	    gpa("cuLaunchKernel", &lk, 12000, 0, NULL) ||
 	    gpa("cuCtxSynchronize", &sy, 12000, 0, NULL) ||
 	    gpa("cuStreamBeginCapture", &bc, 12000, 0, NULL) ||
@@ -70,7 +71,7 @@ int main(int argc, char **argv)
 		st2 = state();
 	}
 	printf("{\"rc\": %d, \"rc2\": %d, \"held\": %d, \"after\": %d, \"holds\": %lu, "
-	       "\"on_stream\": %d, \"queued_behind\": %d, \"wait_ms\": %.2f}\n",
-	       rc1, rc2, st1, st2, *holds, hstream() == stream, *behind, wait_ms);
+	       "\"on_stream\": %d, \"queued_behind\": %d, \"marked\": %d, \"wait_ms\": %.2f}\n",
+	       rc1, rc2, st1, st2, *holds, hstream() == stream, *behind, *marked, wait_ms);
 	return 0;
 }

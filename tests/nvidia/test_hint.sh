@@ -31,8 +31,8 @@ run --offline --hint -- "$APP" launch >/dev/null
 out=$(run --online --hint -- "$APP" launch)
 [ "$(echo "$out" | field rc)" = 0 ] && [ "$(echo "$out" | field held)" = 1 ] &&
 	[ "$(echo "$out" | field on_stream)" = 1 ] && [ "$(echo "$out" | field after)" = 2 ] &&
-	[ "$(echo "$out" | field queued_behind)" = 1 ] &&
-	ok "hint: a hold on the request's stream, released by the next launch once that is queued" ||
+	[ "$(echo "$out" | field queued_behind)" = 1 ] && [ "$(echo "$out" | field marked)" = 1 ] &&
+	ok "hint: a hold on the request's stream with a memory operation behind it, released by the next launch once that is queued" ||
 	bad "launch: $out"
 # a host wait never waits for the hold (a 2 s bound: a wait for it would take 2 s)
 out=$(GPRIO_HINT_HOLD_US=2000000 run --online --hint -- "$APP" bound)

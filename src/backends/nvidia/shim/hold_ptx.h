@@ -2,7 +2,8 @@
  * the context is on (sm_70 and later: nanosleep). One thread spins until the host writes a
  * generation >= its own into the flag (host-mapped memory) or its bound in ns has passed since
  * it started (%globaltimer), sleeping 500 ns between reads. CI compiles it with ptxas for
- * sm_70, sm_80 and sm_90 (tests/nvidia/test_hold_ptx.sh). */
+ * sm_75, sm_80 and sm_90 (tests/nvidia/test_hint.sh). The flag's page also receives the GPU
+ * time (%globaltimer, ns) at which the hold started (offset 8) and ended (offset 16). */
 #ifndef GPRIO_HOLD_PTX_H
 #define GPRIO_HOLD_PTX_H
 
@@ -27,8 +28,9 @@ static const char gprio_hold_ptx[] = ".version 6.4\n"
 				     "\tld.param.u64 %rd2, [gprio_hold_ns];\n"
 				     "\tcvta.to.global.u64 %rd3, %rd1;\n"
 				     "\tmov.u64 %rd4, %globaltimer;\n"
+				     "\tst.global.u64 [%rd3+8], %rd4;\n"
 				     "$L_spin:\n"
-				     "\tld.volatile.global.u32 %r2, [%rd3];\n"
+				     "\tld.relaxed.sys.global.u32 %r2, [%rd3];\n"
 				     "\tsub.s32 %r3, %r2, %r1;\n"
 				     "\tsetp.ge.s32 %p1, %r3, 0;\n"
 				     "\t@%p1 bra $L_done;\n"
@@ -39,6 +41,9 @@ static const char gprio_hold_ptx[] = ".version 6.4\n"
 				     "\tnanosleep.u32 500;\n"
 				     "\tbra.uni $L_spin;\n"
 				     "$L_done:\n"
+				     "\tmov.u64 %rd5, %globaltimer;\n"
+				     "\tst.global.u64 [%rd3+16], %rd5;\n"
+				     "\tmembar.sys;\n"
 				     "\tret;\n"
 				     "}\n";
 

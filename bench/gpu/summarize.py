@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 # NVIDIA setups, then the AMD kit's (bench/amd/run.sh); missing ones are skipped
 SETUPS = ["online_alone", "offline_alone", "together", "mps", "tsg", "gprio", "gprio_hint", "gprio_mps", "prio", "stage1", "stage1shim", "stage2"]
 LABEL = {"online_alone": "online alone", "offline_alone": "offline alone", "together": "together",
-         "mps": "MPS priority", "tsg": "static TSG", "gprio": "gprio", "gprio_hint": "gprio + request hint",
+         "mps": "MPS priority", "tsg": "static TSG", "gprio": "gprio", "gprio_hint": "gprio + hint",
          "gprio_mps": "gprio under MPS",
          "prio": "HIP stream priority", "stage1": "gprio stage 1 (ptrace)",
          "stage1shim": "gprio stage 1 (HSA shim)", "stage2": "gprio stage 2"}

@@ -82,8 +82,9 @@ void *fake_hold_stream(void)
 
 /* a stream memory operation queued behind the hold, on its stream, into its page */
 EXPORT int fake_hold_marked;
-EXPORT CUresult cuStreamWriteValue32_v2(void *s, unsigned long long addr, uint32_t v, unsigned fl);
-CUresult cuStreamWriteValue32_v2(void *s, unsigned long long addr, uint32_t v, unsigned fl)
+EXPORT CUresult cuStreamWriteValue32_v2(const void *s, unsigned long long addr, uint32_t v,
+					unsigned fl);
+CUresult cuStreamWriteValue32_v2(const void *s, unsigned long long addr, uint32_t v, unsigned fl)
 {
 	(void)fl;
 	pthread_mutex_lock(&fake_lock);

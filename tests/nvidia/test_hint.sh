@@ -3,9 +3,11 @@
 # hint_app, against the stand-in libcuda.so.1 (its hold kernel runs until its flag or its bound,
 # as the PTX does). On the GPU: bench/gpu/matrix.sh cell probehint (what the hint buys).
 set -u
-GPRIO=$1 SHIM=$2 APP=$3 FAKE=$4 SRC=$5 CC=$6
+GPRIO=$1 SHIM=$2 APP=$3 FAKE=$4 SRC=$5 CC=$6 GPRIOD=$7
 TMP=$(mktemp -d)
-trap 'rm -rf "$TMP"' EXIT
+chmod 755 "$TMP" # a check runs the program as nobody
+DPID=
+trap '[ -n "$DPID" ] && kill $DPID 2>/dev/null; rm -rf "$TMP"' EXIT
 export LD_LIBRARY_PATH="$FAKE" GPRIO_SHM="$TMP/shm" GPRIO_SHIM="$SHIM"
 fails=0
 ok() { echo "ok   - $1"; }
@@ -55,6 +57,23 @@ out=$(run --online --hint -- "$APP" repeat)
 out=$(run --online --hint -- "$APP" capture)
 [ "$(echo "$out" | field rc)" = 2 ] && [ "$(echo "$out" | field holds)" = 0 ] &&
 	ok "refused (2) while a graph capture runs; nothing placed" || bad "capture: $out"
+
+# the class gpriod granted decides: a user not allowed online work is demoted to offline, and
+# the hint is off for it even though it asked for online and --hint
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
+	"$GPRIOD" --shm "$TMP/shm" 2>"$TMP/gpriod.log" &
+	DPID=$!
+	sleep 0.3
+	out=$(setpriv --reuid=65534 --regid=65534 --clear-groups "$GPRIO" run --online --hint -- "$APP" launch 2>>"$TMP/err")
+	[ "$(echo "$out" | field rc)" = 1 ] && [ "$(echo "$out" | field holds)" = 0 ] &&
+		grep -q "uid 65534.*offline\|offline.*uid 65534\|not allowed" "$TMP/gpriod.log" "$TMP/err" &&
+		ok "a user gpriod demotes to offline gets no hint (off)" || bad "demoted: $out $(cat "$TMP/gpriod.log")"
+	out=$("$GPRIO" run --online --hint -- "$APP" launch)
+	[ "$(echo "$out" | field rc)" = 0 ] && ok "root, granted online by gpriod: placed" || bad "granted: $out"
+	kill $DPID; wait $DPID 2>/dev/null; DPID=
+else
+	echo "skip - demotion check (needs root and setpriv)"
+fi
 
 # the hold kernel's PTX compiles for the GPUs it may meet (the driver JITs the same text)
 PTXAS=$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)

@@ -25,7 +25,7 @@ dpkg-deb -x "$deb" "$TMP/root"
 for f in usr/bin/gprio usr/bin/gpriod usr/lib/gprio/libgprio-cuda.so usr/lib/gprio/libgprio-hsa.so \
 	usr/lib/systemd/system/gpriod.service usr/share/doc/gprio/README.md etc/gprio/gpriod.conf \
 	usr/share/bash-completion/completions/gprio usr/share/bash-completion/completions/gpriod \
-	usr/share/man/man1/gprio.1 usr/share/man/man8/gpriod.8; do
+	usr/share/man/man1/gprio.1 usr/share/man/man8/gpriod.8 usr/include/gprio/hint.h; do
 	[ -e "$TMP/root/$f" ] || bad "missing /$f"
 done
 grep -q '^Type=notify$' "$TMP/root/usr/lib/systemd/system/gpriod.service" &&

@@ -15,7 +15,8 @@
  * second stream of an online program next to an offline job held the program's request stream
  * for a whole online timeslice (1024 ms; facts/nvidia.md, "Two probes").
  *
- * Off unless the program was started with `gprio run --online --hint` (GPRIO_HINT=1). Refused
+ * Off unless the program was started with `gprio run --online --hint` (GPRIO_HINT=1), and off
+ * while gpriod has the process in any class but online (it may demote a user). Refused
  * while a graph capture runs (the hold would be captured, or loading it would invalidate the
  * capture). A repeated hint while one is held places nothing. The first hint in a context loads
  * the kernel (a driver JIT of a few ms). */
@@ -177,10 +178,16 @@ int gprio_hint(void *stream)
 	}
 	if (!o)
 		return GPRIO_HINT_OFF;
+	shim_start(); /* a hint may be the process's first GPU work: register first */
+	/* gpriod may have granted less than the program asked for (gprio set, or a user not
+	 * allowed online work): the granted class decides */
+	const struct shim_binding *b = shim_binding();
+	if (b && atomic_load(&g_shim.registered) &&
+	    atomic_load_explicit(&b->row->klass, memory_order_relaxed) != GPRIO_CLASS_ONLINE)
+		return GPRIO_HINT_OFF;
 	if (shim_captures() > 0)
 		return GPRIO_HINT_REFUSED;
 	uint64_t bound = hold_bound_ns();
-	shim_start(); /* a hint may be the process's first GPU work */
 	pthread_mutex_lock(&hs.lock);
 	int ret = GPRIO_HINT_FAILED;
 	gprio_ns now = shim_now();

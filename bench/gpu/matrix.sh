@@ -8,7 +8,10 @@
 #                                            each probe, and the request hint at its start)
 #   DUR=20 (seconds of online requests per run), SETUPS="online_alone offline_alone together
 #   tsg mps gprio" (default: all six, gprio second so that a run cut short still compares it;
-#   SETUPS_<cell> overrides it for one cell; gprio_mps = gpriod --mps on, not in the default)
+#   SETUPS_<cell> overrides it for one cell; gprio_mps = gpriod --mps on, not in the default;
+#   gprio_mpsN = the same with --mps-offline-sm N; gprio_hint = plain gpriod, the online program
+#   started with gprio run --online --hint: the default for hintL cells is online_alone gprio
+#   gprio_hint tsg together)
 # Online (torch_bench.py): graph = ResNet-50 bs16 CUDA graph at 40/s (GPU-bound); eager =
 # ResNet-50 bs1 eager at 20/s (launch-bound); decode = 12-layer transformer, 16 tokens per
 # request, bs1, 2/s (CPU-bound: a request takes about 160 ms alone on the H200 machine's CPU;
@@ -50,15 +53,17 @@ setup_begin() {
 	     ON=(env $v CUDA_MPS_CLIENT_PRIORITY=0); OFF=(env $v CUDA_MPS_CLIENT_PRIORITY=1) ;;
 	tsg) daemon_start --mechanism fixed --gating off --online-timeslice 1s --offline-timeslice 1us
 	     ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --) ;;
-	gprio_mps) # gpriod --mps on: gpriod runs the MPS control daemon, in its segment's directory
+	gprio_mps | gprio_mps[0-9]*) # gpriod --mps on: gpriod runs the MPS control daemon, in its
+		# segment's directory (gprio_mpsN: offline clients at N % of the SMs)
 		SHM_SAVED=$GPRIO_SHM
 		export GPRIO_SHM=${MPS_DIR:-/tmp/gprio-mps}-gpriod/seg
 		mkdir -p -m 755 "${GPRIO_SHM%/*}"
-		daemon_start --mps on
+		local sm=${1#gprio_mps}
+		daemon_start --mps on ${sm:+--mps-offline-sm $sm}
 		# its MPS server sees gpriod's CUDA_VISIBLE_DEVICES and shows its clients device 0
 		local w=${CUDA_VISIBLE_DEVICES:+CUDA_VISIBLE_DEVICES=0}
 		ON=("$B/gprio" run --online -- env $w); OFF=("$B/gprio" run --offline -- env $w)
-		(sleep $((START + 8 + DUR / 2)); "$B/gprio" status --json >"$OUT/$CELL.gprio_mps.status.json" 2>&1) &
+		(sleep $((START + 8 + DUR / 2)); "$B/gprio" status --json >"$OUT/$CELL.$1.status.json" 2>&1) &
 		snap_pid=$! ;;
 	gprio | gprio_hint) daemon_start # plain gpriod: what a user gets
 	       ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --)
@@ -73,7 +78,7 @@ setup_end() {
 	mps) mps_stop ;;
 	tsg) daemon_stop ;;
 	gprio | gprio_hint) wait "$snap_pid" 2>/dev/null; daemon_stop ;;
-	gprio_mps) wait "$snap_pid" 2>/dev/null; daemon_stop; GPRIO_SHM=$SHM_SAVED ;;
+	gprio_mps | gprio_mps[0-9]*) wait "$snap_pid" 2>/dev/null; daemon_stop; GPRIO_SHM=$SHM_SAVED ;;
 	esac
 }
 

@@ -30,13 +30,14 @@ def main():
         lines.append(f"\n{cell}")
         lines.append(f"  {'setup':18} {'part':>4} {'requests':>8} {'p50 ms':>9} {'p99 ms':>9} {'p99/alone':>9} "
                      f"{'offline/s':>9} {'off/alone':>9} {'off/left':>8}")
-        for s in ORDER:
+        extra = sorted({s for r in runs for s in r["setups"] if s not in ORDER}, reverse=True)
+        for s in ORDER + extra:  # extra: gprio_mpsN (gpriod --mps-offline-sm N)
             for r in runs:
                 v = r["setups"].get(s)
                 if not v:
                     continue
                 f = lambda k, fmt: (fmt % v[k]) if v.get(k) is not None else "-"
-                lines.append(f"  {LABEL[s]:18} {r['part']:>4} {f('requests', '%d'):>8} {f('p50_ms', '%.3f'):>9} "
+                lines.append(f"  {LABEL.get(s, s):18} {r['part']:>4} {f('requests', '%d'):>8} {f('p50_ms', '%.3f'):>9} "
                              f"{f('p99_ms', '%.3f'):>9} {f('p99_vs_alone', '%.3f'):>9} "
                              f"{f('offline_kernels_per_s', '%.1f'):>9} {f('offline_vs_alone', '%.3f'):>9} "
                              f"{f('offline_vs_left_by_online', '%.3f'):>8}")

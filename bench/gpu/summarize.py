@@ -9,6 +9,7 @@ usage: summarize.py OUTDIR RESULTS.json [--gpu NAME] [--driver VER] [--command C
 the runs a kit refused to report (and why), which appear in the results as such.
 """
 import glob
+import re
 import json
 import math
 import os
@@ -102,6 +103,14 @@ def main():
     opts = dict(zip(sys.argv[3::2], sys.argv[4::2]))
     files = glob.glob(os.path.join(out, "*.*.online.json")) + glob.glob(os.path.join(out, "*.*.offline.json"))
     cases = sorted({os.path.basename(p).split(".")[0] for p in files} - {"correct"})
+    # gprio_mpsN: gpriod --mps on --mps-offline-sm N (matrix.sh), after gprio_mps
+    for n in sorted({int(os.path.basename(p).split(".")[1][9:]) for p in files
+                     if re.fullmatch(r"gprio_mps\d+", os.path.basename(p).split(".")[1])}, reverse=True):
+        s = f"gprio_mps{n}"
+        if s not in SETUPS:
+            SETUPS.insert(SETUPS.index("gprio_mps") + 1, s)
+            LABEL[s] = f"gprio MPS, offline {n}% SMs"
+            COLORS[s] = (0, 120, max(0, 220 - 2 * (100 - n)))
     res = {"command": opts.get("--command", "bench/gpu/run.sh"), "gpu": opts.get("--gpu", "?"),
            "driver": opts.get("--driver", "?"), "date": opts.get("--date", datetime.now(timezone.utc).isoformat()),
            "cases": {}}

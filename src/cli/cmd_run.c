@@ -51,10 +51,12 @@ int gprio_find_shim(const char *var, const char *file, char *out, size_t len)
 }
 
 /* Is a gpriod serving the control segment at `path` (its heartbeat fresh)? If it runs an MPS
- * control daemon (gpriod --mps on), its pipe directory goes to `mps` ("" otherwise). */
-static bool gpriod_alive(const char *path, char *mps, size_t mpslen)
+ * control daemon (gpriod --mps on), its pipe directory goes to `mps` ("" otherwise) and the
+ * offline clients' share of SMs to `sm` (0: no limit). */
+static bool gpriod_alive(const char *path, char *mps, size_t mpslen, unsigned *sm)
 {
 	mps[0] = '\0';
+	*sm = 0;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return false;
@@ -65,8 +67,10 @@ static bool gpriod_alive(const char *path, char *mps, size_t mpslen)
 	bool alive = s->magic == GPRIO_SHM_MAGIC && s->version == GPRIO_SHM_VERSION &&
 		     atomic_load(&s->heartbeat_ns) + GPRIO_SHM_STALE_NS > gprio_mono_now();
 	/* written once before gpriod published the segment */
-	if (alive)
-		gprio_shm_mps_pipe(s, mps, mpslen);
+	if (alive && gprio_shm_mps_pipe(s, mps, mpslen)) {
+		unsigned v = atomic_load(&s->mps_offline_sm);
+		*sm = v < 100 ? v : 0;
+	}
 	munmap(s, sizeof(*s));
 	return alive;
 }
@@ -201,15 +205,23 @@ int gprio_cmd_run(int argc, char **argv)
 	const char *shm = getenv("GPRIO_SHM");
 	shm = shm && *shm ? shm : GPRIO_SHM_DEFAULT_PATH;
 	char mps[sizeof(((struct gprio_shm *)0)->mps_pipe)];
-	if (nv && !gpriod_alive(shm, mps, sizeof(mps)))
+	unsigned sm = 0;
+	if (nv && !gpriod_alive(shm, mps, sizeof(mps), &sm))
 		fprintf(stderr,
 			"gprio run: no gpriod serving %s: %s runs unmanaged until one starts\n",
 			shm, argv[i]);
 	/* gpriod runs an MPS control daemon: the program becomes its client (unless it names
 	 * one itself), and the shim sets an offline client's priority below normal */
 	const char *own_mps = getenv("CUDA_MPS_PIPE_DIRECTORY");
-	if (nv && mps[0] && (!own_mps || !*own_mps))
+	if (nv && mps[0] && (!own_mps || !*own_mps)) {
 		setenv("CUDA_MPS_PIPE_DIRECTORY", mps, 1);
+		/* and an offline client gets its share of SMs (gpriod --mps-offline-sm), so online
+		 * clients always find SMs free instead of waiting for offline blocks to end */
+		char pct[8];
+		snprintf(pct, sizeof(pct), "%u", sm);
+		if (sm && strcmp(klass, "offline") == 0)
+			setenv("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", pct, 0);
+	}
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "gprio run: %s: %s\n", argv[i], strerror(errno));
 	return 127;

@@ -36,6 +36,13 @@ static bool socket_alive(const char *path)
 }
 
 /* The same facts as the table, as one JSON object (schema: docs/nvidia.md, "gprio status"). */
+/* offline MPS clients' share of SMs in % (gpriod --mps-offline-sm; 100: no limit) */
+static unsigned sm_share(const struct gprio_shm *s)
+{
+	unsigned v = atomic_load(&s->mps_offline_sm);
+	return v && v < 100 ? v : 100;
+}
+
 /* gpriod's MPS pipe directory (gpriod --mps on) if it is made only of letters, digits and
  * / . _ - (printable as is, JSON included); NULL otherwise */
 static const char *mps_pipe(const struct gprio_shm *s, char *buf, size_t len)
@@ -69,9 +76,9 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 	const char *mps = mps_pipe(s, mb, sizeof(mb));
 	printf(", \"mps_pipe\": ");
 	if (mps)
-		printf("\"%s\"", mps);
+		printf("\"%s\", \"mps_offline_sm_pct\": %u", mps, sm_share(s));
 	else
-		printf("null");
+		printf("null, \"mps_offline_sm_pct\": null");
 	printf(", \"policy\": \"%s\", \"mechanism\": \"%s\", \"gating\": %s, "
 	       "\"hysteresis_us\": %.3f, \"online_timeslice_us\": %s, \"offline_timeslice_us\": "
 	       "%s, \"inflight_bound\": %u}, \"gpus\": [",
@@ -245,8 +252,8 @@ int gprio_cmd_status(int argc, char **argv)
 	const char *mps = mps_pipe(s, mb, sizeof(mb));
 	if (mps)
 		printf("MPS: gpriod's control daemon, pipes in %s (gprio run's programs are its "
-		       "clients)\n",
-		       mps);
+		       "clients; offline ones may use %u %% of each GPU's SMs)\n",
+		       mps, sm_share(s));
 	gprio_nv_print_gpus(stdout, s, now);
 	gprio_nv_print_procs(stdout, s);
 	munmap(m, sizeof(*s));

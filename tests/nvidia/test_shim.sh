@@ -701,13 +701,24 @@ grep -q "^got quit$" "$M/mps/standin.log" && grep -q "^stopped$" "$M/mps/standin
 # the control file stays behind (as the real daemon leaves it): a gpriod started next must
 # not take it for a serving daemon
 [ -p "$M/mps/pipe/control" ] || bad "the stand-in should leave its control file, as the real daemon does"
-PATH="$M/bin:$PATH" "$GPRIOD" --shm "$M/shm" --mps on 2>"$TMP/d11r.err" &
+PATH="$M/bin:$PATH" "$GPRIOD" --shm "$M/shm" --mps on --mps-offline-sm 80 2>"$TMP/d11r.err" &
 DPID=$!
 i=0
 until [ -S "$M/shm.sock" ] || [ $i -ge 250 ]; do sleep 0.02; i=$((i + 1)); done
 [ "$(grep -c "^started pipes $M/mps/pipe" "$M/mps/standin.log")" -eq 2 ] && kill -0 "$DPID" 2>/dev/null &&
 	ok "gpriod --mps on again in the same directory: the quit daemon's control file is replaced" ||
 	bad "mps restart: $(cat "$M/mps/standin.log" "$TMP/d11r.err")"
+# --mps-offline-sm: offline clients get that share of SMs, online ones and a program's own
+# setting are left alone; status shows it
+sm() { env -u CUDA_MPS_PIPE_DIRECTORY "$@" sh -c 'echo "${CUDA_MPS_ACTIVE_THREAD_PERCENTAGE:-unset}"' 2>/dev/null; }
+off=$(GPRIO_SHM="$M/shm" sm env -u CUDA_MPS_ACTIVE_THREAD_PERCENTAGE "$GPRIO" run --offline --)
+on=$(GPRIO_SHM="$M/shm" sm env -u CUDA_MPS_ACTIVE_THREAD_PERCENTAGE "$GPRIO" run --online --)
+own=$(GPRIO_SHM="$M/shm" sm env CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=30 "$GPRIO" run --offline --)
+[ "$off" = 80 ] && [ "$on" = unset ] && [ "$own" = 30 ] &&
+	GPRIO_SHM="$M/shm" "$GPRIO" status | grep -q "offline ones may use 80 % of each GPU's SMs" &&
+	GPRIO_SHM="$M/shm" "$GPRIO" status --json | grep -q '"mps_offline_sm_pct": 80' &&
+	ok "gpriod --mps-offline-sm 80: offline clients get CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=80, online none, a program's own kept; status shows it" ||
+	bad "mps sm share: offline '$off', online '$on', own '$own'"
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 PATH="$M/bin:$PATH" "$GPRIO" doctor 2>&1 | grep -q "gpriod --mps on: possible" &&
 	PATH=/usr/bin:/bin "$GPRIO" doctor 2>&1 | grep -q "gpriod --mps on: not possible: nvidia-cuda-mps-control is not on PATH" &&

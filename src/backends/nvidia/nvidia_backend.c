@@ -33,6 +33,7 @@ void gprio_nv_cfg_defaults(struct gprio_nv_cfg *c)
 	c->inflight_bound = 0;
 	c->max_per_user = 16;
 	c->group_hold = 60 * GPRIO_NS_PER_S;
+	c->mps_offline_sm = 100;
 	c->log = NULL;
 }
 
@@ -258,8 +259,10 @@ int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gp
 	atomic_store(&s->mech_auto, cfg->mech_auto ? 1u : 0u);
 	atomic_store(&s->group_hold_ns, cfg->group_hold);
 	atomic_store(&s->policy, cfg->policy);
-	if (nv->mps_dir[0])
+	if (nv->mps_dir[0]) {
 		snprintf(s->mps_pipe, sizeof(s->mps_pipe), "%s/pipe", nv->mps_dir);
+		atomic_store(&s->mps_offline_sm, cfg->mps_offline_sm);
+	}
 	memset(nv->hot, 0, sizeof(*nv->hot));
 	nv->shm = s;
 	for (uint32_t i = 0; i < GPRIO_SERVER_MAX_PEERS; i++)

@@ -42,6 +42,7 @@ struct gprio_nv_cfg {
 	uint32_t max_per_user;         /* connections of one untrusted user */
 	gprio_ns group_hold;           /* longest hold of a group member at once (0: none) */
 	bool mps;                      /* run an MPS control daemon (pipes in PATH's dir/mps) */
+	uint32_t mps_offline_sm;       /* under it, offline clients' share of SMs in % (100: all) */
 	FILE *log;                     /* registrations and refusals; may be NULL */
 };
 

@@ -88,6 +88,10 @@ static int nv_option(const char *flag, const char *val)
 		c->mps = strcmp(val, "on") == 0;
 		return 0;
 	}
+	if (strcmp(flag, "--mps-offline-sm") == 0)
+		return gprio_parse_number(val, 1, 100, &v) && v == (int)v
+			       ? (c->mps_offline_sm = (uint32_t)v, 0)
+			       : -EINVAL;
 	if (strcmp(flag, "--max-per-user") == 0)
 		return gprio_parse_number(val, 1, 256, &v) && v == (int)v
 			       ? (c->max_per_user = (uint32_t)v, 0)
@@ -141,7 +145,10 @@ static void nv_describe(void *be, FILE *f)
 	fprintf(f, ", %u user(s) allowed online besides root and uid %u", nv->cfg.auth.n,
 		nv->cfg.auth.daemon_uid);
 	if (nv->mps_dir[0])
-		fprintf(f, ", MPS control daemon with pipes in %s/pipe", nv->mps_dir);
+		fprintf(f,
+			", MPS control daemon with pipes in %s/pipe (offline clients: %u %% of "
+			"SMs)",
+			nv->mps_dir, nv->cfg.mps_offline_sm);
 }
 
 static void nv_status(void *be, FILE *f)
@@ -253,7 +260,10 @@ const struct gpriod_backend gpriod_backend_nvidia = {
 		"  --mps on|off                run an MPS control daemon (nvidia-cuda-mps-control, "
 		"pipes in the segment's directory/mps/pipe) for the programs gprio run starts: "
 		"offline ones at the lower MPS client priority; off by default (a trade-off: "
-		"docs/nvidia.md)\n",
+		"docs/nvidia.md)\n"
+		"  --mps-offline-sm PCT        under --mps on, the share of each GPU's SMs an "
+		"offline "
+		"client may use (1-100; default 100: all)\n",
 	.defaults = nv_defaults,
 	.option = nv_option,
 	.open = nv_open,

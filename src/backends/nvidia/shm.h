@@ -143,7 +143,9 @@ struct gprio_shm {
 	_Atomic uint32_t
 		inflight_bound;     /* offline: most submissions not yet finished (0: no bound) */
 	_Atomic uint32_t mech_auto; /* 1: per-GPU mechanisms below; 0: the fields above */
-	_Atomic uint32_t pad;
+	/* gpriod --mps on: offline clients' share of each GPU's SMs in % (CUDA_MPS_ACTIVE_THREAD_
+	 * PERCENTAGE, set by gprio run); 0 or 100: no limit. Written before publishing. */
+	_Atomic uint32_t mps_offline_sm;
 	/* a member of a group held this long at once is let through (its peers wait in
 	 * collectives that time out: NCCL's watchdog, 10 min by default); 0: no bound */
 	_Atomic uint64_t group_hold_ns;

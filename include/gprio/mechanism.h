@@ -53,6 +53,8 @@ enum gprio_mech {
 	GPRIO_USE_TSG_GUARDED, /* online driver default, offline short (busy side stream) */
 	GPRIO_USE_GATE,        /* launch gating of lower priorities (no timeslices to use) */
 	GPRIO_USE_TSG_SHARED,  /* online long timeslice, offline `offline_floor` (restarts) */
+	GPRIO_USE_MPS,         /* all are clients of one MPS server: its client priority orders
+				* them (and offline's SM share); no gating, no timeslices */
 	GPRIO_USE_COUNT
 };
 
@@ -61,6 +63,7 @@ struct gprio_mech_obs {
 	bool online;             /* an online process uses this GPU */
 	bool offline;            /* an offline process uses this GPU */
 	bool timeslices_ok;      /* every process here accepts timeslices (no refusal, no MPS) */
+	bool mps;                /* every process here, online and offline, is an MPS client */
 	bool completions;        /* the online processes report completions (else: launches only) */
 	uint64_t starts;         /* online submissions seen to find the GPU dry of its work */
 	uint64_t launches;       /* online submissions */
@@ -141,7 +144,7 @@ static inline gprio_ns gprio_mech_sample_until(const struct gprio_mech_state *st
 static inline bool gprio_mech_protects(enum gprio_mech m)
 {
 	return m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_GATE ||
-	       m == GPRIO_USE_TSG_SHARED;
+	       m == GPRIO_USE_TSG_SHARED || m == GPRIO_USE_MPS;
 }
 /* What the mechanism asks of the hardware. */
 static inline bool gprio_mech_gates(enum gprio_mech m)

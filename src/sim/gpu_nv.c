@@ -167,6 +167,7 @@ void sim_nv_mechanism_tick(struct sim_world *w)
 	    w->sc->sched.policy.policy == &gprio_policy_none)
 		return;
 	struct gprio_mech_obs o = {.timeslices_ok = w->pr->mode != SIM_NV_MPS,
+				   .mps = w->pr->mode == SIM_NV_MPS,
 				   .completions = true,
 				   .last_work = w->on_last_work};
 	/* as gpriod: the highest-priority online work decides (its waits, restarts, pending

@@ -403,6 +403,16 @@ static void side_stream_and_refusals(void **s)
 	assert_true(gprio_mech_choose(&P, &o, &st, 6 * MS));
 	assert_int_equal(st.mech, GPRIO_USE_GATE);
 	assert_true(gprio_mech_gates(st.mech));
+	/* every program here an MPS client (timeslices unavailable too): MPS's client priority
+	 * orders them, nothing is gated; one program outside the server: gating again */
+	o.mps = true;
+	assert_true(gprio_mech_choose(&P, &o, &st, 7 * MS));
+	assert_int_equal(st.mech, GPRIO_USE_MPS);
+	assert_false(gprio_mech_gates(st.mech));
+	assert_true(gprio_mech_protects(st.mech));
+	o.mps = false;
+	assert_true(gprio_mech_choose(&P, &o, &st, 8 * MS));
+	assert_int_equal(st.mech, GPRIO_USE_GATE);
 	/* no completion counters: the latency-safe choice, and it says why */
 	struct gprio_mech_state st2 = {0};
 	o = both(5 * MS);
@@ -497,6 +507,7 @@ static void names(void **s)
 	(void)s;
 	assert_string_equal(gprio_mech_name(GPRIO_USE_TSG_GUARDED), "tsg-guarded");
 	assert_string_equal(gprio_mech_name(GPRIO_USE_TSG_SHARED), "tsg-shared");
+	assert_string_equal(gprio_mech_name(GPRIO_USE_MPS), "mps");
 	assert_string_equal(gprio_mech_name(GPRIO_USE_COUNT), "?");
 }
 

@@ -574,6 +574,55 @@ out=$(run8 online 0x1b 50 capture 2>&1)
 [ "$(echo "$out" | field capture)" = 0 ] && [ "$(echo "$out" | field legacy)" = 55 ] &&
 	ok "graph capture as the first GPU work is left intact; counting starts after it" ||
 	bad "capture: $out"
+# 8m. every program on a GPU an MPS client (the shim sees a control daemon's pipe): MPS's
+#     client priority orders them and gpriod gates nothing (gating offline there starved it on
+#     an H200); one program outside the server: gating again
+S8m="$TMP/shm8m"
+mkdir -p "$TMP/mps8/pipe" && : >"$TMP/mps8/pipe/control"
+D8=$DPID # section 8's gpriod serves section 9 too
+GPRIO_SYSFS_PCI="$TMP/pci" "$GPRIOD" --shm "$S8m" 2>"$TMP/d8m.err" &
+DPID=$!
+sleep 0.3
+run8m() { # MPS(yes|no) CLASS ARGS...
+	m=$1 c=$2
+	shift 2
+	if [ "$m" = yes ]; then set -- env CUDA_MPS_PIPE_DIRECTORY="$TMP/mps8/pipe" "$APP" "$@"; else set -- "$APP" "$@"; fi
+	GPRIO_SHM="$S8m" GPRIO_CLASS=$c FAKE_PCI_BUS=0x1b LD_PRELOAD="$SHIM:$FAKERM" exec "$@"
+}
+mechs8m() { GPRIO_SHM="$S8m" "$GPRIO" status --json 2>/dev/null |
+	python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(g["pci"]+"="+g["mechanism"] for g in d["gpus"]))'; }
+await8m() {
+	i=0
+	until mechs8m | grep -q "$1" || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
+}
+run8m yes offline 40000 tsg >/dev/null 2>&1 &
+OFF=$!
+sleep 0.4
+run8m yes online 250 gpu >/dev/null 2>&1 &
+ON=$!
+await8m "0000:1b:00=mps"
+m1=$(mechs8m)
+GPRIO_SHM="$S8m" "$GPRIO" status --json >"$TMP/st8m.json"
+kill $ON $OFF 2>/dev/null
+wait $ON $OFF 2>/dev/null
+python3 -c 'import json,sys; d=json.load(sys.stdin); g=d["gpus"][0]; off=[p for p in d["processes"] if p["class"]=="offline"][0]
+assert not g["gating"] and g["online_timeslice_us"] == 0 and g["offline_timeslice_us"] == 0, g
+assert "mps" in off["mechanisms"] and off["gated_launches"] == 0, off' <"$TMP/st8m.json" 2>"$TMP/err" &&
+	[ "$m1" = "0000:1b:00=mps" ] && grep -q "GPU 0000:1b:00: mps (was [a-z-]*): " "$TMP/d8m.err" &&
+	ok "all programs MPS clients: mechanism mps, no gating, no offline launch held" ||
+	bad "mps mechanism: '$m1' $(cat "$TMP/err") $(cat "$TMP/d8m.err")"
+run8m no offline 40000 tsg >/dev/null 2>&1 &
+OFF=$!
+sleep 0.4
+run8m yes online 250 gpu >/dev/null 2>&1 &
+ON=$!
+await8m "0000:1b:00=gate"
+m2=$(mechs8m)
+kill $ON $OFF 2>/dev/null
+wait $ON $OFF 2>/dev/null
+[ "$m2" = "0000:1b:00=gate" ] && ok "an offline program outside the MPS server: launch gating" || bad "mixed mps: '$m2'"
+kill $DPID; wait $DPID 2>/dev/null; DPID=$D8
+
 # 9. groups: the processes of one job (GPRIO_GROUP; gprio run gives each invocation its own)
 #    are held as one. A rank on GPU 1c whose peer is on 1b, where timeslices are refused and
 #    gating holds offline work, is held with it; an offline job alone on 1c is not.

@@ -96,6 +96,7 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 	memset(obs, 0, sizeof(obs));
 	for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
 		obs[g].timeslices_ok = true;
+		obs[g].mps = true; /* until a process here is not an MPS client */
 		obs[g].completions = true;
 	}
 	uint32_t used = 0, online_rows[GPRIO_SHM_PROCS] = {0};
@@ -184,6 +185,8 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 			struct gprio_mech_obs *o = &obs[g];
 			if (e->mech & (GPRIO_MECH_TSG_FAILED | GPRIO_MECH_MPS))
 				o->timeslices_ok = false;
+			if (!(e->mech & GPRIO_MECH_MPS))
+				o->mps = false;
 			if (!e->online) {
 				o->offline = true;
 				continue;

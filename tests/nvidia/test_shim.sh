@@ -739,6 +739,8 @@ on=$(env -u CUDA_MPS_PIPE_DIRECTORY -u CUDA_MPS_CLIENT_PRIORITY GPRIO_SHM="$M/sh
 	sh -c 'echo "$CUDA_MPS_PIPE_DIRECTORY ${CUDA_MPS_CLIENT_PRIORITY:-unset}"' 2>/dev/null)
 own=$(env CUDA_MPS_PIPE_DIRECTORY=/elsewhere GPRIO_SHM="$M/shm" "$GPRIO" run --online -- \
 	sh -c 'echo "$CUDA_MPS_PIPE_DIRECTORY"' 2>/dev/null)
+sm0=$(env -u CUDA_MPS_PIPE_DIRECTORY -u CUDA_MPS_ACTIVE_THREAD_PERCENTAGE GPRIO_SHM="$M/shm" "$GPRIO" run --offline -- \
+	sh -c 'echo "${CUDA_MPS_ACTIVE_THREAD_PERCENTAGE:-unset}"' 2>/dev/null) # the default share
 [ "$off" = "$M/mps/pipe 1" ] && [ "$on" = "$M/mps/pipe unset" ] && [ "$own" = /elsewhere ] &&
 	ok "gprio run: programs are the daemon's clients, offline at MPS client priority 1; a program's own CUDA_MPS_PIPE_DIRECTORY is kept" ||
 	bad "mps clients: offline '$off', online '$on', own '$own'"
@@ -763,11 +765,11 @@ sm() { env -u CUDA_MPS_PIPE_DIRECTORY "$@" sh -c 'echo "${CUDA_MPS_ACTIVE_THREAD
 off=$(GPRIO_SHM="$M/shm" sm env -u CUDA_MPS_ACTIVE_THREAD_PERCENTAGE "$GPRIO" run --offline --)
 on=$(GPRIO_SHM="$M/shm" sm env -u CUDA_MPS_ACTIVE_THREAD_PERCENTAGE "$GPRIO" run --online --)
 own=$(GPRIO_SHM="$M/shm" sm env CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=30 "$GPRIO" run --offline --)
-[ "$off" = 80 ] && [ "$on" = unset ] && [ "$own" = 30 ] &&
+[ "$off" = 80 ] && [ "$on" = unset ] && [ "$own" = 30 ] && [ "$sm0" = 90 ] &&
 	GPRIO_SHM="$M/shm" "$GPRIO" status | grep -q "offline ones may use 80 % of each GPU's SMs" &&
 	GPRIO_SHM="$M/shm" "$GPRIO" status --json | grep -q '"mps_offline_sm_pct": 80' &&
-	ok "gpriod --mps-offline-sm 80: offline clients get CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=80, online none, a program's own kept; status shows it" ||
-	bad "mps sm share: offline '$off', online '$on', own '$own'"
+	ok "gpriod --mps-offline-sm 80: offline clients get CUDA_MPS_ACTIVE_THREAD_PERCENTAGE=80 (90 by default), online none, a program's own kept; status shows it" ||
+	bad "mps sm share: offline '$off', online '$on', own '$own', default '$sm0'"
 kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 PATH="$M/bin:$PATH" "$GPRIO" doctor 2>&1 | grep -q "gpriod --mps on: possible" &&
 	PATH=/usr/bin:/bin "$GPRIO" doctor 2>&1 | grep -q "gpriod --mps on: not possible: nvidia-cuda-mps-control is not on PATH" &&

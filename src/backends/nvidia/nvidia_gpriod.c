@@ -263,7 +263,7 @@ const struct gpriod_backend gpriod_backend_nvidia = {
 		"docs/nvidia.md)\n"
 		"  --mps-offline-sm PCT        under --mps on, the share of each GPU's SMs an "
 		"offline "
-		"client may use (1-100; default 100: all)\n",
+		"client may use (1-100, 100: no limit; default 90)\n",
 	.defaults = nv_defaults,
 	.option = nv_option,
 	.open = nv_open,

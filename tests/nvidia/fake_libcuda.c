@@ -87,6 +87,9 @@ EXPORT CUresult cuStreamWriteValue32_v2(const void *s, unsigned long long addr, 
 CUresult cuStreamWriteValue32_v2(const void *s, unsigned long long addr, uint32_t v, unsigned fl)
 {
 	(void)fl;
+	const char *fail = getenv("FAKE_WRITE32_FAIL");
+	if (fail && *fail == '1')
+		return 1; /* CUDA_ERROR_INVALID_VALUE */
 	pthread_mutex_lock(&fake_lock);
 	if (hold.flag && s == hold.stream && addr == (uintptr_t)hold.flag + 24 && v == hold.gen)
 		fake_hold_marked = 1;

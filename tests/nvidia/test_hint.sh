@@ -36,6 +36,11 @@ out=$(run --online --hint -- "$APP" launch)
 	[ "$(echo "$out" | field queued_behind)" = 1 ] && [ "$(echo "$out" | field marked)" = 1 ] &&
 	ok "hint: a hold on the request's stream with a memory operation behind it, released by the next launch once that is queued" ||
 	bad "launch: $out"
+# the memory operation behind the hold refused: the hint fails (-1) and the hold already
+# launched is released at once, not left running to its bound
+out=$(FAKE_WRITE32_FAIL=1 GPRIO_HINT_HOLD_US=100000 run --online --hint -- "$APP" launch)
+[ "$(echo "$out" | field rc)" = -1 ] && [ "$(echo "$out" | field held)" = 2 ] &&
+	ok "a refused memory operation: hint fails (-1), its hold released at once" || bad "write32 refused: $out"
 # a host wait never waits for the hold (a 2 s bound: a wait for it would take 2 s)
 out=$(GPRIO_HINT_HOLD_US=2000000 run --online --hint -- "$APP" bound)
 [ "$(echo "$out" | field rc)" = 0 ] && [ "$(echo "$out" | field after)" = 3 ] &&

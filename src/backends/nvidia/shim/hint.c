@@ -217,14 +217,23 @@ int gprio_hint(void *stream)
 	uint32_t gen = hs.gen + 1u;
 	gen += gen == 0u; /* 0 means "none pending" */
 	void *params[] = {&h->flag_dev, &gen, &bound};
+	volatile uint64_t *times = (volatile uint64_t *)(volatile void *)h->flag;
+	times[1] = times[2] = 0; /* this hold's start and end, written by it */
 	rc = hs.launch(h->fn, 1, 1, 1, 1, 1, 1, 0, stream, params, NULL);
+	if (rc != 0) {
+		SHIM_LOG("hint: hold launch failed (CUDA error %d)\n", rc);
+		goto out;
+	}
 	/* a stream memory operation behind the hold (it writes the generation queued, offset 24):
 	 * measured on the H200, without it the request's first kernel started 0.35 ms after the
 	 * hold ended (the GPU went back to offline and returned: two switches); with it, 8 us */
-	if (rc == 0)
-		rc = hs.write32(stream, h->flag_dev + 24, gen, 0);
+	rc = hs.write32(stream, h->flag_dev + 24, gen, 0);
 	if (rc != 0) {
-		SHIM_LOG("hint: hold launch failed (CUDA error %d)\n", rc);
+		SHIM_LOG("hint: memory operation behind the hold failed (CUDA error %d): hold "
+			 "released\n",
+			 rc);
+		hs.gen = gen;
+		*h->flag = gen; /* the hold launched: end it now rather than at its bound */
 		goto out;
 	}
 	hs.gen = gen;

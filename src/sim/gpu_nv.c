@@ -8,7 +8,8 @@
  * already has on the GPU; with `mechanism = auto` (gpriod's default) the law of
  * gprio/mechanism.h chooses at every monitor tick from what the shims would count (online
  * launches, restarts of a drained context, host waits at the end of each request) and sets
- * the timeslices (tsg), nothing (leave, idle), or gating (gate: under MPS). */
+ * the timeslices (tsg), nothing (leave, idle, and mps: every process an MPS client, ordered
+ * by the server's block-level priority), or gating (gate: where timeslices are refused). */
 #include "world.h"
 
 static bool nv_stalled(struct sim_world *w)

@@ -28,8 +28,10 @@ static const char *preempt_desc(const struct sim_scenario *sc)
 	if (sc->profile.arch == SIM_ARCH_AMD_CPSCH)
 		return sc->profile.preempt == SIM_AMD_PER_QUEUE ? "per-queue unmap (patched KFD)"
 								: "device-wide unmap (stock KFD)";
-	return sc->profile.mode == SIM_NV_MPS ? "MPS, launch gating"
-					      : "TSG timeslice + launch gating";
+	if (sc->profile.mode == SIM_NV_MPS)
+		return sc->mech_auto ? "MPS client priority (mechanism mps: no gating)"
+				     : "MPS, launch gating";
+	return "TSG timeslice + launch gating";
 }
 
 #define COLS (SIM_MAX_VARIANTS + 1) /* alone, then each variant */

@@ -255,9 +255,8 @@ static void release_locked(void)
 	/* every context's flag: a hold compares against its own generation, and later ones are
 	 * higher */
 	unsigned n = atomic_load(&hs.n);
-	for (unsigned i = 0; i < n; i++)
-		*hs.c[i].flag = gen;
-	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	for (unsigned i = 0; i < n; i++) /* seq_cst: out of the store buffer now (x86: xchg) */
+		__atomic_store_n(hs.c[i].flag, gen, __ATOMIC_SEQ_CST);
 }
 
 void shim_hint_release_slow(void)

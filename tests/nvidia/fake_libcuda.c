@@ -55,6 +55,7 @@ static double fake_idle_at(void)
 static char fake_hold_fn;
 EXPORT unsigned long fake_holds;    /* hold kernels launched */
 EXPORT int fake_launch_behind_hold; /* a launch found a hold running (queued behind it) */
+EXPORT unsigned long fake_module_loads_refused; /* cuModuleLoadData refused */
 static struct {
 	volatile uint32_t *flag;
 	uint32_t gen;
@@ -101,8 +102,11 @@ CUresult cuStreamWriteValue32_v2(const void *s, unsigned long long addr, uint32_
 EXPORT CUresult cuModuleLoadData(void **mod, const void *image);
 CUresult cuModuleLoadData(void **mod, const void *image)
 {
-	if (!image || !strstr(image, ".entry gprio_hold("))
+	const char *refuse = getenv("FAKE_MODULE_REFUSE");
+	if (!image || !strstr(image, ".entry gprio_hold(") || (refuse && *refuse == '1')) {
+		__atomic_fetch_add(&fake_module_loads_refused, 1, __ATOMIC_RELAXED);
 		return 200; /* CUDA_ERROR_INVALID_IMAGE */
+	}
 	*mod = &fake_hold_fn;
 	return 0;
 }

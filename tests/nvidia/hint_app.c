@@ -6,7 +6,9 @@
  *   sync     hint on a stream; cuCtxSynchronize: released before the wait, which is short
  *   bound    hint; nothing for 30 ms: the hold ends by its bound (GPRIO_HINT_HOLD_US)
  *   repeat   hint twice: one hold
- *   capture  a graph capture in progress: the hint is refused, nothing placed */
+ *   capture  a graph capture in progress: the hint is refused, nothing placed
+ *   twice    hint twice (the second after a launch released the first): "rc2" its result,
+ *            "loads_refused" how often the stand-in refused the kernel */
 #include <dlfcn.h>
 #include <stdio.h>
 #include <string.h>
@@ -37,8 +39,9 @@ int main(int argc, char **argv)
 	unsigned long *holds = (unsigned long *)dlsym(h, "fake_holds");
 	int *behind = (int *)dlsym(h, "fake_launch_behind_hold");
 	int *marked = (int *)dlsym(h, "fake_hold_marked");
+	unsigned long *refused = (unsigned long *)dlsym(h, "fake_module_loads_refused");
 	void *lk = NULL, *sy = NULL, *bc = NULL, *ec = NULL;
-	if (!gpa || !state || !hstream || !holds || !behind || !marked ||
+	if (!gpa || !state || !hstream || !holds || !behind || !marked || !refused ||
 	    gpa("cuLaunchKernel", &lk, 12000, 0, NULL) ||
 	    gpa("cuCtxSynchronize", &sy, 12000, 0, NULL) ||
 	    gpa("cuStreamBeginCapture", &bc, 12000, 0, NULL) ||
@@ -58,6 +61,10 @@ int main(int argc, char **argv)
 		st1 = state();
 		if (strcmp(mode, "repeat") == 0)
 			rc2 = gprio_request_hint(stream);
+		if (strcmp(mode, "twice") == 0) {
+			((launch_fn)lk)(NULL, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL);
+			rc2 = gprio_request_hint(stream);
+		}
 		if (strcmp(mode, "launch") == 0)
 			((launch_fn)lk)(NULL, 1, 1, 1, 1, 1, 1, 0, NULL, NULL, NULL);
 		double t0 = now_ms();
@@ -71,7 +78,9 @@ int main(int argc, char **argv)
 		st2 = state();
 	}
 	printf("{\"rc\": %d, \"rc2\": %d, \"held\": %d, \"after\": %d, \"holds\": %lu, "
-	       "\"on_stream\": %d, \"queued_behind\": %d, \"marked\": %d, \"wait_ms\": %.2f}\n",
-	       rc1, rc2, st1, st2, *holds, hstream() == stream, *behind, *marked, wait_ms);
+	       "\"on_stream\": %d, \"queued_behind\": %d, \"marked\": %d, \"loads_refused\": %lu, "
+	       "\"wait_ms\": %.2f}\n",
+	       rc1, rc2, st1, st2, *holds, hstream() == stream, *behind, *marked, *refused,
+	       wait_ms);
 	return 0;
 }

@@ -41,6 +41,12 @@ out=$(run --online --hint -- "$APP" launch)
 out=$(FAKE_WRITE32_FAIL=1 GPRIO_HINT_HOLD_US=100000 run --online --hint -- "$APP" launch)
 [ "$(echo "$out" | field rc)" = -1 ] && [ "$(echo "$out" | field held)" = 2 ] &&
 	ok "a refused memory operation: hint fails (-1), its hold released at once" || bad "write32 refused: $out"
+# the driver refuses the hold kernel: the hint fails, says so once, and never loads again
+out=$(FAKE_MODULE_REFUSE=1 run --online --hint -- "$APP" twice)
+[ "$(echo "$out" | field rc)" = -1 ] && [ "$(echo "$out" | field rc2)" = -1 ] &&
+	[ "$(echo "$out" | field loads_refused)" = 1 ] && [ "$(echo "$out" | field holds)" = 0 ] &&
+	grep -q "hint: cannot load the hold kernel (CUDA error 200): hints off" "$TMP/err" &&
+	ok "a refused hold kernel: hints fail (-1), said once, not loaded again" || bad "module refused: $out"
 # a host wait never waits for the hold (a 2 s bound: a wait for it would take 2 s)
 out=$(GPRIO_HINT_HOLD_US=2000000 run --online --hint -- "$APP" bound)
 [ "$(echo "$out" | field rc)" = 0 ] && [ "$(echo "$out" | field after)" = 3 ] &&

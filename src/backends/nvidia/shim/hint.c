@@ -63,6 +63,7 @@ static struct {
 	CUresult (*capturing)(CUstream, int *);
 	CUresult (*write32)(CUstream, CUdeviceptr_h, uint32_t, unsigned);
 	struct hold_ctx *last; /* where the last hold went */
+	bool load_failed;      /* the driver refused the hold kernel: hints fail from then on */
 } hs = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static bool resolve(void)
@@ -125,8 +126,13 @@ static struct hold_ctx *hold_for(void *ctx)
 		hs.pop(&popped);
 	}
 	if (rc != 0) {
-		SHIM_LOG("hint: cannot load the hold kernel (CUDA error %d)\n", rc);
-		return NULL; /* a module or page loaded before the error stays: tried once per call */
+		/* what was loaded before the error stays; never tried again (a module per hint) */
+		fprintf(stderr,
+			"gprio-shim: hint: cannot load the hold kernel (CUDA error %d): hints "
+			"off\n",
+			rc);
+		hs.load_failed = true;
+		return NULL;
 	}
 	struct hold_ctx *h = &hs.c[n];
 	h->ctx = ctx;
@@ -195,8 +201,9 @@ int gprio_hint(void *stream)
 		ret = GPRIO_HINT_PLACED; /* one is held already */
 		goto out;
 	}
-	if (!resolve()) {
-		SHIM_LOG("hint: the driver lacks a function the hold needs\n");
+	if (hs.load_failed || !resolve()) {
+		SHIM_LOG("hint: the driver lacks a function the hold needs, or refused its "
+			 "kernel\n");
 		goto out;
 	}
 	void *ctx = NULL;

@@ -52,6 +52,15 @@ int sim_world_init(struct sim_world *w, const struct sim_scenario *sc)
 	w->stop_at = sc->die_at < sc->duration ? sc->die_at : sc->duration;
 	w->controller = true;
 	w->free_slots = sc->profile.slots;
+	/* MPS with an SM share for offline clients: they hold at most that many slots */
+	uint32_t share = sc->profile.mode == SIM_NV_MPS && sc->profile.arch == SIM_ARCH_NV_TSG
+				 ? sc->profile.mps_offline_sm
+				 : 0;
+	w->offline_cap = share && share < 100
+				 ? (uint32_t)((uint64_t)sc->profile.slots * share / 100)
+				 : UINT32_MAX;
+	if (w->offline_cap == 0)
+		w->offline_cap = 1;
 	w->cur = -1;
 	w->gfree = UINT32_MAX;
 	gprio_mech_defaults(&w->mp);
@@ -294,6 +303,30 @@ static void group_free(struct sim_world *w, struct sim_q *q, uint32_t id)
 	w->gfree = id;
 }
 
+/* Slots taken or given back by a queue's blocks (offline ones count against the MPS share). */
+static void slots_take(struct sim_world *w, const struct sim_q *q, uint32_t n)
+{
+	w->free_slots -= n;
+	if (q->klass != GPRIO_CLASS_ONLINE)
+		w->offline_used += n;
+}
+
+static void slots_give(struct sim_world *w, const struct sim_q *q, uint32_t n)
+{
+	w->free_slots += n;
+	if (q->klass != GPRIO_CLASS_ONLINE)
+		w->offline_used -= n;
+}
+
+/* Slots this queue may take now. */
+static uint32_t room(const struct sim_world *w, const struct sim_q *q)
+{
+	if (q->klass == GPRIO_CLASS_ONLINE || w->offline_cap == UINT32_MAX)
+		return w->free_slots;
+	uint32_t left = w->offline_cap > w->offline_used ? w->offline_cap - w->offline_used : 0;
+	return left < w->free_slots ? left : w->free_slots;
+}
+
 static void group_run(struct sim_world *w, struct sim_q *q, uint32_t id, uint32_t blocks,
 		      gprio_ns dur)
 {
@@ -302,7 +335,7 @@ static void group_run(struct sim_world *w, struct sim_q *q, uint32_t id, uint32_
 	g->blocks = blocks;
 	g->end = w->now + dur;
 	g->st = G_RUNNING;
-	w->free_slots -= blocks;
+	slots_take(w, q, blocks);
 	sim_push(w, g->end, EV_GROUP_DONE, id, g->gen);
 }
 
@@ -334,7 +367,7 @@ uint32_t sim_save_groups(struct sim_world *w, struct sim_q *q, gprio_ns at)
 		q->nsaved++;
 		sim_mark(w, q);
 		g->gen++; /* its completion event is now stale */
-		w->free_slots += g->blocks;
+		slots_give(w, q, g->blocks);
 		saved++;
 	}
 	return saved;
@@ -377,7 +410,7 @@ void sim_lose_kernel(struct sim_world *w, struct sim_q *q)
 	while (q->ngroups) {
 		uint32_t id = q->groups[0];
 		if (w->g[id].st == G_RUNNING)
-			w->free_slots += w->g[id].blocks;
+			slots_give(w, q, w->g[id].blocks);
 		group_free(w, q, id);
 	}
 	q->nsaved = 0;
@@ -390,12 +423,13 @@ static uint32_t serve(struct sim_world *w, struct sim_q *q)
 {
 	uint32_t given = 0;
 	/* saved blocks first: they hold the oldest work of the queue */
-	for (uint32_t i = 0; q->nsaved && i < q->ngroups && w->free_slots; i++) {
+	for (uint32_t i = 0; q->nsaved && i < q->ngroups && room(w, q); i++) {
 		uint32_t id = q->groups[i];
 		struct sim_group *g = &w->g[id];
 		if (g->st != G_SAVED)
 			continue;
-		uint32_t n = g->blocks <= w->free_slots ? g->blocks : w->free_slots;
+		uint32_t free = room(w, q);
+		uint32_t n = g->blocks <= free ? g->blocks : free;
 		gprio_ns rem = g->remaining;
 		/* cppcheck-suppress knownConditionTrueFalse ; true whenever free_slots < blocks */
 		if (n < g->blocks) { /* split: the rest stays saved */
@@ -424,8 +458,9 @@ static uint32_t serve(struct sim_world *w, struct sim_q *q)
 		q->block_ns = c->block_ns;
 		proc_exec(w, q, +1);
 	}
-	if (q->rptr != q->done && q->undispatched && w->free_slots) {
-		uint32_t n = q->undispatched <= w->free_slots ? q->undispatched : w->free_slots;
+	if (q->rptr != q->done && q->undispatched && room(w, q)) {
+		uint32_t free = room(w, q);
+		uint32_t n = q->undispatched <= free ? q->undispatched : free;
 		uint32_t id = group_new(w);
 		if (id == UINT32_MAX || !group_attach(w, q, id))
 			return given;
@@ -468,7 +503,7 @@ static void group_done(struct sim_world *w, uint32_t id, uint64_t gen)
 	struct sim_q *q = &w->q[g->q];
 	if (q->freeze_at != GPRIO_NS_NEVER && g->end > q->freeze_at)
 		return; /* being CWSR-saved: the unmap completion converts it */
-	w->free_slots += g->blocks;
+	slots_give(w, q, g->blocks);
 	group_free(w, q, id);
 	if (q->undispatched == 0 && q->ngroups == 0 && q->rptr != q->done)
 		kernel_complete(w, q, false);

@@ -99,6 +99,9 @@ void sim_profile_describe(const struct sim_profile *p, void (*emit)(void *, cons
 		ROW("  mode %s, context switch %.1f us, timeslice %.1f us, held timeslice %.1f us",
 		    p->mode == SIM_NV_MPS ? "mps" : "timeslice", (double)p->ctx_switch / US,
 		    (double)p->timeslice / US, (double)p->held_timeslice / US);
+		if (p->mode == SIM_NV_MPS)
+			ROW("  offline MPS clients hold at most %u %% of the slots",
+			    p->mps_offline_sm ? p->mps_offline_sm : 100);
 	}
 #undef ROW
 }

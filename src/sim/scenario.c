@@ -918,7 +918,8 @@ static int gpu_key(struct sim_scenario *sc, const struct sim_gpu_kv *kv, char *e
 	} ints[] = {{"slots", &pr->slots, 1u << 20},
 		    {"xcc", &pr->xcc, 64},
 		    {"pipes", &pr->pipes, 64},
-		    {"queues_per_pipe", &pr->queues_per_pipe, 1024}};
+		    {"queues_per_pipe", &pr->queues_per_pipe, 1024},
+		    {"mps_offline_sm", &pr->mps_offline_sm, 100}};
 	for (size_t i = 0; i < sizeof(ints) / sizeof(ints[0]); i++)
 		if (strcmp(k, ints[i].name) == 0) {
 			if (parse_u64(v, ints[i].max, &u) || u == 0)

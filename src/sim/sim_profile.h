@@ -41,6 +41,8 @@ struct sim_profile {
 	gprio_ns timeslice;      /* default TSG timeslice */
 	gprio_ns held_timeslice; /* timeslice gprio gives a held (gated) context */
 	gprio_ns gate;           /* launch gating takes effect (in-process flag) */
+	uint32_t mps_offline_sm; /* mode mps: % of the slots offline clients may hold (gpriod
+				  * --mps-offline-sm, CUDA_MPS_ACTIVE_THREAD_PERCENTAGE); 0: 100 */
 };
 
 /* 0 and *p filled, or -ENOENT for an unknown name. */

@@ -139,6 +139,7 @@ struct sim_world {
 	bool controller;  /* a controller is attached */
 	uint64_t events;
 	uint32_t free_slots;
+	uint32_t offline_cap, offline_used; /* MPS SM share: slots offline queues may hold */
 	uint32_t nq, np;
 	struct sim_q *q;
 	uint32_t *order;    /* queue indices in dispatch order: pipe, then priority */

@@ -134,6 +134,7 @@ static void rejects_bad_input(void **s)
 	expect_error("[gpu]\nmode = mps\n" P, "bad.scn:2:", "only for NVIDIA");
 	expect_error("[gpu]\nslots = lots\n" P, "bad.scn:2:", "'lots'");
 	expect_error("[gpu]\nwhatever = 1\n" P, "bad.scn:2:", "'whatever'");
+	expect_error("[gpu]\nmps_offline_sm = 101\n" P, "bad.scn:2:", "1..100, got '101'");
 }
 
 static void trace_files(void **s)

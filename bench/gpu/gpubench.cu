@@ -358,37 +358,27 @@ static int probe(int argc, char **argv)
 		if (prep_us > 0)
 			busy_wait_us(prep_us);
 		double a = now_s(), b = a, c = a;
-		if (split && selfhold) {
+		if (split && (selfhold || (hint_last && hint_rc == GPRIO_HINT_PLACED))) {
+			// a hold before the request: ours (--selfhold, released here) or the shim's
+			// (released by the shim at this launch), timed on the GPU clock
 			spin_flag_ts<<<1, 32, 0, s>>>(cyc, dflag, ++seq, ts_d);
 			rel_wall = wall_ns();
-			*hold_flag = hold_gen;
+			if (selfhold)
+				*hold_flag = hold_gen;
 			b = now_s();
 			while (*hflag != seq) {
 			}
 			double seen = wall_ns();
 			c = now_s();
 			CK(cudaStreamSynchronize(s));
-			// GPU clock -> host wall clock: the probe's start was seen `seen` (one PCIe trip late)
-			double off = seen - (double)ts[2];
-			t_start.push_back(((double)ts[0] + off - hint_wall) / 1e6); // hint -> hold running
-			t_exit.push_back(((double)ts[1] + off - rel_wall) / 1e6);   // release -> hold ended
-			t_gap.push_back(((double)ts[2] - (double)ts[1]) / 1e6);    // hold ended -> probe started
-		} else if (split && hint_last && hint_rc == GPRIO_HINT_PLACED) {
-			// the shim's hold, timed by the shim's own timestamps (gprio_hint_last)
-			spin_flag_ts<<<1, 32, 0, s>>>(cyc, dflag, ++seq, ts_d);
-			rel_wall = wall_ns();
-			b = now_s();
-			while (*hflag != seq) {
-			}
-			double seen = wall_ns();
-			c = now_s();
-			CK(cudaStreamSynchronize(s));
-			unsigned long long ht[2] = {0, 0};
-			if (hint_last(ht) == 0 && ht[0] && ht[1]) {
+			unsigned long long ht[2] = {ts[0], ts[1]};
+			if ((selfhold || hint_last(ht) == 0) && ht[0] && ht[1]) {
+				// GPU clock -> host wall clock: the probe's start was seen `seen` (one
+				// PCIe trip late)
 				double off = seen - (double)ts[2];
-				t_start.push_back(((double)ht[0] + off - hint_wall) / 1e6);
-				t_exit.push_back(((double)ht[1] + off - rel_wall) / 1e6);
-				t_gap.push_back(((double)ts[2] - (double)ht[1]) / 1e6);
+				t_start.push_back(((double)ht[0] + off - hint_wall) / 1e6); // hint -> hold running
+				t_exit.push_back(((double)ht[1] + off - rel_wall) / 1e6);   // release -> hold ended
+				t_gap.push_back(((double)ts[2] - (double)ht[1]) / 1e6);    // hold ended -> probe
 			}
 		} else if (split) {
 			spin_flag<<<1, 32, 0, s>>>(cyc, dflag, ++seq);

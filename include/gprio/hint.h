@@ -21,6 +21,7 @@
 #define GPRIO_HINT_H
 
 #include <dlfcn.h>
+#include <string.h>
 
 #define GPRIO_HINT_PLACED  0  /* the GPU is being switched to this program */
 #define GPRIO_HINT_OFF     1  /* hints are off: no gprio, not online, or started without --hint */
@@ -34,8 +35,12 @@ static inline int gprio_request_hint(void *cuda_stream)
 	static gprio_hint_fn fn;
 	static int looked;
 	if (!__atomic_load_n(&looked, __ATOMIC_ACQUIRE)) {
-		/* RTLD_DEFAULT: the global scope, where gprio run's preloaded shim is */
-		gprio_hint_fn f = (gprio_hint_fn)dlsym((void *)0, "gprio_hint");
+		/* RTLD_DEFAULT: the global scope, where gprio run's preloaded shim is; copied, not
+		 * cast (ISO C has no object-to-function pointer conversion; POSIX guarantees the
+		 * representation) */
+		void *sym = dlsym((void *)0, "gprio_hint");
+		gprio_hint_fn f;
+		memcpy(&f, &sym, sizeof(f));
 		__atomic_store_n(&fn, f, __ATOMIC_RELAXED);
 		__atomic_store_n(&looked, 1, __ATOMIC_RELEASE);
 	}

@@ -86,6 +86,23 @@ else
 	echo "skip - demotion check (needs root and setpriv)"
 fi
 
+# the public header in a user's strict build (C11 and C++17, -Wpedantic -Werror), and its call
+# without gprio: off (1)
+printf '#include <gprio/hint.h>\nint main(void) { return gprio_request_hint((void *)0); }\n' >"$TMP/user.c"
+if "$CC" -std=c11 -Wall -Wextra -Wpedantic -Werror -I"$SRC/include" "$TMP/user.c" -o "$TMP/user" -ldl 2>"$TMP/cc.err"; then
+	env -u LD_PRELOAD "$TMP/user"
+	[ $? = 1 ] && ok "include/gprio/hint.h builds with -std=c11 -Wpedantic -Werror; without gprio it returns off" ||
+		bad "user program: not off"
+else
+	bad "hint.h in a strict C11 build: $(cat "$TMP/cc.err")"
+fi
+if command -v c++ >/dev/null; then
+	c++ -std=c++17 -Wall -Wextra -Wpedantic -Werror -I"$SRC/include" -x c++ "$TMP/user.c" -o "$TMP/userpp" -ldl 2>"$TMP/cxx.err" &&
+		ok "include/gprio/hint.h builds as C++17 with -Wpedantic -Werror" || bad "hint.h in C++: $(cat "$TMP/cxx.err")"
+else
+	echo "skip - no C++ compiler: hint.h not built as C++"
+fi
+
 # the hold kernel's PTX compiles for the GPUs it may meet (the driver JITs the same text)
 PTXAS=$(command -v ptxas || echo /usr/local/cuda/bin/ptxas)
 if [ -x "$PTXAS" ]; then

@@ -43,14 +43,9 @@ static struct {
 	_Atomic bool stop;
 	_Atomic int captures; /* graph captures in progress (cuStreamBeginCapture) */
 	pid_t poller_pid;
-	CUresult (*ctx_current)(void **);
-	CUresult (*stream_ctx)(CUstream, void **);
-	CUresult (*push)(void *), (*pop)(void **);
-	CUresult (*host_alloc)(void **, size_t, unsigned);
-	CUresult (*host_devptr)(CUdeviceptr_t *, void *, unsigned);
+	const struct shim_cu *cu; /* the common entry points (driver.c) */
 	CUresult (*write64)(CUstream, CUdeviceptr_t, uint64_t, unsigned);
 	CUresult (*write64_ptsz)(CUstream, CUdeviceptr_t, uint64_t, unsigned);
-	CUresult (*capturing)(CUstream, int *), (*capturing_ptsz)(CUstream, int *);
 	CUresult (*ctx_device)(int *);
 	CUresult (*dev_attr)(int *, int, int);
 } cc = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -75,32 +70,23 @@ static bool setup(void)
 		return st > 0;
 	pthread_mutex_lock(&cc.lock);
 	if (!atomic_load(&cc.state)) {
-		cc.ctx_current = (CUresult(*)(void **))shim_resolve("cuCtxGetCurrent");
-		cc.stream_ctx = (CUresult(*)(CUstream, void **))shim_resolve("cuStreamGetCtx");
-		cc.push = (CUresult(*)(void *))shim_resolve("cuCtxPushCurrent_v2");
-		cc.pop = (CUresult(*)(void **))shim_resolve("cuCtxPopCurrent_v2");
-		cc.host_alloc =
-			(CUresult(*)(void **, size_t, unsigned))shim_resolve("cuMemHostAlloc");
-		cc.host_devptr = (CUresult(*)(CUdeviceptr_t *, void *, unsigned))shim_resolve(
-			"cuMemHostGetDevicePointer_v2");
+		cc.cu = shim_cu();
 		cc.write64 = (CUresult(*)(CUstream, CUdeviceptr_t, uint64_t, unsigned))shim_resolve(
 			"cuStreamWriteValue64_v2");
 		cc.write64_ptsz =
 			(CUresult(*)(CUstream, CUdeviceptr_t, uint64_t, unsigned))shim_resolve(
 				"cuStreamWriteValue64_v2_ptsz");
-		cc.capturing = (CUresult(*)(CUstream, int *))shim_resolve("cuStreamIsCapturing");
-		cc.capturing_ptsz =
-			(CUresult(*)(CUstream, int *))shim_resolve("cuStreamIsCapturing_ptsz");
 		cc.ctx_device = (CUresult(*)(int *))shim_resolve("cuCtxGetDevice");
 		cc.dev_attr = (CUresult(*)(int *, int, int))shim_resolve("cuDeviceGetAttribute");
 		void *host = NULL;
 		CUresult rc = -1;
-		if (cc.ctx_current && cc.stream_ctx && cc.push && cc.pop && cc.host_alloc &&
-		    cc.host_devptr && cc.write64 && cc.capturing && cc.ctx_device && cc.dev_attr)
-			rc = cc.host_alloc(&host, SHIM_STREAMS * sizeof(uint64_t),
-					   1 /* PORTABLE */ | 2 /* DEVICEMAP */);
+		const struct shim_cu *cu = cc.cu;
+		if (cu->ctx_current && cu->stream_ctx && cu->push && cu->pop && cu->host_alloc &&
+		    cu->host_devptr && cc.write64 && cu->capturing && cc.ctx_device && cc.dev_attr)
+			rc = cu->host_alloc(&host, SHIM_STREAMS * sizeof(uint64_t),
+					    1 /* PORTABLE */ | 2 /* DEVICEMAP */);
 		if (rc == 0)
-			rc = cc.host_devptr(&cc.done_dev, host, 0);
+			rc = cu->host_devptr(&cc.done_dev, host, 0);
 		if (rc == 0) {
 			memset(host, 0, SHIM_STREAMS * sizeof(uint64_t));
 			cc.done = host;
@@ -127,7 +113,7 @@ static uintptr_t key_of(CUstream s, bool ptsz, bool *per_thread, bool *legacy, v
 	*per_thread = s == CU_STREAM_PER_THREAD_H || (ptsz && !s);
 	*legacy = !*per_thread && (!s || s == CU_STREAM_LEGACY_H);
 	*ctx = NULL;
-	if ((*per_thread || *legacy) && cc.ctx_current(ctx) != 0)
+	if ((*per_thread || *legacy) && cc.cu->ctx_current(ctx) != 0)
 		return 0;
 	*tid = *per_thread ? (long)syscall(SYS_gettid) : 0;
 	return *per_thread ? (uintptr_t)*ctx | 2 : *legacy ? (uintptr_t)*ctx | 1 : (uintptr_t)s;
@@ -177,7 +163,7 @@ static struct shim_stream *slot_of(CUstream s, bool ptsz)
 		atomic_store_explicit(&cc.nslots, n + 1, memory_order_release);
 	}
 	if (x && atomic_load(&x->key) != key) {
-		if (!per_thread && !legacy && cc.stream_ctx(s, &ctx) != 0)
+		if (!per_thread && !legacy && cc.cu->stream_ctx(s, &ctx) != 0)
 			ctx = NULL;
 		unsigned i = (unsigned)(x - cc.slot);
 		/* restart its sequence where the GPU's value stands */
@@ -203,7 +189,8 @@ static void mark(struct shim_stream *x, CUstream s, bool ptsz, uint64_t seq, gpr
 {
 	unsigned i = (unsigned)(x - cc.slot);
 	int cap = 0;
-	CUresult rc = (ptsz && cc.capturing_ptsz ? cc.capturing_ptsz : cc.capturing)(s, &cap);
+	CUresult rc =
+		(ptsz && cc.cu->capturing_ptsz ? cc.cu->capturing_ptsz : cc.cu->capturing)(s, &cap);
 	/* cppcheck-suppress knownConditionTrueFalse ; the driver writes it through the pointer */
 	if (rc == 0 && cap) {
 		/* being captured: nothing was submitted since the last marker */
@@ -335,13 +322,13 @@ void shim_wait_end(gprio_ns t0)
 static void learn_gpu(struct shim_stream *x, struct shim_binding *b)
 {
 	x->gpu_known = true;
-	if (!x->ctx || cc.push(x->ctx) != 0)
+	if (!x->ctx || cc.cu->push(x->ctx) != 0)
 		return;
 	int dev = -1, bus = 0, devid = 0, dom = 0;
 	bool ok = cc.ctx_device(&dev) == 0 && cc.dev_attr(&bus, 33, dev) == 0 &&
 		  cc.dev_attr(&devid, 34, dev) == 0 && cc.dev_attr(&dom, 50, dev) == 0;
 	void *popped;
-	cc.pop(&popped);
+	cc.cu->pop(&popped);
 	if (!ok)
 		return;
 	uint32_t pci = (uint32_t)dom << 16 | (uint32_t)(bus & 0xff) << 8 | (uint32_t)(devid & 0xff);
@@ -393,10 +380,10 @@ static bool poll_once(struct shim_binding *b, gprio_ns now)
 		 * stream of another thread) */
 		if (!x->per_thread && !atomic_load(&cc.captures) && atomic_load(&x->marked) < w &&
 		    now - atomic_load(&x->last_ns) >= SHIM_MARK_EVERY && x->ctx &&
-		    cc.push(x->ctx) == 0) {
+		    cc.cu->push(x->ctx) == 0) {
 			mark(x, x->stream, false, w, now);
 			void *popped;
-			cc.pop(&popped);
+			cc.cu->pop(&popped);
 		}
 	}
 	pthread_mutex_unlock(&cc.lock);

@@ -27,7 +27,7 @@
 #include "hold_ptx.h"
 #include "shim.h"
 
-typedef unsigned long long CUdeviceptr_h;
+typedef shim_devptr CUdeviceptr_h;
 
 #define HOLD_CTXS                8
 #define CU_STREAM_LEGACY_H       ((CUstream)0x1)
@@ -51,16 +51,11 @@ static struct {
 	uint32_t gen;
 	gprio_ns placed_ns; /* when the pending hold was placed */
 	bool resolved;
-	CUresult (*ctx_current)(void **);
-	CUresult (*stream_ctx)(CUstream, void **);
-	CUresult (*push)(void *), (*pop)(void **);
+	const struct shim_cu *cu; /* the common entry points (driver.c) */
 	CUresult (*load)(void **, const void *);
 	CUresult (*get_fn)(void **, void *, const char *);
-	CUresult (*host_alloc)(void **, size_t, unsigned);
-	CUresult (*host_devptr)(CUdeviceptr_h *, void *, unsigned);
 	CUresult (*launch)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
 			   unsigned, CUstream, void **, void **);
-	CUresult (*capturing)(CUstream, int *);
 	CUresult (*write32)(CUstream, CUdeviceptr_h, uint32_t, unsigned);
 	struct hold_ctx *last; /* where the last hold went */
 	bool load_failed;      /* the driver refused the hold kernel: hints fail from then on */
@@ -70,25 +65,18 @@ static bool resolve(void)
 {
 	if (hs.resolved)
 		return true;
-	hs.ctx_current = (CUresult(*)(void **))shim_resolve("cuCtxGetCurrent");
-	hs.stream_ctx = (CUresult(*)(CUstream, void **))shim_resolve("cuStreamGetCtx");
-	hs.push = (CUresult(*)(void *))shim_resolve("cuCtxPushCurrent_v2");
-	hs.pop = (CUresult(*)(void **))shim_resolve("cuCtxPopCurrent_v2");
+	const struct shim_cu *cu = hs.cu = shim_cu();
 	hs.load = (CUresult(*)(void **, const void *))shim_resolve("cuModuleLoadData");
 	hs.get_fn = (CUresult(*)(void **, void *, const char *))shim_resolve("cuModuleGetFunction");
-	hs.host_alloc = (CUresult(*)(void **, size_t, unsigned))shim_resolve("cuMemHostAlloc");
-	hs.host_devptr = (CUresult(*)(CUdeviceptr_h *, void *, unsigned))shim_resolve(
-		"cuMemHostGetDevicePointer_v2");
 	/* the driver's own launch: the hold is ours, not the program's (never gated or counted) */
 	hs.launch =
 		(CUresult(*)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
 			     unsigned, CUstream, void **, void **))shim_resolve("cuLaunchKernel");
-	hs.capturing = (CUresult(*)(CUstream, int *))shim_resolve("cuStreamIsCapturing");
 	hs.write32 = (CUresult(*)(CUstream, CUdeviceptr_h, uint32_t, unsigned))shim_resolve(
 		"cuStreamWriteValue32_v2");
-	hs.resolved = hs.ctx_current && hs.stream_ctx && hs.push && hs.pop && hs.load &&
-		      hs.get_fn && hs.host_alloc && hs.host_devptr && hs.launch && hs.capturing &&
-		      hs.write32;
+	hs.resolved = cu->ctx_current && cu->stream_ctx && cu->push && cu->pop && hs.load &&
+		      hs.get_fn && cu->host_alloc && cu->host_devptr && hs.launch &&
+		      cu->capturing && hs.write32;
 	return hs.resolved;
 }
 
@@ -105,9 +93,9 @@ static struct hold_ctx *hold_for(void *ctx)
 	}
 	void *cur = NULL;
 	bool pushed = false;
-	CUresult rc = hs.ctx_current(&cur);
+	CUresult rc = hs.cu->ctx_current(&cur);
 	if (rc == 0 && cur != ctx) {
-		rc = hs.push(ctx);
+		rc = hs.cu->push(ctx);
 		pushed = rc == 0;
 	}
 	void *mod = NULL, *fn = NULL, *host = NULL;
@@ -117,13 +105,13 @@ static struct hold_ctx *hold_for(void *ctx)
 	if (rc == 0)
 		rc = hs.get_fn(&fn, mod, GPRIO_HOLD_ENTRY);
 	if (rc == 0)
-		rc = hs.host_alloc(&host, 64, /* flag; the hold's start and end (hold_ptx.h) */
-				   CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVMAP);
+		rc = hs.cu->host_alloc(&host, 64, /* flag; the hold's start and end (hold_ptx.h) */
+				       CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVMAP);
 	if (rc == 0)
-		rc = hs.host_devptr(&dev, host, 0);
+		rc = hs.cu->host_devptr(&dev, host, 0);
 	if (pushed) {
 		void *popped;
-		hs.pop(&popped);
+		hs.cu->pop(&popped);
 	}
 	if (rc != 0) {
 		/* what was loaded before the error stays; never tried again (a module per hint) */
@@ -208,13 +196,13 @@ int gprio_hint(void *stream)
 	}
 	void *ctx = NULL;
 	bool named = stream && stream != CU_STREAM_LEGACY_H && stream != CU_STREAM_PER_THREAD_H;
-	CUresult rc = named ? hs.stream_ctx(stream, &ctx) : hs.ctx_current(&ctx);
+	CUresult rc = named ? hs.cu->stream_ctx(stream, &ctx) : hs.cu->ctx_current(&ctx);
 	if (rc != 0 || !ctx) {
 		SHIM_LOG("hint: no context for stream %p (CUDA error %d)\n", stream, rc);
 		goto out;
 	}
 	int cap = 0;
-	if (named && (hs.capturing(stream, &cap) != 0 || cap)) {
+	if (named && (hs.cu->capturing(stream, &cap) != 0 || cap)) {
 		ret = GPRIO_HINT_REFUSED;
 		goto out;
 	}

@@ -13,6 +13,7 @@
  *   mps.c        under an MPS server: the offline client's priority
  *   hint.c       the request hint: a hold kernel on the request's stream, released by the
  *                program's next submission or host wait
+ *   driver.c     the driver entry points the shim calls for itself, resolved once
  *   shim.c       the environment and the constructor / destructor
  * Threads: the program's own (launches, ioctls) and our watcher. Pointers to the real driver
  * functions are atomics, filled once and never changed back. */
@@ -118,6 +119,18 @@ extern struct shim g_shim;
 	} while (0)
 
 gprio_ns shim_now(void);
+
+/* driver.c */
+typedef unsigned long long shim_devptr;
+struct shim_cu {
+	CUresult (*ctx_current)(void **);
+	CUresult (*stream_ctx)(CUstream, void **);
+	CUresult (*push)(void *), (*pop)(void **);
+	CUresult (*host_alloc)(void **, size_t, unsigned);
+	CUresult (*host_devptr)(shim_devptr *, void *, unsigned);
+	CUresult (*capturing)(CUstream, int *), (*capturing_ptsz)(CUstream, int *);
+};
+const struct shim_cu *shim_cu(void);
 
 /* intercept.c */
 void *shim_real_dlsym(void *handle, const char *name);

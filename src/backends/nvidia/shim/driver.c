@@ -1,0 +1,27 @@
+/* The driver entry points the shim calls for itself (never the program's calls, which go
+ * through intercept.c's wrappers): resolved once, shared by the completion counters and the
+ * request hint. Any of them may be NULL where the driver lacks it; each user says which it
+ * needs. */
+#include "shim.h"
+
+static struct shim_cu cu;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+
+static void resolve(void)
+{
+	cu.ctx_current = (CUresult(*)(void **))shim_resolve("cuCtxGetCurrent");
+	cu.stream_ctx = (CUresult(*)(CUstream, void **))shim_resolve("cuStreamGetCtx");
+	cu.push = (CUresult(*)(void *))shim_resolve("cuCtxPushCurrent_v2");
+	cu.pop = (CUresult(*)(void **))shim_resolve("cuCtxPopCurrent_v2");
+	cu.host_alloc = (CUresult(*)(void **, size_t, unsigned))shim_resolve("cuMemHostAlloc");
+	cu.host_devptr = (CUresult(*)(shim_devptr *, void *, unsigned))shim_resolve(
+		"cuMemHostGetDevicePointer_v2");
+	cu.capturing = (CUresult(*)(CUstream, int *))shim_resolve("cuStreamIsCapturing");
+	cu.capturing_ptsz = (CUresult(*)(CUstream, int *))shim_resolve("cuStreamIsCapturing_ptsz");
+}
+
+const struct shim_cu *shim_cu(void)
+{
+	pthread_once(&once, resolve);
+	return &cu;
+}

@@ -29,14 +29,12 @@
 
 #include "shim.h"
 
-typedef unsigned long long CUdeviceptr_t;
-
 static struct {
 	pthread_mutex_t lock; /* slot creation and removal, the poller's tail markers */
 	struct shim_stream slot[SHIM_STREAMS];
 	_Atomic unsigned nslots;
 	volatile uint64_t *done; /* host-mapped, one per slot, written by the GPU */
-	CUdeviceptr_t done_dev;
+	shim_devptr done_dev;
 	_Atomic int state; /* 0 not yet, 1 on, -1 broken */
 	pthread_t poller;
 	bool poller_started;
@@ -44,14 +42,11 @@ static struct {
 	_Atomic int captures; /* graph captures in progress (cuStreamBeginCapture) */
 	pid_t poller_pid;
 	const struct shim_cu *cu; /* the common entry points (driver.c) */
-	CUresult (*write64)(CUstream, CUdeviceptr_t, uint64_t, unsigned);
-	CUresult (*write64_ptsz)(CUstream, CUdeviceptr_t, uint64_t, unsigned);
+	CUresult (*write64)(CUstream, shim_devptr, uint64_t, unsigned);
+	CUresult (*write64_ptsz)(CUstream, shim_devptr, uint64_t, unsigned);
 	CUresult (*ctx_device)(int *);
 	CUresult (*dev_attr)(int *, int, int);
 } cc = {.lock = PTHREAD_MUTEX_INITIALIZER};
-
-#define CU_STREAM_LEGACY_H     ((CUstream)0x1)
-#define CU_STREAM_PER_THREAD_H ((CUstream)0x2)
 
 static void broken(const char *why, CUresult rc)
 {
@@ -71,10 +66,10 @@ static bool setup(void)
 	pthread_mutex_lock(&cc.lock);
 	if (!atomic_load(&cc.state)) {
 		cc.cu = shim_cu();
-		cc.write64 = (CUresult(*)(CUstream, CUdeviceptr_t, uint64_t, unsigned))shim_resolve(
+		cc.write64 = (CUresult(*)(CUstream, shim_devptr, uint64_t, unsigned))shim_resolve(
 			"cuStreamWriteValue64_v2");
 		cc.write64_ptsz =
-			(CUresult(*)(CUstream, CUdeviceptr_t, uint64_t, unsigned))shim_resolve(
+			(CUresult(*)(CUstream, shim_devptr, uint64_t, unsigned))shim_resolve(
 				"cuStreamWriteValue64_v2_ptsz");
 		cc.ctx_device = (CUresult(*)(int *))shim_resolve("cuCtxGetDevice");
 		cc.dev_attr = (CUresult(*)(int *, int, int))shim_resolve("cuDeviceGetAttribute");
@@ -84,7 +79,7 @@ static bool setup(void)
 		if (cu->ctx_current && cu->stream_ctx && cu->push && cu->pop && cu->host_alloc &&
 		    cu->host_devptr && cc.write64 && cu->capturing && cc.ctx_device && cc.dev_attr)
 			rc = cu->host_alloc(&host, SHIM_STREAMS * sizeof(uint64_t),
-					    1 /* PORTABLE */ | 2 /* DEVICEMAP */);
+					    SHIM_HOSTALLOC_PORTABLE | SHIM_HOSTALLOC_DEVICEMAP);
 		if (rc == 0)
 			rc = cu->host_devptr(&cc.done_dev, host, 0);
 		if (rc == 0) {
@@ -110,8 +105,8 @@ static uint64_t done_of(unsigned i)
 static uintptr_t key_of(CUstream s, bool ptsz, bool *per_thread, bool *legacy, void **ctx,
 			long *tid)
 {
-	*per_thread = s == CU_STREAM_PER_THREAD_H || (ptsz && !s);
-	*legacy = !*per_thread && (!s || s == CU_STREAM_LEGACY_H);
+	*per_thread = s == SHIM_STREAM_PER_THREAD || (ptsz && !s);
+	*legacy = !*per_thread && (!s || s == SHIM_STREAM_LEGACY);
 	*ctx = NULL;
 	if ((*per_thread || *legacy) && cc.cu->ctx_current(ctx) != 0)
 		return 0;
@@ -173,7 +168,7 @@ static struct shim_stream *slot_of(CUstream s, bool ptsz)
 		atomic_store(&x->since, 0);
 		atomic_store(&x->marked_ns, 0);
 		x->ctx = ctx;
-		x->stream = per_thread ? NULL : legacy ? CU_STREAM_LEGACY_H : s;
+		x->stream = per_thread ? NULL : legacy ? SHIM_STREAM_LEGACY : s;
 		x->per_thread = per_thread;
 		x->tid = tid;
 		x->gpu_known = false;

@@ -27,19 +27,13 @@
 #include "hold_ptx.h"
 #include "shim.h"
 
-typedef shim_devptr CUdeviceptr_h;
-
-#define HOLD_CTXS                8
-#define CU_STREAM_LEGACY_H       ((CUstream)0x1)
-#define CU_STREAM_PER_THREAD_H   ((CUstream)0x2)
-#define CU_MEMHOSTALLOC_PORTABLE 1u
-#define CU_MEMHOSTALLOC_DEVMAP   2u
+#define HOLD_CTXS 8
 
 struct hold_ctx {
 	void *ctx;
 	void *fn;                /* the hold kernel in this context */
 	volatile uint32_t *flag; /* host-mapped: the released generation */
-	CUdeviceptr_h flag_dev;
+	shim_devptr flag_dev;
 };
 
 _Atomic uint32_t shim_hint_pending; /* generation of the hold not yet released (0: none) */
@@ -56,7 +50,7 @@ static struct {
 	CUresult (*get_fn)(void **, void *, const char *);
 	CUresult (*launch)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
 			   unsigned, CUstream, void **, void **);
-	CUresult (*write32)(CUstream, CUdeviceptr_h, uint32_t, unsigned);
+	CUresult (*write32)(CUstream, shim_devptr, uint32_t, unsigned);
 	struct hold_ctx *last; /* where the last hold went */
 	bool load_failed;      /* the driver refused the hold kernel: hints fail from then on */
 } hs = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -72,7 +66,7 @@ static bool resolve(void)
 	hs.launch =
 		(CUresult(*)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
 			     unsigned, CUstream, void **, void **))shim_resolve("cuLaunchKernel");
-	hs.write32 = (CUresult(*)(CUstream, CUdeviceptr_h, uint32_t, unsigned))shim_resolve(
+	hs.write32 = (CUresult(*)(CUstream, shim_devptr, uint32_t, unsigned))shim_resolve(
 		"cuStreamWriteValue32_v2");
 	hs.resolved = cu->ctx_current && cu->stream_ctx && cu->push && cu->pop && hs.load &&
 		      hs.get_fn && cu->host_alloc && cu->host_devptr && hs.launch &&
@@ -99,14 +93,14 @@ static struct hold_ctx *hold_for(void *ctx)
 		pushed = rc == 0;
 	}
 	void *mod = NULL, *fn = NULL, *host = NULL;
-	CUdeviceptr_h dev = 0;
+	shim_devptr dev = 0;
 	if (rc == 0)
 		rc = hs.load(&mod, gprio_hold_ptx);
 	if (rc == 0)
 		rc = hs.get_fn(&fn, mod, GPRIO_HOLD_ENTRY);
 	if (rc == 0)
 		rc = hs.cu->host_alloc(&host, 64, /* flag; the hold's start and end (hold_ptx.h) */
-				       CU_MEMHOSTALLOC_PORTABLE | CU_MEMHOSTALLOC_DEVMAP);
+				       SHIM_HOSTALLOC_PORTABLE | SHIM_HOSTALLOC_DEVICEMAP);
 	if (rc == 0)
 		rc = hs.cu->host_devptr(&dev, host, 0);
 	if (pushed) {
@@ -195,7 +189,7 @@ int gprio_hint(void *stream)
 		goto out;
 	}
 	void *ctx = NULL;
-	bool named = stream && stream != CU_STREAM_LEGACY_H && stream != CU_STREAM_PER_THREAD_H;
+	bool named = stream && stream != SHIM_STREAM_LEGACY && stream != SHIM_STREAM_PER_THREAD;
 	CUresult rc = named ? hs.cu->stream_ctx(stream, &ctx) : hs.cu->ctx_current(&ctx);
 	if (rc != 0 || !ctx) {
 		SHIM_LOG("hint: no context for stream %p (CUDA error %d)\n", stream, rc);

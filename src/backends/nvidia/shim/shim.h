@@ -121,7 +121,12 @@ extern struct shim g_shim;
 gprio_ns shim_now(void);
 
 /* driver.c */
-typedef unsigned long long shim_devptr;
+typedef unsigned long long shim_devptr; /* CUdeviceptr */
+/* the driver's special stream handles and cuMemHostAlloc flags (cuda.h) */
+#define SHIM_STREAM_LEGACY       ((CUstream)0x1)
+#define SHIM_STREAM_PER_THREAD   ((CUstream)0x2)
+#define SHIM_HOSTALLOC_PORTABLE  1u
+#define SHIM_HOSTALLOC_DEVICEMAP 2u
 struct shim_cu {
 	CUresult (*ctx_current)(void **);
 	CUresult (*stream_ctx)(CUstream, void **);

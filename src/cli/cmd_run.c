@@ -217,10 +217,11 @@ int gprio_cmd_run(int argc, char **argv)
 		setenv("CUDA_MPS_PIPE_DIRECTORY", mps, 1);
 		/* and an offline client gets its share of SMs (gpriod --mps-offline-sm), so online
 		 * clients always find SMs free instead of waiting for offline blocks to end */
-		char pct[8];
-		snprintf(pct, sizeof(pct), "%u", sm);
-		if (sm && strcmp(klass, "offline") == 0)
+		if (sm && strcmp(klass, "offline") == 0) {
+			char pct[8];
+			snprintf(pct, sizeof(pct), "%u", sm);
 			setenv("CUDA_MPS_ACTIVE_THREAD_PERCENTAGE", pct, 0);
+		}
 	}
 	execvp(argv[i], argv + i);
 	fprintf(stderr, "gprio run: %s: %s\n", argv[i], strerror(errno));

@@ -8,6 +8,8 @@
 #                                            each probe, and the request hint at its start)
 #   DUR=20 (seconds of online requests per run), SETUPS="online_alone offline_alone together
 #   tsg mps gprio" (default: all six, gprio second so that a run cut short still compares it;
+#   gprio_nolinger = plain gpriod with --linger-us 0, tsg_linger = static TSG with --linger-us
+#   500, neither in the default;
 #   SETUPS_<cell> overrides it for one cell; gprio_mps = gpriod --mps on, not in the default;
 #   gprio_mpsN = the same with --mps-offline-sm N; gprio_hint = plain gpriod, the online program
 #   started with gprio run --online --hint: the default for hintL cells is online_alone gprio
@@ -15,6 +17,8 @@
 # Online (torch_bench.py): graph = ResNet-50 bs16 CUDA graph at 40/s (GPU-bound); eager =
 # ResNet-50 bs1 eager at 20/s (launch-bound); decode = 12-layer transformer, 16 tokens per
 # request, bs1, 2/s (CPU-bound: a request takes about 160 ms alone on the H200 machine's CPU;
+# gdecode = the same transformer with each token step a CUDA graph, 16 steps read back one by
+# one, 20/s (GPU-bound steps, short CPU gaps: what lingering is for);
 # at 4/s the alone run already queued, p99 445-2142 ms between calls; its runs last 3 x DUR); side = the graph service with a side stream
 # that never drains. 2-GPU cells (the online service on GPU 0): ddp = the offline job data-parallel
 # over both GPUs (torchrun, NCCL: one group under gprio run); other = the offline job on GPU 1
@@ -22,7 +26,7 @@
 # all on GPU 0 (the second pair's results in *.online2.json / *.offline2.json).
 # Offline: PyTorch transformer training (8 layers, d=1024, bf16), counted over the online window.
 # Setups: online alone, offline alone, together (nothing), static TSG (gpriod --mechanism fixed
-# --gating off --online-timeslice 1s --offline-timeslice 1us), MPS with the offline client at
+# --gating off --online-timeslice 1s --offline-timeslice 1us --linger-us 0), MPS with the offline client at
 # priority 1, and gprio = plain `gpriod` with its defaults (no flag but --shm). In the gprio
 # setup gprio status --json is saved mid-window and gpriod's log is kept.
 # Then bench/gpu/summarize.py OUTDIR RESULTS.json gives the table, JSON and plot.
@@ -51,8 +55,13 @@ setup_begin() {
 	mps) mps_start # (an MPS server started with CUDA_VISIBLE_DEVICES=N shows its clients device 0)
 	     local v=${CUDA_VISIBLE_DEVICES:+CUDA_VISIBLE_DEVICES=0}
 	     ON=(env $v CUDA_MPS_CLIENT_PRIORITY=0); OFF=(env $v CUDA_MPS_CLIENT_PRIORITY=1) ;;
-	tsg) daemon_start --mechanism fixed --gating off --online-timeslice 1s --offline-timeslice 1us
+	tsg) daemon_start --mechanism fixed --gating off --online-timeslice 1s --offline-timeslice 1us --linger-us 0
 	     ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --) ;;
+	tsg_linger) # static TSG with lingering (gpriod --linger-us 500): the hold apart from the law
+	     daemon_start --mechanism fixed --gating off --online-timeslice 1s --offline-timeslice 1us --linger-us 500
+	     ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --)
+	     (sleep $((START + 8 + DUR / 2)); "$B/gprio" status --json >"$OUT/$CELL.$1.status.json" 2>&1) &
+	     snap_pid=$! ;;
 	gprio_mps | gprio_mps[0-9]*) # gpriod --mps on: gpriod runs the MPS control daemon, in its
 		# segment's directory (gprio_mpsN: offline clients at N % of the SMs)
 		SHM_SAVED=$GPRIO_SHM
@@ -65,6 +74,10 @@ setup_begin() {
 		ON=("$B/gprio" run --online -- env $w); OFF=("$B/gprio" run --offline -- env $w)
 		(sleep $((START + 8 + DUR / 2)); "$B/gprio" status --json >"$OUT/$CELL.$1.status.json" 2>&1) &
 		snap_pid=$! ;;
+	gprio_nolinger) daemon_start --linger-us 0 # plain gpriod without lingering
+	       ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --)
+	       (sleep $((START + 8 + DUR / 2)); "$B/gprio" status --json >"$OUT/$CELL.$1.status.json" 2>&1) &
+	       snap_pid=$! ;;
 	gprio | gprio_hint) daemon_start # plain gpriod: what a user gets
 	       ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --)
 	       [ "$1" = gprio_hint ] && ON=("$B/gprio" run --online --hint --)
@@ -77,7 +90,8 @@ setup_end() {
 	case $1 in
 	mps) mps_stop ;;
 	tsg) daemon_stop ;;
-	gprio | gprio_hint) wait "$snap_pid" 2>/dev/null; daemon_stop ;;
+	tsg_linger) wait "$snap_pid" 2>/dev/null; daemon_stop ;;
+	gprio | gprio_hint | gprio_nolinger) wait "$snap_pid" 2>/dev/null; daemon_stop ;;
 	gprio_mps | gprio_mps[0-9]*) wait "$snap_pid" 2>/dev/null; daemon_stop; GPRIO_SHM=$SHM_SAVED ;;
 	esac
 }
@@ -90,6 +104,7 @@ for c in $CELLS; do
 	graph) on="python3 $T online-graph --rate 40" ;;
 	eager) on="python3 $T online-eager --rate 20" ;;
 	decode) on="python3 $T online-decode --rate 2" ;;
+	gdecode) on="python3 $T online-gdecode --rate 20" ;;
 	side) on="python3 $T online-side --rate 40" ;;
 	ddp | other | two) on="env CUDA_VISIBLE_DEVICES=0 python3 $T online-graph --rate 40" ;;
 	probe*) # preemption latency: a 10 us kernel every 3-8 ms (launch -> start seen -> done,

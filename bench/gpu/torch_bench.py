@@ -9,6 +9,11 @@
       12-layer transformer (d=768, the encoder's fused inference path), batch 1, 16 token
       steps per request, each step reading its token back (CPU-bound: Python launches many
       tiny kernels, the GPU keeps up).
+  torch_bench.py online-gdecode [--rate 20] ...
+      The same transformer, each token step replayed as a CUDA graph (as serving engines do):
+      16 steps per request, each read back with .item() (a stream synchronisation) before the
+      host writes the token and replays the next step: GPU-bound steps separated by short
+      CPU gaps.
   torch_bench.py online-side   [--rate 40] ...
       online-graph's service plus a side stream kept busy the whole time by a 1-block spinning
       kernel relaunched from a second thread (a prefetch or collective stream).
@@ -120,6 +125,47 @@ def decode(args):
     serve(step, args.rate, args.seconds, args.warmup, args.dump, "torch-decode")
 
 
+def gdecode(args):
+    torch.manual_seed(0)
+    d, layers, vocab, prompt_len, steps = 768, 12, 8192, 32, 16
+    emb = torch.nn.Embedding(vocab, d).cuda().half()
+    layer = torch.nn.TransformerEncoderLayer(d, 12, 4 * d, dropout=0.0, batch_first=True)
+    body = torch.nn.TransformerEncoder(layer, layers).cuda().half().eval()
+    head = torch.nn.Linear(d, vocab).cuda().half()
+    prompt = torch.randint(0, vocab, (1, prompt_len), device="cuda")
+    buf = torch.zeros(1, prompt_len + steps, dtype=torch.long, device="cuda")  # static shapes
+    pos = torch.zeros(1, dtype=torch.long, device="cuda")  # the position read, set per step
+    out = torch.zeros(1, dtype=torch.long, device="cuda")
+
+    def fwd():
+        h = body(emb(buf))
+        out.copy_(head(h.index_select(1, pos)[:, 0]).argmax(-1))
+    with torch.inference_mode():
+        buf[0, :prompt_len] = prompt[0]
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            for _ in range(3):
+                fwd()
+        torch.cuda.current_stream().wait_stream(s)
+        g = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(g):
+            fwd()
+
+    def step():
+        with torch.inference_mode():
+            buf[0, :prompt_len] = prompt[0]
+            for i in range(steps):
+                pos.fill_(prompt_len - 1 + i)
+                g.replay()
+                tok = int(out.item())  # each token read back: a stream synchronisation
+                buf[0, prompt_len + i] = tok
+    for _ in range(3):
+        step()
+    torch.cuda.synchronize()
+    serve(step, args.rate, args.seconds, args.warmup, args.dump, "torch-gdecode")
+
+
 def side(args):
     import threading
     s = torch.cuda.Stream()
@@ -223,7 +269,7 @@ def priority_stream():
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("mode", choices=["online-graph", "online-eager", "online-decode", "online-side",
+    ap.add_argument("mode", choices=["online-graph", "online-eager", "online-decode", "online-gdecode", "online-side",
                                      "offline", "offline-ddp"])
     ap.add_argument("--rate", type=float, default=40)
     ap.add_argument("--seconds", type=float, default=20)
@@ -244,6 +290,8 @@ def run(a):
         offline(a, ddp=True)
     elif a.mode == "online-decode":
         decode(a)
+    elif a.mode == "online-gdecode":
+        gdecode(a)
     elif a.mode == "online-side":
         side(a)
     else:

@@ -81,10 +81,10 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 		printf("null, \"mps_offline_sm_pct\": null");
 	printf(", \"policy\": \"%s\", \"mechanism\": \"%s\", \"gating\": %s, "
 	       "\"hysteresis_us\": %.3f, \"online_timeslice_us\": %s, \"offline_timeslice_us\": "
-	       "%s, \"inflight_bound\": %u}, \"gpus\": [",
+	       "%s, \"inflight_bound\": %u, \"linger_us\": %u}, \"gpus\": [",
 	       gprio_policy_name(gprio_policy_at(atomic_load(&s->policy))),
 	       fixed ? "fixed" : "auto", gating, (double)atomic_load(&s->hysteresis_ns) / 1e3,
-	       on_ts, off_ts, atomic_load(&s->inflight_bound));
+	       on_ts, off_ts, atomic_load(&s->inflight_bound), atomic_load(&s->linger_us));
 	int ng = 0;
 	for (int g = 0; g < GPRIO_SHM_GPUS && atomic_load(&s->mech_auto); g++) {
 		const struct gprio_shm_gpu *r = &s->gpus[g];
@@ -161,7 +161,8 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 		       "\"markers\": %llu, \"starts\": %llu, \"sampled\": %llu, "
 		       "\"sampled_starts\": %llu, \"streams\": %u, \"streams_pending\": "
 		       "%u, "
-		       "\"streams_stuck\": %u, \"host_waits\": %llu, \"host_wait_ms\": %.3f}",
+		       "\"streams_stuck\": %u, \"host_waits\": %llu, \"host_wait_ms\": %.3f, "
+		       "\"lingers\": %llu, \"linger_ms\": %.3f, \"lingers_expired\": %llu}",
 		       (unsigned long long)atomic_load(&c->launches),
 		       (unsigned long long)atomic_load(&c->gated_launches),
 		       (double)atomic_load(&c->gate_wait_ns) / 1e6, atomic_load(&c->waiting),
@@ -173,7 +174,10 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 		       (unsigned long long)atomic_load(&c->sampled_starts),
 		       atomic_load(&c->streams), atomic_load(&c->pending), atomic_load(&c->stuck),
 		       (unsigned long long)atomic_load(&c->waits),
-		       (double)atomic_load(&c->wait_ns) / 1e6);
+		       (double)atomic_load(&c->wait_ns) / 1e6,
+		       (unsigned long long)atomic_load(&c->lingers),
+		       (double)atomic_load(&c->linger_ns) / 1e6,
+		       (unsigned long long)atomic_load(&c->linger_expired));
 	}
 	printf("]}\n");
 }

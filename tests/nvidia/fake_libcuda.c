@@ -19,6 +19,9 @@ static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
 static double fake_busy_until;
 static double fake_now(void);
 static double kernel_s = -1;
+static pthread_t mark_thread; /* the stand-in GPU: markers land, holds end */
+static int mark_started;
+static void *mark_loop(void *u);
 
 EXPORT void fake_set_kernel_us(double us);
 void fake_set_kernel_us(double us)
@@ -49,36 +52,67 @@ static double fake_idle_at(void)
 	return t;
 }
 
-/* Modules: the only kernel a program of ours loads is the shim's hold (request hints): a
- * module whose image declares ".entry gprio_hold" gives that function; launched, it runs until
- * the host writes a generation >= its own into its flag or its bound passes (the PTX's rule). */
+/* Modules: the only kernel a program of ours loads is the shim's hold (hold.c): a module whose
+ * image declares ".entry gprio_hold" gives that function; launched, it starts after the work
+ * queued before it and runs until the host writes a generation >= its own into its flag or its
+ * bound passes (the PTX's rule), then writes its start and end times (ns, this clock) into its
+ * slot: the stand-in GPU thread (mark_loop) ends it within 50 us of either. */
 static char fake_hold_fn;
 EXPORT unsigned long fake_holds;    /* hold kernels launched */
 EXPORT int fake_launch_behind_hold; /* a launch found a hold running (queued behind it) */
 EXPORT unsigned long fake_module_loads_refused; /* cuModuleLoadData refused */
-static struct {
+#define FAKE_HOLDS 64
+static struct fake_hold {
 	volatile uint32_t *flag;
+	volatile uint64_t *times;
 	uint32_t gen;
-	double deadline;
+	double start, deadline;
 	void *stream;
-} hold;
+	int ended;
+} holds[FAKE_HOLDS];
+static unsigned nholds; /* under fake_lock; the last one is holds[(nholds - 1) % FAKE_HOLDS] */
 
-/* 0 no hold yet, 1 running, 2 released by its flag, 3 ended by its bound */
+/* 0 running, 2 released by its flag, 3 ended by its bound (lock held) */
+static int hold_state(const struct fake_hold *h, double now)
+{
+	return (int32_t)(*h->flag - h->gen) >= 0 ? 2 : now >= h->deadline ? 3 : 0;
+}
+
+/* the last hold: 0 none yet, 1 running, 2 released by its flag, 3 ended by its bound */
 EXPORT int fake_hold_state(void);
 int fake_hold_state(void)
 {
 	pthread_mutex_lock(&fake_lock);
-	int st = !hold.flag                              ? 0
-		 : (int32_t)(*hold.flag - hold.gen) >= 0 ? 2
-		 : fake_now() >= hold.deadline           ? 3
-							 : 1;
+	int st = 0;
+	if (nholds) {
+		st = hold_state(&holds[(nholds - 1) % FAKE_HOLDS], fake_now());
+		st += st == 0;
+	}
 	pthread_mutex_unlock(&fake_lock);
 	return st;
 }
 EXPORT void *fake_hold_stream(void);
 void *fake_hold_stream(void)
 {
-	return hold.stream;
+	pthread_mutex_lock(&fake_lock);
+	void *s = nholds ? holds[(nholds - 1) % FAKE_HOLDS].stream : NULL;
+	pthread_mutex_unlock(&fake_lock);
+	return s;
+}
+
+/* the stand-in GPU ends holds (lock held) */
+static void holds_end(double now)
+{
+	for (unsigned i = nholds > FAKE_HOLDS ? nholds - FAKE_HOLDS : 0; i < nholds; i++) {
+		struct fake_hold *h = &holds[i % FAKE_HOLDS];
+		int st = h->ended ? 0 : hold_state(h, now);
+		if (!st || now < h->start)
+			continue;
+		double end = st == 3 ? h->deadline : now;
+		h->times[0] = (uint64_t)(h->start * 1e9);
+		__atomic_store_n(&h->times[1], (uint64_t)(end * 1e9), __ATOMIC_RELEASE);
+		h->ended = 1;
+	}
 }
 
 /* a stream memory operation queued behind the hold, on its stream, into its page */
@@ -92,7 +126,8 @@ CUresult cuStreamWriteValue32_v2(const void *s, unsigned long long addr, uint32_
 	if (fail && *fail == '1')
 		return 1; /* CUDA_ERROR_INVALID_VALUE */
 	pthread_mutex_lock(&fake_lock);
-	if (hold.flag && s == hold.stream && addr == (uintptr_t)hold.flag + 24 && v == hold.gen)
+	const struct fake_hold *h = nholds ? &holds[(nholds - 1) % FAKE_HOLDS] : NULL;
+	if (h && s == h->stream && addr == (uintptr_t)h->flag + 24 && v == h->gen)
 		fake_hold_marked = 1;
 	pthread_mutex_unlock(&fake_lock);
 	*(volatile uint32_t *)(uintptr_t)addr = v;
@@ -126,13 +161,21 @@ CUresult cuLaunchKernel(const void *f, unsigned a, unsigned b, unsigned c, unsig
 {
 	(void)a, (void)b, (void)c, (void)d, (void)e, (void)g, (void)s, (void)x;
 	if (f == &fake_hold_fn) {
-		if (!p || !p[0] || !p[1] || !p[2])
+		if (!p || !p[0] || !p[1] || !p[2] || !p[3])
 			return 1; /* CUDA_ERROR_INVALID_VALUE */
 		pthread_mutex_lock(&fake_lock);
-		hold.flag = (volatile uint32_t *)(uintptr_t) * (unsigned long long *)p[0];
-		hold.gen = *(uint32_t *)p[1];
-		hold.deadline = fake_now() + (double)*(uint64_t *)p[2] / 1e9;
-		hold.stream = st;
+		struct fake_hold *h = &holds[nholds++ % FAKE_HOLDS];
+		/* its bound runs from its start, after the work queued before it (%globaltimer) */
+		double now = fake_now();
+		h->start = fake_busy_until > now ? fake_busy_until : now;
+		h->deadline = h->start + (double)*(uint64_t *)p[2] / 1e9;
+		h->flag = (volatile uint32_t *)(uintptr_t) * (unsigned long long *)p[0];
+		h->times = (volatile uint64_t *)(uintptr_t) * (unsigned long long *)p[3];
+		h->gen = *(uint32_t *)p[1];
+		h->stream = st;
+		h->ended = 0;
+		if (!mark_started)
+			mark_started = pthread_create(&mark_thread, NULL, mark_loop, NULL) == 0;
 		pthread_mutex_unlock(&fake_lock);
 		__atomic_fetch_add(&fake_holds, 1, __ATOMIC_RELAXED);
 		return 0;
@@ -190,19 +233,47 @@ static double fake_now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+EXPORT unsigned fake_event_flags; /* the flags of the last event created */
 EXPORT CUresult cuEventCreate(void **ev, unsigned flags);
 CUresult cuEventCreate(void **ev, unsigned flags)
 {
-	(void)flags;
+	__atomic_store_n(&fake_event_flags, flags, __ATOMIC_RELAXED);
 	*ev = calloc(1, sizeof(double));
 	return *ev ? 0 : 2;
 }
 
+/* FAKE_EVENT_RECORD_FAIL=1: every record refused */
 EXPORT CUresult cuEventRecord(void *ev, void *stream);
 CUresult cuEventRecord(void *ev, void *stream)
 {
 	(void)stream;
+	const char *fail = getenv("FAKE_EVENT_RECORD_FAIL");
+	if (fail && *fail == '1')
+		return 400; /* CUDA_ERROR_INVALID_HANDLE */
 	*(double *)ev = fake_idle_at();
+	return 0;
+}
+
+/* waits for the work recorded before the event, not for a hold queued after it */
+EXPORT unsigned long fake_event_syncs;
+EXPORT CUresult cuEventSynchronize(void *ev);
+CUresult cuEventSynchronize(void *ev)
+{
+	__atomic_fetch_add(&fake_event_syncs, 1, __ATOMIC_RELAXED);
+	double t = *(double *)ev - fake_now();
+	if (t > 0) {
+		struct timespec ts = {(time_t)t, (long)((t - (double)(time_t)t) * 1e9)};
+		nanosleep(&ts, NULL);
+	}
+	return 0;
+}
+
+/* the context's flags: FAKE_CTX_FLAGS (4: CU_CTX_SCHED_BLOCKING_SYNC) */
+EXPORT CUresult cuCtxGetFlags(unsigned *f);
+CUresult cuCtxGetFlags(unsigned *f)
+{
+	const char *e = getenv("FAKE_CTX_FLAGS");
+	*f = e && *e ? (unsigned)strtoul(e, NULL, 0) : 0;
 	return 0;
 }
 
@@ -219,9 +290,7 @@ static struct {
 	uint64_t *addr, value;
 } marks[FAKE_MARKS];
 static unsigned mark_head, mark_tail; /* under fake_lock */
-static pthread_t mark_thread;
-static int mark_started;
-EXPORT unsigned long fake_markers; /* markers enqueued */
+EXPORT unsigned long fake_markers;    /* markers enqueued */
 
 static void *mark_loop(void *u)
 {
@@ -229,6 +298,7 @@ static void *mark_loop(void *u)
 	for (;;) {
 		pthread_mutex_lock(&fake_lock);
 		double now = fake_now();
+		holds_end(now);
 		while (mark_head != mark_tail && marks[mark_head % FAKE_MARKS].due <= now) {
 			__atomic_store_n(marks[mark_head % FAKE_MARKS].addr,
 					 marks[mark_head % FAKE_MARKS].value, __ATOMIC_RELEASE);
@@ -280,6 +350,18 @@ static void wait_idle(void)
 		struct timespec ts = {(time_t)t, (long)((t - (double)(time_t)t) * 1e9)};
 		nanosleep(&ts, NULL);
 	}
+}
+
+/* a copy into pageable host memory: returns once the work ahead of it, a running hold
+ * included, has run (as the driver's does) */
+EXPORT unsigned long fake_copies;
+EXPORT CUresult cuMemcpyDtoHAsync_v2(void *d, unsigned long long s, size_t n, void *st);
+CUresult cuMemcpyDtoHAsync_v2(void *d, unsigned long long s, size_t n, void *st)
+{
+	(void)d, (void)s, (void)n, (void)st;
+	wait_idle();
+	__atomic_fetch_add(&fake_copies, 1, __ATOMIC_RELAXED);
+	return 0;
 }
 
 EXPORT CUresult cuStreamSynchronize(void *s);
@@ -404,6 +486,8 @@ CUresult cuGetProcAddress_v2(const char *sym, void **pfn, int ver, unsigned long
 		*pfn = (void *)cuCtxSynchronize;
 	else if (strcmp(sym, "cuStreamSynchronize") == 0)
 		*pfn = (void *)cuStreamSynchronize;
+	else if (strcmp(sym, "cuMemcpyDtoHAsync") == 0)
+		*pfn = (void *)cuMemcpyDtoHAsync_v2;
 	else if (strcmp(sym, "cuGetProcAddress") == 0)
 		*pfn = (void *)cuGetProcAddress_v2;
 	else {

@@ -45,7 +45,7 @@ out=$(FAKE_WRITE32_FAIL=1 GPRIO_HINT_HOLD_US=100000 run --online --hint -- "$APP
 out=$(FAKE_MODULE_REFUSE=1 run --online --hint -- "$APP" twice)
 [ "$(echo "$out" | field rc)" = -1 ] && [ "$(echo "$out" | field rc2)" = -1 ] &&
 	[ "$(echo "$out" | field loads_refused)" = 1 ] && [ "$(echo "$out" | field holds)" = 0 ] &&
-	grep -q "hint: cannot load the hold kernel (CUDA error 200): hints off" "$TMP/err" &&
+	grep -q "hold: cannot load the hold kernel (CUDA error 200): hints and lingering off" "$TMP/err" &&
 	ok "a refused hold kernel: hints fail (-1), said once, not loaded again" || bad "module refused: $out"
 # a host wait never waits for the hold (a 2 s bound: a wait for it would take 2 s)
 out=$(GPRIO_HINT_HOLD_US=2000000 run --online --hint -- "$APP" bound)

@@ -37,6 +37,7 @@ void gprio_nv_cfg_defaults(struct gprio_nv_cfg *c)
 	 * kernels p99 1.03 ms at 100 %, 0.066 ms at 90 %; the side-stream service 1.40x -> 1.07x
 	 * alone with offline training at 26.8 it/s in both */
 	c->mps_offline_sm = 90;
+	c->linger_us = GPRIO_NV_LINGER_US_DEFAULT;
 	c->log = NULL;
 }
 
@@ -261,6 +262,7 @@ int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gp
 	atomic_store(&s->inflight_bound, cfg->inflight_bound);
 	atomic_store(&s->mech_auto, cfg->mech_auto ? 1u : 0u);
 	atomic_store(&s->group_hold_ns, cfg->group_hold);
+	atomic_store(&s->linger_us, cfg->linger_us);
 	atomic_store(&s->policy, cfg->policy);
 	if (nv->mps_dir[0]) {
 		snprintf(s->mps_pipe, sizeof(s->mps_pipe), "%s/pipe", nv->mps_dir);
@@ -417,6 +419,9 @@ static void copy_stats(struct gprio_shm_stats *to, const struct gprio_shm_stats 
 	atomic_store(&to->streams, atomic_load(&from->streams));
 	atomic_store(&to->pending, atomic_load(&from->pending));
 	atomic_store(&to->stuck, atomic_load(&from->stuck));
+	atomic_store(&to->lingers, atomic_load(&from->lingers));
+	atomic_store(&to->linger_ns, atomic_load(&from->linger_ns));
+	atomic_store(&to->linger_expired, atomic_load(&from->linger_expired));
 	uint32_t n = atomic_load(&from->ngpus);
 	for (uint32_t k = 0; k < GPRIO_SHM_PROC_GPUS; k++)
 		atomic_store(&to->gpus[k], k < n ? atomic_load(&from->gpus[k]) : 0);

@@ -43,10 +43,18 @@ struct gprio_nv_cfg {
 	gprio_ns group_hold;           /* longest hold of a group member at once (0: none) */
 	bool mps;                      /* run an MPS control daemon (pipes in PATH's dir/mps) */
 	uint32_t mps_offline_sm;       /* under it, offline clients' share of SMs in % (100: all) */
-	FILE *log;                     /* registrations and refusals; may be NULL */
+	uint32_t linger_us; /* an online stream's sync leaves a hold this long (0: off) */
+	FILE *log;          /* registrations and refusals; may be NULL */
 };
 
 #define GPRIO_NV_REJECTED 16
+/* gpriod --linger-us default: off. Measured on an H200 (bench/results/nvidia-h200x2-2026-11-28,
+ * parts 17-21, cell gdecode): with a fixed long online timeslice, 500 us helped on both axes
+ * (p50 15.4 vs 19.6 ms, offline 25.3 vs 24.6 it/s); under the per-GPU law it made the same
+ * service far worse (offline 0.3 it/s, the GPU flapping between tsg and tsg-guarded) */
+#define GPRIO_NV_LINGER_US_DEFAULT 0
+#define GPRIO_NV_STR_(x)           #x
+#define GPRIO_NV_STR(x)            GPRIO_NV_STR_(x)
 
 struct gprio_nv {
 	struct gprio_nv_cfg cfg;

@@ -92,6 +92,10 @@ static int nv_option(const char *flag, const char *val)
 		return gprio_parse_number(val, 1, 100, &v) && v == (int)v
 			       ? (c->mps_offline_sm = (uint32_t)v, 0)
 			       : -EINVAL;
+	if (strcmp(flag, "--linger-us") == 0)
+		return gprio_parse_number(val, 0, 10000, &v) && v == (int)v
+			       ? (c->linger_us = (uint32_t)v, 0)
+			       : -EINVAL;
 	if (strcmp(flag, "--max-per-user") == 0)
 		return gprio_parse_number(val, 1, 256, &v) && v == (int)v
 			       ? (c->max_per_user = (uint32_t)v, 0)
@@ -263,7 +267,15 @@ const struct gpriod_backend gpriod_backend_nvidia = {
 		"docs/nvidia.md)\n"
 		"  --mps-offline-sm PCT        under --mps on, the share of each GPU's SMs an "
 		"offline "
-		"client may use (1-100, 100: no limit; default 90)\n",
+		"client may use (1-100, 100: no limit; default 90)\n"
+		"  --linger-us N               where online work has the long TSG timeslice, a "
+		"stream synchronisation of an online program leaves a one-thread hold on that "
+		"stream for up to N us, until the program submits again, so its CPU gaps do not "
+		"hand the GPU to offline work and back (0-10000, 0: off; default " GPRIO_NV_STR(
+			GPRIO_NV_LINGER_US_DEFAULT) ": measured worse under the per-GPU mechanism, "
+						    "better with --mechanism fixed and a long "
+						    "online "
+						    "timeslice; docs/nvidia.md)\n",
 	.defaults = nv_defaults,
 	.option = nv_option,
 	.open = nv_open,

@@ -22,7 +22,7 @@
 #include "gprio/priority.h"
 
 #define GPRIO_SHM_MAGIC     0x6770726fu /* "gpro" */
-#define GPRIO_SHM_VERSION   7u
+#define GPRIO_SHM_VERSION   8u
 #define GPRIO_SHM_PROCS     64
 #define GPRIO_SHM_GPUS      16 /* GPUs of one node gpriod schedules apart */
 #define GPRIO_SHM_PROC_GPUS 4  /* GPUs one process reports */
@@ -92,6 +92,12 @@ struct gprio_shm_stats {
 	_Atomic uint32_t stuck;      /* streams that have not drained for 100 ms */
 	_Atomic uint32_t ngpus;
 	_Atomic uint32_t gpus[GPRIO_SHM_PROC_GPUS]; /* PCI domain << 16 | bus << 8 | device */
+	/* Lingering (shim/linger.c): holds placed at a stream synchronisation, the GPU time they
+	 * kept the process's group resident after its work was done (what offline could not
+	 * have), and how many ran to their bound (the program did not submit within it). */
+	_Atomic uint64_t lingers;
+	_Atomic uint64_t linger_ns;
+	_Atomic uint64_t linger_expired;
 };
 
 /* What gpriod decided about a process (control segment). */
@@ -146,6 +152,10 @@ struct gprio_shm {
 	/* gpriod --mps on: offline clients' share of each GPU's SMs in % (CUDA_MPS_ACTIVE_THREAD_
 	 * PERCENTAGE, set by gprio run); 0 or 100: no limit. Written before publishing. */
 	_Atomic uint32_t mps_offline_sm;
+	/* gpriod --linger-us: where online TSGs have a long timeslice, an online stream's
+	 * synchronisation leaves a hold on it this long, so the group stays resident through the
+	 * program's CPU gap until it submits again (shim/linger.c); 0: off */
+	_Atomic uint32_t linger_us;
 	/* a member of a group held this long at once is let through (its peers wait in
 	 * collectives that time out: NCCL's watchdog, 10 min by default); 0: no bound */
 	_Atomic uint64_t group_hold_ns;

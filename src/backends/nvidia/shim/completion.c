@@ -232,6 +232,10 @@ void shim_complete_submitted(CUstream s, bool ptsz)
 	/* the stream had run dry: every earlier submission marked, and the marks landed */
 	bool start = atomic_load_explicit(&x->marked, memory_order_relaxed) == prev &&
 		     done_of((unsigned)(x - cc.slot)) >= prev && !capturing;
+	/* unless a hold (a hint's, or a linger's) kept the process's group resident: the GPU
+	 * had not been handed over, so this costs no switch */
+	if (start && shim_hold_active())
+		start = false;
 	if (start)
 		atomic_fetch_add_explicit(&stats->starts, 1, memory_order_relaxed);
 	if (sample) {
@@ -246,6 +250,19 @@ void shim_complete_submitted(CUstream s, bool ptsz)
 	if (x->per_thread || sample || atomic_load_explicit(&x->capturing, memory_order_relaxed) ||
 	    now - atomic_load_explicit(&x->marked_ns, memory_order_relaxed) >= SHIM_MARK_EVERY)
 		mark(x, s, ptsz, seq, now);
+}
+
+void shim_complete_mark_tail(CUstream s, bool ptsz)
+{
+	if (atomic_load_explicit(&cc.state, memory_order_relaxed) <= 0 ||
+	    atomic_load_explicit(&cc.captures, memory_order_relaxed) > 0)
+		return;
+	struct shim_stream *x = known_slot(s, ptsz);
+	if (!x || x->per_thread)
+		return;
+	uint64_t w = atomic_load_explicit(&x->wptr, memory_order_acquire);
+	if (atomic_load_explicit(&x->marked, memory_order_relaxed) < w)
+		mark(x, s, ptsz, w, shim_now());
 }
 
 /* Forget a destroyed stream, a context's streams, or every stream: the poller must never name

@@ -77,9 +77,10 @@ static void *slot_get(_Atomic(void *) *slot, const char *name)
 /* ---------------------------------------------------------------- wrapped entry points */
 
 /* Each API has two real slots: the CUDA runtime may ask for the legacy and the per-thread
- * default-stream variant of the same name; our wrapper calls exactly what it was handed. PRE
- * runs before the real call, POST after it (with rc_ its result and ptsz_ the variant). */
-#define WRAP_ANY(name, params, args, PRE, POST)                          \
+ * default-stream variant of the same name; our wrapper calls exactly what it was handed (f_,
+ * through CALL). PRE runs before the real call, POST after it (with rc_ its result and ptsz_
+ * the variant). */
+#define WRAP_CALL(name, params, args, PRE, CALL, POST)                   \
 	static _Atomic(void *) real_##name;                              \
 	static _Atomic(void *) real_##name##_ptsz;                       \
 	SHIM_EXPORT CUresult name params;                                \
@@ -90,7 +91,7 @@ static void *slot_get(_Atomic(void *) *slot, const char *name)
 			return SHIM_CUDA_ERROR_UNKNOWN;                  \
 		const bool ptsz_ = false;                                \
 		PRE;                                                     \
-		CUresult rc_ = ((CUresult(*) params)f_)args;             \
+		CUresult rc_ = CALL;                                     \
 		POST;                                                    \
 		(void)ptsz_;                                             \
 		return rc_;                                              \
@@ -103,22 +104,35 @@ static void *slot_get(_Atomic(void *) *slot, const char *name)
 			return SHIM_CUDA_ERROR_UNKNOWN;                  \
 		const bool ptsz_ = true;                                 \
 		PRE;                                                     \
-		CUresult rc_ = ((CUresult(*) params)f_)args;             \
+		CUresult rc_ = CALL;                                     \
 		POST;                                                    \
 		(void)ptsz_;                                             \
 		return rc_;                                              \
 	}
+#define WRAP_ANY(name, params, args, PRE, POST) \
+	WRAP_CALL(name, params, args, PRE, ((CUresult(*) params)f_)args, POST)
 
-/* a submission: gate it, count and mark it; it ends a hint's hold (queued behind it) */
+/* a submission: gate it, count and mark it; it ends a hold (queued behind it) or re-arms a
+ * linger's */
 #define WRAP(name, params, args, stream)                                \
 	WRAP_ANY(                                                       \
 		name, params, args, shim_launch_gate(), if (rc_ == 0) { \
 			shim_track_submission(stream, ptsz_);           \
 			shim_complete_submitted(stream, ptsz_);         \
-		} shim_hint_release())
-/* the host waits for the GPU: time it (a hint's hold is never what it waits for) */
+		} shim_hold_after_submission(stream, ptsz_))
+/* a copy or memset: as a submission, but a hold ahead of it on the stream ends first, and no
+ * hold follows it: a copy from or to pageable host memory returns only once the work ahead of
+ * it (a hold included) has run (H200, a CUDA-graph decoder reading each token back with
+ * .item(): every copy waited for its hold's whole bound) */
+#define WRAP_COPY(name, params, args, stream)                                                \
+	WRAP_ANY(                                                                            \
+		name, params, args, shim_hold_release(); shim_launch_gate(), if (rc_ == 0) { \
+			shim_track_submission(stream, ptsz_);                                \
+			shim_complete_submitted(stream, ptsz_);                              \
+		})
+/* the host waits for the GPU: time it (a hold is never what it waits for) */
 #define WRAP_WAIT(name, params, args)                     \
-	WRAP_ANY(name, params, args, shim_hint_release(); \
+	WRAP_ANY(name, params, args, shim_hold_release(); \
 		 gprio_ns t_ = shim_wait_begin(), shim_wait_end(t_))
 
 /* CUlaunchConfig: 7 unsigned (grid, block, shared memory), then the stream (a layout mirror:
@@ -141,26 +155,31 @@ WRAP(cuLaunchCooperativeKernel,
       unsigned shm, CUstream s, void **p),
      (f, gx, gy, gz, bx, by, bz, shm, s, p), s)
 WRAP(cuGraphLaunch, (CUgraphExec g, CUstream s), (g, s), s)
-WRAP(cuMemcpyAsync, (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st), st)
-WRAP(cuMemcpyHtoDAsync_v2, (CUdeviceptr d, const void *s, size_t n, CUstream st), (d, s, n, st), st)
-WRAP(cuMemcpyDtoHAsync_v2, (void *d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st), st)
-WRAP(cuMemcpyDtoDAsync_v2, (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st), st)
-WRAP(cuMemsetD8Async, (CUdeviceptr d, unsigned char v, size_t n, CUstream st), (d, v, n, st), st)
-WRAP(cuMemsetD32Async, (CUdeviceptr d, unsigned v, size_t n, CUstream st), (d, v, n, st), st)
+WRAP_COPY(cuMemcpyAsync, (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st), st)
+WRAP_COPY(cuMemcpyHtoDAsync_v2, (CUdeviceptr d, const void *s, size_t n, CUstream st),
+	  (d, s, n, st), st)
+WRAP_COPY(cuMemcpyDtoHAsync_v2, (void *d, CUdeviceptr s, size_t n, CUstream st), (d, s, n, st), st)
+WRAP_COPY(cuMemcpyDtoDAsync_v2, (CUdeviceptr d, CUdeviceptr s, size_t n, CUstream st),
+	  (d, s, n, st), st)
+WRAP_COPY(cuMemsetD8Async, (CUdeviceptr d, unsigned char v, size_t n, CUstream st), (d, v, n, st),
+	  st)
+WRAP_COPY(cuMemsetD32Async, (CUdeviceptr d, unsigned v, size_t n, CUstream st), (d, v, n, st), st)
 
-WRAP_WAIT(cuStreamSynchronize, (CUstream s), (s))
+/* a stream's: it may leave a hold behind the work it waits for (linger.c) */
+WRAP_CALL(cuStreamSynchronize, (CUstream s), (s), shim_hold_release();
+	  gprio_ns t_ = shim_wait_begin(), shim_linger_sync(f_, s, ptsz_), shim_wait_end(t_))
 WRAP_WAIT(cuCtxSynchronize, (void), ())
 WRAP_WAIT(cuEventSynchronize, (void *ev), (ev))
 
 /* Streams and contexts that end, and graph captures: the completion poller must never name a
  * destroyed stream or context, nor touch the legacy stream while a capture runs. */
-WRAP_ANY(cuStreamDestroy_v2, (CUstream s), (s), shim_hint_release();
+WRAP_ANY(cuStreamDestroy_v2, (CUstream s), (s), shim_hold_release();
 	 shim_complete_forget(s, NULL, false), )
-WRAP_ANY(cuCtxDestroy_v2, (void *ctx), (ctx), shim_hint_forget(ctx);
+WRAP_ANY(cuCtxDestroy_v2, (void *ctx), (ctx), shim_hold_forget(ctx);
 	 shim_complete_forget(NULL, ctx, true), )
-WRAP_ANY(cuDevicePrimaryCtxRelease_v2, (int dev), (dev), shim_hint_forget(NULL);
+WRAP_ANY(cuDevicePrimaryCtxRelease_v2, (int dev), (dev), shim_hold_forget(NULL);
 	 shim_complete_forget(NULL, NULL, true), )
-WRAP_ANY(cuDevicePrimaryCtxReset_v2, (int dev), (dev), shim_hint_forget(NULL);
+WRAP_ANY(cuDevicePrimaryCtxReset_v2, (int dev), (dev), shim_hold_forget(NULL);
 	 shim_complete_forget(NULL, NULL, true), )
 WRAP_ANY(cuStreamBeginCapture_v2, (CUstream s, int mode), (s, mode), shim_capture(1),
 	 if (rc_) shim_capture(-1))

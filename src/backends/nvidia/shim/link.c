@@ -257,6 +257,7 @@ void *shim_watcher(void *unused)
 				verify_every = g_shim.verify_max_ns;
 			verify_at = now + verify_every;
 		}
+		shim_hold_expire();
 		tick++;
 		/* 10 ms: fail open well within 100 ms; a closed socket is seen at once */
 		if (g_shim.sock >= 0) {

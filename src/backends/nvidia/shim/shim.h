@@ -11,8 +11,10 @@
  *   link.c       the daemon link: registration over gpriod's control socket, its messages, the
  *                watcher thread (heartbeat, liveness, fail-open)
  *   mps.c        under an MPS server: the offline client's priority
- *   hint.c       the request hint: a hold kernel on the request's stream, released by the
- *                program's next submission or host wait
+ *   hold.c       the hold: a one-thread kernel on an online program's stream that keeps its
+ *                time-slice group resident until its next submission or host wait
+ *   hint.c       the request hint (gprio_hint): a hold when a request arrives
+ *   linger.c     lingering: a hold behind the work a stream synchronisation waits for
  *   driver.c     the driver entry points the shim calls for itself, resolved once
  *   shim.c       the environment and the constructor / destructor
  * Threads: the program's own (launches, ioctls) and our watcher. Pointers to the real driver
@@ -156,6 +158,9 @@ void shim_complete_submitted(CUstream stream, bool ptsz);
 void shim_complete_forget(const void *stream, const void *ctx, bool whole);
 void shim_capture(int delta);
 int shim_captures(void); /* graph captures in progress */
+/* before a hold goes on the stream: a marker for its submissions, so that their completion is
+ * seen when they finish, not when the hold ends */
+void shim_complete_mark_tail(CUstream s, bool ptsz);
 gprio_ns shim_wait_begin(void);
 void shim_wait_end(gprio_ns t0);
 void shim_complete_start(void);
@@ -163,17 +168,41 @@ void shim_complete_start(void);
  * every row counts). */
 uint32_t shim_gpu_rows(const struct shim_binding *b);
 
-/* hint.c: the request hint's hold (gprio_hint, exported) */
-extern _Atomic uint32_t shim_hint_pending;
-void shim_hint_release_slow(void);
-/* a hold placed by a hint ends: after the program's next submission, before a host wait */
-static inline void shim_hint_release(void)
+/* hold.c: the hold (hint.c and linger.c place it) */
+#include "gprio/hint.h" /* GPRIO_HINT_PLACED, _REFUSED, _FAILED */
+enum shim_hold_kind { SHIM_HOLD_HINT, SHIM_HOLD_LINGER };
+extern _Atomic uint32_t shim_hold_pending;
+/* a hold on `stream` for at most bound_ns, unless one is held: GPRIO_HINT_PLACED, _REFUSED
+ * (the stream is being captured) or _FAILED */
+int shim_hold_place(CUstream stream, bool ptsz, uint64_t bound_ns, enum shim_hold_kind kind);
+/* the ended holds accounted, one that ran to its bound closed: the watcher, every 10 ms */
+void shim_hold_expire(void);
+/* a hold is pending and has not ended: this process's group has not run dry */
+bool shim_hold_active(void);
+void shim_hold_release_slow(void);
+void shim_hold_after_submission_slow(CUstream stream, bool ptsz);
+/* the hold ends before a host wait */
+static inline void shim_hold_release(void)
 {
-	if (atomic_load_explicit(&shim_hint_pending, memory_order_relaxed))
-		shim_hint_release_slow();
+	if (atomic_load_explicit(&shim_hold_pending, memory_order_relaxed))
+		shim_hold_release_slow();
+}
+/* after a submission: the hold ends, or a linger's is re-armed behind it */
+static inline void shim_hold_after_submission(CUstream stream, bool ptsz)
+{
+	if (atomic_load_explicit(&shim_hold_pending, memory_order_relaxed))
+		shim_hold_after_submission_slow(stream, ptsz);
 }
 /* a context (NULL: every one) goes away: release and drop its hold kernel */
-void shim_hint_forget(const void *ctx);
+void shim_hold_forget(const void *ctx);
+
+/* linger.c */
+/* a stream synchronisation that lingers where it should (real: the driver's function) */
+CUresult shim_linger_sync(void *real, CUstream s, bool ptsz);
+/* a linger hold ended: the GPU time it held after the program's work, at its bound or not */
+void shim_linger_account(uint64_t held_ns, bool expired);
+/* a context goes away: this process's cached events may name it */
+void shim_linger_forget(const void *ctx);
 
 /* inflight.c */
 unsigned shim_inflight_bound(void);

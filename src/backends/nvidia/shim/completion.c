@@ -196,8 +196,8 @@ static void mark(struct shim_stream *x, CUstream s, bool ptsz, uint64_t seq, gpr
 	atomic_store(&x->capturing, false);
 	if (rc != 0)
 		return; /* the poller tries again */
-	rc = (ptsz && cc.write64_ptsz ? cc.write64_ptsz
-				      : cc.write64)(s, cc.done_dev + i * sizeof(uint64_t), seq, 0);
+	rc = (ptsz && cc.write64_ptsz ? cc.write64_ptsz : cc.write64)(
+		s, cc.done_dev + i * sizeof(uint64_t), seq, SHIM_STREAM_WRITE_VALUE_DEFAULT);
 	if (rc != 0) {
 		broken("cuStreamWriteValue64", rc);
 		return;
@@ -337,8 +337,9 @@ static void learn_gpu(struct shim_stream *x, struct shim_binding *b)
 	if (!x->ctx || cc.cu->push(x->ctx) != 0)
 		return;
 	int dev = -1, bus = 0, devid = 0, dom = 0;
-	bool ok = cc.ctx_device(&dev) == 0 && cc.dev_attr(&bus, 33, dev) == 0 &&
-		  cc.dev_attr(&devid, 34, dev) == 0 && cc.dev_attr(&dom, 50, dev) == 0;
+	bool ok = cc.ctx_device(&dev) == 0 && cc.dev_attr(&bus, SHIM_ATTR_PCI_BUS_ID, dev) == 0 &&
+		  cc.dev_attr(&devid, SHIM_ATTR_PCI_DEVICE_ID, dev) == 0 &&
+		  cc.dev_attr(&dom, SHIM_ATTR_PCI_DOMAIN_ID, dev) == 0;
 	void *popped;
 	cc.cu->pop(&popped);
 	if (!ok)

@@ -248,7 +248,7 @@ static int place_locked(CUstream stream, bool ptsz, uint64_t bound_ns, enum shim
 	/* a stream memory operation behind the hold (it writes the generation queued, offset 24):
 	 * measured on the H200, without it the request's first kernel started 0.35 ms after the
 	 * hold ended (the GPU went back to offline and returned: two switches); with it, 8 us */
-	rc = hs.write32(stream, h->flag_dev + 24, gen, 0);
+	rc = hs.write32(stream, h->flag_dev + 24, gen, SHIM_STREAM_WRITE_VALUE_DEFAULT);
 	if (rc != 0) {
 		SHIM_LOG("hold: memory operation behind it failed (CUDA error %d): hold "
 			 "released\n",

@@ -69,7 +69,7 @@ void shim_track_submission(CUstream stream, bool ptsz)
 	if (!g_shim.fl.broken && g_shim.fl.tail - g_shim.fl.head >= SHIM_RING - 1)
 		retire();
 	if (g_shim.fl.broken || g_shim.fl.tail - g_shim.fl.head >= SHIM_RING - 1 ||
-	    (!*ev && g_shim.fl.create(ev, 2 /* CU_EVENT_DISABLE_TIMING */) != 0) ||
+	    (!*ev && g_shim.fl.create(ev, SHIM_EVENT_DISABLE_TIMING) != 0) ||
 	    rec(*ev, stream) != 0) {
 		if (!g_shim.fl.broken)
 			SHIM_LOG("in-flight tracking failed: bound off for this process\n");

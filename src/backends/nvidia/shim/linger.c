@@ -38,10 +38,6 @@
 #define LINGER_BUDGET_NS    (20 * GPRIO_NS_PER_MS) /* of every second */
 #define EV_PER_THREAD       4
 
-#define CU_EVENT_BLOCKING_SYNC     1u
-#define CU_EVENT_DISABLE_TIMING    2u
-#define CU_CTX_SCHED_BLOCKING_SYNC 4u
-
 static struct {
 	_Atomic bool resolved, usable;
 	CUresult (*create)(void **, unsigned);
@@ -143,9 +139,9 @@ static void *event_for(CUstream s)
 		rc = cu->push(ctx);
 		pushed = rc == 0;
 	}
-	unsigned flags = 0, evflags = CU_EVENT_DISABLE_TIMING;
-	if (rc == 0 && lg.ctx_flags(&flags) == 0 && (flags & CU_CTX_SCHED_BLOCKING_SYNC))
-		evflags |= CU_EVENT_BLOCKING_SYNC; /* the program's host sleeps as it would */
+	unsigned flags = 0, evflags = SHIM_EVENT_DISABLE_TIMING;
+	if (rc == 0 && lg.ctx_flags(&flags) == 0 && (flags & SHIM_CTX_SCHED_BLOCKING_SYNC))
+		evflags |= SHIM_EVENT_BLOCKING_SYNC; /* the program's host sleeps as it would */
 	if (rc == 0)
 		rc = lg.create(&ev, evflags);
 	if (pushed)

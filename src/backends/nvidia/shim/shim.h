@@ -28,13 +28,13 @@
 #include <unistd.h>
 
 #include "../shm.h"
+#include "cuda_abi.h"
 #include "gprio/policy.h"
 
 #define SHIM_EXPORT __attribute__((visibility("default")))
 
 typedef int CUresult;
 typedef void *CUstream;
-#define SHIM_CUDA_ERROR_UNKNOWN 999
 
 /* What one registration with gpriod gave us. Never unmapped while we run (a launch thread may
  * still hold the pointers when gpriod goes away); a gpriod restart costs three pages. */
@@ -125,10 +125,8 @@ gprio_ns shim_now(void);
 /* driver.c */
 typedef unsigned long long shim_devptr; /* CUdeviceptr */
 /* the driver's special stream handles and cuMemHostAlloc flags (cuda.h) */
-#define SHIM_STREAM_LEGACY       ((CUstream)0x1)
-#define SHIM_STREAM_PER_THREAD   ((CUstream)0x2)
-#define SHIM_HOSTALLOC_PORTABLE  1u
-#define SHIM_HOSTALLOC_DEVICEMAP 2u
+#define SHIM_STREAM_LEGACY     ((CUstream)SHIM_STREAM_LEGACY_ID)
+#define SHIM_STREAM_PER_THREAD ((CUstream)SHIM_STREAM_PER_THREAD_ID)
 struct shim_cu {
 	CUresult (*ctx_current)(void **);
 	CUresult (*stream_ctx)(CUstream, void **);

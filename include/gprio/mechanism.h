@@ -16,7 +16,11 @@
  *     restarts the GPU under TSG priority offline pays a context switch pair (about 0.2 ms):
  *     at more than `max_starts` restarts per second while its waits under protection stay
  *     short (under `gpu_bound`: long ones are its own GPU time, GPU-bound work whose restarts
- *     are the price of protecting it), leave the GPU alone, and stay so for
+ *     are the price of protecting it; so are waits of at least `cpu_bound` that fill
+ *     `busy_share` of the time the work was active: a CUDA-graph decoder waits 0.5 ms for
+ *     each token and almost nothing for writing it back, a mean of 0.39 ms, for about two
+ *     thirds of each request, where eager bs1 work waits 0.1 ms at the end of a 6 ms
+ *     request), leave the GPU alone, and stay so for
  *     `recheck` before its waits may decide again (doubling at each failed trial, up to
  *     32 x: 4 s to 128 s), unless online's launches fall under `max_starts` a second, which
  *     its restarts cannot exceed (a program's eager warm-up before its CUDA graph is captured
@@ -75,6 +79,8 @@ struct gprio_mech_obs {
 				* submission the GPU has not finished (0: none) */
 	gprio_ns last_work;    /* last time online work was submitted or pending (0: never) */
 	bool side_stream_busy; /* an online stream has not drained for `side_busy` */
+	gprio_ns active;       /* of this interval, how long the deciding work was active
+				* (launching, waiting, or with work pending) */
 	/* restarts of all online work on the GPU, the deciding work's included (what TSG
 	 * priority costs offline: every online restart preempts it) */
 	uint64_t all_starts, all_launches, all_sampled, all_sampled_starts;
@@ -83,6 +89,7 @@ struct gprio_mech_obs {
 struct gprio_mech_params {
 	gprio_ns gpu_bound;     /* mean wait at least this long over a window: GPU-bound */
 	gprio_ns cpu_bound;     /* mean wait under this over a window: CPU-bound */
+	unsigned busy_share;    /* % of its active time: waits of at least cpu_bound GPU-bound */
 	gprio_ns stuck;         /* one wait in progress this long without protection: GPU-bound */
 	gprio_ns window;        /* waits are averaged over windows this long */
 	uint64_t max_starts;    /* online restarts per second above which TSG costs offline more */
@@ -103,6 +110,8 @@ struct gprio_mech_state {
 	gprio_ns cpu_until; /* restart-bound verdict stands until then (0: none) */
 	gprio_ns win_waited;
 	gprio_ns last_mean;                /* mean wait of the last complete window (0: none yet) */
+	gprio_ns win_active, trial_active; /* active time of the window, of the trial */
+	unsigned last_share;               /* % of the last window's active time spent waiting */
 	gprio_ns trial_start, trial_until; /* a trial of protection in progress (0: none) */
 	uint64_t trial_starts, trial_launches, trial_sampled, trial_sampled_starts;
 	uint64_t trial_waits;

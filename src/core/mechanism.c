@@ -5,6 +5,7 @@ void gprio_mech_defaults(struct gprio_mech_params *p)
 {
 	p->gpu_bound = 500 * GPRIO_NS_PER_US;
 	p->cpu_bound = 200 * GPRIO_NS_PER_US;
+	p->busy_share = 50;
 	p->stuck = 2 * GPRIO_NS_PER_MS;
 	p->window = GPRIO_NS_PER_S;
 	p->idle_after = 10 * GPRIO_NS_PER_S;
@@ -69,6 +70,8 @@ static void forget(struct gprio_mech_state *st, gprio_ns now)
 	st->win_waits = st->win_starts = st->win_launches = 0;
 	st->win_sampled = st->win_sampled_starts = 0;
 	st->win_waited = 0;
+	st->win_active = st->trial_active = 0;
+	st->last_share = 0;
 	st->trial_start = st->trial_until = 0;
 	st->strikes = 0;
 	st->rec_start = now;
@@ -77,6 +80,21 @@ static void forget(struct gprio_mech_state *st, gprio_ns now)
 	st->all_rate = st->all_launch_rate = 0;
 	for (int k = 0; k < 4; k++)
 		st->win_all[k] = st->trial_all[k] = 0;
+}
+
+/* Waits that make work GPU-bound: long on average, or of some length and most of the time the
+ * work was active (its steps' own GPU time between short host gaps). */
+static bool waits_gpu_bound(const struct gprio_mech_params *p, gprio_ns mean, unsigned share)
+{
+	return mean >= p->gpu_bound || (mean >= p->cpu_bound && share >= p->busy_share);
+}
+
+static unsigned share_of(gprio_ns waited, gprio_ns active)
+{
+	if (!active)
+		return 0;
+	uint64_t pct = waited * 100 / active;
+	return pct > 1000 ? 1000u : (unsigned)pct; /* several threads may wait at once */
 }
 
 /* Restarts per second over a stretch: the sampled fraction of all launches where samples
@@ -99,6 +117,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->win_start = now;
 	st->win_waits += o->waits;
 	st->win_waited += o->waited;
+	st->win_active += o->active;
 	st->win_starts += o->starts;
 	st->win_launches += o->launches;
 	st->win_sampled += o->sampled;
@@ -132,6 +151,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->trial_launches += o->launches;
 		st->trial_waits += o->waits;
 		st->trial_waited += o->waited;
+		st->trial_active += o->active;
 		st->trial_sampled += o->sampled;
 		st->trial_sampled_starts += o->sampled_starts;
 		for (int k = 0; k < 4; k++)
@@ -141,8 +161,10 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	if (window_done) {
 		/* a window with no finished wait keeps the last mean (online idle, or in one long
 		 * wait, which `current` shows) */
-		if (st->win_waits)
+		if (st->win_waits) {
 			st->last_mean = st->win_waited / st->win_waits;
+			st->last_share = share_of(st->win_waited, st->win_active);
+		}
 		st->last_rate = restart_rate(st->win_starts, st->win_launches, st->win_sampled,
 					     st->win_sampled_starts, now - st->win_start);
 		st->all_rate = restart_rate(st->win_all[0], st->win_all[1], st->win_all[2],
@@ -152,6 +174,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->win_waits = st->win_starts = st->win_launches = 0;
 		st->win_sampled = st->win_sampled_starts = 0;
 		st->win_waited = 0;
+		st->win_active = 0;
 		for (int k = 0; k < 4; k++)
 			st->win_all[k] = 0;
 	}
@@ -170,8 +193,9 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		 * in a burst) are the price of protecting it, not a sign of CPU-bound work, whose
 		 * waits under protection are short (H200: the graph service failed trials and
 		 * flapped between leave and tsg) */
-		bool gpu_bound =
-			st->trial_waits && st->trial_waited / st->trial_waits >= p->gpu_bound;
+		bool gpu_bound = st->trial_waits &&
+				 waits_gpu_bound(p, st->trial_waited / st->trial_waits,
+						 share_of(st->trial_waited, st->trial_active));
 		trial_failed = protecting && rate > p->max_starts && !gpu_bound;
 		st->all_rate = restart_rate(st->trial_all[0], st->trial_all[1], st->trial_all[2],
 					    st->trial_all[3], now - st->trial_start);
@@ -204,8 +228,9 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		/* launches only: waits cannot be told apart; the latency-safe choice */
 		want = protect(p, o, st, &why);
 		why = "no completion counters from online work: assumed GPU-bound";
-	} else if ((trial_failed || (window_done && st->last_rate > p->max_starts &&
-				     !(protecting && st->last_mean >= p->gpu_bound))) &&
+	} else if ((trial_failed ||
+		    (window_done && st->last_rate > p->max_starts &&
+		     !(protecting && waits_gpu_bound(p, st->last_mean, st->last_share)))) &&
 		   o->current < p->side_busy) {
 		/* what TSG priority costs offline, measured where it runs (and a lower bound where
 		 * it does not: a neighbour holding the GPU keeps online's work from draining);
@@ -250,6 +275,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 			st->trial_until = now + p->trial;
 			st->trial_starts = st->trial_launches = st->trial_waits = 0;
 			st->trial_waited = 0;
+			st->trial_active = 0;
 			st->trial_sampled = st->trial_sampled_starts = 0;
 			for (int k = 0; k < 4; k++)
 				st->trial_all[k] = 0;

@@ -167,6 +167,7 @@ void sim_nv_mechanism_tick(struct sim_world *w)
 	if (!w->sc->mech_auto || !w->mp.window || !w->controller ||
 	    w->sc->sched.policy.policy == &gprio_policy_none)
 		return;
+	gprio_ns tick = w->mech_at && w->now > w->mech_at ? w->now - w->mech_at : 0;
 	struct gprio_mech_obs o = {.timeslices_ok = w->pr->mode != SIM_NV_MPS,
 				   .mps = w->pr->mode == SIM_NV_MPS,
 				   .completions = true,
@@ -192,6 +193,10 @@ void sim_nv_mechanism_tick(struct sim_world *w)
 		o.all_starts += p->mo_starts;
 		o.all_launches += p->mo_launches;
 		if (decides) {
+			/* as gpriod counts it: the tick was active if the work launched, waited, or
+			 * is serving a request */
+			if (p->mo_launches || p->mo_waits || p->serving)
+				o.active = tick;
 			o.waits += p->mo_waits;
 			o.waited += p->mo_waited;
 			o.starts += p->mo_starts;

@@ -502,6 +502,44 @@ static void long_waits_under_protection_are_gpu_bound(void **s)
 	assert_int_equal(cpu.mech, GPRIO_USE_LEAVE);
 }
 
+/* A CUDA-graph decoder (H200, bench cell gdecode): each token a graph replay it waits 0.5 ms
+ * for, then a write-back it waits almost nothing for: 1000 restarts a second, a mean wait of
+ * 0.4 ms (under gpu_bound), but waits fill most of the time it is active. Protection stays
+ * (leaving it overloaded the service: p50 1-7 s against 9.5 ms alone). The same mean wait
+ * filling a tenth of its active time is CPU-bound work: left. */
+static gprio_ns decoder_run(struct gprio_mech_state *st, uint64_t waits, bool *left)
+{
+	gprio_ns t = 0;
+	*left = false;
+	for (int k = 0; k < 300; k++) { /* 3 s */
+		t += 10 * MS;
+		struct gprio_mech_obs o = both(t);
+		o.starts = o.sampled_starts = 10;
+		o.launches = o.sampled = 26;
+		o.waits = waits;
+		o.waited = waits * 400 * US; /* a mean of 0.4 ms */
+		o.active = 10 * MS;
+		gprio_mech_choose(&P, &o, st, t);
+		*left = *left || st->mech == GPRIO_USE_LEAVE;
+	}
+	return t;
+}
+
+static void waits_filling_active_time_are_gpu_bound(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	bool left;
+	decoder_run(&st, 16, &left); /* waits: 64 % of its active time */
+	assert_false(left);
+	assert_int_equal(st.mech, GPRIO_USE_TSG);
+	assert_in_range(st.last_share, 60, 70);
+	struct gprio_mech_state cpu = {0};
+	decoder_run(&cpu, 2, &left); /* the same mean wait: 8 % of it */
+	assert_true(left);
+	assert_int_equal(cpu.mech, GPRIO_USE_LEAVE);
+}
+
 static void names(void **s)
 {
 	(void)s;
@@ -528,6 +566,7 @@ int main(void)
 		cmocka_unit_test(side_stream_and_refusals),
 		cmocka_unit_test(restarts_below_the_decider_give_offline_its_floor),
 		cmocka_unit_test(long_waits_under_protection_are_gpu_bound),
+		cmocka_unit_test(waits_filling_active_time_are_gpu_bound),
 		cmocka_unit_test(names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

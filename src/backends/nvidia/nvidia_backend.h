@@ -74,6 +74,7 @@ struct gprio_nv {
 	bool pci_unverified; /* no PCI tree in sysfs to check GPUs against (said once) */
 	/* per-GPU mechanisms (nvidia_mech.c) */
 	struct gprio_mech_state mst[GPRIO_SHM_GPUS];
+	gprio_ns mech_tick; /* the previous mechanism tick (active time is counted per tick) */
 	struct {
 		uint32_t pid;
 		uint64_t waits, wait_ns, starts, launches, sampled, sampled_starts;

@@ -94,6 +94,11 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		return;
 	struct gprio_mech_obs obs[GPRIO_SHM_GPUS];
 	memset(obs, 0, sizeof(obs));
+	/* this tick's length: the deciding work's active time is counted in ticks */
+	gprio_ns tick = nv->mech_tick && now > nv->mech_tick ? now - nv->mech_tick : 0;
+	if (tick > 100 * GPRIO_NS_PER_MS)
+		tick = 100 * GPRIO_NS_PER_MS; /* a stalled daemon does not count a long gap */
+	nv->mech_tick = now;
 	for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
 		obs[g].timeslices_ok = true;
 		obs[g].mps = true; /* until a process here is not an MPS client */
@@ -213,6 +218,8 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 			o->sampled_starts += e->d[5];
 			if (e->cur > o->current)
 				o->current = e->cur;
+			if (e->d[0] || e->d[3] || e->cur)
+				o->active = tick; /* it launched, waited or had work pending */
 			if (e->side)
 				o->side_stream_busy = true;
 		}

@@ -36,8 +36,10 @@
  *     offline's at `offline_floor` (TSG guarded): with online always runnable, a 1 us offline
  *     timeslice left offline nothing (H200: 0.3 iterations a second against 18.9 unmanaged),
  *     a floor of 1 ms leaves it about a third of the GPU and online waits at most that long.
- *   - GPU-bound online work protected next to other online work (lower priorities) that
- *     restarts the GPU more than `max_starts` times a second: each of those restarts under a
+ *   - GPU-bound online work protected next to other online work (lower priorities; where
+ *     there is none, its own restarts are its requests' price: a CUDA-graph decoder under
+ *     static TSG ran at 2x alone with offline at 0.73 of alone, under the floor it was
+ *     overloaded) when all online work restarts the GPU more than `max_starts` times a second: each of those restarts under a
  *     1 us offline timeslice preempts offline at once, a context switch pair each (H200: two
  *     offline jobs at 1.1 iterations a second against 16.8 + 15.6 unmanaged); online keeps its
  *     long timeslice and offline gets `offline_floor` (TSG shared), so the restarts wait for
@@ -123,7 +125,8 @@ struct gprio_mech_state {
 		trial_all[4];     /* all online work: starts, launches, sampled, s.starts */
 	uint64_t all_rate;        /* all online work's restarts per second (last window or trial) */
 	uint64_t all_launch_rate; /* and its launches per second (last window) */
-	const char *why;          /* the reason for mech, a static string */
+	bool others;     /* online work besides the deciding work launched (last window or trial) */
+	const char *why; /* the reason for mech, a static string */
 };
 
 /* Defaults: a trial of 100 ms; GPU-bound at a mean wait of 500 us (several context switches

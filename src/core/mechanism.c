@@ -48,8 +48,8 @@ static enum gprio_mech protect(const struct gprio_mech_params *p, const struct g
 	 * under the floor its work waits for offline's slice instead of draining, so its
 	 * restarts are undercounted (the simulator's cell `two` switched tsg <-> tsg-shared
 	 * every second or two on restarts alone, and every return to tsg starves offline) */
-	if (st->all_rate > p->max_starts ||
-	    (st->mech == GPRIO_USE_TSG_SHARED && st->all_launch_rate > p->max_starts)) {
+	if (st->others && (st->all_rate > p->max_starts || (st->mech == GPRIO_USE_TSG_SHARED &&
+							    st->all_launch_rate > p->max_starts))) {
 		*why = "online GPU-bound next to online work that restarts the GPU too often: "
 		       "online long timeslice, offline at its floor (each restart would preempt "
 		       "a shorter one)";
@@ -78,6 +78,7 @@ static void forget(struct gprio_mech_state *st, gprio_ns now)
 	st->rec_launches = 0;
 	st->rec_rate = 0;
 	st->all_rate = st->all_launch_rate = 0;
+	st->others = false;
 	for (int k = 0; k < 4; k++)
 		st->win_all[k] = st->trial_all[k] = 0;
 }
@@ -170,6 +171,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->all_rate = restart_rate(st->win_all[0], st->win_all[1], st->win_all[2],
 					    st->win_all[3], now - st->win_start);
 		st->all_launch_rate = st->win_all[1] * GPRIO_NS_PER_S / (now - st->win_start);
+		st->others = st->win_all[1] > st->win_launches;
 		st->win_start = now;
 		st->win_waits = st->win_starts = st->win_launches = 0;
 		st->win_sampled = st->win_sampled_starts = 0;
@@ -202,6 +204,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->all_launch_rate = now > st->trial_start ? st->trial_all[1] * GPRIO_NS_PER_S /
 								      (now - st->trial_start)
 							    : 0;
+		st->others = st->trial_all[1] > st->trial_launches;
 		st->trial_start = st->trial_until = 0;
 		if (trial_failed)
 			st->last_rate = rate;

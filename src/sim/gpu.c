@@ -241,6 +241,7 @@ void sim_submit(struct sim_world *w, struct sim_q *q, gprio_ns block_ns, uint32_
 	}
 	struct sim_cmd *c = &q->ring[q->wptr & (q->cap - 1)];
 	c->seq = q->wptr;
+	c->sync = 0;
 	c->block_ns = block_ns ? block_ns : 1;
 	c->blocks = blocks ? blocks : 1;
 	c->t_cpu = w->now;

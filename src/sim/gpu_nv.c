@@ -209,7 +209,7 @@ void sim_nv_mechanism_tick(struct sim_world *w)
 				o.last_work = w->now;
 		if (!decides)
 			continue;
-		if (p->serving && !p->cur_left && w->now - p->wait_from > o.current)
+		if (p->serving && (!p->cur_left || p->syncing) && w->now - p->wait_from > o.current)
 			o.current = w->now - p->wait_from;
 		for (uint32_t k = 0; k < p->nq; k++) {
 			const struct sim_q *q = &w->q[p->q0 + k];

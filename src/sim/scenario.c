@@ -620,6 +620,7 @@ static const struct key proc_keys[] = {
 	{"kernel_time", KEY_FN, 0, 0, NOBOUND, proc_kernel_time},
 	{"blocks", KEY_FN, 0, 0, NOBOUND, proc_blocks},
 	{"gap", KEY_FN, 0, 0, NOBOUND, proc_gap},
+	{"sync_every", KEY_UINT, PS_FIELD(sync_every), 0, 100000, "expected 0..100000", NULL},
 	{"inflight", KEY_UINT, PS_FIELD(inflight), 1, 1024, "expected 1..1024", NULL},
 	{"timeslice", KEY_DUR, PS_FIELD(timeslice), US, GPRIO_NS_PER_S,
 	 "expected 1us..1s (SET_TIMESLICE range)", NULL},
@@ -641,6 +642,11 @@ static int end_proc(struct parser *p)
 		rc = fail(p, "[process %s]: 'class' (online or offline) is required", ps->name);
 	else if (!p->seen_arrival)
 		rc = fail(p, "[process %s]: 'arrival' is required", ps->name);
+	else if (ps->sync_every && ps->arrival == SIM_ARRIVE_CONTINUOUS)
+		rc = fail(p,
+			  "[process %s]: 'sync_every' = %u needs requests (an arrival other "
+			  "than continuous)",
+			  ps->name, ps->sync_every);
 	p->line = save;
 	p->proc = NULL;
 	return rc;

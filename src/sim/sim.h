@@ -34,7 +34,9 @@ struct sim_proc_spec {
 	struct sim_dist think; /* closed: the next request this long after the last completes */
 	gprio_ns *trace;       /* trace: arrival times, ascending */
 	size_t ntrace;
-	uint32_t kernels;            /* per request (online) or per iteration (offline) */
+	uint32_t kernels;    /* per request (online) or per iteration (offline) */
+	uint32_t sync_every; /* online: the host also waits for every Nth kernel of a request and
+			      * launches the next `gap` after it finished (0: only the last) */
 	struct sim_dist kernel_time; /* duration of one block (workgroup) */
 	struct sim_dist blocks;      /* blocks per kernel */
 	struct sim_dist gap;         /* CPU time between two launches */

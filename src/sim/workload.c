@@ -1,5 +1,6 @@
 /* Workloads: online processes serve requests one at a time (Poisson or trace arrivals; a request
- * is K kernels launched `gap` apart on the CPU, so gap > kernel time makes it launch-bound);
+ * is K kernels launched `gap` apart on the CPU, so gap > kernel time makes it launch-bound; with
+ * sync_every N the host waits for every Nth kernel before going on, a token read back);
  * offline processes launch continuously, keeping at most `inflight` kernels outstanding per
  * queue, and count iterations of K kernels. */
 #include <errno.h>
@@ -54,10 +55,19 @@ static void online_launch(struct sim_world *w, uint32_t pi)
 	struct sim_p *p = &w->p[pi];
 	while (p->cur_left) {
 		p->cur_left--;
-		launch_one(w, pi, &w->q[p->cur_q], p->cur_left == 0);
+		struct sim_q *q = &w->q[p->cur_q];
+		launch_one(w, pi, q, p->cur_left == 0);
 		if (!p->cur_left) {
 			p->wait_from = w->now; /* the host now waits for the request's result */
 			break;
+		}
+		uint32_t n = p->spec->sync_every, done = p->spec->kernels - p->cur_left;
+		if (n && done % n == 0 && !w->err) {
+			/* the host waits for this one; kernel_done goes on after `gap` */
+			q->ring[(q->wptr - 1) & (q->cap - 1)].sync = 1;
+			p->wait_from = w->now;
+			p->syncing = true;
+			return;
 		}
 		gprio_ns g = sample_ns(p, &p->spec->gap);
 		if (g) {
@@ -175,6 +185,15 @@ static void kernel_done(struct sim_world *w, struct sim_q *q, const struct sim_c
 	}
 	if (lost)
 		p->cur_lost = true;
+	if (c->sync) {
+		/* a wait in the middle of the request ends: the host goes on after its gap */
+		p->mo_waits++;
+		p->mo_waited += w->now - p->wait_from;
+		p->syncing = false;
+		if (!w->stopping)
+			sim_push(w, w->now + sample_ns(p, &p->spec->gap), EV_LAUNCH, pi, p->cur_q);
+		return;
+	}
 	if (!c->last)
 		return;
 	/* the request ends with its last kernel: the host's wait for it ends */

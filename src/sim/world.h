@@ -28,6 +28,7 @@ struct sim_cmd {
 	gprio_ns visible_at; /* the GPU can start it from then */
 	uint32_t blocks;
 	uint8_t last; /* last kernel of its request / iteration */
+	uint8_t sync; /* the host waits for it (sync_every), then goes on with the request */
 };
 
 enum { G_FREE = 0, G_RUNNING, G_SAVED };
@@ -78,6 +79,7 @@ struct sim_p {
 	gprio_ns *pending;  /* FIFO of arrival times waiting for the serial server */
 	size_t ph, pt, pcap;
 	bool serving;
+	bool syncing; /* waiting for a sync_every kernel in the middle of a request */
 	gprio_ns cur_arrival;
 	uint32_t cur_q, cur_left; /* queue of the request, kernels still to launch */
 	bool cur_lost;

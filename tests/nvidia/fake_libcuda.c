@@ -22,6 +22,10 @@ static double kernel_s = -1;
 static pthread_t mark_thread; /* the stand-in GPU: markers land, holds end */
 static int mark_started;
 static void *mark_loop(void *u);
+/* holds released or past their bound end (lock held): at every call into the stand-in as well
+ * as in its GPU thread, so that a release is seen when the program next calls in, however late
+ * a loaded machine runs that thread */
+static void holds_end(double now);
 
 EXPORT void fake_set_kernel_us(double us);
 void fake_set_kernel_us(double us)
@@ -40,6 +44,7 @@ static void fake_submit(void)
 		kernel_s = (e && *e ? atof(e) : 2000) / 1e6;
 	}
 	double now = fake_now();
+	holds_end(now);
 	fake_busy_until = (fake_busy_until > now ? fake_busy_until : now) + kernel_s;
 	pthread_mutex_unlock(&fake_lock);
 }
@@ -47,6 +52,7 @@ static void fake_submit(void)
 static double fake_idle_at(void)
 {
 	pthread_mutex_lock(&fake_lock);
+	holds_end(fake_now());
 	double t = fake_busy_until;
 	pthread_mutex_unlock(&fake_lock);
 	return t;
@@ -75,7 +81,9 @@ static unsigned nholds; /* under fake_lock; the last one is holds[(nholds - 1) %
 /* 0 running, 2 released by its flag, 3 ended by its bound (lock held) */
 static int hold_state(const struct fake_hold *h, double now)
 {
-	return (int32_t)(*h->flag - h->gen) >= 0 ? 2 : now >= h->deadline ? 3 : 0;
+	return (int32_t)(__atomic_load_n(h->flag, __ATOMIC_ACQUIRE) - h->gen) >= 0 ? 2
+	       : now >= h->deadline                                                ? 3
+										   : 0;
 }
 
 /* the last hold: 0 none yet, 1 running, 2 released by its flag, 3 ended by its bound */
@@ -109,7 +117,7 @@ static void holds_end(double now)
 		if (!st || now < h->start)
 			continue;
 		double end = st == 3 ? h->deadline : now;
-		h->times[0] = (uint64_t)(h->start * 1e9);
+		__atomic_store_n(&h->times[0], (uint64_t)(h->start * 1e9), __ATOMIC_RELAXED);
 		__atomic_store_n(&h->times[1], (uint64_t)(end * 1e9), __ATOMIC_RELEASE);
 		h->ended = 1;
 	}

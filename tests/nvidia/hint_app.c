@@ -15,34 +15,23 @@
 #include <time.h>
 
 #include "gprio/hint.h"
-
-typedef int (*launch_fn)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-			 unsigned, void *, void **, void **);
-typedef int (*gpa_fn)(const char *, void **, int, unsigned long long, void *);
-
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
+#include "stand_in_app.h"
 
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "launch";
-	void *h = dlopen("libcuda.so.1", RTLD_NOW);
-	if (!h)
+	struct stand_in si;
+	if (!stand_in_open(&si))
 		return 1;
-	gpa_fn gpa = (gpa_fn)dlsym(h, "cuGetProcAddress_v2");
-	int (*state)(void) = (int (*)(void))dlsym(h, "fake_hold_state");
-	void *(*hstream)(void) = (void *(*)(void))dlsym(h, "fake_hold_stream");
-	unsigned long *holds = (unsigned long *)dlsym(h, "fake_holds");
-	int *behind = (int *)dlsym(h, "fake_launch_behind_hold");
-	int *marked = (int *)dlsym(h, "fake_hold_marked");
-	unsigned long *refused = (unsigned long *)dlsym(h, "fake_module_loads_refused");
+	gpa_fn gpa = si.gpa;
+	int (*state)(void) = si.state;
+	void *(*hstream)(void) = si.hstream;
+	unsigned long *holds = si.holds;
+	int *behind = si.behind;
+	int *marked = (int *)dlsym(si.lib, "fake_hold_marked");
+	unsigned long *refused = (unsigned long *)dlsym(si.lib, "fake_module_loads_refused");
 	void *lk = NULL, *sy = NULL, *bc = NULL, *ec = NULL;
-	if (!gpa || !state || !hstream || !holds || !behind || !marked || !refused ||
-	    gpa("cuLaunchKernel", &lk, 12000, 0, NULL) ||
+	if (!marked || !refused || gpa("cuLaunchKernel", &lk, 12000, 0, NULL) ||
 	    gpa("cuCtxSynchronize", &sy, 12000, 0, NULL) ||
 	    gpa("cuStreamBeginCapture", &bc, 12000, 0, NULL) ||
 	    gpa("cuStreamEndCapture", &ec, 12000, 0, NULL))

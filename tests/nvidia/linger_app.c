@@ -17,16 +17,7 @@
 #include <string.h>
 #include <time.h>
 
-typedef int (*launch_fn)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
-			 unsigned, void *, void **, void **);
-typedef int (*gpa_fn)(const char *, void **, int, unsigned long long, void *);
-
-static double now_ms(void)
-{
-	struct timespec t;
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
-}
+#include "stand_in_app.h"
 
 static void sleep_us(long us)
 {
@@ -38,19 +29,18 @@ int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "gap";
 	void *stream = argc > 2 && strcmp(argv[2], "legacy") == 0 ? NULL : (void *)0x5000;
-	void *h = dlopen("libcuda.so.1", RTLD_NOW);
-	if (!h)
+	struct stand_in si;
+	if (!stand_in_open(&si))
 		return 1;
-	gpa_fn gpa = (gpa_fn)dlsym(h, "cuGetProcAddress_v2");
-	int (*state)(void) = (int (*)(void))dlsym(h, "fake_hold_state");
-	void *(*hstream)(void) = (void *(*)(void))dlsym(h, "fake_hold_stream");
-	unsigned long *holds = (unsigned long *)dlsym(h, "fake_holds");
-	unsigned long *evsyncs = (unsigned long *)dlsym(h, "fake_event_syncs");
-	unsigned *evflags = (unsigned *)dlsym(h, "fake_event_flags");
-	int *behind = (int *)dlsym(h, "fake_launch_behind_hold");
+	gpa_fn gpa = si.gpa;
+	int (*state)(void) = si.state;
+	void *(*hstream)(void) = si.hstream;
+	unsigned long *holds = si.holds;
+	int *behind = si.behind;
+	unsigned long *evsyncs = (unsigned long *)dlsym(si.lib, "fake_event_syncs");
+	unsigned *evflags = (unsigned *)dlsym(si.lib, "fake_event_flags");
 	void *lk = NULL, *ss = NULL, *cs = NULL, *cp = NULL;
-	if (!gpa || !state || !hstream || !holds || !evsyncs || !evflags || !behind ||
-	    gpa("cuLaunchKernel", &lk, 12000, 0, NULL) ||
+	if (!evsyncs || !evflags || gpa("cuLaunchKernel", &lk, 12000, 0, NULL) ||
 	    gpa("cuStreamSynchronize", &ss, 12000, 0, NULL) ||
 	    gpa("cuCtxSynchronize", &cs, 12000, 0, NULL) ||
 	    gpa("cuMemcpyDtoHAsync", &cp, 12000, 0, NULL))

@@ -147,7 +147,9 @@ static struct hold_ctx *hold_for(void *ctx)
 	h->fn = fn;
 	h->flag = host;
 	h->flag_dev = dev;
-	*h->flag = hs.gen; /* everything placed so far counts as released */
+	/* everything placed so far counts as released (the GPU reads the flag: atomics, as the
+	 * other writers) */
+	__atomic_store_n(h->flag, hs.gen, __ATOMIC_SEQ_CST);
 	atomic_store(&hs.n, n + 1);
 	return h;
 }
@@ -168,7 +170,9 @@ static void account_locked(bool force)
 {
 	while (hs.head != hs.tail) {
 		struct placed *p = &hs.ring[hs.head % HOLD_SLOTS];
-		uint64_t end = p->times[1], start = p->times[0];
+		/* written by the GPU: the end last, behind a system fence */
+		uint64_t end = __atomic_load_n(&p->times[1], __ATOMIC_ACQUIRE),
+			 start = __atomic_load_n(&p->times[0], __ATOMIC_RELAXED);
 		if (!end) {
 			if (force && hs.tail - hs.head >= HOLD_SLOTS) {
 				hs.head++;
@@ -196,7 +200,8 @@ static void write_flags(uint32_t gen)
 /* The pending hold has ended (its end time written): by its bound, or released (lock held). */
 static bool ended_locked(void)
 {
-	return !atomic_load(&shim_hold_pending) || !hs.pending_times || hs.pending_times[1];
+	return !atomic_load(&shim_hold_pending) || !hs.pending_times ||
+	       __atomic_load_n(&hs.pending_times[1], __ATOMIC_ACQUIRE);
 }
 
 /* lock held */
@@ -232,7 +237,9 @@ static int place_locked(CUstream stream, bool ptsz, uint64_t bound_ns, enum shim
 	uint32_t gen = hs.gen + 1u;
 	gen += gen == 0u; /* 0 means "none pending" */
 	volatile uint64_t *times = slot_of_gen(h, gen);
-	times[0] = times[1] = 0; /* this hold's start and end, written by it */
+	/* this hold's start and end, written by it */
+	__atomic_store_n(&times[0], 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&times[1], 0, __ATOMIC_RELAXED);
 	shim_devptr times_dev = h->flag_dev + slot_offset(gen);
 	uint64_t bound = bound_ns;
 	void *params[] = {&h->flag_dev, &gen, &bound, &times_dev};
@@ -253,7 +260,8 @@ static int place_locked(CUstream stream, bool ptsz, uint64_t bound_ns, enum shim
 		SHIM_LOG("hold: memory operation behind it failed (CUDA error %d): hold "
 			 "released\n",
 			 rc);
-		*h->flag = gen; /* the hold launched: end it now rather than at its bound */
+		/* the hold launched: end it now rather than at its bound */
+		__atomic_store_n(h->flag, gen, __ATOMIC_SEQ_CST);
 		return GPRIO_HINT_FAILED;
 	}
 	hs.kind = kind;
@@ -359,8 +367,8 @@ int gprio_hint_last(unsigned long long out[2])
 	int rc = -1;
 	if (hs.last) {
 		const volatile uint64_t *t = slot_of_gen(hs.last, hs.last_gen);
-		out[0] = t[0];
-		out[1] = t[1];
+		out[0] = __atomic_load_n(&t[0], __ATOMIC_RELAXED);
+		out[1] = __atomic_load_n(&t[1], __ATOMIC_ACQUIRE);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&hs.lock);

@@ -29,8 +29,9 @@ run --offline --hint -- "$APP" launch >/dev/null
 [ $? = 2 ] && grep -q "only online programs may hint" "$TMP/err" && ok "gprio run --offline --hint is refused" ||
 	bad "offline --hint: $(cat "$TMP/err")"
 
-# placed on the request's stream, released by the next submission, after it is queued
-out=$(run --online --hint -- "$APP" launch)
+# placed on the request's stream, released by the next submission, after it is queued (a 100 ms
+# bound, so that a slow machine, a sanitizer build under parallel tests, does not outlast it)
+out=$(GPRIO_HINT_HOLD_US=100000 run --online --hint -- "$APP" launch)
 [ "$(echo "$out" | field rc)" = 0 ] && [ "$(echo "$out" | field held)" = 1 ] &&
 	[ "$(echo "$out" | field on_stream)" = 1 ] && [ "$(echo "$out" | field after)" = 2 ] &&
 	[ "$(echo "$out" | field queued_behind)" = 1 ] && [ "$(echo "$out" | field marked)" = 1 ] &&
@@ -61,7 +62,7 @@ w=$(echo "$out" | field wait_ms)
 out=$(GPRIO_HINT_HOLD_US=5000 run --online --hint -- "$APP" bound)
 [ "$(echo "$out" | field rc)" = 0 ] && [ "$(echo "$out" | field after)" = 3 ] &&
 	ok "a hold nothing releases ends by its bound" || bad "bound: $out"
-out=$(run --online --hint -- "$APP" repeat)
+out=$(GPRIO_HINT_HOLD_US=100000 run --online --hint -- "$APP" repeat)
 [ "$(echo "$out" | field rc)" = 0 ] && [ "$(echo "$out" | field rc2)" = 0 ] &&
 	[ "$(echo "$out" | field holds)" = 1 ] && ok "a second hint while one is held places nothing" ||
 	bad "repeat: $out"

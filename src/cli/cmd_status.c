@@ -258,6 +258,11 @@ int gprio_cmd_status(int argc, char **argv)
 		printf("MPS: gpriod's control daemon, pipes in %s (gprio run's programs are its "
 		       "clients; offline ones may use %u %% of each GPU's SMs)\n",
 		       mps, sm_share(s));
+	unsigned linger = atomic_load(&s->linger_us);
+	if (linger)
+		printf("lingering: an online stream synchronisation keeps the GPU up to %u us "
+		       "where online has the long timeslice\n",
+		       linger);
 	gprio_nv_print_gpus(stdout, s, now);
 	gprio_nv_print_procs(stdout, s);
 	munmap(m, sizeof(*s));

@@ -82,7 +82,9 @@ l=$(tr ',' '\n' <"$TMP/status.json" | sed -n 's/.*"lingers": \([0-9]*\).*/\1/p' 
 e=$(tr ',' '\n' <"$TMP/status.json" | sed -n 's/.*"lingers_expired": \([0-9]*\).*/\1/p' | head -1)
 ms=$(tr ',' '\n' <"$TMP/status.json" | sed -n 's/.*"linger_ms": \([0-9.]*\).*/\1/p' | head -1)
 lu=$(tr ',' '\n' <"$TMP/status.json" | sed -n 's/.*"linger_us": \([0-9]*\).*/\1/p' | head -1)
-[ "$l" = 1 ] && [ "$e" = 1 ] && [ "$lu" = 10000 ] && [ "$ms" = 10.000 ] &&
+"$GPRIO" status | grep -q "^lingering: an online stream synchronisation keeps the GPU up to 10000 us" &&
+	grep -q "lingering 10000 us" "$TMP/gpriod.log" &&
+	[ "$l" = 1 ] && [ "$e" = 1 ] && [ "$lu" = 10000 ] && [ "$ms" = 10.000 ] &&
 	ok "gprio status: 1 linger, ran to its bound, $ms ms held (linger_us 10000)" ||
 	bad "status: lingers=$l expired=$e ms=$ms linger_us=$lu: $(cat "$TMP/status.json")"
 out=$(run --online -- "$APP" ctx)

@@ -148,6 +148,8 @@ static void nv_describe(void *be, FILE *f)
 			nv->cfg.gating ? "on" : "off", nv->cfg.online_ts_us, nv->cfg.offline_ts_us);
 	fprintf(f, ", %u user(s) allowed online besides root and uid %u", nv->cfg.auth.n,
 		nv->cfg.auth.daemon_uid);
+	if (nv->cfg.linger_us)
+		fprintf(f, ", lingering %u us", nv->cfg.linger_us);
 	if (nv->mps_dir[0])
 		fprintf(f,
 			", MPS control daemon with pipes in %s/pipe (offline clients: %u %% of "

@@ -39,7 +39,7 @@
 #define EV_PER_THREAD       4
 
 static struct {
-	_Atomic bool resolved, usable;
+	_Atomic bool usable;
 	CUresult (*create)(void **, unsigned);
 	CUresult (*record)(void *, CUstream);
 	CUresult (*evsync)(void *);
@@ -55,10 +55,8 @@ struct tl_event {
 };
 static _Thread_local struct tl_event tl_ev[EV_PER_THREAD];
 
-static bool resolve(void)
+static void resolve_once(void)
 {
-	if (atomic_load_explicit(&lg.resolved, memory_order_acquire))
-		return atomic_load_explicit(&lg.usable, memory_order_relaxed);
 	const struct shim_cu *cu = shim_cu();
 	lg.create = (CUresult(*)(void **, unsigned))shim_resolve("cuEventCreate");
 	lg.record = (CUresult(*)(void *, CUstream))shim_resolve("cuEventRecord");
@@ -67,10 +65,16 @@ static bool resolve(void)
 	bool ok = lg.create && lg.record && lg.evsync && lg.ctx_flags && cu->ctx_current &&
 		  cu->stream_ctx && cu->push && cu->pop;
 	atomic_store_explicit(&lg.usable, ok, memory_order_relaxed);
-	atomic_store_explicit(&lg.resolved, true, memory_order_release);
 	if (!ok)
 		SHIM_LOG("linger: the driver lacks an event function: off\n");
-	return ok;
+}
+
+/* the driver's event functions, looked up once (threads may sync at once) */
+static bool resolve(void)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, resolve_once);
+	return atomic_load_explicit(&lg.usable, memory_order_relaxed);
 }
 
 static bool linger_wanted(const void *s, bool ptsz, uint64_t *bound_ns)

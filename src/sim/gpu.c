@@ -231,7 +231,10 @@ void sim_submit(struct sim_world *w, struct sim_q *q, gprio_ns block_ns, uint32_
 		/* what the shim's counters see: a launch, and whether it restarts a drained
 		 * context (every queue of the process idle) */
 		struct sim_p *pp = &w->p[q->proc];
-		bool dry = true;
+		/* a linger's hold kept it resident: not dry; the hold ends once this launch is
+		 * visible to the GPU (the shim releases it after the launch is queued) */
+		bool dry = pp->linger_until <= w->now;
+		pp->linger_until = dry ? 0 : w->now + w->pr->launch;
 		for (uint32_t i = 0; i < pp->nq && dry; i++)
 			dry = w->q[pp->q0 + i].wptr == w->q[pp->q0 + i].done;
 		pp->mo_launches++;

@@ -27,10 +27,25 @@ static bool ctx_work(struct sim_world *w, int p)
 	if (p < 0)
 		return false;
 	const struct sim_p *pp = &w->p[p];
+	if (pp->linger_until > w->now)
+		return true; /* a linger's hold keeps the context runnable */
 	for (uint32_t i = 0; i < pp->nq; i++)
 		if (sim_q_has_work(w, &w->q[pp->q0 + i]))
 			return true;
 	return false;
+}
+
+/* Lingering (gpriod --linger-us, shim/linger.c): a wait inside an online request leaves a hold
+ * behind it while the context's timeslice is long; the context stays runnable until its next
+ * launch (sim_submit ends the linger) or the bound. */
+static void nv_host_synced(struct sim_world *w, uint32_t pi)
+{
+	struct sim_p *p = &w->p[pi];
+	if (!w->sc->linger || w->pr->mode != SIM_NV_TIMESLICE ||
+	    p->spec->klass != GPRIO_CLASS_ONLINE || p->ts < 100 * GPRIO_NS_PER_MS)
+		return;
+	p->linger_until = w->now + w->sc->linger;
+	sim_push(w, p->linger_until, EV_DISPATCH, UINT32_MAX, 0); /* look again when it ends */
 }
 
 static bool ctx_held(struct sim_world *w, int p)
@@ -261,4 +276,5 @@ const struct sim_arch_ops sim_arch_nv = {
 	.changed = nv_changed,
 	.event = nv_event,
 	.fail_open = nv_fail_open,
+	.host_synced = nv_host_synced,
 };

@@ -381,6 +381,8 @@ static int sched_mechanism_key(struct parser *p, const char *k, const char *v)
 static const struct key sched_keys[] = {
 	{"policy", KEY_FN, 0, 0, NOBOUND, sched_policy_key},
 	{"mechanism", KEY_FN, 0, 0, NOBOUND, sched_mechanism_key},
+	{"linger", KEY_DUR, SC_FIELD(linger), 0, 10 * MS, "expected 0..10ms (gpriod --linger-us)",
+	 NULL},
 	{"poll", KEY_DUR, SC_FIELD(sched.poll), US, UINT64_MAX, "must be at least 1us", NULL},
 	{"events", KEY_ONOFF, SC_FIELD(sched.events), NOBOUND, NULL},
 	{"hysteresis", KEY_DUR, SC_FIELD(sched.policy.hysteresis), NOBOUND, NULL},

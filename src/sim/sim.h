@@ -97,8 +97,11 @@ struct sim_scenario {
 	gprio_ns event_latency; /* backend reports new work -> monitor runs */
 	gprio_ns die_at;        /* the controller dies then (fail-open); GPRIO_NS_NEVER: never */
 	bool kernel_monitor;    /* stage 3: the monitor runs in KFD (SIM_STAGE3_*) */
-	bool mech_auto; /* NV: the per-GPU mechanism law (gprio/mechanism.h) as gpriod runs it by
+	bool mech_auto;  /* NV: the per-GPU mechanism law (gprio/mechanism.h) as gpriod runs it by
 			 * default; else launch gating plus a tiny held timeslice */
+	gprio_ns linger; /* NV: gpriod --linger-us: after a wait inside a request an online context
+			  * with a timeslice of 100 ms or more stays busy this long, or until its
+			  * next launch (0: off) */
 	uint32_t nprocs;
 	struct sim_proc_spec procs[SIM_MAX_PROCS];
 	uint32_t ngpu;

@@ -190,6 +190,8 @@ static void kernel_done(struct sim_world *w, struct sim_q *q, const struct sim_c
 		p->mo_waits++;
 		p->mo_waited += w->now - p->wait_from;
 		p->syncing = false;
+		if (w->arch->host_synced)
+			w->arch->host_synced(w, pi);
 		if (!w->stopping)
 			sim_push(w, w->now + sample_ns(p, &p->spec->gap), EV_LAUNCH, pi, p->cur_q);
 		return;

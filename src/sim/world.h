@@ -79,7 +79,8 @@ struct sim_p {
 	gprio_ns *pending;  /* FIFO of arrival times waiting for the serial server */
 	size_t ph, pt, pcap;
 	bool serving;
-	bool syncing; /* waiting for a sync_every kernel in the middle of a request */
+	bool syncing;          /* waiting for a sync_every kernel in the middle of a request */
+	gprio_ns linger_until; /* NV lingering: the context counts as busy until then (0: not) */
 	gprio_ns cur_arrival;
 	uint32_t cur_q, cur_left; /* queue of the request, kernels still to launch */
 	bool cur_lost;
@@ -117,6 +118,9 @@ struct sim_arch_ops {
 	/* The controller is gone: put every held queue back (KFD on debugger exit; shim on
 	 * socket close). */
 	void (*fail_open)(struct sim_world *w);
+	/* An online host's wait for a kernel in the middle of a request ended (sync_every); it
+	 * launches again after its gap. Optional (NULL: nothing). */
+	void (*host_synced)(struct sim_world *w, uint32_t proc);
 };
 
 /* NV, mechanism = auto: gpriod's chooser at a monitor tick (gpu_nv.c) */

@@ -18,7 +18,7 @@
  * a context loads the kernel (a driver JIT of a few ms).
  *
  * A linger's hold is re-armed: the program's next few submissions after the synchronisation
- * (SHIM_HOLD_REARMS) each get a fresh hold behind them before the one ahead is released, so a
+ * (HOLD_REARMS) each get a fresh hold behind them before the one ahead is released, so a
  * step made of several small submissions with host work between them (write the token, set
  * the position, replay the graph) keeps the group resident throughout. Before a hold is queued
  * the stream's submissions get their completion marker, so the completion counters see them
@@ -63,10 +63,9 @@ static struct {
 	struct hold_ctx c[HOLD_CTXS];
 	_Atomic unsigned n;
 	uint32_t gen;
-	enum shim_hold_kind kind; /* of the pending hold */
-	uint64_t bound_ns;        /* its bound */
-	unsigned rearms;          /* a linger's re-arms left */
-	volatile uint64_t *pending_times;
+	enum shim_hold_kind kind;       /* of the pending hold */
+	uint64_t bound_ns;              /* its bound */
+	unsigned rearms;                /* a linger's re-arms left */
 	struct placed ring[HOLD_SLOTS]; /* unaccounted holds, oldest at head */
 	unsigned head, tail;
 	bool resolved;
@@ -76,7 +75,7 @@ static struct {
 	CUresult (*launch)(void *, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned,
 			   unsigned, CUstream, void **, void **);
 	CUresult (*write32)(CUstream, shim_devptr, uint32_t, unsigned);
-	struct hold_ctx *last; /* where the last hold went */
+	struct hold_ctx *last; /* where the last hold went (the pending one, if any) */
 	uint32_t last_gen;
 	bool load_failed; /* the driver refused the hold kernel: no hold from then on */
 } hs = {.lock = PTHREAD_MUTEX_INITIALIZER};
@@ -111,13 +110,8 @@ static struct hold_ctx *hold_for(void *ctx)
 		SHIM_LOG("hold: more than %d contexts: not placed\n", HOLD_CTXS);
 		return NULL;
 	}
-	void *cur = NULL;
-	bool pushed = false;
-	CUresult rc = hs.cu->ctx_current(&cur);
-	if (rc == 0 && cur != ctx) {
-		rc = hs.cu->push(ctx);
-		pushed = rc == 0;
-	}
+	bool pushed;
+	CUresult rc = shim_ctx_enter(ctx, &pushed);
 	void *mod = NULL, *fn = NULL, *host = NULL;
 	shim_devptr dev = 0;
 	if (rc == 0)
@@ -129,10 +123,7 @@ static struct hold_ctx *hold_for(void *ctx)
 				       SHIM_HOSTALLOC_PORTABLE | SHIM_HOSTALLOC_DEVICEMAP);
 	if (rc == 0)
 		rc = hs.cu->host_devptr(&dev, host, 0);
-	if (pushed) {
-		void *popped;
-		hs.cu->pop(&popped);
-	}
+	shim_ctx_leave(pushed);
 	if (rc != 0) {
 		/* what was loaded before the error stays; never tried again (a module per hold) */
 		fprintf(stderr,
@@ -197,11 +188,12 @@ static void write_flags(uint32_t gen)
 		__atomic_store_n(hs.c[i].flag, gen, __ATOMIC_SEQ_CST);
 }
 
-/* The pending hold has ended (its end time written): by its bound, or released (lock held). */
+/* The pending hold (always the last placed) has ended, its end time written: by its bound, or
+ * released (lock held). */
 static bool ended_locked(void)
 {
-	return !atomic_load(&shim_hold_pending) || !hs.pending_times ||
-	       __atomic_load_n(&hs.pending_times[1], __ATOMIC_ACQUIRE);
+	return !atomic_load(&shim_hold_pending) || !hs.last ||
+	       __atomic_load_n(&slot_of_gen(hs.last, hs.last_gen)[1], __ATOMIC_ACQUIRE);
 }
 
 /* lock held */
@@ -222,7 +214,7 @@ static int place_locked(CUstream stream, bool ptsz, uint64_t bound_ns, enum shim
 	}
 	void *ctx = NULL;
 	bool named = stream && stream != SHIM_STREAM_LEGACY && stream != SHIM_STREAM_PER_THREAD;
-	CUresult rc = named ? hs.cu->stream_ctx(stream, &ctx) : hs.cu->ctx_current(&ctx);
+	CUresult rc = shim_stream_context(stream, &ctx);
 	if (rc != 0 || !ctx) {
 		SHIM_LOG("hold: no context for stream %p (CUDA error %d)\n", stream, rc);
 		return GPRIO_HINT_FAILED;
@@ -266,7 +258,6 @@ static int place_locked(CUstream stream, bool ptsz, uint64_t bound_ns, enum shim
 	}
 	hs.kind = kind;
 	hs.bound_ns = bound_ns;
-	hs.pending_times = times;
 	hs.last = h;
 	hs.last_gen = gen;
 	atomic_store_explicit(&shim_hold_pending, gen, memory_order_release);
@@ -350,7 +341,6 @@ void shim_hold_forget(const void *ctx)
 	unsigned n = atomic_load(&hs.n);
 	k = 0;
 	hs.last = NULL;
-	hs.pending_times = NULL;
 	for (unsigned i = 0; i < n; i++)
 		if (ctx && hs.c[i].ctx != ctx)
 			hs.c[k++] = hs.c[i];

@@ -39,11 +39,6 @@
 #define EV_PER_THREAD       4
 
 static struct {
-	_Atomic bool usable;
-	CUresult (*create)(void **, unsigned);
-	CUresult (*record)(void *, CUstream);
-	CUresult (*evsync)(void *);
-	CUresult (*ctx_flags)(unsigned *);
 	_Atomic uint64_t win_start, win_used; /* the budget's second */
 	_Atomic uint32_t epoch;               /* bumped when a context goes: cached events stale */
 } lg;
@@ -55,26 +50,15 @@ struct tl_event {
 };
 static _Thread_local struct tl_event tl_ev[EV_PER_THREAD];
 
-static void resolve_once(void)
+/* the driver functions lingering needs (driver.c) */
+static bool usable(const struct shim_cu *cu)
 {
-	const struct shim_cu *cu = shim_cu();
-	lg.create = (CUresult(*)(void **, unsigned))shim_resolve("cuEventCreate");
-	lg.record = (CUresult(*)(void *, CUstream))shim_resolve("cuEventRecord");
-	lg.evsync = (CUresult(*)(void *))shim_resolve("cuEventSynchronize");
-	lg.ctx_flags = (CUresult(*)(unsigned *))shim_resolve("cuCtxGetFlags");
-	bool ok = lg.create && lg.record && lg.evsync && lg.ctx_flags && cu->ctx_current &&
-		  cu->stream_ctx && cu->push && cu->pop;
-	atomic_store_explicit(&lg.usable, ok, memory_order_relaxed);
-	if (!ok)
+	static _Atomic bool said;
+	bool ok = cu->event_create && cu->event_record && cu->event_sync && cu->ctx_flags &&
+		  cu->ctx_current && cu->stream_ctx && cu->push && cu->pop;
+	if (!ok && !atomic_exchange(&said, true))
 		SHIM_LOG("linger: the driver lacks an event function: off\n");
-}
-
-/* the driver's event functions, looked up once (threads may sync at once) */
-static bool resolve(void)
-{
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
-	pthread_once(&once, resolve_once);
-	return atomic_load_explicit(&lg.usable, memory_order_relaxed);
+	return ok;
 }
 
 static bool linger_wanted(const void *s, bool ptsz, uint64_t *bound_ns)
@@ -97,7 +81,7 @@ static bool linger_wanted(const void *s, bool ptsz, uint64_t *bound_ns)
 		return false;
 	}
 	*bound_ns = (uint64_t)us * GPRIO_NS_PER_US;
-	return resolve();
+	return usable(shim_cu());
 }
 
 void shim_linger_account(uint64_t held_ns, bool expired)
@@ -123,8 +107,7 @@ static void *event_for(CUstream s)
 {
 	const struct shim_cu *cu = shim_cu();
 	void *ctx = NULL;
-	bool named = s && s != SHIM_STREAM_LEGACY;
-	if ((named ? cu->stream_ctx(s, &ctx) : cu->ctx_current(&ctx)) != 0 || !ctx)
+	if (shim_stream_context(s, &ctx) != 0 || !ctx)
 		return NULL;
 	uint32_t epoch = atomic_load_explicit(&lg.epoch, memory_order_relaxed);
 	int freeslot = -1;
@@ -136,20 +119,15 @@ static void *event_for(CUstream s)
 	}
 	if (freeslot < 0)
 		return NULL; /* a thread on more than EV_PER_THREAD contexts: plain syncs there */
-	void *cur = NULL, *popped, *ev = NULL;
-	bool pushed = false;
-	CUresult rc = cu->ctx_current(&cur);
-	if (rc == 0 && cur != ctx) {
-		rc = cu->push(ctx);
-		pushed = rc == 0;
-	}
+	void *ev = NULL;
+	bool pushed;
+	CUresult rc = shim_ctx_enter(ctx, &pushed);
 	unsigned flags = 0, evflags = SHIM_EVENT_DISABLE_TIMING;
-	if (rc == 0 && lg.ctx_flags(&flags) == 0 && (flags & SHIM_CTX_SCHED_BLOCKING_SYNC))
+	if (rc == 0 && cu->ctx_flags(&flags) == 0 && (flags & SHIM_CTX_SCHED_BLOCKING_SYNC))
 		evflags |= SHIM_EVENT_BLOCKING_SYNC; /* the program's host sleeps as it would */
 	if (rc == 0)
-		rc = lg.create(&ev, evflags);
-	if (pushed)
-		cu->pop(&popped);
+		rc = cu->event_create(&ev, evflags);
+	shim_ctx_leave(pushed);
 	if (rc != 0) {
 		SHIM_LOG("linger: cannot create an event (CUDA error %d)\n", rc);
 		return NULL;
@@ -167,7 +145,7 @@ CUresult shim_linger_sync(void *real, CUstream s, bool ptsz)
 	if (!linger_wanted(s, ptsz, &bound))
 		return sync(s);
 	void *ev = event_for(s);
-	if (!ev || lg.record(ev, s) != 0)
+	if (!ev || shim_cu()->event_record(ev, s) != 0)
 		return sync(s);
 	/* whatever happens to the hold, the event stands for the program's work */
 	if (shim_hold_place(s, ptsz, bound, SHIM_HOLD_LINGER) == GPRIO_HINT_PLACED) {
@@ -175,5 +153,5 @@ CUresult shim_linger_sync(void *real, CUstream s, bool ptsz)
 		if (b)
 			atomic_fetch_add_explicit(&b->stats->lingers, 1, memory_order_relaxed);
 	}
-	return lg.evsync(ev);
+	return shim_cu()->event_sync(ev);
 }

@@ -134,8 +134,19 @@ struct shim_cu {
 	CUresult (*host_alloc)(void **, size_t, unsigned);
 	CUresult (*host_devptr)(shim_devptr *, void *, unsigned);
 	CUresult (*capturing)(CUstream, int *), (*capturing_ptsz)(CUstream, int *);
+	CUresult (*ctx_flags)(unsigned *);
+	CUresult (*event_create)(void **, unsigned);
+	CUresult (*event_record)(void *, CUstream);
+	CUresult (*event_sync)(void *);
 };
 const struct shim_cu *shim_cu(void);
+/* The context of stream s: its own for a named stream, the calling thread's current one for
+ * the legacy and per-thread handles (and NULL). Needs ctx_current and stream_ctx. */
+CUresult shim_stream_context(CUstream s, void **ctx);
+/* Make ctx current unless it is; *pushed says whether shim_ctx_leave must pop it. Needs
+ * ctx_current, push and pop. */
+CUresult shim_ctx_enter(void *ctx, bool *pushed);
+void shim_ctx_leave(bool pushed);
 
 /* intercept.c */
 void *shim_real_dlsym(void *handle, const char *name);

@@ -471,21 +471,31 @@ static void restarts_below_the_decider_give_offline_its_floor(void **s)
 /* A GPU-bound service whose requests restart the GPU several times each (a copy, the graph, a
  * copy) crosses 500 restarts a second in a burst: its waits under protection stay long (its own
  * GPU time), so it keeps protection; the same restarts with short waits are CPU-bound work. */
-static gprio_ns burst_run(struct gprio_mech_state *st, gprio_ns waited, bool *left)
+/* `ticks` ticks of 10 ms, each seeing `tick` (from both(), its online work last seen now):
+ * whether the GPU was left at some point */
+static bool run_ticks(struct gprio_mech_state *st, struct gprio_mech_obs tick, int ticks)
 {
 	gprio_ns t = 0;
-	*left = false;
-	for (int k = 0; k < 150; k++) { /* 1.5 s at 600 restarts a second */
+	bool left = false;
+	for (int k = 0; k < ticks; k++) {
 		t += 10 * MS;
-		struct gprio_mech_obs o = both(t);
-		o.starts = o.launches = o.sampled = o.sampled_starts = 6;
-		o.all_starts = o.all_launches = o.all_sampled = o.all_sampled_starts = 6;
-		o.waits = 1;
-		o.waited = waited;
+		struct gprio_mech_obs o = tick;
+		o.last_work = t;
 		gprio_mech_choose(&P, &o, st, t);
-		*left = *left || st->mech == GPRIO_USE_LEAVE;
+		left = left || st->mech == GPRIO_USE_LEAVE;
 	}
-	return t;
+	return left;
+}
+
+/* 1.5 s at 600 restarts a second, one wait of `waited` each tick */
+static bool burst_run(struct gprio_mech_state *st, gprio_ns waited)
+{
+	struct gprio_mech_obs o = both(0);
+	o.starts = o.launches = o.sampled = o.sampled_starts = 6;
+	o.all_starts = o.all_launches = o.all_sampled = o.all_sampled_starts = 6;
+	o.waits = 1;
+	o.waited = waited;
+	return run_ticks(st, o, 150);
 }
 
 static void long_waits_under_protection_are_gpu_bound(void **s)
@@ -493,11 +503,11 @@ static void long_waits_under_protection_are_gpu_bound(void **s)
 	(void)s;
 	struct gprio_mech_state st = {0};
 	bool left;
-	burst_run(&st, 2400 * US, &left);
+	left = burst_run(&st, 2400 * US);
 	assert_false(left);
 	assert_true(st.mech == GPRIO_USE_TSG || st.mech == GPRIO_USE_TSG_SHARED);
 	struct gprio_mech_state cpu = {0};
-	burst_run(&cpu, 50 * US, &left);
+	left = burst_run(&cpu, 50 * US);
 	assert_true(left);
 	assert_int_equal(cpu.mech, GPRIO_USE_LEAVE);
 }
@@ -507,22 +517,16 @@ static void long_waits_under_protection_are_gpu_bound(void **s)
  * 0.4 ms (under gpu_bound), but waits fill most of the time it is active. Protection stays
  * (leaving it overloaded the service: p50 1-7 s against 9.5 ms alone). The same mean wait
  * filling a tenth of its active time is CPU-bound work: left. */
-static gprio_ns decoder_run(struct gprio_mech_state *st, uint64_t waits, bool *left)
+/* 3 s, alone online: 1000 restarts a second, `waits` waits of 0.4 ms in each 10 ms active tick */
+static bool decoder_run(struct gprio_mech_state *st, uint64_t waits)
 {
-	gprio_ns t = 0;
-	*left = false;
-	for (int k = 0; k < 300; k++) { /* 3 s */
-		t += 10 * MS;
-		struct gprio_mech_obs o = both(t);
-		o.starts = o.sampled_starts = o.all_starts = o.all_sampled_starts = 10;
-		o.launches = o.sampled = o.all_launches = o.all_sampled = 26; /* alone online */
-		o.waits = waits;
-		o.waited = waits * 400 * US; /* a mean of 0.4 ms */
-		o.active = 10 * MS;
-		gprio_mech_choose(&P, &o, st, t);
-		*left = *left || st->mech == GPRIO_USE_LEAVE;
-	}
-	return t;
+	struct gprio_mech_obs o = both(0);
+	o.starts = o.sampled_starts = o.all_starts = o.all_sampled_starts = 10;
+	o.launches = o.sampled = o.all_launches = o.all_sampled = 26;
+	o.waits = waits;
+	o.waited = waits * 400 * US;
+	o.active = 10 * MS;
+	return run_ticks(st, o, 300);
 }
 
 static void waits_filling_active_time_are_gpu_bound(void **s)
@@ -530,14 +534,14 @@ static void waits_filling_active_time_are_gpu_bound(void **s)
 	(void)s;
 	struct gprio_mech_state st = {0};
 	bool left;
-	decoder_run(&st, 16, &left); /* waits: 64 % of its active time */
+	left = decoder_run(&st, 16); /* waits: 64 % of its active time */
 	assert_false(left);
 	/* its own 1000 restarts a second: the price of its requests, not online work beside it
 	 * (under offline's 1 ms floor the decoder was overloaded; static TSG: 2x alone) */
 	assert_int_equal(st.mech, GPRIO_USE_TSG);
 	assert_in_range(st.last_share, 60, 70);
 	struct gprio_mech_state cpu = {0};
-	decoder_run(&cpu, 2, &left); /* the same mean wait: 8 % of it */
+	left = decoder_run(&cpu, 2); /* the same mean wait: 8 % of it */
 	assert_true(left);
 	assert_int_equal(cpu.mech, GPRIO_USE_LEAVE);
 }

@@ -23,18 +23,13 @@ int main(int argc, char **argv)
 	struct stand_in si;
 	if (!stand_in_open(&si))
 		return 1;
-	gpa_fn gpa = si.gpa;
-	int (*state)(void) = si.state;
-	void *(*hstream)(void) = si.hstream;
-	unsigned long *holds = si.holds;
-	int *behind = si.behind;
 	int *marked = (int *)dlsym(si.lib, "fake_hold_marked");
 	unsigned long *refused = (unsigned long *)dlsym(si.lib, "fake_module_loads_refused");
 	void *lk = NULL, *sy = NULL, *bc = NULL, *ec = NULL;
-	if (!marked || !refused || gpa("cuLaunchKernel", &lk, 12000, 0, NULL) ||
-	    gpa("cuCtxSynchronize", &sy, 12000, 0, NULL) ||
-	    gpa("cuStreamBeginCapture", &bc, 12000, 0, NULL) ||
-	    gpa("cuStreamEndCapture", &ec, 12000, 0, NULL))
+	if (!marked || !refused || si.gpa("cuLaunchKernel", &lk, 12000, 0, NULL) ||
+	    si.gpa("cuCtxSynchronize", &sy, 12000, 0, NULL) ||
+	    si.gpa("cuStreamBeginCapture", &bc, 12000, 0, NULL) ||
+	    si.gpa("cuStreamEndCapture", &ec, 12000, 0, NULL))
 		return 1;
 	void *stream = strcmp(mode, "sync") == 0 ? (void *)0x5000 : NULL;
 	int rc1 = 0, rc2 = -9, st1 = 0, st2 = 0;
@@ -44,10 +39,10 @@ int main(int argc, char **argv)
 		rc1 = gprio_request_hint(NULL);
 		void *g;
 		((int (*)(void *, void **))ec)((void *)0x7000, &g);
-		st1 = state();
+		st1 = si.state();
 	} else {
 		rc1 = gprio_request_hint(stream);
-		st1 = state();
+		st1 = si.state();
 		if (strcmp(mode, "repeat") == 0)
 			rc2 = gprio_request_hint(stream);
 		if (strcmp(mode, "twice") == 0) {
@@ -64,12 +59,12 @@ int main(int argc, char **argv)
 			nanosleep(&ts, NULL);
 		}
 		wait_ms = now_ms() - t0;
-		st2 = state();
+		st2 = si.state();
 	}
 	printf("{\"rc\": %d, \"rc2\": %d, \"held\": %d, \"after\": %d, \"holds\": %lu, "
 	       "\"on_stream\": %d, \"queued_behind\": %d, \"marked\": %d, \"loads_refused\": %lu, "
 	       "\"wait_ms\": %.2f}\n",
-	       rc1, rc2, st1, st2, *holds, hstream() == stream, *behind, *marked, *refused,
+	       rc1, rc2, st1, st2, *si.holds, si.hstream() == stream, *si.behind, *marked, *refused,
 	       wait_ms);
 	return 0;
 }

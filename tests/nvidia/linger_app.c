@@ -32,18 +32,13 @@ int main(int argc, char **argv)
 	struct stand_in si;
 	if (!stand_in_open(&si))
 		return 1;
-	gpa_fn gpa = si.gpa;
-	int (*state)(void) = si.state;
-	void *(*hstream)(void) = si.hstream;
-	unsigned long *holds = si.holds;
-	int *behind = si.behind;
 	unsigned long *evsyncs = (unsigned long *)dlsym(si.lib, "fake_event_syncs");
 	unsigned *evflags = (unsigned *)dlsym(si.lib, "fake_event_flags");
 	void *lk = NULL, *ss = NULL, *cs = NULL, *cp = NULL;
-	if (!evsyncs || !evflags || gpa("cuLaunchKernel", &lk, 12000, 0, NULL) ||
-	    gpa("cuStreamSynchronize", &ss, 12000, 0, NULL) ||
-	    gpa("cuCtxSynchronize", &cs, 12000, 0, NULL) ||
-	    gpa("cuMemcpyDtoHAsync", &cp, 12000, 0, NULL))
+	if (!evsyncs || !evflags || si.gpa("cuLaunchKernel", &lk, 12000, 0, NULL) ||
+	    si.gpa("cuStreamSynchronize", &ss, 12000, 0, NULL) ||
+	    si.gpa("cuCtxSynchronize", &cs, 12000, 0, NULL) ||
+	    si.gpa("cuMemcpyDtoHAsync", &cp, 12000, 0, NULL))
 		return 1;
 	launch_fn launch = (launch_fn)lk;
 	int (*ssync)(void *) = (int (*)(void *))ss;
@@ -55,7 +50,7 @@ int main(int argc, char **argv)
 		double t0 = now_ms();
 		rc |= strcmp(mode, "ctx") == 0 ? ((int (*)(void))cs)() : ssync(stream);
 		wait_ms = now_ms() - t0;
-		st1 = state();
+		st1 = si.state();
 		if (budget)
 			sleep_us(2000);
 	}
@@ -78,17 +73,17 @@ int main(int argc, char **argv)
 			sleep_us(100);
 			launch(NULL, 1, 1, 1, 1, 1, 1, 0, stream, NULL, NULL);
 		}
-		rearmed = *holds;
+		rearmed = *si.holds;
 		double t0 = now_ms();
 		rc |= ((int (*)(void))cs)();
 		wait_ms = now_ms() - t0;
 	}
-	st2 = state();
+	st2 = si.state();
 	printf("{\"rc\": %d, \"held\": %d, \"after\": %d, \"holds\": %lu, \"on_stream\": %d, "
 	       "\"queued_behind\": %d, \"event_syncs\": %lu, \"event_flags\": %u, "
 	       "\"wait_ms\": %.2f, \"steps\": %d, \"rearmed\": %lu}\n",
-	       rc, st1, st2, *holds, hstream() == stream, *behind, *evsyncs, *evflags, wait_ms,
-	       steps - 1, rearmed);
+	       rc, st1, st2, *si.holds, si.hstream() == stream, *si.behind, *evsyncs, *evflags,
+	       wait_ms, steps - 1, rearmed);
 	fflush(stdout);
 	const char *s = getenv("LINGER_APP_SLEEP_MS");
 	if (s && *s)

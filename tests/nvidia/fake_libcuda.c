@@ -22,10 +22,11 @@ static double kernel_s = -1;
 static pthread_t mark_thread; /* the stand-in GPU: markers land, holds end */
 static int mark_started;
 static void *mark_loop(void *u);
-/* holds released or past their bound end (lock held): at every call into the stand-in as well
- * as in its GPU thread, so that a release is seen when the program next calls in, however late
- * a loaded machine runs that thread */
-static void holds_end(double now);
+/* The stand-in GPU brought up to `now` (lock held): holds released or past their bound end,
+ * markers whose work is done land. At every call into the stand-in as well as in its GPU
+ * thread, so that what happened is seen when the program next calls in, however late a loaded
+ * machine runs that thread. */
+static void gpu_catch_up(double now);
 
 EXPORT void fake_set_kernel_us(double us);
 void fake_set_kernel_us(double us)
@@ -44,7 +45,7 @@ static void fake_submit(void)
 		kernel_s = (e && *e ? atof(e) : 2000) / 1e6;
 	}
 	double now = fake_now();
-	holds_end(now);
+	gpu_catch_up(now);
 	fake_busy_until = (fake_busy_until > now ? fake_busy_until : now) + kernel_s;
 	pthread_mutex_unlock(&fake_lock);
 }
@@ -52,7 +53,7 @@ static void fake_submit(void)
 static double fake_idle_at(void)
 {
 	pthread_mutex_lock(&fake_lock);
-	holds_end(fake_now());
+	gpu_catch_up(fake_now());
 	double t = fake_busy_until;
 	pthread_mutex_unlock(&fake_lock);
 	return t;
@@ -300,18 +301,22 @@ static struct {
 static unsigned mark_head, mark_tail; /* under fake_lock */
 EXPORT unsigned long fake_markers;    /* markers enqueued */
 
+static void gpu_catch_up(double now)
+{
+	holds_end(now);
+	while (mark_head != mark_tail && marks[mark_head % FAKE_MARKS].due <= now) {
+		__atomic_store_n(marks[mark_head % FAKE_MARKS].addr,
+				 marks[mark_head % FAKE_MARKS].value, __ATOMIC_RELEASE);
+		mark_head++;
+	}
+}
+
 static void *mark_loop(void *u)
 {
 	(void)u;
 	for (;;) {
 		pthread_mutex_lock(&fake_lock);
-		double now = fake_now();
-		holds_end(now);
-		while (mark_head != mark_tail && marks[mark_head % FAKE_MARKS].due <= now) {
-			__atomic_store_n(marks[mark_head % FAKE_MARKS].addr,
-					 marks[mark_head % FAKE_MARKS].value, __ATOMIC_RELEASE);
-			mark_head++;
-		}
+		gpu_catch_up(fake_now());
 		pthread_mutex_unlock(&fake_lock);
 		struct timespec ts = {0, 50000};
 		nanosleep(&ts, NULL);

@@ -9,7 +9,8 @@
 #   DUR=20 (seconds of online requests per run), SETUPS="online_alone offline_alone together
 #   tsg mps gprio" (default: all six, gprio second so that a run cut short still compares it;
 #   gprio_nolinger = plain gpriod with --linger-us 0, tsg_linger = static TSG with --linger-us
-#   500, neither in the default;
+#   500, gprio_linger = plain gpriod with --linger-us 500 and the shims' debug logs, none in the
+#   default;
 #   SETUPS_<cell> overrides it for one cell; gprio_mps = gpriod --mps on, not in the default;
 #   gprio_mpsN = the same with --mps-offline-sm N; gprio_hint = plain gpriod, the online program
 #   started with gprio run --online --hint: the default for hintL cells is online_alone gprio
@@ -49,6 +50,12 @@ trap 'daemon_stop; [ -n "${CUDA_MPS_PIPE_DIRECTORY:-}" ] && mps_stop' EXIT
 # stopped from outside (parallel.sh's time bound): end the runs in progress, then the EXIT trap
 trap 'pkill -P $$; exit 143' TERM INT
 snap_pid=
+# shim_logged on|off CLASS-FLAG CMD...: gprio run with the shim's debug log in a file
+shim_logged() {
+	local tag=$1 cls=$2
+	shift 2
+	GPRIO_DEBUG=1 "$B/gprio" run "$cls" -- "$@" 2>>"$OUT/$CELL.gprio_linger.$tag.log"
+}
 setup_begin() {
 	ON=(); OFF=()
 	case $1 in
@@ -74,6 +81,11 @@ setup_begin() {
 		ON=("$B/gprio" run --online -- env $w); OFF=("$B/gprio" run --offline -- env $w)
 		(sleep $((START + 8 + DUR / 2)); "$B/gprio" status --json >"$OUT/$CELL.$1.status.json" 2>&1) &
 		snap_pid=$! ;;
+	gprio_linger) daemon_start --linger-us 500 # plain gpriod with lingering, the shims' debug
+	       # logs (TSG timeslice changes, holds refused) kept in CELL.gprio_linger.{on,off}.log
+	       ON=(shim_logged on --online); OFF=(shim_logged off --offline)
+	       (sleep $((START + 8 + DUR / 2)); "$B/gprio" status --json >"$OUT/$CELL.$1.status.json" 2>&1) &
+	       snap_pid=$! ;;
 	gprio_nolinger) daemon_start --linger-us 0 # plain gpriod without lingering
 	       ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --)
 	       (sleep $((START + 8 + DUR / 2)); "$B/gprio" status --json >"$OUT/$CELL.$1.status.json" 2>&1) &
@@ -91,7 +103,7 @@ setup_end() {
 	mps) mps_stop ;;
 	tsg) daemon_stop ;;
 	tsg_linger) wait "$snap_pid" 2>/dev/null; daemon_stop ;;
-	gprio | gprio_hint | gprio_nolinger) wait "$snap_pid" 2>/dev/null; daemon_stop ;;
+	gprio | gprio_hint | gprio_nolinger | gprio_linger) wait "$snap_pid" 2>/dev/null; daemon_stop ;;
 	gprio_mps | gprio_mps[0-9]*) wait "$snap_pid" 2>/dev/null; daemon_stop; GPRIO_SHM=$SHM_SAVED ;;
 	esac
 }

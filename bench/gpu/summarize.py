@@ -17,9 +17,9 @@ import sys
 from datetime import datetime, timezone
 
 # NVIDIA setups, then the AMD kit's (bench/amd/run.sh); missing ones are skipped
-SETUPS = ["online_alone", "offline_alone", "together", "mps", "tsg", "tsg_linger", "gprio", "gprio_nolinger", "gprio_hint", "gprio_mps", "prio", "stage1", "stage1shim", "stage2"]
+SETUPS = ["online_alone", "offline_alone", "together", "mps", "tsg", "tsg_linger", "gprio", "gprio_nolinger", "gprio_linger", "gprio_hint", "gprio_mps", "prio", "stage1", "stage1shim", "stage2"]
 LABEL = {"online_alone": "online alone", "offline_alone": "offline alone", "together": "together",
-         "mps": "MPS priority", "tsg": "static TSG", "tsg_linger": "static TSG + linger", "gprio": "gprio", "gprio_hint": "gprio + hint", "gprio_nolinger": "gprio no linger",
+         "mps": "MPS priority", "tsg": "static TSG", "tsg_linger": "static TSG + linger", "gprio": "gprio", "gprio_hint": "gprio + hint", "gprio_nolinger": "gprio no linger", "gprio_linger": "gprio + linger 500 us",
          "gprio_mps": "gprio under MPS",
          "prio": "HIP stream priority", "stage1": "gprio stage 1 (ptrace)",
          "stage1shim": "gprio stage 1 (HSA shim)", "stage2": "gprio stage 2"}
@@ -34,7 +34,7 @@ def load(path):
 
 
 COLORS = {"online_alone": (0, 0, 0), "together": (220, 40, 40), "mps": (150, 80, 200),
-          "tsg": (240, 160, 0), "gprio": (0, 150, 60), "gprio_hint": (0, 200, 200), "gprio_nolinger": (120, 120, 120), "tsg_linger": (160, 100, 0),
+          "tsg": (240, 160, 0), "gprio": (0, 150, 60), "gprio_hint": (0, 200, 200), "gprio_nolinger": (120, 120, 120), "gprio_linger": (0, 90, 30), "tsg_linger": (160, 100, 0),
           "gprio_mps": (0, 120, 220)}
 
 

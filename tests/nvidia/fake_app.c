@@ -92,6 +92,7 @@ typedef int (*launch_fn)(void *, unsigned, unsigned, unsigned, unsigned, unsigne
 typedef int (*graph_fn)(void *, void *);
 typedef int (*sync_fn)(void);
 typedef int (*ssync_fn)(void *);
+typedef int (*copy_fn)(void *, unsigned long long, size_t, void *);
 
 static launch_fn side_launch;
 static atomic_bool side_stop;
@@ -138,7 +139,14 @@ int main(int argc, char **argv)
 	/* poll: as gpu, but it never synchronises (it sleeps as long as the work takes, as a
 	 * program polling mapped memory or an event would wait) */
 	bool poll = strcmp(mode, "poll") == 0;
-	gpu = gpu || poll;
+	/* copy: as gpu, but the program waits inside a copy to pageable memory and then
+	 * synchronises its stream, which finds the work done (PyTorch's .item()) */
+	bool copy = strcmp(mode, "copy") == 0;
+	void *cp = NULL, *ss = NULL;
+	if (copy && (gpa("cuMemcpyDtoHAsync", &cp, 12000, 0, NULL) ||
+		     gpa("cuStreamSynchronize", &ss, 12000, 0, NULL)))
+		return 1;
+	gpu = gpu || poll || copy;
 	bool tsg = strcmp(mode, "tsg") == 0 || gpu || cpu;
 	if (tsg)
 		libcuda_like_context();
@@ -151,16 +159,19 @@ int main(int argc, char **argv)
 			if (cpu)
 				pause_us(100);
 		}
-		if (poll)
+		if (poll) {
 			pause_us(6500);
-		else
+		} else if (copy) {
+			int token;
+			((copy_fn)cp)(&token, 0, sizeof token, NULL);
+			((ssync_fn)ss)(NULL);
+		} else
 			((sync_fn)sy)();
 		pause_us(gpu ? 10000 : 2000);
 	}
 	if (gpu || cpu)
 		n = 0;
 	if (strcmp(mode, "side") == 0) {
-		void *ss = NULL;
 		if (gpa("cuStreamSynchronize", &ss, 12000, 0, NULL))
 			return 1;
 		libcuda_like_context();

@@ -461,6 +461,19 @@ assert on["submitted"] >= on["completed"] > 0' <"$TMP/st8.json" 2>"$TMP/err" &&
 	bad "status 8: $(cat "$TMP/err")"
 awk -v p=$ON '$1 == p && $3 == "online" && $(NF - 3) == "0000:1b:00" && $(NF - 2) == "tsg" { f = 1 } END { exit !f }' "$TMP/top8.txt" &&
 	ok "gprio top: the online process's GPU and the mechanism chosen there" || bad "top 8: $(cat "$TMP/top8.txt")"
+# a program that waits inside a copy to pageable memory (3 ms kernel, then the copy, then a
+# stream synchronisation that finds the work done: PyTorch's .item()): the copy is a host wait
+run8 online 0x1b 80 copy >/dev/null 2>&1 &
+ON=$!
+sleep 0.6
+GPRIO_SHM="$S8" "$GPRIO" status --json >"$TMP/st8c.json"
+kill $ON 2>/dev/null
+wait $ON 2>/dev/null
+python3 -c 'import json,sys; d=json.load(sys.stdin); on=[p for p in d["processes"] if p["class"]=="online"][0]
+n, ms = on["host_waits"], on["host_wait_ms"]
+assert n >= 10 and ms / n >= 1.0, (n, ms)' <"$TMP/st8c.json" 2>"$TMP/err" &&
+	ok "a copy that waits for the GPU (.item()) is a host wait: mean wait >= 1 ms beside 3 ms kernels" ||
+	bad "copy waits: $(cat "$TMP/err")"
 # CPU-bound online work: 8 kernels of 20 us with host gaps, then a sync: a full window of
 # short waits leaves the GPU alone
 run8 online 0x1b 1000 cpu >/dev/null 2>&1 &

@@ -328,6 +328,19 @@ void shim_wait_end(gprio_ns t0)
 	atomic_compare_exchange_strong(&b->stats->wait_since, &mine, 0);
 }
 
+void shim_copy_end(gprio_ns t0)
+{
+	struct shim_binding *b = shim_binding();
+	if (!b)
+		return;
+	gprio_ns now = shim_now(), mine = t0;
+	if (now - t0 >= SHIM_COPY_WAIT) {
+		atomic_fetch_add_explicit(&b->stats->waits, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&b->stats->wait_ns, now - t0, memory_order_relaxed);
+	}
+	atomic_compare_exchange_strong(&b->stats->wait_since, &mine, 0);
+}
+
 /* ---------------------------------------------------------------- the poller */
 
 /* The PCI id of the slot's context's device (poller, lock held). */

@@ -124,11 +124,12 @@ static void *slot_get(_Atomic(void *) *slot, const char *name)
  * hold follows it: a copy from or to pageable host memory returns only once the work ahead of
  * it (a hold included) has run (H200, a CUDA-graph decoder reading each token back with
  * .item(): every copy waited for its hold's whole bound) */
-#define WRAP_COPY(name, params, args, stream)                                                \
-	WRAP_ANY(                                                                            \
-		name, params, args, shim_hold_release(); shim_launch_gate(), if (rc_ == 0) { \
-			shim_track_submission(stream, ptsz_);                                \
-			shim_complete_submitted(stream, ptsz_);                              \
+#define WRAP_COPY(name, params, args, stream)                                       \
+	WRAP_ANY(                                                                   \
+		name, params, args, shim_hold_release(); shim_launch_gate();        \
+		gprio_ns t_ = shim_wait_begin(), shim_copy_end(t_); if (rc_ == 0) { \
+			shim_track_submission(stream, ptsz_);                       \
+			shim_complete_submitted(stream, ptsz_);                     \
 		})
 /* the host waits for the GPU: time it (a hold is never what it waits for) */
 #define WRAP_WAIT(name, params, args)                     \

@@ -72,7 +72,11 @@ struct shim_stream {
 };
 #define SHIM_STREAMS    256
 #define SHIM_MARK_EVERY (50 * GPRIO_NS_PER_US)
-#define SHIM_SAMPLE     (20 * GPRIO_NS_PER_MS) /* of every second: every launch marked */
+/* A copy call that returns later than this waited for the GPU: queueing an asynchronous copy
+ * costs a few microseconds; PyTorch's .item() (a copy to pageable memory, then a stream
+ * synchronisation that finds the work done) waits inside the copy. */
+#define SHIM_COPY_WAIT (20 * GPRIO_NS_PER_US)
+#define SHIM_SAMPLE    (20 * GPRIO_NS_PER_MS) /* of every second: every launch marked */
 
 struct shim {
 	/* From the environment, set by the constructor before any other thread of ours runs. */
@@ -172,6 +176,10 @@ int shim_captures(void); /* graph captures in progress */
 void shim_complete_mark_tail(CUstream s, bool ptsz);
 gprio_ns shim_wait_begin(void);
 void shim_wait_end(gprio_ns t0);
+/* a copy or memset call that began at t0 (shim_wait_begin) has returned: a call that lasted
+ * SHIM_COPY_WAIT or longer waited for the GPU (a copy to or from pageable host memory returns
+ * once the work ahead of it has run) and is counted as a host wait */
+void shim_copy_end(gprio_ns t0);
 void shim_complete_start(void);
 /* The control-segment GPU rows this process uses (bit per row); 0 while not known (then
  * every row counts). */

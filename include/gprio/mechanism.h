@@ -125,11 +125,22 @@ struct gprio_mech_state {
 		trial_all[4];     /* all online work: starts, launches, sampled, s.starts */
 	uint64_t all_rate;        /* all online work's restarts per second (last window or trial) */
 	uint64_t all_launch_rate; /* and its launches per second (last window) */
-	bool others;     /* online work besides the deciding work launched (last window or trial) */
-	const char *why; /* the reason for mech, a static string */
+	bool others; /* online work besides the deciding work launched (last window or trial) */
+	bool leave_hurts; /* a whole window under LEAVE showed GPU-bound waits: protected from then
+			   * on whatever its restarts, until the work goes idle or away */
+	gprio_ns judged_mean;  /* the mean wait of the last window or trial that ended */
+	unsigned judged_share; /* and the % of its active time spent waiting */
+	const char *why;       /* the reason for mech, a static string */
 };
 
-/* Defaults: a trial of 100 ms; GPU-bound at a mean wait of 500 us (several context switches
+/* Leaving must not hurt: a whole window under LEAVE whose waits are GPU-bound by share (at
+ * least `cpu_bound` on average, filling `busy_share` of the work's active time: without
+ * protection the work waits for its neighbour most of the time) ends the restart verdict, and
+ * the work stays protected whatever its restarts until it goes idle or away. (H200, a
+ * CUDA-graph decoder at 20 requests a second: its trials showed 1040 restarts a second, and
+ * under LEAVE it was overloaded, p50 1-7 s, while static TSG gave 2x alone.)
+ *
+ * Defaults: a trial of 100 ms; GPU-bound at a mean wait of 500 us (several context switches
  * of about 0.2 ms), CPU-bound under 200 us, 1 s windows, one wait in progress of 2 ms
  * (longer than the driver's default timeslice of an offline neighbour), idle after
  * 10 s, side stream busy after 100 ms, 500 restarts per second (an estimate from the H200

@@ -79,6 +79,7 @@ static void forget(struct gprio_mech_state *st, gprio_ns now)
 	st->rec_rate = 0;
 	st->all_rate = st->all_launch_rate = 0;
 	st->others = false;
+	st->leave_hurts = false;
 	for (int k = 0; k < 4; k++)
 		st->win_all[k] = st->trial_all[k] = 0;
 }
@@ -165,6 +166,13 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		if (st->win_waits) {
 			st->last_mean = st->win_waited / st->win_waits;
 			st->last_share = share_of(st->win_waited, st->win_active);
+			st->judged_mean = st->last_mean;
+			st->judged_share = st->last_share;
+			/* the whole window without protection, and the work waited for its
+			 * neighbour most of the time it was active: leaving hurts it */
+			if (st->mech == GPRIO_USE_LEAVE && st->since <= st->win_start &&
+			    st->last_mean >= p->cpu_bound && st->last_share >= p->busy_share)
+				st->leave_hurts = true;
 		}
 		st->last_rate = restart_rate(st->win_starts, st->win_launches, st->win_sampled,
 					     st->win_sampled_starts, now - st->win_start);
@@ -198,7 +206,11 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		bool gpu_bound = st->trial_waits &&
 				 waits_gpu_bound(p, st->trial_waited / st->trial_waits,
 						 share_of(st->trial_waited, st->trial_active));
-		trial_failed = protecting && rate > p->max_starts && !gpu_bound;
+		if (st->trial_waits) {
+			st->judged_mean = st->trial_waited / st->trial_waits;
+			st->judged_share = share_of(st->trial_waited, st->trial_active);
+		}
+		trial_failed = protecting && rate > p->max_starts && !gpu_bound && !st->leave_hurts;
 		st->all_rate = restart_rate(st->trial_all[0], st->trial_all[1], st->trial_all[2],
 					    st->trial_all[3], now - st->trial_start);
 		st->all_launch_rate = now > st->trial_start ? st->trial_all[1] * GPRIO_NS_PER_S /
@@ -219,6 +231,9 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	static const char restarts[] =
 		"online restarts the GPU too often (CPU-bound): each restart "
 		"under TSG priority would cost offline a context switch pair";
+	static const char slowed[] =
+		"online slowed without protection (it waited for its neighbour most of the time it "
+		"was active): protected whatever its restarts";
 	if (!o->online || !o->offline) {
 		want = GPRIO_USE_IDLE;
 		why = !o->online ? "no online work on this GPU" : "no offline work on this GPU";
@@ -231,7 +246,16 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		/* launches only: waits cannot be told apart; the latency-safe choice */
 		want = protect(p, o, st, &why);
 		why = "no completion counters from online work: assumed GPU-bound";
-	} else if ((trial_failed ||
+	} else if (st->leave_hurts && !protecting) {
+		/* leaving was tried and measured: the work waited for its neighbour most of the
+		 * time; its restarts are the price of protecting it */
+		st->cpu_until = 0;
+		st->strikes = 0;
+		want = protect(p, o, st, &why);
+		if (want == GPRIO_USE_TSG)
+			why = slowed;
+	} else if (!st->leave_hurts &&
+		   (trial_failed ||
 		    (window_done && st->last_rate > p->max_starts &&
 		     !(protecting && waits_gpu_bound(p, st->last_mean, st->last_share)))) &&
 		   o->current < p->side_busy) {
@@ -256,6 +280,8 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		/* short waits under protection show it works, not that it is not needed: keep it
 		 * (while its cost in restarts is low), following refusals and side streams */
 		want = protect(p, o, st, &why);
+		if (st->leave_hurts && want == GPRIO_USE_TSG)
+			why = slowed;
 	} else if (st->last_mean >= p->gpu_bound || (o->current >= p->stuck && !st->strikes) ||
 		   (want == GPRIO_USE_IDLE && !st->last_mean)) {
 		/* waits measured without protection: long ones are what a neighbour costs, and one

@@ -243,12 +243,14 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 				fprintf(nv->cfg.log,
 					"gpriod: GPU " GPRIO_PCI_FMT
 					": %s (was %s): %s [t %.3f s; restarts/s %llu, all online "
-					"%llu; launches/s %llu]\n",
+					"%llu; launches/s %llu; mean wait %.0f us, %u %% of active "
+					"time]\n",
 					GPRIO_PCI_ARGS(pci), gprio_mech_name(st->mech),
 					gprio_mech_name(was), st->why ? st->why : "",
 					(double)now / 1e9, (unsigned long long)st->last_rate,
 					(unsigned long long)st->all_rate,
-					(unsigned long long)st->all_launch_rate);
+					(unsigned long long)st->all_launch_rate,
+					(double)st->judged_mean / 1e3, st->judged_share);
 		} else if (strncmp(s->gpus[g].why, st->why ? st->why : "",
 				   sizeof(s->gpus[g].why) - 1))
 			publish(nv, g, st); /* same mechanism, new reason */

@@ -99,6 +99,7 @@ struct gprio_mech_params {
 	gprio_ns idle_after;    /* no online work for this long: IDLE */
 	gprio_ns side_busy;     /* a stream pending this long without draining */
 	gprio_ns trial;         /* protection chosen from waits is first tried this long */
+	gprio_ns leave_trial;   /* leaving chosen from restarts is first judged after this long */
 	gprio_ns offline_floor; /* offline's timeslice where a shorter one would starve it */
 };
 
@@ -126,19 +127,24 @@ struct gprio_mech_state {
 	uint64_t all_rate;        /* all online work's restarts per second (last window or trial) */
 	uint64_t all_launch_rate; /* and its launches per second (last window) */
 	bool others; /* online work besides the deciding work launched (last window or trial) */
-	bool leave_hurts; /* a whole window under LEAVE showed GPU-bound waits: protected from then
-			   * on whatever its restarts, until the work goes idle or away */
+	bool leave_hurts;  /* the leave trial or a whole window under LEAVE showed GPU-bound waits:
+			   * protected from then on whatever its restarts, until the work goes idle
+			   * or away */
+	gprio_ns lt_until; /* a leave trial in progress (0: none) */
+	uint64_t lt_waits;
+	gprio_ns lt_waited, lt_active;
 	gprio_ns judged_mean;  /* the mean wait of the last window or trial that ended */
 	unsigned judged_share; /* and the % of its active time spent waiting */
 	const char *why;       /* the reason for mech, a static string */
 };
 
-/* Leaving must not hurt: a whole window under LEAVE whose waits are GPU-bound by share (at
- * least `cpu_bound` on average, filling `busy_share` of the work's active time: without
- * protection the work waits for its neighbour most of the time) ends the restart verdict, and
- * the work stays protected whatever its restarts until it goes idle or away. (H200, a
- * CUDA-graph decoder at 20 requests a second: its trials showed 1040 restarts a second, and
- * under LEAVE it was overloaded, p50 1-7 s, while static TSG gave 2x alone.)
+/* Leaving must not hurt: the first `leave_trial` under LEAVE, or a whole window, whose waits
+ * are GPU-bound by share (at least `cpu_bound` on average, filling `busy_share` of the work's
+ * active time: without protection the work waits for its neighbour most of the time) ends the
+ * restart verdict, and the work stays protected whatever its restarts until it goes idle or
+ * away. (H200, a CUDA-graph decoder at 20 requests a second: its trials showed 1040 restarts a
+ * second, and under LEAVE it was overloaded, p50 1-7 s, while static TSG gave 2x alone; judged
+ * after a whole window, the one second it was left still cost it a p99 of 14x alone.)
  *
  * Defaults: a trial of 100 ms; GPU-bound at a mean wait of 500 us (several context switches
  * of about 0.2 ms), CPU-bound under 200 us, 1 s windows, one wait in progress of 2 ms

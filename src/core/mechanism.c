@@ -13,6 +13,7 @@ void gprio_mech_defaults(struct gprio_mech_params *p)
 	p->max_starts = 500;
 	p->recheck = 4 * GPRIO_NS_PER_S;
 	p->trial = 100 * GPRIO_NS_PER_MS;
+	p->leave_trial = 200 * GPRIO_NS_PER_MS;
 	p->offline_floor = GPRIO_NS_PER_MS;
 }
 
@@ -80,6 +81,7 @@ static void forget(struct gprio_mech_state *st, gprio_ns now)
 	st->all_rate = st->all_launch_rate = 0;
 	st->others = false;
 	st->leave_hurts = false;
+	st->lt_until = 0;
 	for (int k = 0; k < 4; k++)
 		st->win_all[k] = st->trial_all[k] = 0;
 }
@@ -158,6 +160,22 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->trial_sampled_starts += o->sampled_starts;
 		for (int k = 0; k < 4; k++)
 			st->trial_all[k] += all[k];
+	}
+	if (st->lt_until) {
+		st->lt_waits += o->waits;
+		st->lt_waited += o->waited;
+		st->lt_active += o->active;
+		if (now >= st->lt_until) {
+			st->lt_until = 0;
+			if (st->mech == GPRIO_USE_LEAVE && st->lt_waits) {
+				gprio_ns mean = st->lt_waited / st->lt_waits;
+				unsigned share = share_of(st->lt_waited, st->lt_active);
+				st->judged_mean = mean;
+				st->judged_share = share;
+				if (mean >= p->cpu_bound && share >= p->busy_share)
+					st->leave_hurts = true;
+			}
+		}
 	}
 	bool window_done = now - st->win_start >= p->window;
 	if (window_done) {
@@ -269,6 +287,12 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->cpu_until = now + (p->recheck << st->strikes);
 		if (protecting && st->strikes < 5)
 			st->strikes++;
+		if (protecting && p->leave_trial) {
+			/* judged by what leaving does to it, soon */
+			st->lt_until = now + p->leave_trial;
+			st->lt_waits = 0;
+			st->lt_waited = st->lt_active = 0;
+		}
 	} else if (now < st->cpu_until && o->current < p->side_busy &&
 		   st->rec_rate > p->max_starts) {
 		/* the verdict stands while online launches fast enough to restart the GPU that

@@ -167,6 +167,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->lt_active += o->active;
 		if (now >= st->lt_until) {
 			st->lt_until = 0;
+			st->lt_judged++;
 			if (st->mech == GPRIO_USE_LEAVE && st->lt_waits) {
 				gprio_ns mean = st->lt_waited / st->lt_waits;
 				unsigned share = share_of(st->lt_waited, st->lt_active);
@@ -174,6 +175,15 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 				st->judged_share = share;
 				if (mean >= p->cpu_bound && share >= p->busy_share)
 					st->leave_hurts = true;
+			}
+			/* judged again while the verdict stands: a queue behind the neighbour
+			 * may take longer than one trial to build (H200, the CUDA-graph decoder
+			 * left at its warm-up: a whole window passed before it was protected) */
+			if (st->mech == GPRIO_USE_LEAVE && !st->leave_hurts &&
+			    now < st->cpu_until) {
+				st->lt_until = now + p->leave_trial;
+				st->lt_waits = 0;
+				st->lt_waited = st->lt_active = 0;
 			}
 		}
 	}

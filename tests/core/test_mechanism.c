@@ -560,8 +560,8 @@ static void waits_filling_active_time_are_gpu_bound(void **s)
 
 /* Work that looks CPU-bound under protection (1000 restarts a second, waits of 50 us) but
  * waits for its neighbour without it: under LEAVE `waits_left` waits of 0.9 ms in each 10 ms
- * active tick. 6 s; returns how long it was left. */
-static gprio_ns left_run(struct gprio_mech_state *st, uint64_t waits_left)
+ * active tick, after `late` under LEAVE (before it: 2). 6 s; returns how long it was left. */
+static gprio_ns left_run_late(struct gprio_mech_state *st, uint64_t waits_left, gprio_ns late)
 {
 	gprio_ns t = 0, left = 0;
 	for (int k = 0; k < 600; k++) {
@@ -571,13 +571,18 @@ static gprio_ns left_run(struct gprio_mech_state *st, uint64_t waits_left)
 		o.launches = o.sampled = o.all_launches = o.all_sampled = 10;
 		o.active = 10 * MS;
 		bool prot = gprio_mech_protects(st->mech);
-		o.waits = prot ? 2 : waits_left;
+		o.waits = prot ? 2 : left < late ? 2 : waits_left;
 		o.waited = o.waits * (prot ? 50 * US : 900 * US);
 		gprio_mech_choose(&P, &o, st, t);
 		if (st->mech == GPRIO_USE_LEAVE)
 			left += 10 * MS;
 	}
 	return left;
+}
+
+static gprio_ns left_run(struct gprio_mech_state *st, uint64_t waits_left)
+{
+	return left_run_late(st, waits_left, 0);
 }
 
 /* Leaving must not hurt: the first 200 ms under LEAVE in which the work waited for its
@@ -600,6 +605,12 @@ static void leaving_that_hurts_is_undone(void **s)
 	assert_true(left >= 4 * P.window);
 	assert_int_equal(cpu.mech, GPRIO_USE_LEAVE);
 	assert_false(cpu.leave_hurts);
+	assert_true(cpu.lt_judged >= 10); /* judged again and again while the verdict stood */
+	/* waits that grow only after 300 ms under LEAVE: the next trial sees them */
+	struct gprio_mech_state late = {0};
+	left = left_run_late(&late, 8, 300 * MS);
+	assert_in_range(left, 2 * P.leave_trial, 3 * P.leave_trial);
+	assert_true(late.leave_hurts);
 }
 
 static void names(void **s)

@@ -230,9 +230,20 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		struct gprio_mech_state *st = &nv->mst[g];
 		enum gprio_mech was = st->mech;
 		bool first = !st->why;
+		uint64_t judged = st->lt_judged;
 		if (!(used & 1u << g))
 			obs[g].online = obs[g].offline = false;
 		bool changed = gprio_mech_choose(&nv->cfg.mech, &obs[g], st, now);
+		/* a leave trial that kept the GPU left: what it saw (a change is logged below) */
+		if (st->lt_judged != judged && !changed && st->mech == GPRIO_USE_LEAVE &&
+		    nv->cfg.log)
+			fprintf(nv->cfg.log,
+				"gpriod: GPU " GPRIO_PCI_FMT
+				": leave kept after a %.0f ms trial [t "
+				"%.3f s; mean wait %.0f us, %u %% of active time]\n",
+				GPRIO_PCI_ARGS(atomic_load(&s->gpus[g].pci)),
+				(double)nv->cfg.mech.leave_trial / 1e6, (double)now / 1e9,
+				(double)st->judged_mean / 1e3, st->judged_share);
 		if (changed || first) {
 			publish(nv, g, st);
 			uint32_t pci = atomic_load(&s->gpus[g].pci);

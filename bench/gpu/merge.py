@@ -8,10 +8,10 @@ runs); the table lists them one per line, so the spread between repeats is the n
 import json
 import sys
 
-ORDER = ["online_alone", "offline_alone", "together", "mps", "tsg", "tsg_linger", "gprio", "gprio_nolinger", "gprio_hint", "gprio_mps"]
+ORDER = ["online_alone", "offline_alone", "together", "mps", "tsg", "tsg_linger", "gprio", "gprio_nolinger", "gprio_linger", "gprio_hint", "gprio_mps"]
 LABEL = {"online_alone": "online alone", "offline_alone": "offline alone", "together": "together",
          "mps": "MPS priority", "tsg": "static TSG", "tsg_linger": "static TSG + linger", "gprio": "gprio (defaults)",
-         "gprio_hint": "gprio + request hint", "gprio_nolinger": "gprio, --linger-us 0", "gprio_mps": "gpriod --mps on"}
+         "gprio_hint": "gprio + request hint", "gprio_nolinger": "gprio, --linger-us 0", "gprio_linger": "gprio, --linger-us 500", "gprio_mps": "gpriod --mps on"}
 
 
 def main():

@@ -89,18 +89,20 @@ struct gprio_mech_obs {
 };
 
 struct gprio_mech_params {
-	gprio_ns gpu_bound;     /* mean wait at least this long over a window: GPU-bound */
-	gprio_ns cpu_bound;     /* mean wait under this over a window: CPU-bound */
-	unsigned busy_share;    /* % of its active time: waits of at least cpu_bound GPU-bound */
-	gprio_ns stuck;         /* one wait in progress this long without protection: GPU-bound */
-	gprio_ns window;        /* waits are averaged over windows this long */
-	uint64_t max_starts;    /* online restarts per second above which TSG costs offline more */
-	gprio_ns recheck;       /* how long a restart-bound verdict stands */
-	gprio_ns idle_after;    /* no online work for this long: IDLE */
-	gprio_ns side_busy;     /* a stream pending this long without draining */
-	gprio_ns trial;         /* protection chosen from waits is first tried this long */
-	gprio_ns leave_trial;   /* leaving chosen from restarts is first judged after this long */
-	gprio_ns offline_floor; /* offline's timeslice where a shorter one would starve it */
+	gprio_ns gpu_bound;      /* mean wait at least this long over a window: GPU-bound */
+	gprio_ns cpu_bound;      /* mean wait under this over a window: CPU-bound */
+	unsigned busy_share;     /* % of its active time: waits of at least cpu_bound GPU-bound */
+	gprio_ns stuck;          /* one wait in progress this long without protection: GPU-bound */
+	gprio_ns window;         /* waits are averaged over windows this long */
+	uint64_t max_starts;     /* online restarts per second above which TSG costs offline more */
+	gprio_ns recheck;        /* how long a restart-bound verdict stands */
+	gprio_ns idle_after;     /* no online work for this long: IDLE */
+	gprio_ns side_busy;      /* a stream pending this long without draining */
+	gprio_ns trial;          /* protection chosen from waits is first tried this long */
+	uint64_t trial_launches; /* a trial that saw fewer online launches (all online work's)
+				  * is followed by another, up to a window after the first */
+	gprio_ns leave_trial;    /* leaving chosen from restarts is first judged after this long */
+	gprio_ns offline_floor;  /* offline's timeslice where a shorter one would starve it */
 };
 
 /* Per GPU, kept by the caller between calls (zero it to start). */
@@ -116,6 +118,7 @@ struct gprio_mech_state {
 	gprio_ns win_active, trial_active; /* active time of the window, of the trial */
 	unsigned last_share;               /* % of the last window's active time spent waiting */
 	gprio_ns trial_start, trial_until; /* a trial of protection in progress (0: none) */
+	gprio_ns trial_began;              /* the first of the trials that followed one another */
 	uint64_t trial_starts, trial_launches, trial_sampled, trial_sampled_starts;
 	uint64_t trial_waits;
 	gprio_ns trial_waited; /* host waits under the trial's protection */

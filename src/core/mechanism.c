@@ -13,6 +13,7 @@ void gprio_mech_defaults(struct gprio_mech_params *p)
 	p->max_starts = 500;
 	p->recheck = 4 * GPRIO_NS_PER_S;
 	p->trial = 100 * GPRIO_NS_PER_MS;
+	p->trial_launches = 20;
 	p->leave_trial = 200 * GPRIO_NS_PER_MS;
 	p->offline_floor = GPRIO_NS_PER_MS;
 }
@@ -112,6 +113,20 @@ static uint64_t restart_rate(uint64_t starts, uint64_t launches, uint64_t sample
 		restarts = est > restarts ? est : restarts;
 	}
 	return len ? restarts * GPRIO_NS_PER_S / len : 0;
+}
+
+/* A trial of protection from now: every online launch sampled until its end. */
+static void trial_begin(const struct gprio_mech_params *p, struct gprio_mech_state *st,
+			gprio_ns now)
+{
+	st->trial_start = now;
+	st->trial_until = now + p->trial;
+	st->trial_starts = st->trial_launches = st->trial_waits = 0;
+	st->trial_waited = 0;
+	st->trial_active = 0;
+	st->trial_sampled = st->trial_sampled_starts = 0;
+	for (int k = 0; k < 4; k++)
+		st->trial_all[k] = 0;
 }
 
 bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mech_obs *o,
@@ -221,7 +236,15 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	bool protecting = gprio_mech_protects(want);
 	/* a trial that ran its course: its restarts, every launch sampled, decide */
 	bool trial_failed = false;
-	if (st->trial_until && now >= st->trial_until) {
+	uint64_t trial_seen =
+		st->trial_all[1] > st->trial_launches ? st->trial_all[1] : st->trial_launches;
+	if (st->trial_until && now >= st->trial_until && protecting &&
+	    trial_seen < p->trial_launches && now - st->trial_began < p->window) {
+		/* too few online launches to judge (a program still loading its model): the next
+		 * trial judges instead, up to a window after the first (H200, eager bs1: its first
+		 * trial passed on its loading, and a whole window of protection followed) */
+		trial_begin(p, st, now);
+	} else if (st->trial_until && now >= st->trial_until) {
 		uint64_t rate =
 			restart_rate(st->trial_starts, st->trial_launches, st->trial_sampled,
 				     st->trial_sampled_starts, now - st->trial_start);
@@ -337,14 +360,8 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 			why = "online work appeared: protected first while its restarts are "
 			      "measured";
 		if (p->trial && gprio_mech_protects(want)) {
-			st->trial_start = now;
-			st->trial_until = now + p->trial;
-			st->trial_starts = st->trial_launches = st->trial_waits = 0;
-			st->trial_waited = 0;
-			st->trial_active = 0;
-			st->trial_sampled = st->trial_sampled_starts = 0;
-			for (int k = 0; k < 4; k++)
-				st->trial_all[k] = 0;
+			trial_begin(p, st, now);
+			st->trial_began = now;
 		}
 	} else if (st->last_mean && st->last_mean < p->cpu_bound) {
 		want = GPRIO_USE_LEAVE;

@@ -4,7 +4,8 @@
  *
  * The law, from measurements on an H100 and two H200 (docs/nvidia.md); the observations are
  * those of the GPU's highest-priority online work:
- *   - Online work whose host waits long for the GPU at its synchronisations while nothing
+ *   - Online work whose host waits long for the GPU at its synchronisations (or inside a copy
+ *     to pageable memory, which returns once the work ahead of it has run) while nothing
  *     protects it (a CUDA graph, a deep queue behind a neighbour's time slices: a window's
  *     mean wait of `gpu_bound`, or one wait in progress for `stuck`, where submitted work the
  *     GPU has not finished counts as a wait in progress) is protected:

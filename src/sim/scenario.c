@@ -560,6 +560,31 @@ static int proc_gap(struct parser *p, const char *k, const char *v)
 	return parse_dist(p, k, v, true, &p->proc->gap);
 }
 
+/* startup = DURATION [every GAP]: the program's warm-up before it serves requests */
+static int proc_startup(struct parser *p, const char *k, const char *v)
+{
+	struct sim_proc_spec *ps = p->proc;
+	char buf[200], *w[3];
+	if (strlen(v) >= sizeof(buf))
+		return fail(p, "%s: value longer than %zu characters", k, sizeof(buf) - 1);
+	snprintf(buf, sizeof(buf), "%s", v);
+	int n = words(buf, w, 3);
+	gprio_ns gap = 0;
+	if ((n != 1 && n != 3) || (n == 3 && strcmp(w[1], "every") != 0))
+		return fail(p, "%s: expected 'DURATION' or 'DURATION every GAP', got '%s'", k, v);
+	int rc = parse_dur_key(p, k, w[0], &ps->startup);
+	if (!rc && n == 3)
+		rc = parse_dur_key(p, k, w[2], &gap);
+	if (rc)
+		return rc;
+	if (ps->startup > 3600 * GPRIO_NS_PER_S)
+		return fail(p, "%s: expected at most 1h, got '%s'", k, w[0]);
+	if (n == 3 && (gap < GPRIO_NS_PER_US || gap > GPRIO_NS_PER_S))
+		return fail(p, "%s: the gap must be 1us..1s, got '%s'", k, w[2]);
+	ps->startup_gap = gap;
+	return 0;
+}
+
 static int proc_blocks(struct parser *p, const char *k, const char *v)
 {
 	int rc = parse_dist(p, k, v, false, &p->proc->blocks);
@@ -627,6 +652,7 @@ static const struct key proc_keys[] = {
 	{"timeslice", KEY_DUR, PS_FIELD(timeslice), US, GPRIO_NS_PER_S,
 	 "expected 1us..1s (SET_TIMESLICE range)", NULL},
 	{"start", KEY_DUR, PS_FIELD(start), NOBOUND, NULL},
+	{"startup", KEY_FN, 0, 0, NOBOUND, proc_startup},
 	{"weight", KEY_UINT, PS_FIELD(weight), 1, GPRIO_WEIGHT_MAX, "expected 1..1000", NULL},
 	{"slo", KEY_DUR, PS_FIELD(slo), 10 * US, 3600 * GPRIO_NS_PER_S, "expected 10us..1h", NULL},
 	{NULL, KEY_FN, 0, 0, NOBOUND, NULL},
@@ -649,6 +675,11 @@ static int end_proc(struct parser *p)
 			  "[process %s]: 'sync_every' = %u needs requests (an arrival other "
 			  "than continuous)",
 			  ps->name, ps->sync_every);
+	else if (ps->startup && ps->arrival == SIM_ARRIVE_CONTINUOUS)
+		rc = fail(p,
+			  "[process %s]: 'startup' needs requests (an arrival other than "
+			  "continuous)",
+			  ps->name);
 	p->line = save;
 	p->proc = NULL;
 	return rc;

@@ -43,6 +43,10 @@ struct sim_proc_spec {
 	uint32_t inflight;           /* continuous: most commands outstanding per queue */
 	gprio_ns timeslice;          /* nv: TSG timeslice for this process (0: profile default) */
 	gprio_ns start;
+	gprio_ns startup; /* online with requests: for this long after `start` it launches kernels
+			   * `startup_gap` (else `gap`) apart without waiting (a framework's eager
+			   * warm-up before its CUDA graph is captured), then serves requests */
+	gprio_ns startup_gap;
 	uint16_t weight; /* wfq: share among processes of equal priority */
 	gprio_ns slo;    /* slo: latency objective (0: none) */
 	int line;        /* where the section starts, for messages */

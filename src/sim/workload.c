@@ -1,6 +1,7 @@
 /* Workloads: online processes serve requests one at a time (Poisson or trace arrivals; a request
  * is K kernels launched `gap` apart on the CPU, so gap > kernel time makes it launch-bound; with
- * sync_every N the host waits for every Nth kernel before going on, a token read back);
+ * sync_every N the host waits for every Nth kernel before going on, a token read back; a
+ * `startup` first launches kernels without waiting, and requests arrive after it);
  * offline processes launch continuously, keeping at most `inflight` kernels outstanding per
  * queue, and count iterations of K kernels. */
 #include <errno.h>
@@ -47,6 +48,19 @@ static void launch_one(struct sim_world *w, uint32_t pi, struct sim_q *q, bool l
 	struct sim_p *p = &w->p[pi];
 	gprio_ns bt = sample_ns(p, &p->spec->kernel_time);
 	sim_submit(w, q, bt, sample_blocks(p), last);
+}
+
+/* Online, its startup: one kernel on its first queue, the next `gap` later (at least 1 us),
+ * nothing waited for; requests arrive once it is over. */
+static void startup_launch(struct sim_world *w, uint32_t pi)
+{
+	struct sim_p *p = &w->p[pi];
+	if (w->stopping || w->now >= p->spec->start + p->spec->startup)
+		return;
+	launch_one(w, pi, &w->q[p->q0], false);
+	gprio_ns g = p->spec->startup_gap ? p->spec->startup_gap : sample_ns(p, &p->spec->gap);
+	sim_push(w, w->now + (g > GPRIO_NS_PER_US ? g : GPRIO_NS_PER_US), EV_LAUNCH, pi,
+		 SIM_STARTUP);
 }
 
 /* Online: launch the request's kernels, `gap` of CPU time apart. */
@@ -119,12 +133,15 @@ void sim_workload_start(struct sim_world *w)
 				sim_push(w, p->spec->start, EV_LAUNCH, i, k);
 			}
 		} else {
+			gprio_ns serve = p->spec->start + p->spec->startup;
+			if (p->spec->startup)
+				sim_push(w, p->spec->start, EV_LAUNCH, i, SIM_STARTUP);
 			if (p->spec->arrival == SIM_ARRIVE_CLOSED) {
-				sim_push(w, p->spec->start, EV_ARRIVAL, i, 0);
+				sim_push(w, serve, EV_ARRIVAL, i, 0);
 				continue;
 			}
 			gprio_ns save = w->now;
-			w->now = p->spec->start;
+			w->now = serve;
 			next_arrival(w, i);
 			w->now = save;
 		}
@@ -159,6 +176,8 @@ static void workload_event(struct sim_world *w, const struct sim_event *e)
 		start_request(w, pi);
 	} else if (p->spec->arrival == SIM_ARRIVE_CONTINUOUS) {
 		offline_launch(w, pi, (uint32_t)e->b);
+	} else if (e->b == SIM_STARTUP) {
+		startup_launch(w, pi);
 	} else {
 		online_launch(w, pi);
 	}

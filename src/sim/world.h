@@ -8,9 +8,12 @@
 #include "gprio/mechanism.h"
 #include "sim.h"
 
+#define SIM_STARTUP UINT64_MAX
+
 enum sim_ev {
 	EV_ARRIVAL = 0, /* a = proc: an online request arrives */
-	EV_LAUNCH,      /* a = proc, b = queue: the CPU launches the next kernel */
+	EV_LAUNCH,      /* a = proc, b = queue: the CPU launches the next kernel (online, b =
+			 * SIM_STARTUP: the next kernel of its startup) */
 	EV_GROUP_DONE,  /* a = group id, b = generation */
 	EV_DISPATCH,    /* something became visible / ready: run the dispatcher */
 	EV_WAKE,        /* the backend tells the monitor about new work */

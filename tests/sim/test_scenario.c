@@ -106,6 +106,12 @@ static void rejects_bad_input(void **s)
 	expect_error(P "blocks = 0\n", "bad.scn:4:", "'0'");
 	expect_error(P "queues = 0\n", "bad.scn:4:", "'0'");
 	expect_error(P "timeslice = 2s\n", "bad.scn:4:", "'2s'");
+	expect_error(P "startup = soon\n", "bad.scn:4:", "'soon'");
+	expect_error(P "startup = 1s often 1ms\n", "bad.scn:4:", "'1s often 1ms'");
+	expect_error(P "startup = 1s every 2s\n", "bad.scn:4:", "'2s'");
+	expect_error(P "startup = 2h\n", "bad.scn:4:", "'2h'");
+	expect_error("[process a]\nclass = offline\narrival = continuous\nstartup = 1s\n",
+		     "bad.scn:1:", "'startup' needs requests");
 	expect_error("[process a]\nclass = online\narrival = poisson fast\n",
 		     "bad.scn:3:", "'poisson fast'");
 	expect_error("[process a]\nclass = online\narrival = trace nope.txt\n",

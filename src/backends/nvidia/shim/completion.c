@@ -317,24 +317,13 @@ gprio_ns shim_wait_begin(void)
 	return now;
 }
 
-void shim_wait_end(gprio_ns t0)
+void shim_wait_end(gprio_ns t0, gprio_ns at_least)
 {
 	struct shim_binding *b = shim_binding();
 	if (!b)
 		return;
 	gprio_ns now = shim_now(), mine = t0;
-	atomic_fetch_add_explicit(&b->stats->waits, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&b->stats->wait_ns, now - t0, memory_order_relaxed);
-	atomic_compare_exchange_strong(&b->stats->wait_since, &mine, 0);
-}
-
-void shim_copy_end(gprio_ns t0)
-{
-	struct shim_binding *b = shim_binding();
-	if (!b)
-		return;
-	gprio_ns now = shim_now(), mine = t0;
-	if (now - t0 >= SHIM_COPY_WAIT) {
+	if (now - t0 >= at_least) {
 		atomic_fetch_add_explicit(&b->stats->waits, 1, memory_order_relaxed);
 		atomic_fetch_add_explicit(&b->stats->wait_ns, now - t0, memory_order_relaxed);
 	}

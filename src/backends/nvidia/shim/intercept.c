@@ -123,18 +123,20 @@ static void *slot_get(_Atomic(void *) *slot, const char *name)
 /* a copy or memset: as a submission, but a hold ahead of it on the stream ends first, and no
  * hold follows it: a copy from or to pageable host memory returns only once the work ahead of
  * it (a hold included) has run (H200, a CUDA-graph decoder reading each token back with
- * .item(): every copy waited for its hold's whole bound) */
+ * .item(): every copy waited for its hold's whole bound); a call that lasts SHIM_COPY_WAIT
+ * waited for the GPU and is a host wait */
 #define WRAP_COPY(name, params, args, stream)                                       \
 	WRAP_ANY(                                                                   \
 		name, params, args, shim_hold_release(); shim_launch_gate();        \
-		gprio_ns t_ = shim_wait_begin(), shim_copy_end(t_); if (rc_ == 0) { \
+		gprio_ns t_ = shim_wait_begin(), shim_wait_end(t_, SHIM_COPY_WAIT); \
+		if (rc_ == 0) {                                                     \
 			shim_track_submission(stream, ptsz_);                       \
 			shim_complete_submitted(stream, ptsz_);                     \
 		})
 /* the host waits for the GPU: time it (a hold is never what it waits for) */
 #define WRAP_WAIT(name, params, args)                     \
 	WRAP_ANY(name, params, args, shim_hold_release(); \
-		 gprio_ns t_ = shim_wait_begin(), shim_wait_end(t_))
+		 gprio_ns t_ = shim_wait_begin(), shim_wait_end(t_, 0))
 
 /* CUlaunchConfig: 7 unsigned (grid, block, shared memory), then the stream (a layout mirror:
  * only the stream is read) */
@@ -168,7 +170,7 @@ WRAP_COPY(cuMemsetD32Async, (CUdeviceptr d, unsigned v, size_t n, CUstream st), 
 
 /* a stream's: it may leave a hold behind the work it waits for (linger.c) */
 WRAP_CALL(cuStreamSynchronize, (CUstream s), (s), shim_hold_release();
-	  gprio_ns t_ = shim_wait_begin(), shim_linger_sync(f_, s, ptsz_), shim_wait_end(t_))
+	  gprio_ns t_ = shim_wait_begin(), shim_linger_sync(f_, s, ptsz_), shim_wait_end(t_, 0))
 WRAP_WAIT(cuCtxSynchronize, (void), ())
 WRAP_WAIT(cuEventSynchronize, (void *ev), (ev))
 

@@ -175,11 +175,10 @@ int shim_captures(void); /* graph captures in progress */
  * seen when they finish, not when the hold ends */
 void shim_complete_mark_tail(CUstream s, bool ptsz);
 gprio_ns shim_wait_begin(void);
-void shim_wait_end(gprio_ns t0);
-/* a copy or memset call that began at t0 (shim_wait_begin) has returned: a call that lasted
- * SHIM_COPY_WAIT or longer waited for the GPU (a copy to or from pageable host memory returns
- * once the work ahead of it has run) and is counted as a host wait */
-void shim_copy_end(gprio_ns t0);
+/* a call that began at t0 (shim_wait_begin) has returned: counted as a host wait if it lasted
+ * at least at_least (0 for a synchronisation; SHIM_COPY_WAIT for a copy or memset: one to or
+ * from pageable host memory returns once the work ahead of it has run) */
+void shim_wait_end(gprio_ns t0, gprio_ns at_least);
 void shim_complete_start(void);
 /* The control-segment GPU rows this process uses (bit per row); 0 while not known (then
  * every row counts). */

@@ -87,11 +87,17 @@ static void forget(struct gprio_mech_state *st, gprio_ns now)
 		st->win_all[k] = st->trial_all[k] = 0;
 }
 
-/* Waits that make work GPU-bound: long on average, or of some length and most of the time the
- * work was active (its steps' own GPU time between short host gaps). */
+/* Waits of some length that fill most of the time the work was active: its steps' own GPU
+ * time between short host gaps under protection, waiting for its neighbour without it. */
+static bool waits_fill(const struct gprio_mech_params *p, gprio_ns mean, unsigned share)
+{
+	return mean >= p->cpu_bound && share >= p->busy_share;
+}
+
+/* Waits that make work GPU-bound: long on average, or filling its active time. */
 static bool waits_gpu_bound(const struct gprio_mech_params *p, gprio_ns mean, unsigned share)
 {
-	return mean >= p->gpu_bound || (mean >= p->cpu_bound && share >= p->busy_share);
+	return mean >= p->gpu_bound || waits_fill(p, mean, share);
 }
 
 static unsigned share_of(gprio_ns waited, gprio_ns active)
@@ -113,6 +119,15 @@ static uint64_t restart_rate(uint64_t starts, uint64_t launches, uint64_t sample
 		restarts = est > restarts ? est : restarts;
 	}
 	return len ? restarts * GPRIO_NS_PER_S / len : 0;
+}
+
+/* A trial of leaving from now: its waits judged at its end. */
+static void leave_trial_begin(const struct gprio_mech_params *p, struct gprio_mech_state *st,
+			      gprio_ns now)
+{
+	st->lt_until = now + p->leave_trial;
+	st->lt_waits = 0;
+	st->lt_waited = st->lt_active = 0;
 }
 
 /* A trial of protection from now: every online launch sampled until its end. */
@@ -188,18 +203,14 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 				unsigned share = share_of(st->lt_waited, st->lt_active);
 				st->judged_mean = mean;
 				st->judged_share = share;
-				if (mean >= p->cpu_bound && share >= p->busy_share)
+				if (waits_fill(p, mean, share))
 					st->leave_hurts = true;
 			}
 			/* judged again while the verdict stands: a queue behind the neighbour
 			 * may take longer than one trial to build (H200, the CUDA-graph decoder
 			 * left at its warm-up: a whole window passed before it was protected) */
-			if (st->mech == GPRIO_USE_LEAVE && !st->leave_hurts &&
-			    now < st->cpu_until) {
-				st->lt_until = now + p->leave_trial;
-				st->lt_waits = 0;
-				st->lt_waited = st->lt_active = 0;
-			}
+			if (st->mech == GPRIO_USE_LEAVE && !st->leave_hurts && now < st->cpu_until)
+				leave_trial_begin(p, st, now);
 		}
 	}
 	bool window_done = now - st->win_start >= p->window;
@@ -214,7 +225,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 			/* the whole window without protection, and the work waited for its
 			 * neighbour most of the time it was active: leaving hurts it */
 			if (st->mech == GPRIO_USE_LEAVE && st->since <= st->win_start &&
-			    st->last_mean >= p->cpu_bound && st->last_share >= p->busy_share)
+			    waits_fill(p, st->last_mean, st->last_share))
 				st->leave_hurts = true;
 		}
 		st->last_rate = restart_rate(st->win_starts, st->win_launches, st->win_sampled,
@@ -320,12 +331,8 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->cpu_until = now + (p->recheck << st->strikes);
 		if (protecting && st->strikes < 5)
 			st->strikes++;
-		if (protecting && p->leave_trial) {
-			/* judged by what leaving does to it, soon */
-			st->lt_until = now + p->leave_trial;
-			st->lt_waits = 0;
-			st->lt_waited = st->lt_active = 0;
-		}
+		if (protecting && p->leave_trial)
+			leave_trial_begin(p, st, now); /* judged by what leaving does to it, soon */
 	} else if (now < st->cpu_until && o->current < p->side_busy &&
 		   st->rec_rate > p->max_starts) {
 		/* the verdict stands while online launches fast enough to restart the GPU that

@@ -20,7 +20,8 @@
  *     would need the per-thread variant of every call);
  *   - within a budget: holds that ran to their bound (the program did not come back within
  *     it: all of that time was taken from offline for nothing; the holds time themselves on
- *     the GPU) may take at most 2 % of each second; past it the process syncs plainly until
+ *     the GPU) may take at most 2 % of each second (a hold is placed only if, run to its
+ *     bound, it stays within it, the holds that ended accounted first); past it the process syncs plainly until
  *     the next second. A hold released by the program's next submission is not counted: it
  *     held the GPU through a gap shorter than the bound, which without it would have cost
  *     a context switch to offline and one back (about 0.2 ms each way on an H200), and the
@@ -72,15 +73,17 @@ static bool linger_wanted(const void *s, bool ptsz, uint64_t *bound_ns)
 	uint32_t us = atomic_load_explicit(&b->shm->linger_us, memory_order_relaxed);
 	if (!us || shim_captures() > 0 || shim_wanted_timeslice() < LINGER_MIN_SLICE_US)
 		return false;
+	*bound_ns = (uint64_t)us * GPRIO_NS_PER_US;
+	shim_hold_expire(); /* the holds that ended are in the budget before it is read */
 	gprio_ns now = shim_now();
 	uint64_t start = atomic_load_explicit(&lg.win_start, memory_order_relaxed);
 	if (now - start >= GPRIO_NS_PER_S) {
 		atomic_store_explicit(&lg.win_start, now, memory_order_relaxed);
 		atomic_store_explicit(&lg.win_used, 0, memory_order_relaxed);
-	} else if (atomic_load_explicit(&lg.win_used, memory_order_relaxed) >= LINGER_BUDGET_NS) {
-		return false;
+	} else if (atomic_load_explicit(&lg.win_used, memory_order_relaxed) + *bound_ns >
+		   LINGER_BUDGET_NS) {
+		return false; /* this one, run to its bound, would pass the budget */
 	}
-	*bound_ns = (uint64_t)us * GPRIO_NS_PER_US;
 	return usable(shim_cu());
 }
 

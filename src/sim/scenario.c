@@ -552,7 +552,12 @@ static int proc_priority(struct parser *p, const char *k, const char *v)
 
 static int proc_kernel_time(struct parser *p, const char *k, const char *v)
 {
-	return parse_dist(p, k, v, true, &p->proc->kernel_time);
+	int rc = parse_dist(p, k, v, true, &p->proc->kernel_time);
+	/* kernels of nothing would be simulated a nanosecond at a time: a run of hours */
+	if (rc == 0 && sim_dist_mean(&p->proc->kernel_time) < 1e3)
+		return fail(p, "%s: '%s' averages under 1us (a kernel runs at least a microsecond)",
+			    k, v);
+	return rc;
 }
 
 static int proc_gap(struct parser *p, const char *k, const char *v)

@@ -103,6 +103,9 @@ static void rejects_bad_input(void **s)
 	expect_error(P "class = sometimes\n", "bad.scn:4:", "'sometimes'");
 	expect_error(P "kernel_time = gamma 1ms\n", "bad.scn:4:", "'gamma 1ms'");
 	expect_error(P "kernel_time = uniform 2ms 1ms\n", "bad.scn:4:", "'uniform 2ms 1ms'");
+	/* found by scripts/fuzz.sh: a continuous job of empty kernels ran for hours */
+	expect_error(P "kernel_time = normal 0ms 0us\n", "bad.scn:4:", "'normal 0ms 0us'");
+	expect_error(P "kernel_time = 0us\n", "bad.scn:4:", "under 1us");
 	expect_error(P "blocks = 0\n", "bad.scn:4:", "'0'");
 	expect_error(P "queues = 0\n", "bad.scn:4:", "'0'");
 	expect_error(P "timeslice = 2s\n", "bad.scn:4:", "'2s'");

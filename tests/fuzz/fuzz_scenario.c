@@ -1,0 +1,34 @@
+/* libFuzzer target: any bytes as a scenario file. Parsing must end in a scenario or an error
+ * naming the place, never a crash, a leak or undefined behaviour; a scenario that parses is run
+ * (its duration cut to 200 ms, so that a run stays short) and must end the same way. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../../src/sim/sim.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *text = malloc(size + 1);
+	if (!text)
+		return 0;
+	memcpy(text, data, size);
+	text[size] = 0;
+	struct sim_scenario sc;
+	char err[512];
+	int rc = sim_scenario_parse(&sc, text, "fuzz", err, sizeof(err));
+	free(text);
+	if (rc != 0)
+		return 0;
+	if (sim_scenario_finalize(&sc, NULL, err, sizeof(err)) == 0) {
+		if (sc.duration > 200 * GPRIO_NS_PER_MS)
+			sc.duration = 200 * GPRIO_NS_PER_MS;
+		if (sc.warmup >= sc.duration)
+			sc.warmup = sc.duration / 2;
+		struct sim_result res;
+		(void)sim_run(&sc, &res, err, sizeof(err));
+	}
+	sim_scenario_free(&sc);
+	return 0;
+}

@@ -103,7 +103,10 @@ struct gprio_mech_params {
 	uint64_t trial_launches; /* a trial that saw fewer online launches (all online work's)
 				  * is followed by another, up to a window after the first */
 	gprio_ns leave_trial;    /* leaving chosen from restarts is first judged after this long */
-	gprio_ns offline_floor;  /* offline's timeslice where a shorter one would starve it */
+	gprio_ns leave_early;    /* ... or after this long, once it saw `leave_early_waits` waits
+				  * and they fill the work's time (judged hurting early) */
+	uint64_t leave_early_waits;
+	gprio_ns offline_floor; /* offline's timeslice where a shorter one would starve it */
 };
 
 /* Per GPU, kept by the caller between calls (zero it to start). */
@@ -131,11 +134,12 @@ struct gprio_mech_state {
 	uint64_t all_rate;        /* all online work's restarts per second (last window or trial) */
 	uint64_t all_launch_rate; /* and its launches per second (last window) */
 	bool others; /* online work besides the deciding work launched (last window or trial) */
-	bool leave_hurts;   /* the leave trial or a whole window under LEAVE showed GPU-bound waits:
+	bool leave_hurts;  /* the leave trial or a whole window under LEAVE showed GPU-bound waits:
 			   * protected from then on whatever its restarts, until the work goes idle
 			   * or away */
-	gprio_ns lt_until;  /* a leave trial in progress (0: none); one follows another while
+	gprio_ns lt_until; /* a leave trial in progress (0: none); one follows another while
 			    * the verdict stands */
+	gprio_ns lt_start;
 	uint64_t lt_judged; /* leave trials that ended (the backend logs their verdicts) */
 	uint64_t lt_waits;
 	gprio_ns lt_waited, lt_active;
@@ -144,7 +148,8 @@ struct gprio_mech_state {
 	const char *why;       /* the reason for mech, a static string */
 };
 
-/* Leaving must not hurt: the first `leave_trial` under LEAVE, or a whole window, whose waits
+/* Leaving must not hurt: the first `leave_trial` under LEAVE (or `leave_early` of it, once it
+ * has seen `leave_early_waits` waits), or a whole window, whose waits
  * are GPU-bound by share (at least `cpu_bound` on average, filling `busy_share` of the work's
  * active time: without protection the work waits for its neighbour most of the time) ends the
  * restart verdict, and the work stays protected whatever its restarts until it goes idle or

@@ -15,6 +15,8 @@ void gprio_mech_defaults(struct gprio_mech_params *p)
 	p->trial = 100 * GPRIO_NS_PER_MS;
 	p->trial_launches = 20;
 	p->leave_trial = 200 * GPRIO_NS_PER_MS;
+	p->leave_early = 50 * GPRIO_NS_PER_MS;
+	p->leave_early_waits = 20;
 	p->offline_floor = GPRIO_NS_PER_MS;
 }
 
@@ -126,6 +128,7 @@ static void leave_trial_begin(const struct gprio_mech_params *p, struct gprio_me
 			      gprio_ns now)
 {
 	st->lt_until = now + p->leave_trial;
+	st->lt_start = now;
 	st->lt_waits = 0;
 	st->lt_waited = st->lt_active = 0;
 }
@@ -195,7 +198,13 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->lt_waits += o->waits;
 		st->lt_waited += o->waited;
 		st->lt_active += o->active;
-		if (now >= st->lt_until) {
+		/* enough waits, all filling the work's time: judged now, not at the trial's end
+		 * (each tick of a queue building behind the neighbour is part of the p99) */
+		bool early = now - st->lt_start >= p->leave_early &&
+			     st->lt_waits >= p->leave_early_waits &&
+			     waits_fill(p, st->lt_waited / st->lt_waits,
+					share_of(st->lt_waited, st->lt_active));
+		if (now >= st->lt_until || early) {
 			st->lt_until = 0;
 			st->lt_judged++;
 			if (st->mech == GPRIO_USE_LEAVE && st->lt_waits) {

@@ -584,9 +584,11 @@ static void waits_filling_active_time_are_gpu_bound(void **s)
 }
 
 /* Work that looks CPU-bound under protection (1000 restarts a second, waits of 50 us) but
- * waits for its neighbour without it: under LEAVE `waits_left` waits of 0.9 ms in each 10 ms
- * active tick, after `late` under LEAVE (before it: 2). 6 s; returns how long it was left. */
-static gprio_ns left_run_late(struct gprio_mech_state *st, uint64_t waits_left, gprio_ns late)
+ * waits for its neighbour without it: under LEAVE `waits_left` waits of `wait_left` in each
+ * 10 ms active tick, after `late` under LEAVE (before it: 2 of 0.9 ms). 6 s; returns how long
+ * it was left. */
+static gprio_ns left_run_shaped(struct gprio_mech_state *st, uint64_t waits_left,
+				gprio_ns wait_left, gprio_ns late)
 {
 	gprio_ns t = 0, left = 0;
 	for (int k = 0; k < 600; k++) {
@@ -597,7 +599,7 @@ static gprio_ns left_run_late(struct gprio_mech_state *st, uint64_t waits_left, 
 		o.active = 10 * MS;
 		bool prot = gprio_mech_protects(st->mech);
 		o.waits = prot ? 2 : left < late ? 2 : waits_left;
-		o.waited = o.waits * (prot ? 50 * US : 900 * US);
+		o.waited = o.waits * (prot ? 50 * US : left < late ? 900 * US : wait_left);
 		gprio_mech_choose(&P, &o, st, t);
 		if (st->mech == GPRIO_USE_LEAVE)
 			left += 10 * MS;
@@ -607,20 +609,26 @@ static gprio_ns left_run_late(struct gprio_mech_state *st, uint64_t waits_left, 
 
 static gprio_ns left_run(struct gprio_mech_state *st, uint64_t waits_left)
 {
-	return left_run_late(st, waits_left, 0);
+	return left_run_shaped(st, waits_left, 900 * US, 0);
 }
 
-/* Leaving must not hurt: the first 200 ms under LEAVE in which the work waited for its
- * neighbour most of its active time (H200, the CUDA-graph decoder: its trials saw 1040
- * restarts a second and short waits, and under LEAVE it was overloaded) end the verdict; it
- * stays protected whatever its restarts. Waits filling a fifth of its active time under
- * LEAVE: it stays left. */
+/* Leaving must not hurt: a leave trial (200 ms under LEAVE; judged after 50 ms once it saw
+ * 20 waits) in which the work waited for its neighbour most of its active time (H200, the
+ * CUDA-graph decoder: its trials saw 1040 restarts a second and short waits, and under LEAVE
+ * it was overloaded) ends the verdict; it stays protected whatever its restarts. Waits
+ * filling a fifth of its active time under LEAVE: it stays left. */
 static void leaving_that_hurts_is_undone(void **s)
 {
 	(void)s;
 	struct gprio_mech_state st = {0};
 	gprio_ns left = left_run(&st, 8); /* 72 % of its active time waiting */
-	assert_in_range(left, P.leave_trial, P.leave_trial + 10 * MS);
+	assert_in_range(left, P.leave_early, P.leave_early + 10 * MS); /* 40 waits by then */
+	assert_int_equal(st.mech, GPRIO_USE_TSG);
+	/* two waits of 4 ms a tick: 20 of them only after 100 ms */
+	struct gprio_mech_state few = {0};
+	left = left_run_shaped(&few, 2, 4 * MS, 0);
+	assert_in_range(left, 100 * MS, 110 * MS);
+	assert_true(few.leave_hurts);
 	assert_int_equal(st.mech, GPRIO_USE_TSG);
 	assert_true(st.leave_hurts);
 	assert_non_null(strstr(st.why, "slowed without protection"));
@@ -633,7 +641,7 @@ static void leaving_that_hurts_is_undone(void **s)
 	assert_true(cpu.lt_judged >= 10); /* judged again and again while the verdict stood */
 	/* waits that grow only after 300 ms under LEAVE: the next trial sees them */
 	struct gprio_mech_state late = {0};
-	left = left_run_late(&late, 8, 300 * MS);
+	left = left_run_shaped(&late, 8, 900 * US, 300 * MS);
 	assert_in_range(left, 2 * P.leave_trial, 3 * P.leave_trial);
 	assert_true(late.leave_hurts);
 }

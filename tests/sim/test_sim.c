@@ -341,7 +341,8 @@ static void mechanism_auto_rows(void **s)
  * the trial of protection, gpriod left the GPU, and the decoder's requests queued behind the
  * training job for a second until a window judged leaving; p99 14-18x alone where protected
  * from the start it equals static TSG. Here: the trial fails on the warm-up's restarts, the leave
- * trials (200 ms, repeated while the verdict stands) find the first requests waiting most of
+ * trials (200 ms, or 50 ms once 20 waits fill the time; repeated while the verdict stands)
+ * find the first requests waiting most of
  * their time, and the GPU is protected again well within a second of leaving. */
 static void warmup_leave_is_undone(void **s)
 {

@@ -303,6 +303,13 @@ static int read_config(const struct gpriod_backend *b, struct settings *s, bool 
 	int ln = 0, nv = 0, rc = 0;
 	while (rc == 0 && fgets(line, sizeof(line), f)) {
 		ln++;
+		if (!strchr(line, '\n') && !feof(f)) {
+			/* the rest would be read as a line of its own */
+			fprintf(stderr, "gpriod: %s:%d: line longer than %zu characters\n",
+				s->config, ln, sizeof(line) - 2);
+			rc = 2;
+			break;
+		}
 		line[strcspn(line, "#\r\n")] = '\0';
 		char *eq = strchr(line, '='), name[128], where[300];
 		char *k = line;

@@ -371,6 +371,12 @@ printf 'polcy = share\n' >"$TMP/g.conf"
 "$GPRIOD" --shm "$TMP/shm7" --config "$TMP/g.conf" 2>"$TMP/err"; rc=$?
 [ $rc = 2 ] && grep -q "g.conf:1: --polcy: not a flag" "$TMP/err" && ok "a bad file at start: refused with file:line" ||
 	bad "bad config ($rc): $(cat "$TMP/err")"
+# a line longer than the reader's buffer: refused, not split into two settings
+{ printf 'allow = '; head -c 600 /dev/zero | tr '\0' a; printf '=policy = none\n'; } >"$TMP/g.conf"
+"$GPRIOD" --shm "$TMP/shm7" --config "$TMP/g.conf" 2>"$TMP/err"; rc=$?
+[ $rc = 2 ] && grep -q "g.conf:1: line longer than 510 characters" "$TMP/err" &&
+	ok "a config line over 510 characters is refused with file:line" ||
+	bad "long config line ($rc): $(cat "$TMP/err")"
 # one duration syntax: a number and its unit; a bare number is refused, naming flag and value
 "$GPRIOD" --shm "$TMP/shm7" --config none --poll 5 2>"$TMP/err"; rc=$?
 [ $rc = 2 ] && grep -q -- "--poll: bad value '5'" "$TMP/err" && ok "--poll without a unit is refused" ||

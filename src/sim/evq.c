@@ -55,22 +55,23 @@ bool sim_evq_pop(struct sim_evq *q, struct sim_event *e)
 		return false;
 	*e = q->h[0];
 	struct sim_event last = q->h[--q->n];
-	size_t i = 0;
-	for (;;) {
-		size_t l = 2 * i + 1, r = l + 1, m = i;
-		const struct sim_event *best = &last;
-		if (l < q->n && before(&q->h[l], best)) {
-			m = l;
-			best = &q->h[l];
-		}
-		if (r < q->n && before(&q->h[r], best))
-			m = r;
-		if (m == i)
-			break;
+	size_t i = 0, n = q->n;
+	if (n == 0)
+		return true;
+	/* bottom-up: the hole goes down to a leaf along the earlier children (one comparison a
+	 * level), then the last event climbs back (rarely far: it came from the bottom) */
+	for (size_t l = 1; l < n; l = 2 * i + 1) {
+		size_t m = l + 1 < n && before(&q->h[l + 1], &q->h[l]) ? l + 1 : l;
 		q->h[i] = q->h[m];
 		i = m;
 	}
-	if (q->n)
-		q->h[i] = last;
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!before(&last, &q->h[p]))
+			break;
+		q->h[i] = q->h[p];
+		i = p;
+	}
+	q->h[i] = last;
 	return true;
 }

@@ -58,7 +58,7 @@ static void queue_op(struct sim_world *w, bool suspend, const uint64_t *keys, si
 	w->nops++;
 	if (suspend) /* the queues start nothing new from the moment the request is made */
 		for (uint32_t i = 0; i < op->n; i++)
-			w->q[op->q[i]].held = true;
+			sim_set_held(w, &w->q[op->q[i]], true);
 	if (!w->op_busy)
 		start_op(w);
 }
@@ -192,7 +192,7 @@ static void finish_op(struct sim_world *w)
 	}
 	for (uint32_t i = 0; i < op.n; i++) {
 		struct sim_q *q = &w->q[op.q[i]];
-		q->held = op.suspend;
+		sim_set_held(w, q, op.suspend);
 		set_hw(w, q, op.suspend);
 		if (!op.suspend)
 			q->ready_at = w->now;

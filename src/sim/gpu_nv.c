@@ -142,7 +142,7 @@ static void hold(struct sim_world *w, const uint64_t *keys, size_t n, bool held)
 		/* the monitor's view follows its request; the gate only where the mechanism gates
 		 * (as the shims do with gpriod's overrides) */
 		q->want_held = held;
-		q->held = held && gating(w);
+		sim_set_held(w, q, held && gating(w));
 		q->hw_held = held;
 		q->hw_changed_at = w->now + (held ? w->pr->gate : 0);
 	}
@@ -260,7 +260,7 @@ void sim_nv_mechanism_tick(struct sim_world *w)
 				: p->ts0;
 	}
 	for (uint32_t i = 0; i < w->nq; i++)
-		w->q[i].held = w->q[i].want_held && gating(w);
+		sim_set_held(w, &w->q[i], w->q[i].want_held && gating(w));
 	if (w->slice_pending && !w->switching) {
 		w->slice_pending = false;
 		w->slice_gen++;

@@ -202,6 +202,9 @@ void sim_dispatch(struct sim_world *w);
 /* Mark a queue (or all: eligibility changed) for the dispatcher's next pass. */
 void sim_mark(struct sim_world *w, const struct sim_q *q);
 void sim_mark_all(struct sim_world *w);
+/* Hold or release a queue's new kernels (gprio's suspend/resume, gating); a released queue is
+ * marked for the dispatcher. */
+void sim_set_held(struct sim_world *w, struct sim_q *q, bool held);
 /* The application writes a command into its queue (wptr++). */
 void sim_submit(struct sim_world *w, struct sim_q *q, gprio_ns block_ns, uint32_t blocks,
 		bool last);

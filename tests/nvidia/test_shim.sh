@@ -169,6 +169,46 @@ if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 		ok "a user may demote its own process" || bad "self demote"
 	kill $NPID 2>/dev/null
 	wait $NPID 2>/dev/null
+	# a flood of connections by an untrusted user: what it makes gpriod print is budgeted
+	# (50 lines every 10 s), root's lines are not, and gpriod keeps serving
+	PY=$(command -v /usr/bin/python3 || true)
+	if [ -n "$PY" ]; then
+		$NB "$PY" -c '
+import socket, sys
+for i in range(300):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        s.connect(sys.argv[1]); s.send(b"0123456789")
+    except OSError:
+        pass
+    s.close()' "$TMP/shm.sock"
+		sleep 0.3
+		"$GPRIO" run --offline -- "$APP" 2000 paced >/dev/null 2>&1
+		nm=$(grep -c "malformed control message (10 bytes)" "$TMP/gpriod.log")
+		[ "$nm" -ge 1 ] && [ "$nm" -le 50 ] &&
+			tail -1 "$TMP/gpriod.log" | grep -q "(uid 0)\|gone" &&
+			grep -q "(uid 0) registered: offline" "$TMP/gpriod.log" &&
+			ok "300 malformed connections by nobody: $nm lines printed (budget 50 every 10 s); root's still printed" ||
+			bad "log flood: $nm lines; $(tail -3 "$TMP/gpriod.log")"
+		# and holds at most 16 connections (gpriod --max-per-user): the rest are closed
+		kept=$($NB "$PY" -c '
+import socket, sys, time
+ss = []
+for i in range(20):
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    s.connect(sys.argv[1]); ss.append(s)
+time.sleep(0.5)
+kept = 0
+for s in ss:
+    s.setblocking(False)
+    try:
+        kept += s.recv(8) != b""
+    except BlockingIOError:
+        kept += 1
+print(kept)' "$TMP/shm.sock")
+		[ "$kept" = 16 ] && ok "nobody opening 20 connections keeps 16 (--max-per-user default)" ||
+			bad "quota: $kept kept"
+	fi
 else
 	echo "skip - cross-user checks (need root and setpriv)"
 fi

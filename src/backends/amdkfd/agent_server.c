@@ -29,6 +29,13 @@ static int on_accept(struct gprio_server *s, struct gprio_peer *p, void *ctx)
 		a->refused++;
 		return -EPERM;
 	}
+	uint32_t quota = a->max_per_user ? a->max_per_user : GPRIO_KFD_AGENTS_PER_USER;
+	/* the new connection is counted among the user's */
+	if (a->auth && !gprio_auth_trusted(a->auth, p->uid) &&
+	    gprio_server_count_uid(s, p->uid) > quota) {
+		a->refused++;
+		return -EDQUOT;
+	}
 	for (uint32_t i = 0; i < GPRIO_SERVER_MAX_PEERS; i++) {
 		struct gprio_peer *o = &a->srv.peers[i];
 		if (o != p && o->fd >= 0 && o->pid == p->pid)

@@ -29,7 +29,12 @@ struct gprio_kfd_agents {
 	struct gprio_kfd_agent_msg await_msg;
 	uint32_t stuck_uid[GPRIO_KFD_AGENTS_MAX_STUCK]; /* oldest dropped first when full */
 	uint32_t nstuck;
-	uint64_t refused; /* connections refused for that */
+	uint64_t refused; /* connections refused for that, or past a user's quota */
+	/* set before listening: a user `auth` does not trust holds at most max_per_user
+	 * connections (0: GPRIO_KFD_AGENTS_PER_USER), so that one user cannot take every
+	 * connection slot and leave other users' shims out */
+	const struct gprio_auth *auth;
+	uint32_t max_per_user;
 	/* work notes (an online program's doorbell, kfd_agent.h): each ends the monitor's wait
 	 * at once, at most one every GPRIO_KFD_NOTE_GAP (a user sending many cannot make gpriod
 	 * spin) */
@@ -37,7 +42,8 @@ struct gprio_kfd_agents {
 	gprio_ns last_note_wake;
 	struct gprio_kfd_agent_msg rx;
 };
-#define GPRIO_KFD_NOTE_GAP (250 * GPRIO_NS_PER_US)
+#define GPRIO_KFD_NOTE_GAP        (250 * GPRIO_NS_PER_US)
+#define GPRIO_KFD_AGENTS_PER_USER 16
 
 /* Listen at `path` (mode 0666: a shim can only ever act on its own process). 0 or -errno.
  * Forgets which users had stuck shims. */

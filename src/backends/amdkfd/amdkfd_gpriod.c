@@ -53,6 +53,7 @@ static int ak_open(const struct gpriod_env *env, const struct gprio_backend_ops 
 	}
 	g_agents_on = false;
 	if (strcmp(g_agent_path, "none") != 0) {
+		g_agents.auth = env->auth; /* untrusted users: a quota of connections */
 		rc = gprio_kfd_agents_listen(&g_agents, env->loop, g_agent_path);
 		if (rc < 0)
 			fprintf(env->log,

@@ -22,6 +22,44 @@
 			fprintf((nv)->cfg.log, "gpriod: " __VA_ARGS__); \
 	} while (0)
 
+/* A line an untrusted user's connection makes gpriod print: within a budget (50 every 10 s),
+ * so that a flood of connections cannot drown gpriod's own lines or fill the journal (as
+ * nobody, 3000 connections of random messages printed 4400 lines). Trusted users' lines are
+ * never dropped. */
+static bool peer_log_ok(struct gprio_nv *nv, uint32_t uid)
+{
+	if (!nv->cfg.log)
+		return false;
+	if (gprio_auth_trusted(&nv->cfg.auth, uid))
+		return true;
+	unsigned long dropped;
+	bool ok = gprio_loglimit_take(&nv->peer_log, nv->loop->clock->now(nv->loop->clock->ctx),
+				      &dropped);
+	if (dropped)
+		NLOG(nv,
+		     "%lu lines about untrusted users' connections dropped (at most %u every %.0f "
+		     "s)\n",
+		     dropped, nv->peer_log.burst, (double)nv->peer_log.period / 1e9);
+	return ok;
+}
+#define PLOG(nv, uid, ...)                       \
+	do {                                     \
+		if (peer_log_ok((nv), (uid)))    \
+			NLOG((nv), __VA_ARGS__); \
+	} while (0)
+
+void gprio_nv_peer_log_flush(struct gprio_nv *nv, gprio_ns now)
+{
+	struct gprio_loglimit *l = &nv->peer_log;
+	if (l->dropped && now - l->start >= l->period) {
+		NLOG(nv,
+		     "%lu lines about untrusted users' connections dropped (at most %u every %.0f "
+		     "s)\n",
+		     l->dropped, l->burst, (double)l->period / 1e9);
+		l->dropped = 0;
+	}
+}
+
 static int send_msg(int fd, const struct gprio_ctl_msg *m, const int *fds, int nfds)
 {
 	struct iovec iov = {(void *)m, sizeof(*m)};
@@ -62,7 +100,7 @@ static void on_closed(struct gprio_server *srv, struct gprio_peer *p, void *ctx)
 		struct gprio_shm_proc *r = &nv->shm->procs[c->row];
 		atomic_store(&r->gate_override, GPRIO_GATE_AUTO);
 		atomic_store(&r->pid, 0);
-		NLOG(nv, "pid %u gone (row %d freed)\n", p->pid, c->row);
+		PLOG(nv, p->uid, "pid %u gone (row %d freed)\n", p->pid, c->row);
 	}
 	if (c->stats)
 		munmap(c->stats, sizeof(*c->stats));
@@ -113,7 +151,8 @@ static void do_register(struct gprio_nv *nv, struct gprio_peer *peer, struct gpr
 		if (mfd >= 0)
 			close(mfd);
 		if (row < 0)
-			NLOG(nv, "pid %u (uid %u) refused: %s\n", peer->pid, peer->uid, rep.text);
+			PLOG(nv, peer->uid, "pid %u (uid %u) refused: %s\n", peer->pid, peer->uid,
+			     rep.text);
 		send_msg(peer->fd, &rep, NULL, 0);
 		return;
 	}
@@ -137,8 +176,8 @@ static void do_register(struct gprio_nv *nv, struct gprio_peer *peer, struct gpr
 	if (m->text[0] && gprio_group_name_ok(m->text, sizeof(m->text)))
 		memcpy(group, m->text, strlen(m->text) + 1);
 	else if (m->text[0])
-		NLOG(nv, "pid %u: group name ignored (1-31 of letters, digits, . _ : -)\n",
-		     peer->pid);
+		PLOG(nv, peer->uid,
+		     "pid %u: group name ignored (1-31 of letters, digits, . _ : -)\n", peer->pid);
 	struct gprio_shm_proc *r = &nv->shm->procs[row];
 	memcpy(r->group, group, sizeof(group));
 	atomic_store(&r->group_rows, 0);
@@ -162,9 +201,9 @@ static void do_register(struct gprio_nv *nv, struct gprio_peer *peer, struct gpr
 	send_msg(peer->fd, &rep, fds, 3);
 	close(mfd);
 	if (demoted)
-		NLOG(nv, "pid %u: %s\n", peer->pid, rep.text);
-	NLOG(nv, "pid %u (uid %u) registered: %s, priority %d, row %d%s%s\n", peer->pid, peer->uid,
-	     gprio_class_name(k), prio, row, group[0] ? ", group " : "", group);
+		PLOG(nv, peer->uid, "pid %u: %s\n", peer->pid, rep.text);
+	PLOG(nv, peer->uid, "pid %u (uid %u) registered: %s, priority %d, row %d%s%s\n", peer->pid,
+	     peer->uid, gprio_class_name(k), prio, row, group[0] ? ", group " : "", group);
 }
 
 static void do_set(struct gprio_nv *nv, struct gprio_peer *c, struct gprio_ctl_msg *m)
@@ -221,9 +260,9 @@ static void do_set(struct gprio_nv *nv, struct gprio_peer *c, struct gprio_ctl_m
 		rep.priority = p;
 		snprintf(rep.text, sizeof(rep.text), "pid %u: %s %d -> %s %d", tp->pid,
 			 gprio_class_name(cur_k), cur_p, gprio_class_name(k), p);
-		NLOG(nv, "uid %u set %s\n", c->uid, rep.text);
+		PLOG(nv, c->uid, "uid %u set %s\n", c->uid, rep.text);
 	} else {
-		NLOG(nv, "uid %u refused: %s\n", c->uid, rep.text);
+		PLOG(nv, c->uid, "uid %u refused: %s\n", c->uid, rep.text);
 	}
 	send_msg(c->fd, &rep, NULL, 0);
 }
@@ -234,10 +273,11 @@ static int on_accept(struct gprio_server *srv, struct gprio_peer *p, void *ctx)
 {
 	struct gprio_nv *nv = ctx;
 	*client(nv, p) = (struct gprio_nv_client){.row = -1};
+	/* the new connection is counted among the user's */
 	if (!gprio_auth_trusted(&nv->cfg.auth, p->uid) &&
-	    gprio_server_count_uid(srv, p->uid) >= nv->cfg.max_per_user) {
-		NLOG(nv, "pid %u (uid %u) refused: %u connections is this user's limit\n", p->pid,
-		     p->uid, nv->cfg.max_per_user);
+	    gprio_server_count_uid(srv, p->uid) > nv->cfg.max_per_user) {
+		PLOG(nv, p->uid, "pid %u (uid %u) refused: %u connections is this user's limit\n",
+		     p->pid, p->uid, nv->cfg.max_per_user);
 		return -EDQUOT;
 	}
 	return 0;
@@ -254,8 +294,8 @@ static void on_readable(struct gprio_server *srv, struct gprio_peer *p, short re
 		return;
 	if (r != (ssize_t)sizeof(m) || m.magic != GPRIO_CTL_MAGIC) {
 		if (r > 0)
-			NLOG(nv, "pid %u: malformed control message (%zd bytes): dropped\n", p->pid,
-			     r);
+			PLOG(nv, p->uid, "pid %u: malformed control message (%zd bytes): dropped\n",
+			     p->pid, r);
 		gprio_server_drop(srv, p);
 		return;
 	}

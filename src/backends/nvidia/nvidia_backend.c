@@ -176,6 +176,7 @@ static gprio_ns reap(struct gprio_evloop *l, gprio_ns now, void *ctx)
 {
 	(void)l;
 	gprio_nv_reap(ctx);
+	gprio_nv_peer_log_flush(ctx, now);
 	return now + 500 * GPRIO_NS_PER_MS;
 }
 
@@ -196,6 +197,7 @@ int gprio_nv_open(struct gprio_nv *nv, const struct gprio_nv_cfg *cfg, struct gp
 	nv->loop = loop;
 	nv->ctl_ro_fd = nv->hot_rw_fd = nv->hot_ro_fd = -1;
 	nv->heartbeat_timer = nv->reap_timer = -1;
+	nv->peer_log = (struct gprio_loglimit){.burst = 50, .period = 10 * GPRIO_NS_PER_S};
 	const char *path = cfg->path;
 	struct sockaddr_un sock;
 	int n = snprintf(nv->hot_path, sizeof(nv->hot_path), "%s.hot", path);

@@ -16,6 +16,7 @@
 #include "../../daemon/auth.h"
 #include "../../daemon/evloop.h"
 #include "../../daemon/server.h"
+#include "../../util/loglimit.h"
 
 /* What gpriod knows about one connection of the control socket (by server slot). */
 struct gprio_nv_client {
@@ -68,7 +69,9 @@ struct gprio_nv {
 	int heartbeat_timer, reap_timer;
 	char mps_dir[160]; /* the MPS control daemon gpriod started ("" when none) */
 	bool hot_warned;   /* a far-future hot level was reported */
-	bool pci_warned;   /* a made-up GPU was reported */
+	/* lines untrusted users' connections make gpriod print (ctl_server.c) */
+	struct gprio_loglimit peer_log;
+	bool pci_warned;                      /* a made-up GPU was reported */
 	uint32_t rejected[GPRIO_NV_REJECTED]; /* the latest ids sysfs did not show as GPUs */
 	unsigned nrejected;
 	bool pci_unverified; /* no PCI tree in sysfs to check GPUs against (said once) */
@@ -112,6 +115,9 @@ void gprio_nv_print_gpus(FILE *f, const struct gprio_shm *s, gprio_ns now);
 
 /* ctl_server.c: the control protocol (ctl.h) on nv->srv */
 int gprio_nv_listen(struct gprio_nv *nv);
+/* Report the lines about untrusted users' connections dropped in a period that has ended (the
+ * reaper's timer). */
+void gprio_nv_peer_log_flush(struct gprio_nv *nv, gprio_ns now);
 /* the stats page of the process in control-segment row `row`, or NULL */
 const struct gprio_shm_stats *gprio_nv_stats_of(const struct gprio_nv *nv, uint32_t row);
 

@@ -483,13 +483,14 @@ static int nv_refresh(void *be, struct gprio_table *t, gprio_ns now)
 			continue;
 		copy_stats(&nv->shm->copy[s], st); /* for gprio status */
 		int prio = (int)atomic_load(&r->priority);
-		int idx = gprio_table_find(t, key);
+		int idx = gprio_table_find_hint(t, key, nv->table_row[s]);
 		if (idx < 0) {
 			idx = gprio_table_add(t, key, pid, prio,
 					      (enum gprio_class)atomic_load(&r->klass), now);
 			if (idx < 0)
 				return idx == -ENOSPC ? 0 : idx;
 		}
+		nv->table_row[s] = (uint32_t)idx;
 		struct gprio_queue *q = &t->q[idx];
 		q->priority = (uint8_t)prio;
 		q->klass = (uint8_t)atomic_load(&r->klass);

@@ -71,6 +71,7 @@ struct gprio_nv {
 	bool hot_warned;   /* a far-future hot level was reported */
 	/* lines untrusted users' connections make gpriod print (ctl_server.c) */
 	struct gprio_loglimit peer_log;
+	uint32_t table_row[GPRIO_SHM_PROCS];  /* each slot's monitor row at the last refresh */
 	bool pci_warned;                      /* a made-up GPU was reported */
 	uint32_t rejected[GPRIO_NV_REJECTED]; /* the latest ids sysfs did not show as GPUs */
 	unsigned nrejected;

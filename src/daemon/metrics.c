@@ -93,11 +93,21 @@ static void on_listen(struct gprio_evloop *l, int fd, short revents, void *ctx)
 		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		if (c < 0)
 			return;
-		int slot = -1;
-		for (int i = 0; i < GPRIO_METRICS_MAX_CONNS && slot < 0; i++)
+		int slot = -1, oldest = 0;
+		for (int i = 0; i < GPRIO_METRICS_MAX_CONNS && slot < 0; i++) {
 			if (m->c[i].fd < 0)
 				slot = i;
-		if (slot < 0 || gprio_evloop_add_fd(l, c, POLLIN, on_conn, m) < 0) {
+			else if (m->c[i].since < m->c[oldest].since)
+				oldest = i;
+		}
+		/* every slot taken: the longest-connected client goes (a scrape asks at once and
+		 * is answered at once; clients that connect and stay silent must not keep it out
+		 * until the reaper's 2 s) */
+		if (slot < 0) {
+			drop(m, oldest);
+			slot = oldest;
+		}
+		if (gprio_evloop_add_fd(l, c, POLLIN, on_conn, m) < 0) {
 			close(c);
 			continue;
 		}

@@ -1,6 +1,7 @@
 /* Prometheus metrics served by gpriod over HTTP (text exposition format 0.0.4), on its event
  * loop: GET /metrics answers with what the writer callback prints, anything else 404. One
- * request per connection, answered at once; a client that says nothing for 2 s is dropped. */
+ * request per connection, answered at once; a client that says nothing for 2 s is dropped, and
+ * with every slot taken a new connection replaces the oldest. */
 #ifndef GPRIO_METRICS_H
 #define GPRIO_METRICS_H
 

@@ -46,6 +46,17 @@ sleep 0.2
 curl -sf --max-time 2 "http://127.0.0.1:$port/metrics" >/dev/null && ok "a silent client does not block the next scrape" ||
 	bad "silent client blocked the endpoint"
 kill $SILENT 2>/dev/null
+# twenty silent clients (more than its 16 slots): the oldest make room, the scrape is answered
+SIL=""
+for i in $(seq 1 20); do
+	sleep 3 | curl -s --max-time 4 "telnet://127.0.0.1:$port" >/dev/null 2>&1 &
+	SIL="$SIL $!"
+done
+sleep 0.5
+curl -sf --max-time 1 "http://127.0.0.1:$port/metrics" >/dev/null &&
+	ok "20 silent clients (16 slots): the oldest make room, a scrape is still answered" ||
+	bad "silent clients filled the endpoint"
+kill $SIL 2>/dev/null
 
 if command -v promtool >/dev/null 2>&1; then
 	promtool check metrics <"$TMP/m" >"$TMP/pt" 2>&1 && ok "promtool check metrics: clean" ||

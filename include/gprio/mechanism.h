@@ -166,7 +166,10 @@ struct gprio_mech_state {
  * ResNet-50 and a token-by-token decoder restart it about 1700 and 600 times a second while
  * they work. Not shown by the runs: the graph service still failed two trials at 500, as it
  * did at 200; its gpriod logs have no times to tell whether in its warm-up), a restart-bound
- * verdict standing 4 s, doubled at each failed trial; an offline floor of 1 ms (an H100 probe
+ * verdict standing 4 s, doubled at each failed trial; leave trials of 200 ms, judged after
+ * 50 ms once 20 waits were seen (in the simulator the graph decoder left at its warm-up was
+ * protected again after 457 ms instead of 606; 20 waits of a request stream that fills its
+ * time come within 50 ms at 20 requests a second); an offline floor of 1 ms (an H100 probe
  * saw online wait at most 0.26 ms next to 1 ms offline timeslices, 0.34 ms next to 100 us). */
 void gprio_mech_defaults(struct gprio_mech_params *p);
 

@@ -21,6 +21,19 @@ static bool before(const struct sim_event *x, const struct sim_event *y)
 	return x->t < y->t || (x->t == y->t && x->seq < y->seq);
 }
 
+/* Put e at hole i, moving earlier-ordered parents down past it. */
+static void sift_up(struct sim_evq *q, size_t i, struct sim_event e)
+{
+	while (i > 0) {
+		size_t p = (i - 1) / 2;
+		if (!before(&e, &q->h[p]))
+			break;
+		q->h[i] = q->h[p];
+		i = p;
+	}
+	q->h[i] = e;
+}
+
 int sim_evq_push(struct sim_evq *q, gprio_ns t, uint32_t type, uint32_t a, uint64_t b)
 {
 	if (q->n == q->cap) {
@@ -32,15 +45,7 @@ int sim_evq_push(struct sim_evq *q, gprio_ns t, uint32_t type, uint32_t a, uint6
 		q->cap = cap;
 	}
 	struct sim_event e = {t, q->seq++, type, a, b};
-	size_t i = q->n++;
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (!before(&e, &q->h[p]))
-			break;
-		q->h[i] = q->h[p];
-		i = p;
-	}
-	q->h[i] = e;
+	sift_up(q, q->n++, e);
 	return 0;
 }
 
@@ -65,13 +70,6 @@ bool sim_evq_pop(struct sim_evq *q, struct sim_event *e)
 		q->h[i] = q->h[m];
 		i = m;
 	}
-	while (i > 0) {
-		size_t p = (i - 1) / 2;
-		if (!before(&last, &q->h[p]))
-			break;
-		q->h[i] = q->h[p];
-		i = p;
-	}
-	q->h[i] = last;
+	sift_up(q, i, last);
 	return true;
 }

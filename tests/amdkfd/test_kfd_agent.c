@@ -285,6 +285,24 @@ static void reconnect_replaces(void **s)
 	daemon_down(&l);
 }
 
+/* A process that connects to the agent socket as `uid` (0: as we are) and waits to be killed. */
+static pid_t connect_as(uid_t uid)
+{
+	pid_t kid = fork();
+	if (kid == 0) {
+		if (uid && (setgid(uid) != 0 || setuid(uid) != 0))
+			_exit(2);
+		struct sockaddr_un a = {.sun_family = AF_UNIX};
+		snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
+		int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+		if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
+			_exit(3);
+		pause();
+		_exit(0);
+	}
+	return kid;
+}
+
 /* One untrusted user holds at most GPRIO_KFD_AGENTS_PER_USER connections (as nobody: 20
  * processes, one connection each (a process's newer connection replaces its older): 16 kept,
  * 4 refused); a trusted user (root) is not counted against it. Needs root to become nobody. */
@@ -298,47 +316,22 @@ static void untrusted_user_quota(void **s)
 	struct gprio_auth auth = {.daemon_uid = 0};
 	agents.auth = &auth;
 	daemon_up(&l, &sys);
-	pid_t kids[20];
-	for (int i = 0; i < 20; i++) {
-		kids[i] = fork();
-		if (kids[i] == 0) {
-			if (setgid(65534) != 0 || setuid(65534) != 0)
-				_exit(2);
-			struct sockaddr_un a = {.sun_family = AF_UNIX};
-			snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-			int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-			if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
-				_exit(3);
-			pause();
-			_exit(0);
-		}
-	}
+	pid_t kids[40];
+	for (int i = 0; i < 20; i++)
+		kids[i] = connect_as(65534);
 	for (int i = 0; i < 100 && gprio_server_count_uid(&agents.srv, 65534) + agents.refused < 20;
 	     i++)
 		sys.ops->sleep(sys.ctx, sys.ops->now(sys.ctx) + 10 * GPRIO_NS_PER_MS);
 	uint32_t kept = gprio_server_count_uid(&agents.srv, 65534);
 	uint64_t refused = agents.refused;
-	pid_t root_kids[20]; /* root's: trusted, no quota */
-	for (int i = 0; i < 20; i++) {
-		root_kids[i] = fork();
-		if (root_kids[i] == 0) {
-			struct sockaddr_un a = {.sun_family = AF_UNIX};
-			snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
-			int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-			if (fd < 0 || connect(fd, (struct sockaddr *)&a, sizeof(a)) != 0)
-				_exit(3);
-			pause();
-			_exit(0);
-		}
-	}
+	for (int i = 20; i < 40; i++) /* root's: trusted, no quota */
+		kids[i] = connect_as(0);
 	for (int i = 0; i < 100 && gprio_server_count_uid(&agents.srv, 0) < 20; i++)
 		sys.ops->sleep(sys.ctx, sys.ops->now(sys.ctx) + 10 * GPRIO_NS_PER_MS);
 	uint32_t root_kept = gprio_server_count_uid(&agents.srv, 0);
-	for (int i = 0; i < 20; i++) {
+	for (int i = 0; i < 40; i++) {
 		kill(kids[i], SIGKILL);
-		kill(root_kids[i], SIGKILL);
 		waitpid(kids[i], NULL, 0);
-		waitpid(root_kids[i], NULL, 0);
 	}
 	daemon_down(&l);
 	agents.auth = NULL;

@@ -22,6 +22,12 @@
 			fprintf((nv)->cfg.log, "gpriod: " __VA_ARGS__); \
 	} while (0)
 
+static void say_dropped(struct gprio_nv *nv, unsigned long n)
+{
+	NLOG(nv, "%lu lines about untrusted users' connections dropped (at most %u every %.0f s)\n",
+	     n, nv->peer_log.burst, (double)nv->peer_log.period / 1e9);
+}
+
 /* A line an untrusted user's connection makes gpriod print: within a budget (50 every 10 s),
  * so that a flood of connections cannot drown gpriod's own lines or fill the journal (as
  * nobody, 3000 connections of random messages printed 4400 lines). Trusted users' lines are
@@ -36,10 +42,7 @@ static bool peer_log_ok(struct gprio_nv *nv, uint32_t uid)
 	bool ok = gprio_loglimit_take(&nv->peer_log, nv->loop->clock->now(nv->loop->clock->ctx),
 				      &dropped);
 	if (dropped)
-		NLOG(nv,
-		     "%lu lines about untrusted users' connections dropped (at most %u every %.0f "
-		     "s)\n",
-		     dropped, nv->peer_log.burst, (double)nv->peer_log.period / 1e9);
+		say_dropped(nv, dropped);
 	return ok;
 }
 #define PLOG(nv, uid, ...)                       \
@@ -52,10 +55,7 @@ void gprio_nv_peer_log_flush(struct gprio_nv *nv, gprio_ns now)
 {
 	struct gprio_loglimit *l = &nv->peer_log;
 	if (l->dropped && now - l->start >= l->period) {
-		NLOG(nv,
-		     "%lu lines about untrusted users' connections dropped (at most %u every %.0f "
-		     "s)\n",
-		     l->dropped, l->burst, (double)l->period / 1e9);
+		say_dropped(nv, l->dropped);
 		l->dropped = 0;
 	}
 }

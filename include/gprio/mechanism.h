@@ -134,12 +134,11 @@ struct gprio_mech_state {
 	uint64_t all_rate;        /* all online work's restarts per second (last window or trial) */
 	uint64_t all_launch_rate; /* and its launches per second (last window) */
 	bool others; /* online work besides the deciding work launched (last window or trial) */
-	bool leave_hurts;  /* the leave trial or a whole window under LEAVE showed GPU-bound waits:
+	bool leave_hurts;   /* the leave trial or a whole window under LEAVE showed GPU-bound waits:
 			   * protected from then on whatever its restarts, until the work goes idle
 			   * or away */
-	gprio_ns lt_until; /* a leave trial in progress (0: none); one follows another while
-			    * the verdict stands */
-	gprio_ns lt_start;
+	gprio_ns lt_until;  /* a leave trial in progress (0: none; it began leave_trial before);
+			    * one follows another while the verdict stands */
 	uint64_t lt_judged; /* leave trials that ended (the backend logs their verdicts) */
 	uint64_t lt_waits;
 	gprio_ns lt_waited, lt_active;

@@ -128,7 +128,6 @@ static void leave_trial_begin(const struct gprio_mech_params *p, struct gprio_me
 			      gprio_ns now)
 {
 	st->lt_until = now + p->leave_trial;
-	st->lt_start = now;
 	st->lt_waits = 0;
 	st->lt_waited = st->lt_active = 0;
 }
@@ -198,21 +197,20 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->lt_waits += o->waits;
 		st->lt_waited += o->waited;
 		st->lt_active += o->active;
+		gprio_ns mean = st->lt_waits ? st->lt_waited / st->lt_waits : 0;
+		unsigned share = share_of(st->lt_waited, st->lt_active);
+		bool fill = st->lt_waits && waits_fill(p, mean, share);
 		/* enough waits, all filling the work's time: judged now, not at the trial's end
 		 * (each tick of a queue building behind the neighbour is part of the p99) */
-		bool early = now - st->lt_start >= p->leave_early &&
-			     st->lt_waits >= p->leave_early_waits &&
-			     waits_fill(p, st->lt_waited / st->lt_waits,
-					share_of(st->lt_waited, st->lt_active));
+		bool early = fill && st->lt_waits >= p->leave_early_waits &&
+			     now >= st->lt_until - p->leave_trial + p->leave_early;
 		if (now >= st->lt_until || early) {
 			st->lt_until = 0;
 			st->lt_judged++;
 			if (st->mech == GPRIO_USE_LEAVE && st->lt_waits) {
-				gprio_ns mean = st->lt_waited / st->lt_waits;
-				unsigned share = share_of(st->lt_waited, st->lt_active);
 				st->judged_mean = mean;
 				st->judged_share = share;
-				if (waits_fill(p, mean, share))
+				if (fill)
 					st->leave_hurts = true;
 			}
 			/* judged again while the verdict stands: a queue behind the neighbour

@@ -29,10 +29,9 @@ static int on_accept(struct gprio_server *s, struct gprio_peer *p, void *ctx)
 		a->refused++;
 		return -EPERM;
 	}
-	uint32_t quota = a->max_per_user ? a->max_per_user : GPRIO_KFD_AGENTS_PER_USER;
 	/* the new connection is counted among the user's */
 	if (a->auth && !gprio_auth_trusted(a->auth, p->uid) &&
-	    gprio_server_count_uid(s, p->uid) > quota) {
+	    gprio_server_count_uid(s, p->uid) > GPRIO_KFD_AGENTS_PER_USER) {
 		a->refused++;
 		return -EDQUOT;
 	}

@@ -30,11 +30,10 @@ struct gprio_kfd_agents {
 	uint32_t stuck_uid[GPRIO_KFD_AGENTS_MAX_STUCK]; /* oldest dropped first when full */
 	uint32_t nstuck;
 	uint64_t refused; /* connections refused for that, or past a user's quota */
-	/* set before listening: a user `auth` does not trust holds at most max_per_user
-	 * connections (0: GPRIO_KFD_AGENTS_PER_USER), so that one user cannot take every
-	 * connection slot and leave other users' shims out */
+	/* set before listening: a user `auth` does not trust holds at most
+	 * GPRIO_KFD_AGENTS_PER_USER connections, so that one user cannot take every connection
+	 * slot and leave other users' shims out */
 	const struct gprio_auth *auth;
-	uint32_t max_per_user;
 	/* work notes (an online program's doorbell, kfd_agent.h): each ends the monitor's wait
 	 * at once, at most one every GPRIO_KFD_NOTE_GAP (a user sending many cannot make gpriod
 	 * spin) */

@@ -21,8 +21,8 @@
  *   - within a budget: holds that ran to their bound (the program did not come back within
  *     it: all of that time was taken from offline for nothing; the holds time themselves on
  *     the GPU) may take at most 2 % of each second (a hold is placed only if, run to its
- *     bound, it stays within it, the holds that ended accounted first); past it the process syncs plainly until
- *     the next second. A hold released by the program's next submission is not counted: it
+ *     bound, it stays within it, the holds that ended accounted first); past it the process
+ *     syncs plainly until the next second. A hold released by the program's next submission is not counted: it
  *     held the GPU through a gap shorter than the bound, which without it would have cost
  *     a context switch to offline and one back (about 0.2 ms each way on an H200), and the
  *     program's next step that second switch's wait (H200, bench cell gdecode: a CUDA-graph

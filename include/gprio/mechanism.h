@@ -29,7 +29,12 @@
  *     a `trial`: its first 100 ms, in which the backend has every online launch sampled (so
  *     restarts are counted exactly, not estimated from a 20 ms sample a second) and which
  *     ends it at once when restarts are too many: CPU-bound online work pays a tenth of a
- *     second of TSG, not a whole window. (Its waits alone cannot tell: they grow
+ *     second of TSG, not a whole window. A trial that saw fewer than `trial_launches`
+ *     launches or `trial_waits` waits judges nothing and another follows, up to a window
+ *     after the first that saw online work (a program's warm-up passes end in one long
+ *     wait; its silence before the first request does not use up the window), and a
+ *     window's restarts under protection that ended in a quarter window of silence (a
+ *     warm-up, then the service) bring a trial, not a verdict. (Its waits alone cannot tell: they grow
  *     behind a neighbour's timeslice and shrink under TSG priority, and its restarts are
  *     undercounted while a neighbour holds the GPU, since its work then does not drain.)
  *   - An online process with a stream that never drains (a busy side stream) would hold its
@@ -101,9 +106,11 @@ struct gprio_mech_params {
 	gprio_ns side_busy;      /* a stream pending this long without draining */
 	gprio_ns trial;          /* protection chosen from waits is first tried this long */
 	uint64_t trial_launches; /* a trial that saw fewer online launches (all online work's)
-				  * is followed by another, up to a window after the first */
-	gprio_ns leave_trial;    /* leaving chosen from restarts is first judged after this long */
-	gprio_ns leave_early;    /* ... or after this long, once it saw `leave_early_waits` waits
+				  * or fewer than `trial_waits` waits is followed by another, up
+				  * to a window after the first that saw online launches */
+	uint64_t trial_waits;
+	gprio_ns leave_trial; /* leaving chosen from restarts is first judged after this long */
+	gprio_ns leave_early; /* ... or after this long, once it saw `leave_early_waits` waits
 				  * and they fill the work's time (judged hurting early) */
 	uint64_t leave_early_waits;
 	gprio_ns offline_floor; /* offline's timeslice where a shorter one would starve it */
@@ -140,6 +147,10 @@ struct gprio_mech_state {
 	gprio_ns lt_until;  /* a leave trial in progress (0: none; it began leave_trial before);
 			    * one follows another while the verdict stands */
 	uint64_t lt_judged; /* leave trials that ended (the backend logs their verdicts) */
+	uint64_t lt_kept;   /* of those, ended keeping LEAVE since it was chosen */
+	uint64_t trials_judged;    /* trials of protection judged (the backend logs them) */
+	uint64_t trial_rate;       /* the last judged trial's restarts per second */
+	uint64_t trial_waits_seen; /* and its waits (judged_mean, judged_share: their mean) */
 	uint64_t lt_waits;
 	gprio_ns lt_waited, lt_active;
 	gprio_ns judged_mean;  /* the mean wait of the last window or trial that ended */

@@ -14,6 +14,7 @@ void gprio_mech_defaults(struct gprio_mech_params *p)
 	p->recheck = 4 * GPRIO_NS_PER_S;
 	p->trial = 100 * GPRIO_NS_PER_MS;
 	p->trial_launches = 20;
+	p->trial_waits = 2;
 	p->leave_trial = 200 * GPRIO_NS_PER_MS;
 	p->leave_early = 50 * GPRIO_NS_PER_MS;
 	p->leave_early_waits = 20;
@@ -212,6 +213,8 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 				st->judged_share = share;
 				if (fill)
 					st->leave_hurts = true;
+				else
+					st->lt_kept++;
 			}
 			/* judged again while the verdict stands: a queue behind the neighbour
 			 * may take longer than one trial to build (H200, the CUDA-graph decoder
@@ -254,15 +257,22 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	bool protecting = gprio_mech_protects(want);
 	/* a trial that ran its course: its restarts, every launch sampled, decide */
 	bool trial_failed = false;
+	bool trial_due = st->trial_until && now >= st->trial_until;
 	uint64_t trial_seen =
 		st->trial_all[1] > st->trial_launches ? st->trial_all[1] : st->trial_launches;
-	if (st->trial_until && now >= st->trial_until && protecting &&
-	    trial_seen < p->trial_launches && now - st->trial_began < p->window) {
-		/* too few online launches to judge (a program still loading its model): the next
-		 * trial judges instead, up to a window after the first (H200, eager bs1: its first
-		 * trial passed on its loading, and a whole window of protection followed) */
+	if (trial_due && protecting &&
+	    (trial_seen < p->trial_launches || st->trial_waits < p->trial_waits) &&
+	    (now - st->trial_began < p->window || (!trial_seen && !st->trial_waits))) {
+		/* too few online launches or waits to judge (a program still loading its model,
+		 * or warming it up with one synchronisation at the end): the next trial judges
+		 * instead, up to a window after the first that saw online launches (H200, eager
+		 * bs1: its first trial passed on five back-to-back warm-up passes and one long
+		 * wait, and protection held through the second of silence before its requests
+		 * and their first second: three of its five slowest requests) */
+		if (!trial_seen && !st->trial_waits)
+			st->trial_began = now; /* online silent: nothing to judge yet */
 		trial_begin(p, st, now);
-	} else if (st->trial_until && now >= st->trial_until) {
+	} else if (trial_due) {
 		uint64_t rate =
 			restart_rate(st->trial_starts, st->trial_launches, st->trial_sampled,
 				     st->trial_sampled_starts, now - st->trial_start);
@@ -287,8 +297,27 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 							    : 0;
 		st->others = st->trial_all[1] > st->trial_launches;
 		st->trial_start = st->trial_until = 0;
+		st->trials_judged++;
+		st->trial_rate = rate;
+		st->trial_waits_seen = st->trial_waits;
 		if (trial_failed)
 			st->last_rate = rate;
+	}
+	/* a window's restarts under protection that ended with the work falling silent (a
+	 * quarter window without online work) were a phase, not the service: tried on what
+	 * comes next, every launch sampled, rather than judged (H200, the ResNet-50 CUDA graph
+	 * service: a window of its eager warm-up and graph capture counted 3714 restarts a
+	 * second, then a second of silence, and 810 ms of LEAVE followed its first requests
+	 * before their waits brought protection back; they restart the GPU 400 times a second) */
+	bool window_restarts = window_done && st->last_rate > p->max_starts &&
+			       !(protecting && waits_gpu_bound(p, st->last_mean, st->last_share));
+	if (window_restarts && protecting && p->trial && o->last_work &&
+	    now - o->last_work >= p->window / 4) {
+		if (!st->trial_until) {
+			trial_begin(p, st, now);
+			st->trial_began = now;
+		}
+		window_restarts = false;
 	}
 	/* a verdict lifted: online now launches too slowly for its restarts to cost what the
 	 * verdict feared (a program's eager warm-up is over and its CUDA graph service runs);
@@ -323,10 +352,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		want = protect(p, o, st, &why);
 		if (want == GPRIO_USE_TSG)
 			why = slowed;
-	} else if (!st->leave_hurts &&
-		   (trial_failed ||
-		    (window_done && st->last_rate > p->max_starts &&
-		     !(protecting && waits_gpu_bound(p, st->last_mean, st->last_share)))) &&
+	} else if (!st->leave_hurts && (trial_failed || window_restarts) &&
 		   o->current < p->side_busy) {
 		/* what TSG priority costs offline, measured where it runs (and a lower bound where
 		 * it does not: a neighbour holding the GPU keeps online's work from draining);
@@ -338,8 +364,10 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->cpu_until = now + (p->recheck << st->strikes);
 		if (protecting && st->strikes < 5)
 			st->strikes++;
-		if (protecting && p->leave_trial)
+		if (protecting && p->leave_trial) {
 			leave_trial_begin(p, st, now); /* judged by what leaving does to it, soon */
+			st->lt_kept = 0;
+		}
 	} else if (now < st->cpu_until && o->current < p->side_busy &&
 		   st->rec_rate > p->max_starts) {
 		/* the verdict stands while online launches fast enough to restart the GPU that

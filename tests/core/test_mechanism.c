@@ -156,6 +156,83 @@ static void loading_newcomer_is_judged_after_loading(void **s)
 	assert_int_equal(ld.mech, GPRIO_USE_LEAVE);
 	assert_true(u <= 5 * MS + 300 * MS + 2 * P.trial + 10 * MS);
 }
+/* An eager service's start (H200, ResNet-50 bs1 at 20 requests a second): warm-up passes back
+ * to back and one long wait at their end, a second of silence, then requests restarting the
+ * GPU thousands of times a second with short waits. The warm-up's single wait judges nothing
+ * (a trial needs `trial_waits`), the silence neither (it does not use up the window of
+ * trials), and the requests' first trial ends protection (measured: the warm-up's trial passed
+ * on its long wait and the first second of requests ran under TSG, three of its five slowest
+ * requests). */
+static void warmup_wait_and_silence_judge_nothing(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	gprio_ns t = 5 * MS;
+	struct gprio_mech_obs o = both(t);
+	gprio_mech_choose(&P, &o, &st, t);
+	assert_int_equal(st.mech, GPRIO_USE_TSG);
+	for (int k = 0; k < 6; k++) /* warm-up passes: 3000 restarts a second, no wait */
+		t = restart_tick(&st, t, 0);
+	t += 10 * MS; /* their synchronisation: 20 ms */
+	o = both(t);
+	o.waits = 1;
+	o.waited = 20 * MS;
+	o.active = 10 * MS;
+	gprio_mech_choose(&P, &o, &st, t);
+	gprio_ns warm_end = t;
+	while (t < warm_end + P.window + 50 * MS) { /* a second of silence */
+		t += 10 * MS;
+		o = both(t);
+		o.last_work = warm_end;
+		gprio_mech_choose(&P, &o, &st, t);
+		assert_int_equal(st.mech, GPRIO_USE_TSG);
+	}
+	/* the first request waits 3 ms (a trial of it alone judges nothing, and the trials
+	 * that follow are not cut short by the silence before it), then 90 ms without a wait
+	 * and the rest with short ones */
+	gprio_ns requests = t;
+	t = restart_tick(&st, t, 3 * MS);
+	for (int k = 0; k < 9; k++)
+		t = restart_tick(&st, t, 0);
+	while (st.mech == GPRIO_USE_TSG && t < requests + P.window)
+		t = restart_tick(&st, t, 50 * US);
+	assert_int_equal(st.mech, GPRIO_USE_LEAVE);
+	assert_true(t - requests <= 3 * P.trial + 10 * MS);
+}
+
+/* A window of a graph service's start (eager warm-up passes and the capture: many restarts,
+ * short waits but for the first passes' long ones) that ends in silence (the service's first
+ * request a second later) is not judged on its restarts: a trial judges what follows, and the
+ * service's 40 restarts a second keep protection (H200, ResNet-50 bs16 graph service: the
+ * window counted 3714 restarts a second and 810 ms of LEAVE followed its first requests). */
+static void warmup_window_ending_in_silence_is_tried(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	gprio_ns t = 5 * MS;
+	struct gprio_mech_obs o = both(t);
+	gprio_mech_choose(&P, &o, &st, t);
+	while (t < 5 * MS + P.trial) /* first passes: long waits, the trial passes */
+		t = restart_tick(&st, t, 900 * US);
+	while (t < 5 * MS + 3 * P.trial) /* later passes and the capture: short waits */
+		t = restart_tick(&st, t, 100 * US);
+	assert_int_equal(st.mech, GPRIO_USE_TSG);
+	gprio_ns warm_end = t;
+	while (t < warm_end + P.window) { /* silence until the first request */
+		t += 10 * MS;
+		o = both(t);
+		o.last_work = warm_end;
+		gprio_mech_choose(&P, &o, &st, t);
+		assert_int_equal(st.mech, GPRIO_USE_TSG);
+	}
+	assert_true(st.last_rate > P.max_starts); /* the window's rate was the warm-up's */
+	gprio_ns serve = t;
+	while (t < serve + 3 * P.window) {
+		t = graph_tick(&st, t, 2 * MS);
+		assert_int_equal(st.mech, GPRIO_USE_TSG);
+	}
+}
+
 /* Protected first does not mean protected regardless: online work that restarts the GPU
  * thousands of times a second (eager bs1, a decode loop) leaves the trial within it. */
 static void cpu_bound_newcomer_leaves_its_first_trial(void **s)
@@ -662,6 +739,8 @@ int main(void)
 		cmocka_unit_test(nothing_to_protect_is_idle),
 		cmocka_unit_test(gpu_bound_gets_tsg_at_once),
 		cmocka_unit_test(cpu_bound_newcomer_leaves_its_first_trial),
+		cmocka_unit_test(warmup_wait_and_silence_judge_nothing),
+		cmocka_unit_test(warmup_window_ending_in_silence_is_tried),
 		cmocka_unit_test(loading_newcomer_is_judged_after_loading),
 		cmocka_unit_test(waits_decide_only_without_protection),
 		cmocka_unit_test(many_restarts_are_cpu_bound),

@@ -230,19 +230,34 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		struct gprio_mech_state *st = &nv->mst[g];
 		enum gprio_mech was = st->mech;
 		bool first = !st->why;
-		uint64_t judged = st->lt_judged;
+		uint64_t kept = st->lt_kept, trials = st->trials_judged;
 		if (!(used & 1u << g))
 			obs[g].online = obs[g].offline = false;
 		bool changed = gprio_mech_choose(&nv->cfg.mech, &obs[g], st, now);
-		/* a leave trial that kept the GPU left: what it saw (a change is logged below) */
-		if (st->lt_judged != judged && !changed && st->mech == GPRIO_USE_LEAVE &&
+		/* a leave trial that kept the GPU left: what it saw (a change is logged below);
+		 * one follows another every 200 ms while the verdict stands, so the first and
+		 * then every 25th */
+		if (st->lt_kept > kept && !changed && st->mech == GPRIO_USE_LEAVE &&
+		    (st->lt_kept == 1 || st->lt_kept % 25 == 0) && nv->cfg.log)
+			fprintf(nv->cfg.log,
+				"gpriod: GPU " GPRIO_PCI_FMT
+				": leave kept after a %.0f ms trial (%llu since the verdict) [t "
+				"%.3f s; mean wait %.0f us, %u %% of active time]\n",
+				GPRIO_PCI_ARGS(atomic_load(&s->gpus[g].pci)),
+				(double)nv->cfg.mech.leave_trial / 1e6,
+				(unsigned long long)st->lt_kept, (double)now / 1e9,
+				(double)st->judged_mean / 1e3, st->judged_share);
+		/* a trial of protection that kept it: what it saw */
+		if (st->trials_judged != trials && !changed && gprio_mech_protects(st->mech) &&
 		    nv->cfg.log)
 			fprintf(nv->cfg.log,
 				"gpriod: GPU " GPRIO_PCI_FMT
-				": leave kept after a %.0f ms trial [t "
-				"%.3f s; mean wait %.0f us, %u %% of active time]\n",
+				": %s kept after a %.0f ms trial [t %.3f s; restarts/s %llu; %llu "
+				"waits, mean %.0f us, %u %% of active time]\n",
 				GPRIO_PCI_ARGS(atomic_load(&s->gpus[g].pci)),
-				(double)nv->cfg.mech.leave_trial / 1e6, (double)now / 1e9,
+				gprio_mech_name(st->mech), (double)nv->cfg.mech.trial / 1e6,
+				(double)now / 1e9, (unsigned long long)st->trial_rate,
+				(unsigned long long)st->trial_waits_seen,
 				(double)st->judged_mean / 1e3, st->judged_share);
 		if (changed || first) {
 			publish(nv, g, st);

@@ -509,8 +509,10 @@ wait $ON 2>/dev/null
 python3 -c 'import json,sys; d=json.load(sys.stdin); g=d["gpus"][0]; on=[p for p in d["processes"] if p["class"]=="online"][0]
 assert g["online_timeslice_us"] == 1000000 and g["offline_timeslice_us"] == 1 and not g["gating"]
 assert "completion" in on["mechanisms"] and on["gpus"] == ["0000:1b:00"] and on["host_waits"] > 0 and on["markers"] > 0
-assert on["submitted"] >= on["completed"] > 0' <"$TMP/st8.json" 2>"$TMP/err" &&
-	ok "gprio status --json: the GPU's timeslices and the online process's completion counters and waits" ||
+assert on["submitted"] >= on["completed"] > 0
+off=[p for p in d["processes"] if p["class"]=="offline"][0]
+assert off["sampled"] == 0 and 0 < 2 * off["markers"] < off["launches"], off' <"$TMP/st8.json" 2>"$TMP/err" &&
+	ok "gprio status --json: the GPU's timeslices and the online process's completion counters and waits; the offline process marked coarsely (a marker a millisecond, launches never sampled)" ||
 	bad "status 8: $(cat "$TMP/err")"
 awk -v p=$ON '$1 == p && $3 == "online" && $(NF - 3) == "0000:1b:00" && $(NF - 2) == "tsg" { f = 1 } END { exit !f }' "$TMP/top8.txt" &&
 	ok "gprio top: the online process's GPU and the mechanism chosen there" || bad "top 8: $(cat "$TMP/top8.txt")"

@@ -5,10 +5,13 @@
  * memory when the work before it has finished. A marker costs about a microsecond of host time,
  * so not every submission gets one: a launch is marked when the stream's last marker is older
  * than SHIM_MARK_EVERY (always the first launch after a gap), and the poller thread marks a
- * stream's unmarked tail once no launch followed for that long. Marker values are read before
- * the marker is enqueued, so the rptr never runs ahead of the work (it may lag by the
- * unmarked tail until the poller's marker lands). Streams being captured into a graph submit
- * nothing: their launches are not counted and never marked.
+ * stream's unmarked tail once no launch followed for that long. An offline process's streams
+ * are marked every SHIM_MARK_EVERY_OFFLINE instead and its launches never sampled: the law
+ * reads online work's counters, and an offline job always has work pending (a PyTorch
+ * training job on an H200 placed 12,000 markers a second at the online cadence). Marker
+ * values are read before the marker is enqueued, so the rptr never runs ahead of the work (it
+ * may lag by the unmarked tail until the poller's marker lands). Streams being captured into a
+ * graph submit nothing: their launches are not counted and never marked.
  *
  * The per-thread default stream cannot be named from another thread: its launches are each
  * marked (the cost the counters have there). The poller also learns which GPUs the process
@@ -224,7 +227,11 @@ void shim_complete_submitted(CUstream s, bool ptsz)
 	gprio_ns now = shim_now();
 	struct shim_binding *bind = shim_binding();
 	struct gprio_shm_stats *stats = bind->stats;
+	bool online =
+		atomic_load_explicit(&bind->row->klass, memory_order_relaxed) == GPRIO_CLASS_ONLINE;
+	/* restarts are counted for online work only (what protecting it costs offline) */
 	bool sample =
+		online &&
 		(now % GPRIO_NS_PER_S < SHIM_SAMPLE ||
 		 now < atomic_load_explicit(&bind->row->sample_until, memory_order_relaxed)) &&
 		!capturing;
@@ -248,7 +255,8 @@ void shim_complete_submitted(CUstream s, bool ptsz)
 	atomic_compare_exchange_strong(&x->since, &zero, now);
 	atomic_store_explicit(&x->last_ns, now, memory_order_relaxed);
 	if (x->per_thread || sample || atomic_load_explicit(&x->capturing, memory_order_relaxed) ||
-	    now - atomic_load_explicit(&x->marked_ns, memory_order_relaxed) >= SHIM_MARK_EVERY)
+	    now - atomic_load_explicit(&x->marked_ns, memory_order_relaxed) >=
+		    (online ? SHIM_MARK_EVERY : SHIM_MARK_EVERY_OFFLINE))
 		mark(x, s, ptsz, seq, now);
 }
 
@@ -365,6 +373,9 @@ static bool poll_once(struct shim_binding *b, gprio_ns now)
 	uint64_t sub = 0, comp = 0;
 	uint32_t pending = 0, stuck = 0, streams = 0;
 	gprio_ns oldest = 0;
+	gprio_ns every = atomic_load(&b->row->klass) == GPRIO_CLASS_ONLINE
+				 ? SHIM_MARK_EVERY
+				 : SHIM_MARK_EVERY_OFFLINE;
 	pthread_mutex_lock(&cc.lock);
 	unsigned n = atomic_load(&cc.nslots);
 	for (unsigned i = 0; i < n; i++) {
@@ -394,8 +405,7 @@ static bool poll_once(struct shim_binding *b, gprio_ns now)
 		/* an unmarked tail no launch followed: mark it from here (never the per-thread
 		 * stream of another thread) */
 		if (!x->per_thread && !atomic_load(&cc.captures) && atomic_load(&x->marked) < w &&
-		    now - atomic_load(&x->last_ns) >= SHIM_MARK_EVERY && x->ctx &&
-		    cc.cu->push(x->ctx) == 0) {
+		    now - atomic_load(&x->last_ns) >= every && x->ctx && cc.cu->push(x->ctx) == 0) {
 			mark(x, x->stream, false, w, now);
 			void *popped;
 			cc.cu->pop(&popped);

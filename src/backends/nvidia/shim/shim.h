@@ -72,6 +72,9 @@ struct shim_stream {
 };
 #define SHIM_STREAMS    256
 #define SHIM_MARK_EVERY (50 * GPRIO_NS_PER_US)
+/* An offline process's streams: nothing decides on the exact end of its bursts (it always has
+ * work pending; the law reads online work's counters), so a marker a millisecond at most. */
+#define SHIM_MARK_EVERY_OFFLINE (1000 * GPRIO_NS_PER_US)
 /* A copy call that returns later than this waited for the GPU: queueing an asynchronous copy
  * costs a few microseconds; PyTorch's .item() (a copy to pageable memory, then a stream
  * synchronisation that finds the work done) waits inside the copy. */

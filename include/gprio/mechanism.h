@@ -31,10 +31,12 @@
  *     ends it at once when restarts are too many: CPU-bound online work pays a tenth of a
  *     second of TSG, not a whole window. A trial that saw fewer than `trial_launches`
  *     launches or `trial_waits` waits judges nothing and another follows, up to a window
- *     after the first that saw online work (a program's warm-up passes end in one long
- *     wait; its silence before the first request does not use up the window), and a
- *     window's restarts under protection that ended in a quarter window of silence (a
- *     warm-up, then the service) bring a trial, not a verdict. (Its waits alone cannot tell: they grow
+ *     after the first that saw online work (silence, as between a program's warm-up and
+ *     its first request, does not use up the window), and a window's restarts under
+ *     protection that ended in a quarter window of silence (a warm-up, then the service)
+ *     bring a trial, not a verdict. (H200: eager bs1's warm-up passes fill their time with
+ *     waits, 343 of them in its first trial, 87 %, and pass it as GPU-bound work would; its
+ *     requests are judged by the trial that follows the pause.) (Its waits alone cannot tell: they grow
  *     behind a neighbour's timeslice and shrink under TSG priority, and its restarts are
  *     undercounted while a neighbour holds the GPU, since its work then does not drain.)
  *   - An online process with a stream that never drains (a busy side stream) would hold its

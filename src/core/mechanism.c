@@ -263,12 +263,11 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 	if (trial_due && protecting &&
 	    (trial_seen < p->trial_launches || st->trial_waits < p->trial_waits) &&
 	    (now - st->trial_began < p->window || (!trial_seen && !st->trial_waits))) {
-		/* too few online launches or waits to judge (a program still loading its model,
-		 * or warming it up with one synchronisation at the end): the next trial judges
-		 * instead, up to a window after the first that saw online launches (H200, eager
-		 * bs1: its first trial passed on five back-to-back warm-up passes and one long
-		 * wait, and protection held through the second of silence before its requests
-		 * and their first second: three of its five slowest requests) */
+		/* too few online launches or waits to judge (a program still loading its model;
+		 * one wait is no mean): the next trial judges instead, up to a window after the
+		 * first that saw online launches; a silent trial does not count against that
+		 * window (a program's warm-up, then a pause before its first request: the
+		 * requests are judged, not the pause) */
 		if (!trial_seen && !st->trial_waits)
 			st->trial_began = now; /* online silent: nothing to judge yet */
 		trial_begin(p, st, now);

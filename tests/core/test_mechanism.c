@@ -156,13 +156,13 @@ static void loading_newcomer_is_judged_after_loading(void **s)
 	assert_int_equal(ld.mech, GPRIO_USE_LEAVE);
 	assert_true(u <= 5 * MS + 300 * MS + 2 * P.trial + 10 * MS);
 }
-/* An eager service's start (H200, ResNet-50 bs1 at 20 requests a second): warm-up passes back
- * to back and one long wait at their end, a second of silence, then requests restarting the
- * GPU thousands of times a second with short waits. The warm-up's single wait judges nothing
- * (a trial needs `trial_waits`), the silence neither (it does not use up the window of
- * trials), and the requests' first trial ends protection (measured: the warm-up's trial passed
- * on its long wait and the first second of requests ran under TSG, three of its five slowest
- * requests). */
+/* A service's start: warm-up passes back to back and one long wait at their end, a second of
+ * silence, then requests restarting the GPU thousands of times a second with short waits. The
+ * warm-up's single wait judges nothing (a trial needs `trial_waits`), the silence neither (it
+ * does not use up the window of trials), and the requests' first trials end protection, not
+ * a window (H200, eager bs1: its first second of requests under TSG held three of its five
+ * slowest requests; its real warm-up fills its time with waits and passes as GPU-bound, and
+ * the rule that helps there is the silence's: a window ending in it brings a trial). */
 static void warmup_wait_and_silence_judge_nothing(void **s)
 {
 	(void)s;

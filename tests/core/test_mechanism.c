@@ -156,6 +156,20 @@ static void loading_newcomer_is_judged_after_loading(void **s)
 	assert_int_equal(ld.mech, GPRIO_USE_LEAVE);
 	assert_true(u <= 5 * MS + 300 * MS + 2 * P.trial + 10 * MS);
 }
+/* Online work silent (nothing launched or pending since `last`) until `end` in 10 ms ticks,
+ * protection kept throughout; returns the time after it. */
+static gprio_ns silent_until(struct gprio_mech_state *st, gprio_ns t, gprio_ns end, gprio_ns last)
+{
+	while (t < end) {
+		t += 10 * MS;
+		struct gprio_mech_obs o = both(t);
+		o.last_work = last;
+		gprio_mech_choose(&P, &o, st, t);
+		assert_int_equal(st->mech, GPRIO_USE_TSG);
+	}
+	return t;
+}
+
 /* A service's start: warm-up passes back to back and one long wait at their end, a second of
  * silence, then requests restarting the GPU thousands of times a second with short waits. The
  * warm-up's single wait judges nothing (a trial needs `trial_waits`), the silence neither (it
@@ -179,14 +193,7 @@ static void warmup_wait_and_silence_judge_nothing(void **s)
 	o.waited = 20 * MS;
 	o.active = 10 * MS;
 	gprio_mech_choose(&P, &o, &st, t);
-	gprio_ns warm_end = t;
-	while (t < warm_end + P.window + 50 * MS) { /* a second of silence */
-		t += 10 * MS;
-		o = both(t);
-		o.last_work = warm_end;
-		gprio_mech_choose(&P, &o, &st, t);
-		assert_int_equal(st.mech, GPRIO_USE_TSG);
-	}
+	t = silent_until(&st, t, t + P.window + 50 * MS, t); /* a second of silence */
 	/* the first request waits 3 ms (a trial of it alone judges nothing, and the trials
 	 * that follow are not cut short by the silence before it), then 90 ms without a wait
 	 * and the rest with short ones */
@@ -217,15 +224,8 @@ static void warmup_window_ending_in_silence_is_tried(void **s)
 	while (t < 5 * MS + 3 * P.trial) /* later passes and the capture: short waits */
 		t = restart_tick(&st, t, 100 * US);
 	assert_int_equal(st.mech, GPRIO_USE_TSG);
-	gprio_ns warm_end = t;
-	while (t < warm_end + P.window) { /* silence until the first request */
-		t += 10 * MS;
-		o = both(t);
-		o.last_work = warm_end;
-		gprio_mech_choose(&P, &o, &st, t);
-		assert_int_equal(st.mech, GPRIO_USE_TSG);
-	}
-	assert_true(st.last_rate > P.max_starts); /* the window's rate was the warm-up's */
+	t = silent_until(&st, t, t + P.window, t); /* silence until the first request */
+	assert_true(st.last_rate > P.max_starts);  /* the window's rate was the warm-up's */
 	gprio_ns serve = t;
 	while (t < serve + 3 * P.window) {
 		t = graph_tick(&st, t, 2 * MS);

@@ -500,11 +500,16 @@ await_mech "0000:1b:00=tsg"
 m1=$(mechs)
 GPRIO_SHM="$S8" "$GPRIO" status --json >"$TMP/st8.json"
 GPRIO_SHM="$S8" "$GPRIO" top --interval 100ms --count 1 >"$TMP/top8.txt"
+# its trial of protection (100 ms, every launch sampled) keeps tsg, and gpriod logs what it saw
+KEPT="GPU 0000:1b:00: tsg kept after a 100 ms trial \[t [0-9.]+ s; restarts/s [0-9]+; [0-9]+ waits, mean [0-9]+ us, [0-9]+ % of active time\]"
+i=0
+until grep -Eq "$KEPT" "$TMP/d8.err" || [ $i -ge 150 ]; do sleep 0.02; i=$((i + 1)); done
 kill $ON 2>/dev/null
 wait $ON 2>/dev/null
 [ "$m0" = "0000:1b:00=idle" ] && [ "$m1" = "0000:1b:00=tsg" ] &&
 	grep -Eq "GPU 0000:1b:00: tsg \(was [a-z]*\): online (work appeared: protected first|GPU-bound)" "$TMP/d8.err" &&
-	ok "GPU-bound online work (3 ms waits) appearing next to offline work: tsg at once, logged with its reason" ||
+	grep -Eq "$KEPT" "$TMP/d8.err" &&
+	ok "GPU-bound online work (3 ms waits) appearing next to offline work: tsg at once, logged with its reason, and kept by its trial (logged with what it saw)" ||
 	bad "tsg: before '$m0', during '$m1': $(cat "$TMP/d8.err")"
 python3 -c 'import json,sys; d=json.load(sys.stdin); g=d["gpus"][0]; on=[p for p in d["processes"] if p["class"]=="online"][0]
 assert g["online_timeslice_us"] == 1000000 and g["offline_timeslice_us"] == 1 and not g["gating"]

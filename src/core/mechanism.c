@@ -147,8 +147,10 @@ static void trial_begin(const struct gprio_mech_params *p, struct gprio_mech_sta
 		st->trial_all[k] = 0;
 }
 
-bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mech_obs *o,
-		       struct gprio_mech_state *st, gprio_ns now)
+/* Fold one interval's observations into the window, the launch rate while launching, and the
+ * trials in progress. */
+static void fold(const struct gprio_mech_params *p, const struct gprio_mech_obs *o,
+		 struct gprio_mech_state *st, gprio_ns now)
 {
 	if (!st->win_start)
 		st->win_start = now;
@@ -198,70 +200,88 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		st->lt_waits += o->waits;
 		st->lt_waited += o->waited;
 		st->lt_active += o->active;
-		gprio_ns mean = st->lt_waits ? st->lt_waited / st->lt_waits : 0;
-		unsigned share = share_of(st->lt_waited, st->lt_active);
-		bool fill = st->lt_waits && waits_fill(p, mean, share);
-		/* enough waits, all filling the work's time: judged now, not at the trial's end
-		 * (each tick of a queue building behind the neighbour is part of the p99) */
-		bool early = fill && st->lt_waits >= p->leave_early_waits &&
-			     now >= st->lt_until - p->leave_trial + p->leave_early;
-		if (now >= st->lt_until || early) {
-			st->lt_until = 0;
-			st->lt_judged++;
-			if (st->mech == GPRIO_USE_LEAVE && st->lt_waits) {
-				st->judged_mean = mean;
-				st->judged_share = share;
-				if (fill)
-					st->leave_hurts = true;
-				else
-					st->lt_kept++;
-			}
-			/* judged again while the verdict stands: a queue behind the neighbour
-			 * may take longer than one trial to build (H200, the CUDA-graph decoder
-			 * left at its warm-up: a whole window passed before it was protected) */
-			if (st->mech == GPRIO_USE_LEAVE && !st->leave_hurts && now < st->cpu_until)
-				leave_trial_begin(p, st, now);
-		}
 	}
-	bool window_done = now - st->win_start >= p->window;
-	if (window_done) {
-		/* a window with no finished wait keeps the last mean (online idle, or in one long
-		 * wait, which `current` shows) */
-		if (st->win_waits) {
-			st->last_mean = st->win_waited / st->win_waits;
-			st->last_share = share_of(st->win_waited, st->win_active);
-			st->judged_mean = st->last_mean;
-			st->judged_share = st->last_share;
-			/* the whole window without protection, and the work waited for its
-			 * neighbour most of the time it was active: leaving hurts it */
-			if (st->mech == GPRIO_USE_LEAVE && st->since <= st->win_start &&
-			    waits_fill(p, st->last_mean, st->last_share))
+}
+
+/* A leave trial in progress: judged at its end, or early once its waits fill the work's time;
+ * leaving that hurts sets leave_hurts. */
+static void judge_leave_trial(const struct gprio_mech_params *p, struct gprio_mech_state *st,
+			      gprio_ns now)
+{
+	if (!st->lt_until)
+		return;
+	gprio_ns mean = st->lt_waits ? st->lt_waited / st->lt_waits : 0;
+	unsigned share = share_of(st->lt_waited, st->lt_active);
+	bool fill = st->lt_waits && waits_fill(p, mean, share);
+	/* enough waits, all filling the work's time: judged now, not at the trial's end
+	 * (each tick of a queue building behind the neighbour is part of the p99) */
+	bool early = fill && st->lt_waits >= p->leave_early_waits &&
+		     now >= st->lt_until - p->leave_trial + p->leave_early;
+	if (now >= st->lt_until || early) {
+		st->lt_until = 0;
+		st->lt_judged++;
+		if (st->mech == GPRIO_USE_LEAVE && st->lt_waits) {
+			st->judged_mean = mean;
+			st->judged_share = share;
+			if (fill)
 				st->leave_hurts = true;
+			else
+				st->lt_kept++;
 		}
-		st->last_rate = restart_rate(st->win_starts, st->win_launches, st->win_sampled,
-					     st->win_sampled_starts, now - st->win_start);
-		st->all_rate = restart_rate(st->win_all[0], st->win_all[1], st->win_all[2],
-					    st->win_all[3], now - st->win_start);
-		st->all_launch_rate = st->win_all[1] * GPRIO_NS_PER_S / (now - st->win_start);
-		st->others = st->win_all[1] > st->win_launches;
-		st->win_start = now;
-		st->win_waits = st->win_starts = st->win_launches = 0;
-		st->win_sampled = st->win_sampled_starts = 0;
-		st->win_waited = 0;
-		st->win_active = 0;
-		for (int k = 0; k < 4; k++)
-			st->win_all[k] = 0;
+		/* judged again while the verdict stands: a queue behind the neighbour
+		 * may take longer than one trial to build (H200, the CUDA-graph decoder
+		 * left at its warm-up: a whole window passed before it was protected) */
+		if (st->mech == GPRIO_USE_LEAVE && !st->leave_hurts && now < st->cpu_until)
+			leave_trial_begin(p, st, now);
 	}
-	enum gprio_mech want = st->mech;
-	const char *why = st->why;
-	bool protecting = gprio_mech_protects(want);
-	/* a trial that ran its course: its restarts, every launch sampled, decide */
-	bool trial_failed = false;
-	bool trial_due = st->trial_until && now >= st->trial_until;
+}
+
+/* A window that ran its course: its mean wait, share and restart rates become the last ones.
+ * Returns whether it ended now. */
+static bool close_window(const struct gprio_mech_params *p, struct gprio_mech_state *st,
+			 gprio_ns now)
+{
+	if (now - st->win_start < p->window)
+		return false;
+	/* a window with no finished wait keeps the last mean (online idle, or in one long
+	 * wait, which `current` shows) */
+	if (st->win_waits) {
+		st->last_mean = st->win_waited / st->win_waits;
+		st->last_share = share_of(st->win_waited, st->win_active);
+		st->judged_mean = st->last_mean;
+		st->judged_share = st->last_share;
+		/* the whole window without protection, and the work waited for its
+		 * neighbour most of the time it was active: leaving hurts it */
+		if (st->mech == GPRIO_USE_LEAVE && st->since <= st->win_start &&
+		    waits_fill(p, st->last_mean, st->last_share))
+			st->leave_hurts = true;
+	}
+	st->last_rate = restart_rate(st->win_starts, st->win_launches, st->win_sampled,
+				     st->win_sampled_starts, now - st->win_start);
+	st->all_rate = restart_rate(st->win_all[0], st->win_all[1], st->win_all[2], st->win_all[3],
+				    now - st->win_start);
+	st->all_launch_rate = st->win_all[1] * GPRIO_NS_PER_S / (now - st->win_start);
+	st->others = st->win_all[1] > st->win_launches;
+	st->win_start = now;
+	st->win_waits = st->win_starts = st->win_launches = 0;
+	st->win_sampled = st->win_sampled_starts = 0;
+	st->win_waited = 0;
+	st->win_active = 0;
+	for (int k = 0; k < 4; k++)
+		st->win_all[k] = 0;
+	return true;
+}
+
+/* A trial of protection that ran its course: its restarts, every launch sampled, decide.
+ * Returns true when it failed (too many restarts, waits not GPU-bound). */
+static bool judge_trial(const struct gprio_mech_params *p, struct gprio_mech_state *st,
+			gprio_ns now, bool protecting)
+{
+	if (!st->trial_until || now < st->trial_until)
+		return false;
 	uint64_t trial_seen =
 		st->trial_all[1] > st->trial_launches ? st->trial_all[1] : st->trial_launches;
-	if (trial_due && protecting &&
-	    (trial_seen < p->trial_launches || st->trial_waits < p->trial_waits) &&
+	if (protecting && (trial_seen < p->trial_launches || st->trial_waits < p->trial_waits) &&
 	    (now - st->trial_began < p->window || (!trial_seen && !st->trial_waits))) {
 		/* too few online launches or waits to judge (a program still loading its model;
 		 * one wait is no mean): the next trial judges instead, up to a window after the
@@ -271,60 +291,82 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		if (!trial_seen && !st->trial_waits)
 			st->trial_began = now; /* online silent: nothing to judge yet */
 		trial_begin(p, st, now);
-	} else if (trial_due) {
-		uint64_t rate =
-			restart_rate(st->trial_starts, st->trial_launches, st->trial_sampled,
-				     st->trial_sampled_starts, now - st->trial_start);
-		/* waits that stay long under protection are the work's own GPU time (a CUDA
-		 * graph of several ms): GPU-bound, and its restarts (a copy, the graph, a copy
-		 * per request, 400 a second for ResNet-50 bs16 at 40 requests a second, over 500
-		 * in a burst) are the price of protecting it, not a sign of CPU-bound work, whose
-		 * waits under protection are short (H200: the graph service failed trials and
-		 * flapped between leave and tsg) */
-		bool gpu_bound = st->trial_waits &&
-				 waits_gpu_bound(p, st->trial_waited / st->trial_waits,
-						 share_of(st->trial_waited, st->trial_active));
-		if (st->trial_waits) {
-			st->judged_mean = st->trial_waited / st->trial_waits;
-			st->judged_share = share_of(st->trial_waited, st->trial_active);
-		}
-		trial_failed = protecting && rate > p->max_starts && !gpu_bound && !st->leave_hurts;
-		st->all_rate = restart_rate(st->trial_all[0], st->trial_all[1], st->trial_all[2],
-					    st->trial_all[3], now - st->trial_start);
-		st->all_launch_rate = now > st->trial_start ? st->trial_all[1] * GPRIO_NS_PER_S /
-								      (now - st->trial_start)
-							    : 0;
-		st->others = st->trial_all[1] > st->trial_launches;
-		st->trial_start = st->trial_until = 0;
-		st->trials_judged++;
-		st->trial_rate = rate;
-		st->trial_waits_seen = st->trial_waits;
-		if (trial_failed)
-			st->last_rate = rate;
+		return false;
 	}
+	uint64_t rate = restart_rate(st->trial_starts, st->trial_launches, st->trial_sampled,
+				     st->trial_sampled_starts, now - st->trial_start);
+	/* waits that stay long under protection are the work's own GPU time (a CUDA
+	 * graph of several ms): GPU-bound, and its restarts (a copy, the graph, a copy
+	 * per request, 400 a second for ResNet-50 bs16 at 40 requests a second, over 500
+	 * in a burst) are the price of protecting it, not a sign of CPU-bound work, whose
+	 * waits under protection are short (H200: the graph service failed trials and
+	 * flapped between leave and tsg) */
+	bool gpu_bound =
+		st->trial_waits && waits_gpu_bound(p, st->trial_waited / st->trial_waits,
+						   share_of(st->trial_waited, st->trial_active));
+	if (st->trial_waits) {
+		st->judged_mean = st->trial_waited / st->trial_waits;
+		st->judged_share = share_of(st->trial_waited, st->trial_active);
+	}
+	bool failed = protecting && rate > p->max_starts && !gpu_bound && !st->leave_hurts;
+	st->all_rate = restart_rate(st->trial_all[0], st->trial_all[1], st->trial_all[2],
+				    st->trial_all[3], now - st->trial_start);
+	st->all_launch_rate = now > st->trial_start
+				      ? st->trial_all[1] * GPRIO_NS_PER_S / (now - st->trial_start)
+				      : 0;
+	st->others = st->trial_all[1] > st->trial_launches;
+	st->trial_start = st->trial_until = 0;
+	st->trials_judged++;
+	st->trial_rate = rate;
+	st->trial_waits_seen = st->trial_waits;
+	if (failed)
+		st->last_rate = rate;
+	return failed;
+}
+
+/* Does the window that just ended condemn the work on its restarts (more than `max_starts` a
+ * second, and under protection waits that are not GPU-bound)? */
+static bool window_restarts(const struct gprio_mech_params *p, const struct gprio_mech_obs *o,
+			    struct gprio_mech_state *st, gprio_ns now, bool window_done,
+			    bool protecting)
+{
 	/* a window's restarts under protection that ended with the work falling silent (a
 	 * quarter window without online work) were a phase, not the service: tried on what
 	 * comes next, every launch sampled, rather than judged (H200, the ResNet-50 CUDA graph
 	 * service: a window of its eager warm-up and graph capture counted 3714 restarts a
 	 * second, then a second of silence, and 810 ms of LEAVE followed its first requests
 	 * before their waits brought protection back; they restart the GPU 400 times a second) */
-	bool window_restarts = window_done && st->last_rate > p->max_starts &&
-			       !(protecting && waits_gpu_bound(p, st->last_mean, st->last_share));
-	if (window_restarts && protecting && p->trial && o->last_work &&
+	bool restarts = window_done && st->last_rate > p->max_starts &&
+			!(protecting && waits_gpu_bound(p, st->last_mean, st->last_share));
+	if (restarts && protecting && p->trial && o->last_work &&
 	    now - o->last_work >= p->window / 4) {
 		if (!st->trial_until) {
 			trial_begin(p, st, now);
 			st->trial_began = now;
 		}
-		window_restarts = false;
+		return false;
 	}
-	/* a verdict lifted: online now launches too slowly for its restarts to cost what the
-	 * verdict feared (a program's eager warm-up is over and its CUDA graph service runs);
-	 * the failed trials were the warm-up's, not this work's */
+	return restarts;
+}
+
+/* A restart verdict lifted: online now launches too slowly for its restarts to cost what the
+ * verdict feared (a program's eager warm-up is over and its CUDA graph service runs); the
+ * failed trials were the warm-up's, not this work's. */
+static void lift_verdict(const struct gprio_mech_params *p, struct gprio_mech_state *st)
+{
 	if ((st->cpu_until || st->strikes) && st->rec_rate && st->rec_rate <= p->max_starts) {
 		st->cpu_until = 0;
 		st->strikes = 0;
 	}
+}
+
+/* The mechanism wanted now (and why), from the verdicts of this call and the state. */
+static enum gprio_mech decide(const struct gprio_mech_params *p, const struct gprio_mech_obs *o,
+			      struct gprio_mech_state *st, gprio_ns now, bool protecting,
+			      bool restart_verdict, const char **why_out)
+{
+	enum gprio_mech want = st->mech;
+	const char *why = st->why;
 	static const char restarts[] =
 		"online restarts the GPU too often (CPU-bound): each restart "
 		"under TSG priority would cost offline a context switch pair";
@@ -351,8 +393,7 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		want = protect(p, o, st, &why);
 		if (want == GPRIO_USE_TSG)
 			why = slowed;
-	} else if (!st->leave_hurts && (trial_failed || window_restarts) &&
-		   o->current < p->side_busy) {
+	} else if (!st->leave_hurts && restart_verdict && o->current < p->side_busy) {
 		/* what TSG priority costs offline, measured where it runs (and a lower bound where
 		 * it does not: a neighbour holding the GPU keeps online's work from draining);
 		 * each failed trial doubles the time before the next (up to 32 x): a program's
@@ -408,6 +449,22 @@ bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mec
 		want = GPRIO_USE_LEAVE;
 		why = "online CPU-bound (the GPU keeps up with it): a neighbour barely slows it";
 	}
+	*why_out = why;
+	return want;
+}
+
+bool gprio_mech_choose(const struct gprio_mech_params *p, const struct gprio_mech_obs *o,
+		       struct gprio_mech_state *st, gprio_ns now)
+{
+	fold(p, o, st, now);
+	judge_leave_trial(p, st, now);
+	bool window_done = close_window(p, st, now);
+	bool protecting = gprio_mech_protects(st->mech);
+	bool trial_failed = judge_trial(p, st, now, protecting);
+	bool restarts = window_restarts(p, o, st, now, window_done, protecting);
+	lift_verdict(p, st);
+	const char *why;
+	enum gprio_mech want = decide(p, o, st, now, protecting, trial_failed || restarts, &why);
 	if (want == st->mech && st->why) {
 		st->why = why;
 		return false;

@@ -552,12 +552,26 @@ static int proc_priority(struct parser *p, const char *k, const char *v)
 
 static int proc_kernel_time(struct parser *p, const char *k, const char *v)
 {
+	const struct sim_dist *d = &p->proc->kernel_time;
 	int rc = parse_dist(p, k, v, true, &p->proc->kernel_time);
+	if (rc)
+		return rc;
 	/* kernels of nothing would be simulated a nanosecond at a time: a run of hours */
-	if (rc == 0 && sim_dist_mean(&p->proc->kernel_time) < 1e3)
+	if (sim_dist_mean(d) < 1e3)
 		return fail(p, "%s: '%s' averages under 1us (a kernel runs at least a microsecond)",
 			    k, v);
-	return rc;
+	/* every kernel submitted runs to its end after the run (nothing is lost): kernels of
+	 * minutes make that drain, not the run, the cost (the fuzzer's `normal 501s 10us` on an
+	 * oversubscribed MI308X: 5000 simulated seconds of HWS rotations after a 100 ms run) */
+	double reach = d->kind == SIM_DIST_UNIFORM  ? d->b
+		       : d->kind == SIM_DIST_NORMAL ? d->a + d->b
+						    : d->a;
+	if (reach > 10e9)
+		return fail(p,
+			    "%s: '%s' reaches over 10s (mean plus spread; a kernel that long is "
+			    "simulated to its end after the run)",
+			    k, v);
+	return 0;
 }
 
 static int proc_gap(struct parser *p, const char *k, const char *v)

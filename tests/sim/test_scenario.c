@@ -106,6 +106,10 @@ static void rejects_bad_input(void **s)
 	/* found by scripts/fuzz.sh: a continuous job of empty kernels ran for hours */
 	expect_error(P "kernel_time = normal 0ms 0us\n", "bad.scn:4:", "'normal 0ms 0us'");
 	expect_error(P "kernel_time = 0us\n", "bad.scn:4:", "under 1us");
+	expect_error(P "kernel_time = normal 501s 10us\n",
+		     "bad.scn:4:", "'normal 501s 10us' reaches over 10s");
+	expect_error(P "kernel_time = normal 1ms 20s\n", "bad.scn:4:", "reaches over 10s");
+	expect_error(P "kernel_time = uniform 1ms 11s\n", "bad.scn:4:", "reaches over 10s");
 	expect_error(P "blocks = 0\n", "bad.scn:4:", "'0'");
 	expect_error(P "queues = 0\n", "bad.scn:4:", "'0'");
 	expect_error(P "timeslice = 2s\n", "bad.scn:4:", "'2s'");

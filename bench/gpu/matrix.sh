@@ -6,6 +6,8 @@
 #                                            of L us: probe1000, probe100000), hintL (the same
 #                                            with PREP_US=300 us of request preparation before
 #                                            each probe, and the request hint at its start)
+#                                            CELL@N runs CELL again in the same call, its files
+#                                            named CELL@N (repeats: eager eager@2 eager@3)
 #   DUR=20 (seconds of online requests per run), SETUPS="online_alone offline_alone together
 #   tsg mps gprio" (default: all six, gprio second so that a run cut short still compares it;
 #   gprio_nolinger = plain gpriod with --linger-us 0, tsg_linger = static TSG with --linger-us
@@ -112,7 +114,8 @@ SETUPS=${SETUPS:-online_alone gprio together tsg mps offline_alone}
 
 for c in $CELLS; do
 	CELL=$c
-	case $c in
+	k=${c%@*} # CELL@N: the same cell again, its files named CELL@N (repeats in one call)
+	case $k in
 	graph) on="python3 $T online-graph --rate 40" ;;
 	eager) on="python3 $T online-eager --rate 20" ;;
 	decode) on="python3 $T online-decode --rate 2" ;;
@@ -128,20 +131,20 @@ for c in $CELLS; do
 	*) echo "unknown cell $c" >&2; exit 2 ;;
 	esac
 	off="python3 $T offline" ON2= OFF2=
-	case $c in probe* | hint*)
-		L=${c#probe}
+	case $k in probe* | hint*)
+		L=${k#probe}
 		L=${L#hint}
 		case $L in '' | *[!0-9]*) echo "cell $c: probeL or hintL, L the offline kernel length in us" >&2; exit 2 ;; esac
 		off="$GB offline --block-us $L --blocks-per-sm 2 --inflight 2" ;;
 	esac
-	case $c in
+	case $k in
 	ddp | other)
 		if [ "$(nvidia-smi -L 2>/dev/null | grep -c '^GPU')" -lt 2 ]; then
 			echo "cell $c needs 2 GPUs: skipped" >&2
 			continue
 		fi ;;
 	esac
-	case $c in
+	case $k in
 	ddp) off="torchrun --standalone --nproc_per_node 2 $T offline-ddp" ;;
 	other) off="env CUDA_VISIBLE_DEVICES=1 python3 $T offline" ;;
 	two) off="env CUDA_VISIBLE_DEVICES=0 python3 $T offline"
@@ -149,14 +152,14 @@ for c in $CELLS; do
 	     OFF2="env CUDA_VISIBLE_DEVICES=0 python3 $T offline" ;;
 	esac
 	d=$DUR
-	[ "$c" = decode ] && d=$((3 * DUR))
-	ss=SETUPS_$c # SETUPS_graph=... : this cell's own list
+	[ "$k" = decode ] && d=$((3 * DUR))
+	ss=SETUPS_$k # SETUPS_graph=... : this cell's own list
 	cs=$SETUPS
-	case $c in hint*) cs=${SETUPS_HINT:-online_alone gprio gprio_hint tsg together} ;; esac
+	case $k in hint*) cs=${SETUPS_HINT:-online_alone gprio gprio_hint tsg together} ;; esac
 	for s in ${!ss:-$cs}; do
 		# online alone needs no head start for an offline job
 		st=12 # the offline job's head start (model loading)
-		case $c in probe* | hint*) st=2 ;; esac
+		case $k in probe* | hint*) st=2 ;; esac
 		[ "$s" = online_alone ] && st=1
 		START=$st DUR=$d pair "$c" "$s" "${on//@SETUP@/$s}" "$off"
 	done

@@ -550,6 +550,13 @@ static int proc_priority(struct parser *p, const char *k, const char *v)
 	return 0;
 }
 
+/* How far a distribution's values reach: a uniform's upper end, a normal's mean plus its
+ * deviation, else its mean (exp's tail is left to the mean). */
+static double dist_reach(const struct sim_dist *d)
+{
+	return d->kind == SIM_DIST_UNIFORM ? d->b : d->kind == SIM_DIST_NORMAL ? d->a + d->b : d->a;
+}
+
 static int proc_kernel_time(struct parser *p, const char *k, const char *v)
 {
 	const struct sim_dist *d = &p->proc->kernel_time;
@@ -563,10 +570,7 @@ static int proc_kernel_time(struct parser *p, const char *k, const char *v)
 	/* every kernel submitted runs to its end after the run (nothing is lost): kernels of
 	 * minutes make that drain, not the run, the cost (the fuzzer's `normal 501s 10us` on an
 	 * oversubscribed MI308X: 5000 simulated seconds of HWS rotations after a 100 ms run) */
-	double reach = d->kind == SIM_DIST_UNIFORM  ? d->b
-		       : d->kind == SIM_DIST_NORMAL ? d->a + d->b
-						    : d->a;
-	if (reach > 10e9)
+	if (dist_reach(d) > 10e9)
 		return fail(p,
 			    "%s: '%s' reaches over 10s (mean plus spread; a kernel that long is "
 			    "simulated to its end after the run)",
@@ -606,10 +610,17 @@ static int proc_startup(struct parser *p, const char *k, const char *v)
 
 static int proc_blocks(struct parser *p, const char *k, const char *v)
 {
+	const struct sim_dist *d = &p->proc->blocks;
 	int rc = parse_dist(p, k, v, false, &p->proc->blocks);
-	if (!rc && sim_dist_mean(&p->proc->blocks) < 1)
+	if (rc)
+		return rc;
+	if (sim_dist_mean(d) < 1)
 		return fail(p, "blocks: a kernel needs at least 1 block, got '%s'", v);
-	return rc;
+	/* each round of blocks on the GPU's slots is simulated: a kernel of 10^99 blocks never
+	 * ends (the fuzzer's `blocks = 1324444...`) */
+	if (dist_reach(d) > 100000)
+		return fail(p, "blocks: '%s' reaches over 100000 (mean plus spread)", v);
+	return 0;
 }
 
 static int proc_arrival(struct parser *p, const char *k, const char *v)

@@ -110,6 +110,9 @@ static void rejects_bad_input(void **s)
 		     "bad.scn:4:", "'normal 501s 10us' reaches over 10s");
 	expect_error(P "kernel_time = normal 1ms 20s\n", "bad.scn:4:", "reaches over 10s");
 	expect_error(P "kernel_time = uniform 1ms 11s\n", "bad.scn:4:", "reaches over 10s");
+	expect_error(P "blocks = 1324444444444444444444\n",
+		     "bad.scn:4:", "blocks: '1324444444444444444444' reaches over 100000");
+	expect_error(P "blocks = normal 100 200000\n", "bad.scn:4:", "reaches over 100000");
 	expect_error(P "blocks = 0\n", "bad.scn:4:", "'0'");
 	expect_error(P "queues = 0\n", "bad.scn:4:", "'0'");
 	expect_error(P "timeslice = 2s\n", "bad.scn:4:", "'2s'");

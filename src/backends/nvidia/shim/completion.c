@@ -8,7 +8,7 @@
  * stream's unmarked tail once no launch followed for that long. An offline process's streams
  * are marked every SHIM_MARK_EVERY_OFFLINE instead and its launches never sampled: the law
  * reads online work's counters, and an offline job always has work pending (a PyTorch
- * training job on an H200 placed 12,000 markers a second at the online cadence). Marker
+ * training job on an H200 placed about 7,000 markers a second at the online cadence). Marker
  * values are read before the marker is enqueued, so the rptr never runs ahead of the work (it
  * may lag by the unmarked tail until the poller's marker lands). Streams being captured into a
  * graph submit nothing: their launches are not counted and never marked.

@@ -29,16 +29,17 @@
  *     a `trial`: its first 100 ms, in which the backend has every online launch sampled (so
  *     restarts are counted exactly, not estimated from a 20 ms sample a second) and which
  *     ends it at once when restarts are too many: CPU-bound online work pays a tenth of a
- *     second of TSG, not a whole window. A trial that saw fewer than `trial_launches`
- *     launches or `trial_waits` waits judges nothing and another follows, up to a window
- *     after the first that saw online work (silence, as between a program's warm-up and
- *     its first request, does not use up the window), and a window's restarts under
- *     protection that ended in a quarter window of silence (a warm-up, then the service)
- *     bring a trial, not a verdict. (H200: eager bs1's warm-up passes fill their time with
- *     waits, 343 of them in its first trial, 87 %, and pass it as GPU-bound work would; its
- *     requests are judged by the trial that follows the pause.) (Its waits alone cannot tell: they grow
+ *     second of TSG, not a whole window. (Its waits alone cannot tell: they grow
  *     behind a neighbour's timeslice and shrink under TSG priority, and its restarts are
  *     undercounted while a neighbour holds the GPU, since its work then does not drain.)
+ *     A trial that saw fewer than `trial_launches` launches or `trial_waits` waits judges
+ *     nothing and another follows, up to a window after the first that saw online work
+ *     (silence, as between a program's warm-up and its first request, does not use up the
+ *     window), and a window's restarts under protection that ended in a quarter window of
+ *     silence (a warm-up, then the service) bring a trial, not a verdict. (H200: eager
+ *     bs1's warm-up passes fill their time with waits, 343 of them in its first trial,
+ *     87 %, and pass it as GPU-bound work would; its requests are judged by the trial that
+ *     follows the pause.)
  *   - An online process with a stream that never drains (a busy side stream) would hold its
  *     request stream for a whole long timeslice: keep online's timeslice at the driver's, and
  *     offline's at `offline_floor` (TSG guarded): with online always runnable, a 1 us offline
@@ -148,7 +149,7 @@ struct gprio_mech_state {
 			   * or away */
 	gprio_ns lt_until;  /* a leave trial in progress (0: none; it began leave_trial before);
 			    * one follows another while the verdict stands */
-	uint64_t lt_judged; /* leave trials that ended (the backend logs their verdicts) */
+	uint64_t lt_judged; /* leave trials that ended */
 	uint64_t lt_kept;   /* of those, ended keeping LEAVE since it was chosen */
 	uint64_t trials_judged;    /* trials of protection judged (the backend logs them) */
 	uint64_t trial_rate;       /* the last judged trial's restarts per second */

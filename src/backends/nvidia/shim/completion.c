@@ -212,6 +212,13 @@ static void mark(struct shim_stream *x, CUstream s, bool ptsz, uint64_t seq, gpr
 		atomic_fetch_add_explicit(&b->stats->markers, 1, memory_order_relaxed);
 }
 
+/* How old a stream's last marker may get: online work's bursts are timed closely, an offline
+ * job's are not (SHIM_MARK_EVERY_OFFLINE). */
+static gprio_ns mark_every(bool online)
+{
+	return online ? SHIM_MARK_EVERY : SHIM_MARK_EVERY_OFFLINE;
+}
+
 void shim_complete_submitted(CUstream s, bool ptsz)
 {
 	int st = atomic_load_explicit(&cc.state, memory_order_relaxed);
@@ -255,8 +262,7 @@ void shim_complete_submitted(CUstream s, bool ptsz)
 	atomic_compare_exchange_strong(&x->since, &zero, now);
 	atomic_store_explicit(&x->last_ns, now, memory_order_relaxed);
 	if (x->per_thread || sample || atomic_load_explicit(&x->capturing, memory_order_relaxed) ||
-	    now - atomic_load_explicit(&x->marked_ns, memory_order_relaxed) >=
-		    (online ? SHIM_MARK_EVERY : SHIM_MARK_EVERY_OFFLINE))
+	    now - atomic_load_explicit(&x->marked_ns, memory_order_relaxed) >= mark_every(online))
 		mark(x, s, ptsz, seq, now);
 }
 
@@ -373,9 +379,7 @@ static bool poll_once(struct shim_binding *b, gprio_ns now)
 	uint64_t sub = 0, comp = 0;
 	uint32_t pending = 0, stuck = 0, streams = 0;
 	gprio_ns oldest = 0;
-	gprio_ns every = atomic_load(&b->row->klass) == GPRIO_CLASS_ONLINE
-				 ? SHIM_MARK_EVERY
-				 : SHIM_MARK_EVERY_OFFLINE;
+	gprio_ns every = mark_every(atomic_load(&b->row->klass) == GPRIO_CLASS_ONLINE);
 	pthread_mutex_lock(&cc.lock);
 	unsigned n = atomic_load(&cc.nslots);
 	for (unsigned i = 0; i < n; i++) {

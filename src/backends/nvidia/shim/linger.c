@@ -22,12 +22,13 @@
  *     it: all of that time was taken from offline for nothing; the holds time themselves on
  *     the GPU) may take at most 2 % of each second (a hold is placed only if, run to its
  *     bound, it stays within it, the holds that ended accounted first); past it the process
- *     syncs plainly until the next second. A hold released by the program's next submission is not counted: it
- *     held the GPU through a gap shorter than the bound, which without it would have cost
- *     a context switch to offline and one back (about 0.2 ms each way on an H200), and the
- *     program's next step that second switch's wait (H200, bench cell gdecode: a CUDA-graph
- *     decoder with 4 submissions and 2 synchronisations a step holds through about 1300
- *     gaps of 20-50 us a second; counting them capped it within 20 ms of each second).
+ *     syncs plainly until the next second. A hold released by the program's next
+ *     submission is not counted: it held the GPU through a gap shorter than the bound,
+ *     which without it would have cost a context switch to offline and one back (about
+ *     0.2 ms each way on an H200), and the program's next step that second switch's wait
+ *     (H200, bench cell gdecode: a CUDA-graph decoder with 4 submissions and 2
+ *     synchronisations a step holds through about 1300 gaps of 20-50 us a second; counting
+ *     them capped it within 20 ms of each second).
  * Context synchronisation is not changed: it waits for every stream, so a hold could only be
  * queued after it returns, when the GPU has already been handed over. Events are one per
  * thread and context (a shared one could be re-recorded by another thread before this one

@@ -4,7 +4,8 @@
 usage: merge.py OUT.json OUT.txt PART.json...
 Each part is one call's results (command, gpu, driver, date, cases). A cell measured in several
 calls keeps every run (ratios are only ever taken within one call, against that call's alone
-runs); the table lists them one per line, so the spread between repeats is the noise."""
+runs); the table lists them one per line, so the spread between repeats is the noise. Repeats
+within one call (CELL@N) are listed under CELL as part@N."""
 import json
 import sys
 
@@ -22,13 +23,18 @@ def main():
             d = json.load(f)
         merged["parts"].append({k: d.get(k) for k in ("command", "gpu", "driver", "date")} | {"file": p})
         for cell, setups in d["cases"].items():
-            merged["cells"].setdefault(cell, []).append({"part": len(merged["parts"]) - 1, "setups": setups})
+            # CELL@N (matrix.sh's repeats in one call) is listed under CELL, as part@N
+            base, _, rep = cell.partition("@")
+            entry = {"part": len(merged["parts"]) - 1, "setups": setups}
+            if rep:
+                entry["repeat"] = int(rep)
+            merged["cells"].setdefault(base, []).append(entry)
     with open(out_json, "w") as f:
         json.dump(merged, f, indent=1)
     lines = []
     for cell, runs in merged["cells"].items():
         lines.append(f"\n{cell}")
-        lines.append(f"  {'setup':18} {'part':>4} {'requests':>8} {'p50 ms':>9} {'p99 ms':>9} {'p99/alone':>9} "
+        lines.append(f"  {'setup':18} {'part':>6} {'requests':>8} {'p50 ms':>9} {'p99 ms':>9} {'p99/alone':>9} "
                      f"{'offline/s':>9} {'off/alone':>9} {'off/left':>8}")
         extra = sorted({s for r in runs for s in r["setups"] if s not in ORDER}, reverse=True)
         for s in ORDER + extra:  # extra: gprio_mpsN (gpriod --mps-offline-sm N)
@@ -37,7 +43,8 @@ def main():
                 if not v:
                     continue
                 f = lambda k, fmt: (fmt % v[k]) if v.get(k) is not None else "-"
-                lines.append(f"  {LABEL.get(s, s):18} {r['part']:>4} {f('requests', '%d'):>8} {f('p50_ms', '%.3f'):>9} "
+                part = f"{r['part']}" + (f"@{r['repeat']}" if "repeat" in r else "")
+                lines.append(f"  {LABEL.get(s, s):18} {part:>6} {f('requests', '%d'):>8} {f('p50_ms', '%.3f'):>9} "
                              f"{f('p99_ms', '%.3f'):>9} {f('p99_vs_alone', '%.3f'):>9} "
                              f"{f('offline_kernels_per_s', '%.1f'):>9} {f('offline_vs_alone', '%.3f'):>9} "
                              f"{f('offline_vs_left_by_online', '%.3f'):>8}")

@@ -53,8 +53,12 @@
  *     offline jobs at 1.1 iterations a second against 16.8 + 15.6 unmanaged); online keeps its
  *     long timeslice and offline gets `offline_floor` (TSG shared), so the restarts wait for
  *     offline's slice instead of cutting it to nothing.
- *   - Where timeslices cannot be set (the driver refused, or programs run as MPS clients),
- *     GPU-bound online work is protected by launch gating instead (GATE).
+ *   - Where every program on the GPU, online and offline, is a client of one MPS server, MPS
+ *     client priority orders them and nothing is switched (MPS) while online work is active,
+ *     whatever its restarts and waits: no trial, no verdict (a restart costs offline no
+ *     context switch there, and leaving would set nothing different).
+ *   - Where timeslices cannot be set otherwise (the driver refused), GPU-bound online work is
+ *     protected by launch gating instead (GATE).
  *   - No online work for a while, or no offline work: nothing to protect (IDLE). */
 #ifndef GPRIO_MECHANISM_H
 #define GPRIO_MECHANISM_H

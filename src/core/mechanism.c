@@ -36,8 +36,8 @@ static enum gprio_mech protect(const struct gprio_mech_params *p, const struct g
 		/* gating offline would throw away what MPS does well (H200, side-stream service
 		 * next to training under gpriod --mps on: gating gave offline 8.3 it/s, MPS
 		 * priority alone 26.9) */
-		*why = "online GPU-bound, all programs here are clients of one MPS server: its "
-		       "client priority orders them (offline below normal); no gating";
+		*why = "all programs here are clients of one MPS server: its client priority "
+		       "orders them (offline below normal); nothing gated, no timeslice switched";
 		return GPRIO_USE_MPS;
 	}
 	if (!o->timeslices_ok) {
@@ -381,6 +381,17 @@ static enum gprio_mech decide(const struct gprio_mech_params *p, const struct gp
 		want = GPRIO_USE_IDLE;
 		why = "online work idle";
 		forget(st, now);
+	} else if (o->mps) {
+		/* every program here is a client of one MPS server: they run side by side, ordered
+		 * by client priority, and no timeslice is switched, so online's restarts cost offline
+		 * no context switch and leaving would set nothing different; nothing to try or judge
+		 * (H200, eager bs1 under gpriod --mps on: the law left it for 5854 restarts a second
+		 * under a reason about TSG priority, and trials sampled every launch for nothing) */
+		want = protect(p, o, st, &why);
+		st->trial_start = st->trial_until = 0;
+		st->lt_until = 0;
+		st->cpu_until = 0;
+		st->strikes = 0;
 	} else if (!o->completions) {
 		/* launches only: waits cannot be told apart; the latency-safe choice */
 		want = protect(p, o, st, &why);

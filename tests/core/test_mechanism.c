@@ -540,6 +540,31 @@ static void side_stream_and_refusals(void **s)
  * GPU 3000 times a second: protection stays (its own restarts are few), but offline gets its
  * floor instead of 1 us (each of the other's restarts would preempt it); when the other goes
  * quiet, plain TSG again. */
+/* Under MPS (every program a client of one server) nothing switches: restarts cost offline no
+ * context switch, so fast-launching online work is neither tried nor left; it stays `mps`, no
+ * launch sampled. */
+static void mps_clients_are_not_tried(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	gprio_ns t = 5 * MS;
+	for (int k = 0; k < 300; k++, t += 10 * MS) { /* 3 s of 3000 restarts a second */
+		struct gprio_mech_obs o = both(t);
+		o.mps = true;
+		o.timeslices_ok = false;
+		o.launches = o.sampled = 90;
+		o.starts = o.sampled_starts = 30;
+		o.waits = 1;
+		o.waited = 50 * US;
+		o.active = 10 * MS;
+		gprio_mech_choose(&P, &o, &st, t);
+		assert_int_equal(st.mech, GPRIO_USE_MPS);
+		assert_int_equal(gprio_mech_sample_until(&st, t), 0);
+	}
+	assert_non_null(strstr(st.why, "MPS"));
+	assert_int_equal(st.cpu_until, 0);
+}
+
 static void restarts_below_the_decider_give_offline_its_floor(void **s)
 {
 	(void)s;
@@ -750,6 +775,7 @@ int main(void)
 		cmocka_unit_test(a_bursty_graph_service_keeps_protection),
 		cmocka_unit_test(idle_forgets_the_window),
 		cmocka_unit_test(side_stream_and_refusals),
+		cmocka_unit_test(mps_clients_are_not_tried),
 		cmocka_unit_test(restarts_below_the_decider_give_offline_its_floor),
 		cmocka_unit_test(long_waits_under_protection_are_gpu_bound),
 		cmocka_unit_test(waits_filling_active_time_are_gpu_bound),

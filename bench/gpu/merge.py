@@ -5,7 +5,8 @@ usage: merge.py OUT.json OUT.txt PART.json...
 Each part is one call's results (command, gpu, driver, date, cases). A cell measured in several
 calls keeps every run (ratios are only ever taken within one call, against that call's alone
 runs); the table lists them one per line, so the spread between repeats is the noise. Repeats
-within one call (CELL@N) are listed under CELL as part@N."""
+within one call (CELL@N) are listed under CELL as part@N. Where a call's summary has both offline
+jobs of cells two and twooff together (offline_total_per_s), the offline column shows that."""
 import json
 import sys
 
@@ -46,7 +47,7 @@ def main():
                 part = f"{r['part']}" + (f"@{r['repeat']}" if "repeat" in r else "")
                 lines.append(f"  {LABEL.get(s, s):18} {part:>6} {f('requests', '%d'):>8} {f('p50_ms', '%.3f'):>9} "
                              f"{f('p99_ms', '%.3f'):>9} {f('p99_vs_alone', '%.3f'):>9} "
-                             f"{f('offline_kernels_per_s', '%.1f'):>9} {f('offline_vs_alone', '%.3f'):>9} "
+                             f"{f('offline_total_per_s' if 'offline_total_per_s' in v else 'offline_kernels_per_s', '%.1f'):>9} {f('offline_vs_alone', '%.3f'):>9} "
                              f"{f('offline_vs_left_by_online', '%.3f'):>8}")
     lines.append("\nparts:")
     for i, p in enumerate(merged["parts"]):

@@ -137,6 +137,15 @@ def main():
             if off:
                 r["offline_kernels_per_s"] = off["window_kernels_per_s"]
                 r["offline_checksum"] = off["checksum"]
+            # a second service and a second offline job (matrix.sh cells two, twooff): their
+            # own figures, and the offline ratios below taken on both jobs together
+            on2 = load(os.path.join(out, f"{c}.{s}.online2.json"))
+            off2 = load(os.path.join(out, f"{c}.{s}.offline2.json"))
+            if on2:
+                r.update({"online2_" + k: on2[k] for k in ("requests", "p50_ms", "p99_ms", "busy_share") if k in on2})
+            if off and off2:
+                r["offline2_kernels_per_s"] = off2["window_kernels_per_s"]
+                r["offline_total_per_s"] = round(off["window_kernels_per_s"] + off2["window_kernels_per_s"], 2)
             rows[s] = r
         alone_on = rows.get("online_alone", {})
         alone_off = rows.get("offline_alone", {})
@@ -144,12 +153,18 @@ def main():
             if "p99_ms" in r and alone_on.get("p99_ms"):
                 r["p99_vs_alone"] = round(r["p99_ms"] / alone_on["p99_ms"], 3)
                 r["p50_vs_alone"] = round(r["p50_ms"] / alone_on["p50_ms"], 3)
-            if "offline_kernels_per_s" in r and alone_off.get("offline_kernels_per_s"):
-                a = alone_off["offline_kernels_per_s"]
-                r["offline_vs_alone"] = round(r["offline_kernels_per_s"] / a, 3)
+            if "online2_p99_ms" in r and alone_on.get("online2_p99_ms"):
+                r["online2_p99_vs_alone"] = round(r["online2_p99_ms"] / alone_on["online2_p99_ms"], 3)
+            both = "offline_total_per_s" in r and "offline_total_per_s" in alone_off
+            k = "offline_total_per_s" if both else "offline_kernels_per_s"
+            if k in r and alone_off.get(k):
+                a = alone_off[k]
+                r["offline_vs_alone"] = round(r[k] / a, 3)
                 share = alone_on.get("online_busy_share")
+                if share is not None and both:
+                    share += alone_on.get("online2_busy_share", 0)  # what both services leave
                 if share is not None and share < 1:
-                    r["offline_vs_left_by_online"] = round(r["offline_kernels_per_s"] / (a * (1 - share)), 3)
+                    r["offline_vs_left_by_online"] = round(r[k] / (a * (1 - share)), 3)
         res["cases"][c] = rows
     for job in ("correct", "correct_torch"):
         for name in ("alone", "gprio", "online"):
@@ -175,8 +190,16 @@ def main():
             f = lambda k, fmt: (fmt % r[k]) if k in r else "-"
             print(f"  {LABEL[s]:15s} {f('p50_ms', '%8.3f'):>8s} {f('p90_ms', '%8.3f'):>8s} "
                   f"{f('p99_ms', '%8.3f'):>8s} {f('max_ms', '%8.3f'):>8s} {f('p99_vs_alone', '%10.3f'):>10s} "
-                  f"{f('offline_kernels_per_s', '%10.1f'):>10s} {f('offline_vs_alone', '%9.3f'):>9s} "
+                  f"{f('offline_total_per_s' if 'offline_total_per_s' in r else 'offline_kernels_per_s', '%10.1f'):>10s} {f('offline_vs_alone', '%9.3f'):>9s} "
                   f"{f('offline_vs_left_by_online', '%9.3f'):>9s}")
+        two = [s for s in SETUPS if "online2_p99_ms" in rows.get(s, {})]
+        if two:
+            print("  second service p99 ms (/ alone): " + ", ".join(
+                f"{LABEL[s]} {rows[s]['online2_p99_ms']:.3f}" + (f" ({rows[s]['online2_p99_vs_alone']:.3f})"
+                                                                if "online2_p99_vs_alone" in rows[s] else "")
+                for s in two))
+        if any("offline_total_per_s" in rows.get(s, {}) for s in SETUPS):
+            print("  offline/s: both offline jobs together; off/left: of what both services leave")
     for run, why in (res.get("refused") or {}).items():
         print(f"NOT REPORTED: {run}: {why}")
     for job, cor in res.get("offline_correctness", {}).items():

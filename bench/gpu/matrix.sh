@@ -26,7 +26,9 @@
 # that never drains. 2-GPU cells (the online service on GPU 0): ddp = the offline job data-parallel
 # over both GPUs (torchrun, NCCL: one group under gprio run); other = the offline job on GPU 1
 # only; two = a second online service (eager, priority 8) and a second offline job next to them,
-# all on GPU 0 (the second pair's results in *.online2.json / *.offline2.json).
+# all on GPU 0 (the second pair's results in *.online2.json / *.offline2.json). One-GPU cell
+# twooff = the graph service next to two training jobs (*.offline2.json): two offline contexts
+# switched with each other as well as with online work.
 # Offline: PyTorch transformer training (8 layers, d=1024, bf16), counted over the online window.
 # Setups: online alone, offline alone, together (nothing), static TSG (gpriod --mechanism fixed
 # --gating off --online-timeslice 1s --offline-timeslice 1us --linger-us 0), MPS with the offline client at
@@ -122,6 +124,7 @@ for c in $CELLS; do
 	gdecode) on="python3 $T online-gdecode --rate 20" ;;
 	side) on="python3 $T online-side --rate 40" ;;
 	ddp | other | two) on="env CUDA_VISIBLE_DEVICES=0 python3 $T online-graph --rate 40" ;;
+	twooff) on="python3 $T online-graph --rate 40" ;;
 	probe*) # preemption latency: a 10 us kernel every 3-8 ms (launch -> start seen -> done,
 		# split per sample into OUT/CELL.SETUP.split) next to offline kernels of L us
 		on="$GB probe --pause-ms 3,8 --split $OUT/$c.@SETUP@.split" ;;
@@ -147,6 +150,7 @@ for c in $CELLS; do
 	case $k in
 	ddp) off="torchrun --standalone --nproc_per_node 2 $T offline-ddp" ;;
 	other) off="env CUDA_VISIBLE_DEVICES=1 python3 $T offline" ;;
+	twooff) OFF2="python3 $T offline" ;; # a second training job, no second service
 	two) off="env CUDA_VISIBLE_DEVICES=0 python3 $T offline"
 	     ON2="env CUDA_VISIBLE_DEVICES=0 GPRIO_PRIORITY=8 python3 $T online-eager --rate 20"
 	     OFF2="env CUDA_VISIBLE_DEVICES=0 python3 $T offline" ;;

@@ -45,6 +45,11 @@
  *     offline's at `offline_floor` (TSG guarded): with online always runnable, a 1 us offline
  *     timeslice left offline nothing (H200: 0.3 iterations a second against 18.9 unmanaged),
  *     a floor of 1 ms leaves it about a third of the GPU and online waits at most that long.
+ *   - GPU-bound online work protected next to two or more offline processes (each its own
+ *     context): offline gets `offline_floor` (TSG shared), since at 1 us the offline contexts
+ *     would hand the GPU to each other every microsecond, each switch a context save of about
+ *     0.2 ms (the simulator: both training jobs next to a CUDA-graph service made no iteration
+ *     under TSG; not measured on a GPU).
  *   - GPU-bound online work protected next to other online work (lower priorities; where
  *     there is none, its own restarts are its requests' price: a CUDA-graph decoder under
  *     static TSG ran at 2x alone with offline at 0.73 of alone, under the floor it was
@@ -81,6 +86,8 @@ enum gprio_mech {
 struct gprio_mech_obs {
 	bool online;             /* an online process uses this GPU */
 	bool offline;            /* an offline process uses this GPU */
+	unsigned offline_procs;  /* offline processes here that launched within `idle_after`
+				  * (each a context of its own, switched with the others) */
 	bool timeslices_ok;      /* every process here accepts timeslices (no refusal, no MPS) */
 	bool mps;                /* every process here, online and offline, is an MPS client */
 	bool completions;        /* the online processes report completions (else: launches only) */

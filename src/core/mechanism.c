@@ -49,6 +49,18 @@ static enum gprio_mech protect(const struct gprio_mech_params *p, const struct g
 		       "timeslice, offline at its floor (a shorter one would starve it)";
 		return GPRIO_USE_TSG_GUARDED;
 	}
+	/* two offline contexts at a 1 us timeslice would hand the GPU to each other every
+	 * microsecond, each switch a context save of about 0.2 ms: they would spend their time
+	 * switching (the simulator: two training jobs next to a CUDA-graph service made no
+	 * iteration at all under `tsg`, one made 0.9 of its speed; H200, cell `two` at a 1 us
+	 * offline timeslice: 1.1 iterations a second for both, 27 at the floor). At the floor an
+	 * online restart still waits at most about 0.26 ms (H100 probe, 1 ms offline slices). */
+	if (o->offline_procs >= 2) {
+		*why = "online GPU-bound next to two or more offline processes: online long "
+		       "timeslice, offline at its floor (at 1 us they would spend their time "
+		       "switching between themselves)";
+		return GPRIO_USE_TSG_SHARED;
+	}
 	/* once shared, shared while online launches often enough to restart the GPU that often:
 	 * under the floor its work waits for offline's slice instead of draining, so its
 	 * restarts are undercounted (the simulator's cell `two` switched tsg <-> tsg-shared

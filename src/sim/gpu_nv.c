@@ -201,6 +201,8 @@ void sim_nv_mechanism_tick(struct sim_world *w)
 		struct sim_p *p = &w->p[i];
 		if (p->spec->klass != GPRIO_CLASS_ONLINE) {
 			o.offline = true;
+			if (p->spec->start <= w->now) /* continuous from its start */
+				o.offline_procs++;
 			continue;
 		}
 		o.online = true;

@@ -12,10 +12,15 @@
 
 static struct gprio_mech_params P;
 
+/* Offline processes seen active on the GPU (0: as a backend that does not count them). Set by
+ * the tests of more than one. */
+static unsigned offline_procs;
+
 static struct gprio_mech_obs both(gprio_ns now)
 {
 	struct gprio_mech_obs o = {.online = true,
 				   .offline = true,
+				   .offline_procs = offline_procs,
 				   .timeslices_ok = true,
 				   .completions = true,
 				   .last_work = now};
@@ -540,6 +545,37 @@ static void side_stream_and_refusals(void **s)
  * GPU 3000 times a second: protection stays (its own restarts are few), but offline gets its
  * floor instead of 1 us (each of the other's restarts would preempt it); when the other goes
  * quiet, plain TSG again. */
+/* Two offline contexts at a 1 us timeslice would switch between themselves: GPU-bound online
+ * work next to two or more gets offline at its floor (tsg-shared), next to one the 1 us of
+ * tsg, and back again when the second one goes. */
+static void two_offline_processes_get_the_floor(void **s)
+{
+	(void)s;
+	struct gprio_mech_state st = {0};
+	offline_procs = 2;
+	struct gprio_mech_obs o = both(5 * MS);
+	gprio_mech_choose(&P, &o, &st, 5 * MS);
+	assert_int_equal(st.mech, GPRIO_USE_TSG_SHARED);
+	gprio_ns t = 5 * MS;
+	while (t < 5 * MS + P.window + P.trial)
+		t = graph_tick(&st, t, 2400 * US);
+	assert_int_equal(st.mech, GPRIO_USE_TSG_SHARED);
+	assert_non_null(strstr(st.why, "two or more offline processes"));
+	offline_procs = 1;
+	t = graph_tick(&st, t, 2400 * US);
+	assert_int_equal(st.mech, GPRIO_USE_TSG);
+	offline_procs = 3;
+	t = graph_tick(&st, t, 2400 * US);
+	assert_int_equal(st.mech, GPRIO_USE_TSG_SHARED);
+}
+
+static int one_offline_process(void **s)
+{
+	(void)s;
+	offline_procs = 0;
+	return 0;
+}
+
 /* Under MPS (every program a client of one server) nothing switches: restarts cost offline no
  * context switch, so fast-launching online work is neither tried nor left; it stays `mps`, no
  * launch sampled. */
@@ -775,6 +811,7 @@ int main(void)
 		cmocka_unit_test(a_bursty_graph_service_keeps_protection),
 		cmocka_unit_test(idle_forgets_the_window),
 		cmocka_unit_test(side_stream_and_refusals),
+		cmocka_unit_test_teardown(two_offline_processes_get_the_floor, one_offline_process),
 		cmocka_unit_test(mps_clients_are_not_tried),
 		cmocka_unit_test(restarts_below_the_decider_give_offline_its_floor),
 		cmocka_unit_test(long_waits_under_protection_are_gpu_bound),

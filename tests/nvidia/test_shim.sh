@@ -584,6 +584,32 @@ echo "$m7" | grep -q "^tsg: online GPU-bound" &&
 	ok "GPU-bound work that polls instead of synchronising: its unfinished work's age brings tsg" ||
 	bad "polling service: '$m7' $(tail -4 "$TMP/d8.err")"
 sleep 0.1
+# a GPU-bound service next to two offline jobs: at 1 us the two offline contexts would switch
+# between themselves, so offline gets its floor (tsg-shared, 1 ms); with one left, 1 us again
+run8 offline 0x1b 80000 tsg >/dev/null 2>&1 &
+OFF=$!
+run8 offline 0x1b 80000 tsg >/dev/null 2>&1 &
+OFF2=$!
+sleep 0.3
+run8 online 0x1b 800 gpu >/dev/null 2>&1 &
+ON=$!
+ts() { GPRIO_SHM="$S8" "$GPRIO" status --json | python3 -c 'import json,sys; g=json.load(sys.stdin)["gpus"][0]; print(g["online_timeslice_us"], g["offline_timeslice_us"])'; }
+await_why "^tsg-shared: "
+m9a=$(why)
+ts9a=$(ts)
+kill $OFF2 2>/dev/null
+wait $OFF2 2>/dev/null
+await_why "^tsg: "
+m9b=$(why)
+ts9b=$(ts)
+kill $ON $OFF 2>/dev/null
+wait $ON $OFF 2>/dev/null
+echo "$m9a" | grep -q "^tsg-shared: online GPU-bound next to two or more offline processes" &&
+	[ "$ts9a" = "1000000 1000" ] && echo "$m9b" | grep -q "^tsg: online GPU-bound" &&
+	[ "$ts9b" = "1000000 1" ] &&
+	ok "a GPU-bound service next to two offline jobs: offline at its 1 ms floor (tsg-shared), 1 us again once one is gone" ||
+	bad "two offline jobs: '$m9a' ($ts9a) then '$m9b' ($ts9b) $(tail -6 "$TMP/d8.err")"
+sleep 0.1
 # two online services on one GPU: a CPU-bound one at priority 8 (alone, it is left) and a
 # GPU-bound one at priority 11: the work above decides, and both are protected; the one
 # below restarts the GPU thousands of times a second, so offline gets its floor (tsg-shared)

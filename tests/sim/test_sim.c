@@ -472,6 +472,46 @@ static void highest_online_priority_decides(void **s)
 		GPRIO_USE_TSG_SHARED);
 }
 
+/* Two training jobs next to a GPU-bound service (mechanism auto): at a 1 us offline timeslice
+ * the two offline contexts hand the GPU to each other every microsecond, each switch 175 us of
+ * context save (static TSG: next to nothing done); the law gives offline its floor
+ * (tsg-shared) and both jobs keep going, the service protected. */
+static void two_offline_jobs_keep_going(void **s)
+{
+	(void)s;
+	struct sim_result r[2];
+	for (int k = 0; k < 2; k++) {
+		char text[1200];
+		snprintf(text, sizeof(text),
+			 "[sim]\nprofile = h100\nduration = 10s\nwarmup = 2s\nseed = 1\n"
+			 "[scheduler]\n%s\n"
+			 "[process graph]\nclass = online\n%sarrival = poisson 40/s\nkernels = 3\n"
+			 "kernel_time = normal 700us 50us\nblocks = 132\ngap = 20us\n"
+			 "[process a]\nclass = offline\n%sarrival = continuous\nkernels = 100\n"
+			 "kernel_time = normal 500us 100us\nblocks = 264\ninflight = 16\n"
+			 "[process b]\nclass = offline\n%sarrival = continuous\nkernels = 100\n"
+			 "kernel_time = normal 500us 100us\nblocks = 264\ninflight = 16\n",
+			 k ? "policy = priority\nmechanism = auto" : "policy = none",
+			 k ? "" : "timeslice = 1s\n", k ? "" : "timeslice = 1us\n",
+			 k ? "" : "timeslice = 1us\n");
+		parse(text);
+		run(&r[k]);
+		assert_nothing_lost(&r[k], k ? "auto" : "static TSG");
+		sim_scenario_free(&sc);
+	}
+	print_message("two offline jobs, static TSG: %.2f it/s; gprio: %.2f it/s (%s), %llu and "
+		      "%llu iterations\n",
+		      r[0].offline_iter_per_s, r[1].offline_iter_per_s,
+		      gprio_mech_name((enum gprio_mech)r[1].mech),
+		      (unsigned long long)r[1].procs[1].iterations,
+		      (unsigned long long)r[1].procs[2].iterations);
+	assert_true(r[0].offline_iter_per_s < 0.5);
+	assert_int_equal(r[1].mech, GPRIO_USE_TSG_SHARED);
+	assert_true(r[1].offline_iter_per_s > 5.0);
+	assert_true(r[1].procs[1].iterations > 20 && r[1].procs[2].iterations > 20);
+	assert_true(r[1].mech_ns[GPRIO_USE_TSG_SHARED] > 9 * r[1].mech_ns[GPRIO_USE_TSG]);
+}
+
 static const char *two_offline =
 	"[sim]\nprofile = h100\nduration = 10s\nwarmup = 1s\n"
 	"[scheduler]\npolicy = wfq\nhysteresis = 500us\n"
@@ -591,6 +631,7 @@ int main(void)
 		cmocka_unit_test(controller_death_fails_open),
 		cmocka_unit_test(share_does_not_spin),
 		cmocka_unit_test(mechanism_auto_rows),
+		cmocka_unit_test(two_offline_jobs_keep_going),
 		cmocka_unit_test(warmup_leave_is_undone),
 		cmocka_unit_test(linger_under_static_tsg),
 		cmocka_unit_test(highest_online_priority_decides),

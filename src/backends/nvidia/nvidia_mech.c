@@ -110,7 +110,7 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 	 * GPU-bound one above it unprotected; the lower one is protected with it) */
 	struct seen {
 		uint32_t rows, mech;
-		bool online, side;
+		bool online, side, active;
 		unsigned prio;
 		uint64_t d[6];
 		gprio_ns cur, last;
@@ -178,6 +178,7 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		/* an online process idle for `idle_after` does not decide (a registered but quiet
 		 * service at a higher priority must not leave a busy one unobserved) */
 		bool active = e->last && e->last + nv->cfg.mech.idle_after > now;
+		e->active = active;
 		for (int g = 0; g < GPRIO_SHM_GPUS; g++)
 			if (e->online && active && (rows & 1u << g) && (int)e->prio > top[g])
 				top[g] = (int)e->prio;
@@ -194,6 +195,8 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 				o->mps = false;
 			if (!e->online) {
 				o->offline = true;
+				if (e->active) /* each offline context switched with the others */
+					o->offline_procs++;
 				continue;
 			}
 			o->online = true;

@@ -109,6 +109,17 @@ static bool waits_fill(const struct gprio_mech_params *p, gprio_ns mean, unsigne
 	return mean >= p->cpu_bound && share >= p->busy_share;
 }
 
+/* Waits without protection that show leaving hurts: they fill the work's time, or they are
+ * GPU-bound long on average and fill a quarter of it (H200, the ResNet-50 CUDA graph service
+ * left at its warm-up window: 2359-2804 us waits filling 34-41 % of its time kept `leave` for
+ * 0.6-0.8 s of its first requests in parts 26, 28 and 33, p99 1.050-1.057x alone, against
+ * 1.033x in part 27 where it was not left; eager bs1 and the decode loop, which lose nothing
+ * to leaving, wait 0.4-1.8 ms for 1-12 % of their time there) */
+static bool leaving_hurts(const struct gprio_mech_params *p, gprio_ns mean, unsigned share)
+{
+	return waits_fill(p, mean, share) || (mean >= p->gpu_bound && share >= p->busy_share / 2);
+}
+
 /* Waits that make work GPU-bound: long on average, or filling its active time. */
 static bool waits_gpu_bound(const struct gprio_mech_params *p, gprio_ns mean, unsigned share)
 {
@@ -224,7 +235,7 @@ static void judge_leave_trial(const struct gprio_mech_params *p, struct gprio_me
 		return;
 	gprio_ns mean = st->lt_waits ? st->lt_waited / st->lt_waits : 0;
 	unsigned share = share_of(st->lt_waited, st->lt_active);
-	bool fill = st->lt_waits && waits_fill(p, mean, share);
+	bool fill = st->lt_waits && leaving_hurts(p, mean, share);
 	/* enough waits, all filling the work's time: judged now, not at the trial's end
 	 * (each tick of a queue building behind the neighbour is part of the p99) */
 	bool early = fill && st->lt_waits >= p->leave_early_waits &&
@@ -265,7 +276,7 @@ static bool close_window(const struct gprio_mech_params *p, struct gprio_mech_st
 		/* the whole window without protection, and the work waited for its
 		 * neighbour most of the time it was active: leaving hurts it */
 		if (st->mech == GPRIO_USE_LEAVE && st->since <= st->win_start &&
-		    waits_fill(p, st->last_mean, st->last_share))
+		    leaving_hurts(p, st->last_mean, st->last_share))
 			st->leave_hurts = true;
 	}
 	st->last_rate = restart_rate(st->win_starts, st->win_launches, st->win_sampled,

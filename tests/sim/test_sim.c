@@ -48,6 +48,15 @@ static void assert_nothing_lost(const struct sim_result *r, const char *what)
 			 (unsigned long long)r->submitted);
 }
 
+/* A scenario's text run once: nothing lost, the scenario freed after. */
+static void run_scn(const char *text, struct sim_result *r, const char *what)
+{
+	parse(text);
+	run(r);
+	assert_nothing_lost(r, what);
+	sim_scenario_free(&sc);
+}
+
 /* Every example, every policy, both AMD preemption variants, event and poll monitoring: every
  * command completes exactly once and in order, and nothing stays held. */
 static void exactly_once_in_order(void **s)
@@ -276,10 +285,7 @@ static void colocate(struct row *w)
 			 "kernel_time = normal 500us 100us\nblocks = 264\ninflight = 16\n",
 			 setups[k], k == 1 ? "timeslice = 1s\n" : "", w->online,
 			 k == 1 ? "timeslice = 1us\n" : "");
-		parse(text);
-		run(out[k]);
-		assert_nothing_lost(out[k], w->name);
-		sim_scenario_free(&sc);
+		run_scn(text, out[k], w->name);
 	}
 	print_message("%-12s p99 ms / offline it/s: together %.2f / %.2f, static TSG %.2f / %.2f, "
 		      "gprio %.2f / %.2f (%s, %u changes)\n",
@@ -358,10 +364,7 @@ static void warmup_run(const char *startup, struct sim_result *r)
 		 "[process train]\nclass = offline\narrival = continuous\nkernels = 100\n"
 		 "kernel_time = normal 500us 100us\nblocks = 264\ninflight = 16\n",
 		 startup);
-	parse(text);
-	run(r);
-	assert_nothing_lost(r, "warm-up");
-	sim_scenario_free(&sc);
+	run_scn(text, r, "warm-up");
 	print_message(
 		"graph decode with a %s warm-up: %u changes, %.0f ms under leave, p99 %.2f ms, "
 		"offline %.2f it/s\n",
@@ -403,10 +406,7 @@ static void linger_under_static_tsg(void **s)
 			"kernels = 100\nkernel_time = normal 500us 100us\nblocks = 264\n"
 			"inflight = 16\n",
 			k ? "500us" : "0");
-		parse(text);
-		run(&r[k]);
-		assert_nothing_lost(&r[k], k ? "linger" : "static TSG");
-		sim_scenario_free(&sc);
+		run_scn(text, &r[k], k ? "linger" : "static TSG");
 	}
 	print_message("graph decode, static TSG: p99 %.2f ms, offline %.2f it/s; with linger 500 "
 		      "us: %.2f ms, %.2f it/s\n",
@@ -494,10 +494,7 @@ static void two_offline_jobs_keep_going(void **s)
 			 k ? "policy = priority\nmechanism = auto" : "policy = none",
 			 k ? "" : "timeslice = 1s\n", k ? "" : "timeslice = 1us\n",
 			 k ? "" : "timeslice = 1us\n");
-		parse(text);
-		run(&r[k]);
-		assert_nothing_lost(&r[k], k ? "auto" : "static TSG");
-		sim_scenario_free(&sc);
+		run_scn(text, &r[k], k ? "auto" : "static TSG");
 	}
 	print_message("two offline jobs, static TSG: %.2f it/s; gprio: %.2f it/s (%s), %llu and "
 		      "%llu iterations\n",

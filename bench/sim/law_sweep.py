@@ -6,11 +6,12 @@ mechanism auto, every other setting its default), and flags the cells where a ba
 gprio on both online p99 and offline throughput by more than the margin.
 
 Usage: bench/sim/law_sweep.py [--gprio BUILD/gprio] [--out JSON] [--seeds 1,2] [--margin 0.03]
+                             [--offline-jobs N] (N training jobs beside each service; default 1)
 Writes JSON (command, machine, date, every cell's numbers) and prints a table of the flagged
 cells and a summary line; exit 0 whatever it finds (it is a measurement, not a test)."""
 import argparse, itertools, json, os, platform, subprocess, sys, tempfile, time
 
-OFFLINE = """[process train]
+OFFLINE = """[process {name}]
 class = offline
 {slice}arrival = continuous
 kernels = 100
@@ -19,7 +20,7 @@ blocks = 264
 inflight = 16
 """
 
-def scenario(cell, setup, seed, duration):
+def scenario(cell, setup, seed, duration, offline_jobs=1):
     sched = {"together": "policy = none\n", "tsg": "policy = none\n",
              "gprio": "policy = priority\nmechanism = auto\n"}[setup]
     on_slice = "timeslice = 1s\n" if setup == "tsg" else ""
@@ -29,7 +30,8 @@ def scenario(cell, setup, seed, duration):
             f"[scheduler]\n{sched}"
             f"[process serve]\nclass = online\n{on_slice}arrival = poisson {rate}/s\n"
             f"kernels = {n}\nkernel_time = {kt}\nblocks = {blocks}\ngap = {gap}\n"
-            f"sync_every = {sync}\n" + OFFLINE.format(slice=off_slice))
+            f"sync_every = {sync}\n" +
+            "".join(OFFLINE.format(slice=off_slice, name=f"train{i or ''}") for i in range(offline_jobs)))
 
 def run(gprio, text):
     with tempfile.NamedTemporaryFile("w", suffix=".scn", delete=False) as f:
@@ -53,6 +55,8 @@ def main():
     ap.add_argument("--seeds", default="1")
     ap.add_argument("--margin", type=float, default=0.03)
     ap.add_argument("--duration", type=int, default=12)
+    ap.add_argument("--offline-jobs", type=int, default=1,
+                    help="training jobs beside each service (offline throughput: all of them)")
     a = ap.parse_args()
     grid = list(itertools.product(["5us", "30us", "200us"], ["0", "15us", "60us"], [20, 300],
                                   [0, 1, 10], [16, 132], [20, 50]))
@@ -60,7 +64,7 @@ def main():
     for seed in [int(s) for s in a.seeds.split(",")]:
         for kt, gap, n, sync, blocks, rate in grid:
             cell = (None, kt, gap, n, sync, blocks, rate)
-            res = {s: run(a.gprio, scenario(cell, s, seed, a.duration))
+            res = {s: run(a.gprio, scenario(cell, s, seed, a.duration, a.offline_jobs))
                    for s in ("together", "tsg", "gprio")}
             if res["together"]["busy"] > 0.7:
                 continue  # online alone fills the GPU: nothing to share

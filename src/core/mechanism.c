@@ -394,8 +394,8 @@ static enum gprio_mech decide(const struct gprio_mech_params *p, const struct gp
 		"online restarts the GPU too often (CPU-bound): each restart "
 		"under TSG priority would cost offline a context switch pair";
 	static const char slowed[] =
-		"online slowed without protection (it waited for its neighbour most of the time it "
-		"was active): protected whatever its restarts";
+		"online slowed without protection (its waits for its neighbour filled much of the "
+		"time it was active): protected whatever its restarts";
 	if (!o->online || !o->offline) {
 		want = GPRIO_USE_IDLE;
 		why = !o->online ? "no online work on this GPU" : "no offline work on this GPU";

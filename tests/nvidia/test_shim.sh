@@ -604,10 +604,10 @@ m9b=$(why)
 ts9b=$(ts)
 kill $ON $OFF 2>/dev/null
 wait $ON $OFF 2>/dev/null
-echo "$m9a" | grep -q "^tsg-shared: online GPU-bound next to two or more offline processes" &&
+echo "$m9a" | grep -q "^tsg-shared: online GPU-bound next to two or more offline processes: online long timeslice, offline at its floor (at 1 us they would spend their time switching between themselves)$" &&
 	[ "$ts9a" = "1000000 1000" ] && echo "$m9b" | grep -q "^tsg: online GPU-bound" &&
 	[ "$ts9b" = "1000000 1" ] &&
-	ok "a GPU-bound service next to two offline jobs: offline at its 1 ms floor (tsg-shared), 1 us again once one is gone" ||
+	ok "a GPU-bound service next to two offline jobs: offline at its 1 ms floor (tsg-shared; gprio status shows the whole reason), 1 us again once one is gone" ||
 	bad "two offline jobs: '$m9a' ($ts9a) then '$m9b' ($ts9b) $(tail -6 "$TMP/d8.err")"
 sleep 0.1
 # two online services on one GPU: a CPU-bound one at priority 8 (alone, it is left) and a

@@ -109,7 +109,9 @@ stop
 daemon --online-timeslice 1s --offline-timeslice 1us --linger-us 500
 out=$(FAKE_KERNEL_US=100 run --online -- "$APP" budget)
 n=$(echo "$out" | field holds) s=$(echo "$out" | field steps)
-[ "$(echo "$out" | field rc)" = 0 ] && [ "$n" -ge 25 ] && [ "$n" -le 40 ] && [ "$s" -ge 100 ] &&
+# (at least 60 synchronisations, half again the 40 holds the budget allows, so the budget and
+# not the loop is what bounds them; under TSan on two cores the loop managed 98 in 0.5 s)
+[ "$(echo "$out" | field rc)" = 0 ] && [ "$n" -ge 25 ] && [ "$n" -le 40 ] && [ "$s" -ge 60 ] &&
 	ok "$s synchronisations, each followed by 2 ms of host work, in 0.5 s: $n holds (each runs 0.5 ms to its bound; the budget for holds that run to it is 20 ms a second: at most 40, fewer where a late stand-in GPU thread makes a re-armed hold look expired)" ||
 	bad "budget: $out"
 stop

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The workload matrix, one command on the GPU machine:
 #   bench/gpu/matrix.sh OUTDIR [CELL...]     CELL: graph eager decode side (default: all one-GPU
-#                                            cells), or on a 2-GPU machine ddp other two, or
+#                                            cells), gdecode, twooff, two, or on a 2-GPU machine
+#                                            ddp other, or
 #                                            probeL (preemption latency next to offline kernels
 #                                            of L us: probe1000, probe100000), hintL (the same
 #                                            with PREP_US=300 us of request preparation before

@@ -14,6 +14,8 @@ import re
 import sys
 from datetime import datetime, timezone
 
+from summarize import load  # a result file's last JSON line (this directory's summarize.py)
+
 SETUPS = ["online_alone", "offline_alone", "together", "mps", "tsg", "gprio"]
 LABEL = {"online_alone": "online alone", "offline_alone": "offline alone", "together": "together",
          "mps": "MPS priority", "tsg": "static TSG", "gprio": "gprio (defaults)"}
@@ -21,14 +23,6 @@ LABEL = {"online_alone": "online alone", "offline_alone": "offline alone", "toge
 
 def pct(v, q):
     return v[min(len(v) - 1, int(q * len(v)))] if v else None
-
-
-def last_json(path):
-    try:
-        with open(path) as f:
-            return json.loads(f.read().strip().splitlines()[-1])
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def mechanisms(log):
@@ -73,7 +67,7 @@ def main():
                 v = sorted(float(x) for x in open(p) if x.strip())
                 lat += v
                 per.append(round(pct(v, 0.99), 3))
-            o = last_json(os.path.join(d, f"{n}.{s}.offline.json"))
+            o = load(os.path.join(d, f"{n}.{s}.offline.json"))
             if o and "window_kernels_per_s" in o:
                 off.append(o["window_kernels_per_s"])
         if not lat and not off:

@@ -226,7 +226,7 @@ static void fold(const struct gprio_mech_params *p, const struct gprio_mech_obs 
 	}
 }
 
-/* A leave trial in progress: judged at its end, or early once its waits fill the work's time;
+/* A leave trial in progress: judged at its end, or early once its waits show leaving hurts;
  * leaving that hurts sets leave_hurts. */
 static void judge_leave_trial(const struct gprio_mech_params *p, struct gprio_mech_state *st,
 			      gprio_ns now)
@@ -235,10 +235,10 @@ static void judge_leave_trial(const struct gprio_mech_params *p, struct gprio_me
 		return;
 	gprio_ns mean = st->lt_waits ? st->lt_waited / st->lt_waits : 0;
 	unsigned share = share_of(st->lt_waited, st->lt_active);
-	bool fill = st->lt_waits && leaving_hurts(p, mean, share);
-	/* enough waits, all filling the work's time: judged now, not at the trial's end
-	 * (each tick of a queue building behind the neighbour is part of the p99) */
-	bool early = fill && st->lt_waits >= p->leave_early_waits &&
+	bool hurts = st->lt_waits && leaving_hurts(p, mean, share);
+	/* enough waits, all showing it: judged now, not at the trial's end (each tick of a
+	 * queue building behind the neighbour is part of the p99) */
+	bool early = hurts && st->lt_waits >= p->leave_early_waits &&
 		     now >= st->lt_until - p->leave_trial + p->leave_early;
 	if (now >= st->lt_until || early) {
 		st->lt_until = 0;
@@ -246,7 +246,7 @@ static void judge_leave_trial(const struct gprio_mech_params *p, struct gprio_me
 		if (st->mech == GPRIO_USE_LEAVE && st->lt_waits) {
 			st->judged_mean = mean;
 			st->judged_share = share;
-			if (fill)
+			if (hurts)
 				st->leave_hurts = true;
 			else
 				st->lt_kept++;

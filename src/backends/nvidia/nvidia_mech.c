@@ -177,10 +177,9 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		e->side = atomic_load(&st->stuck) && atomic_load(&st->streams) >= 2;
 		/* an online process idle for `idle_after` does not decide (a registered but quiet
 		 * service at a higher priority must not leave a busy one unobserved) */
-		bool active = e->last && e->last + nv->cfg.mech.idle_after > now;
-		e->active = active;
+		e->active = e->last && e->last + nv->cfg.mech.idle_after > now;
 		for (int g = 0; g < GPRIO_SHM_GPUS; g++)
-			if (e->online && active && (rows & 1u << g) && (int)e->prio > top[g])
+			if (e->online && e->active && (rows & 1u << g) && (int)e->prio > top[g])
 				top[g] = (int)e->prio;
 	}
 	for (uint32_t i = 0; i < GPRIO_SHM_PROCS; i++) {

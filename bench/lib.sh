@@ -35,6 +35,7 @@ pair() {
 	local c=$1 s=$2 on=$3 off=$4 opid= opid2= npid2= p= start=${START:-1}
 	setup_begin "$s"
 	echo "== $(date +%T) $c / $s" >&2
+	local began=$SECONDS
 	if [ "$s" != online_alone ]; then
 		"${OFF[@]}" $off --seconds $((DUR + start + 3)) --window-start $((start)).5 \
 			--window-end $((DUR + start)).5 >"$OUT/$c.$s.offline.json" &
@@ -54,7 +55,22 @@ pair() {
 		fi
 		"${ON[@]}" $on --warmup 0.5 --seconds "$DUR" --dump "$OUT/$c.$s.lat" >"$OUT/$c.$s.online.json"
 	fi
-	for p in $npid2 $opid $opid2; do wait "$p"; done
+	[ -n "$npid2" ] && wait "$npid2"
+	# an offline job ends by itself DUR + start + 3 s after it began; one starved through its
+	# warm-up never does: killed GRACE s (60) after that, its result file saying so
+	local f= end=$((began + DUR + start + 3 + ${GRACE:-60}))
+	for p in $opid $opid2; do
+		while kill -0 "$p" 2>/dev/null && [ "$SECONDS" -lt "$end" ]; do sleep 0.1; done
+		if kill -0 "$p" 2>/dev/null; then
+			pkill -TERM -P "$p" 2>/dev/null; kill -TERM "$p" 2>/dev/null
+			sleep 2; pkill -KILL -P "$p" 2>/dev/null; kill -KILL "$p" 2>/dev/null
+			f=$OUT/$c.$s.offline.json
+			[ "$p" = "$opid2" ] && f=$OUT/$c.$s.offline2.json
+			echo "{\"mode\": \"killed\", \"window_kernels_per_s\": null, \"checksum\": null, \"note\": \"still running ${GRACE:-60} s after its end: no result (starved)\"}" >>"$f"
+			echo "   $c / $s: offline job $p still running ${GRACE:-60} s after its end: killed" >&2
+		fi
+		wait "$p" 2>/dev/null
+	done
 	setup_end "$s"
 }
 

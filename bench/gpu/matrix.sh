@@ -11,7 +11,8 @@
 #                                            named CELL@N (repeats: eager eager@2 eager@3)
 #   DUR=20 (seconds of online requests per run), SETUPS="online_alone offline_alone together
 #   tsg mps gprio" (default: all six, gprio second so that a run cut short still compares it;
-#   gprio_nolinger = plain gpriod with --linger-us 0, tsg_linger = static TSG with --linger-us
+#   gprio_nolinger = plain gpriod with --linger-us 0, tsgN = static TSG with the offline timeslice
+#   at N us, tsg_linger = static TSG with --linger-us
 #   500, gprio_linger = plain gpriod with --linger-us 500 and the shims' debug logs, none in the
 #   default;
 #   SETUPS_<cell> overrides it for one cell; gprio_mps = gpriod --mps on, not in the default;
@@ -69,6 +70,10 @@ setup_begin() {
 	     ON=(env $v CUDA_MPS_CLIENT_PRIORITY=0); OFF=(env $v CUDA_MPS_CLIENT_PRIORITY=1) ;;
 	tsg) daemon_start --mechanism fixed --gating off --online-timeslice 1s --offline-timeslice 1us --linger-us 0
 	     ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --) ;;
+	tsg[0-9]*) # static TSG with the offline timeslice at N us (tsg250: 250 us), a sweep of the
+	     # offline floor (two offline jobs at 1 us spend their time switching between themselves)
+	     daemon_start --mechanism fixed --gating off --online-timeslice 1s --offline-timeslice "${1#tsg}us" --linger-us 0
+	     ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --) ;;
 	tsg_linger) # static TSG with lingering (gpriod --linger-us 500): the hold apart from the law
 	     daemon_start --mechanism fixed --gating off --online-timeslice 1s --offline-timeslice 1us --linger-us 500
 	     ON=("$B/gprio" run --online --); OFF=("$B/gprio" run --offline --)
@@ -106,7 +111,7 @@ setup_begin() {
 setup_end() {
 	case $1 in
 	mps) mps_stop ;;
-	tsg) daemon_stop ;;
+	tsg | tsg[0-9]*) daemon_stop ;;
 	tsg_linger) wait "$snap_pid" 2>/dev/null; daemon_stop ;;
 	gprio | gprio_hint | gprio_nolinger | gprio_linger) wait "$snap_pid" 2>/dev/null; daemon_stop ;;
 	gprio_mps | gprio_mps[0-9]*) wait "$snap_pid" 2>/dev/null; daemon_stop; GPRIO_SHM=$SHM_SAVED ;;

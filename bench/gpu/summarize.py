@@ -111,6 +111,14 @@ def main():
             SETUPS.insert(SETUPS.index("gprio_mps") + 1, s)
             LABEL[s] = f"gprio MPS, offline {n}% SMs"
             COLORS[s] = (0, 120, max(0, 220 - 2 * (100 - n)))
+    # tsgN: static TSG with the offline timeslice at N us (matrix.sh), after tsg, shortest first
+    for n in sorted({int(os.path.basename(p).split(".")[1][3:]) for p in files
+                     if re.fullmatch(r"tsg\d+", os.path.basename(p).split(".")[1])}, reverse=True):
+        s = f"tsg{n}"
+        if s not in SETUPS:
+            SETUPS.insert(SETUPS.index("tsg") + 1, s)
+            LABEL[s] = f"TSG, off {n} us"
+            COLORS[s] = (240, 160, min(200, n // 5))
     res = {"command": opts.get("--command", "bench/gpu/run.sh"), "gpu": opts.get("--gpu", "?"),
            "driver": opts.get("--driver", "?"), "date": opts.get("--date", datetime.now(timezone.utc).isoformat()),
            "cases": {}}
@@ -134,6 +142,12 @@ def main():
                 r.update({k: on[k] for k in ("requests", "p50_ms", "p90_ms", "p99_ms", "max_ms") if k in on})
                 if "busy_share" in on:
                     r["online_busy_share"] = on["busy_share"]
+            # an offline job killed after starving (bench/lib.sh pair): no figure, said so
+            killed = [f for f, d in (("offline", off), ("offline2", load(os.path.join(out, f"{c}.{s}.offline2.json"))))
+                      if d and d.get("mode") == "killed"]
+            if killed:
+                r["offline_killed"] = killed
+                off = None
             if off:
                 r["offline_kernels_per_s"] = off["window_kernels_per_s"]
                 r["offline_checksum"] = off["checksum"]
@@ -143,7 +157,7 @@ def main():
             off2 = load(os.path.join(out, f"{c}.{s}.offline2.json"))
             if on2:
                 r.update({"online2_" + k: on2[k] for k in ("requests", "p50_ms", "p99_ms", "busy_share") if k in on2})
-            if off and off2:
+            if off and off2 and off2.get("mode") != "killed":
                 r["offline2_kernels_per_s"] = off2["window_kernels_per_s"]
                 r["offline_total_per_s"] = round(off["window_kernels_per_s"] + off2["window_kernels_per_s"], 2)
             rows[s] = r
@@ -190,7 +204,7 @@ def main():
             f = lambda k, fmt: (fmt % r[k]) if k in r else "-"
             print(f"  {LABEL[s]:15s} {f('p50_ms', '%8.3f'):>8s} {f('p90_ms', '%8.3f'):>8s} "
                   f"{f('p99_ms', '%8.3f'):>8s} {f('max_ms', '%8.3f'):>8s} {f('p99_vs_alone', '%10.3f'):>10s} "
-                  f"{f('offline_total_per_s' if 'offline_total_per_s' in r else 'offline_kernels_per_s', '%10.1f'):>10s} {f('offline_vs_alone', '%9.3f'):>9s} "
+                  f"{'killed' if 'offline_killed' in r else f('offline_total_per_s' if 'offline_total_per_s' in r else 'offline_kernels_per_s', '%10.1f'):>10s} {f('offline_vs_alone', '%9.3f'):>9s} "
                   f"{f('offline_vs_left_by_online', '%9.3f'):>9s}")
         two = [s for s in SETUPS if "online2_p99_ms" in rows.get(s, {})]
         if two:
@@ -198,6 +212,8 @@ def main():
                 f"{LABEL[s]} {rows[s]['online2_p99_ms']:.3f}" + (f" ({rows[s]['online2_p99_vs_alone']:.3f})"
                                                                 if "online2_p99_vs_alone" in rows[s] else "")
                 for s in two))
+        if any("offline_killed" in rows.get(s, {}) for s in SETUPS):
+            print("  killed: an offline job still running well after its end (starved through its warm-up, or see its result file): no figure")
         if any("offline_total_per_s" in rows.get(s, {}) for s in SETUPS):
             print("  offline/s: both offline jobs together; off/left: of what both services leave")
     for run, why in (res.get("refused") or {}).items():

@@ -46,10 +46,11 @@
  *     timeslice left offline nothing (H200: 0.3 iterations a second against 18.9 unmanaged),
  *     a floor of 1 ms leaves it about a third of the GPU and online waits at most that long.
  *   - GPU-bound online work protected next to two or more offline processes (each its own
- *     context): offline gets `offline_floor` (TSG shared), since at 1 us the offline contexts
- *     would hand the GPU to each other every microsecond, each switch a context save of about
- *     0.2 ms (the simulator: both training jobs next to a CUDA-graph service made no iteration
- *     under TSG; not measured on a GPU).
+ *     context): as TSG, but the offline processes take turns of `offline_turn`, one at a
+ *     time, the others' launches waiting (TSG turns, gprio/turns.h): at 1 us two offline
+ *     contexts with work hand the GPU to each other every microsecond (H200, the CUDA-graph
+ *     service next to two training jobs under static TSG: 220 and 235 launches in five minutes),
+ *     and at `offline_floor` online waits for their slices (p99 2.17x alone).
  *   - GPU-bound online work protected next to other online work (lower priorities; where
  *     there is none, its own restarts are its requests' price: a CUDA-graph decoder under
  *     static TSG ran at 2x alone with offline at 0.73 of alone, under the floor it was
@@ -79,6 +80,7 @@ enum gprio_mech {
 	GPRIO_USE_TSG_SHARED,  /* online long timeslice, offline `offline_floor` (restarts) */
 	GPRIO_USE_MPS,         /* all are clients of one MPS server: its client priority orders
 				* them (and offline's SM share); no gating, no timeslices */
+	GPRIO_USE_TSG_TURNS,   /* as TSG, two or more offline processes taking turns (turns.h) */
 	GPRIO_USE_COUNT
 };
 
@@ -128,6 +130,8 @@ struct gprio_mech_params {
 				  * and they fill the work's time (judged hurting early) */
 	uint64_t leave_early_waits;
 	gprio_ns offline_floor; /* offline's timeslice where a shorter one would starve it */
+	gprio_ns offline_turn;  /* TSG turns: how long one offline process has the GPU */
+	gprio_ns turn_drain;    /* ... and the longest wait for its work to drain after */
 };
 
 /* Per GPU, kept by the caller between calls (zero it to start). */
@@ -214,7 +218,12 @@ static inline gprio_ns gprio_mech_sample_until(const struct gprio_mech_state *st
 static inline bool gprio_mech_protects(enum gprio_mech m)
 {
 	return m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_GATE ||
-	       m == GPRIO_USE_TSG_SHARED || m == GPRIO_USE_MPS;
+	       m == GPRIO_USE_TSG_SHARED || m == GPRIO_USE_MPS || m == GPRIO_USE_TSG_TURNS;
+}
+/* Online's long timeslice (TSG, shared or with turns)? */
+static inline bool gprio_mech_online_long(enum gprio_mech m)
+{
+	return m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_SHARED || m == GPRIO_USE_TSG_TURNS;
 }
 /* What the mechanism asks of the hardware. */
 static inline bool gprio_mech_gates(enum gprio_mech m)

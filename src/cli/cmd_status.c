@@ -18,6 +18,7 @@
 #include "cmd.h"
 #include "../backends/nvidia/ctl.h"
 #include "gprio/policy.h"
+#include "gprio/turns.h"
 #include "gprio/priority.h"
 #include "../backends/nvidia/shm.h"
 
@@ -98,14 +99,21 @@ static void print_json(const struct gprio_shm *s, bool alive, gprio_ns now)
 			if (*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
 				*p = ' ';
 		gprio_ns since = atomic_load(&r->since_ns);
+		/* offline turns: null (none), 0 (between turns), or the pid whose turn it is */
+		char turn[16] = "null";
+		uint32_t tv = atomic_load(&r->turn);
+		if (tv == GPRIO_TURN_NONE)
+			snprintf(turn, sizeof(turn), "0");
+		else if (tv && tv <= GPRIO_SHM_PROCS)
+			snprintf(turn, sizeof(turn), "%u", atomic_load(&s->procs[tv - 1].pid));
 		printf("%s{\"pci\": \"" GPRIO_PCI_FMT "\", \"mechanism\": \"%s\", \"for_s\": %.3f, "
 		       "\"online_timeslice_us\": %u, \"offline_timeslice_us\": %u, \"gating\": %s, "
-		       "\"why\": \"%s\"}",
+		       "\"offline_turn_pid\": %s, \"why\": \"%s\"}",
 		       ng++ ? ", " : "", GPRIO_PCI_ARGS(pci),
 		       gprio_mech_name((enum gprio_mech)atomic_load(&r->mech)),
 		       since && since <= now ? (double)(now - since) / 1e9 : 0.0,
 		       atomic_load(&r->online_timeslice_us), atomic_load(&r->offline_timeslice_us),
-		       atomic_load(&r->gating) ? "true" : "false", why);
+		       atomic_load(&r->gating) ? "true" : "false", turn, why);
 	}
 	printf("], \"processes\": [");
 	static const struct {

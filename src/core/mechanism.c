@@ -19,12 +19,14 @@ void gprio_mech_defaults(struct gprio_mech_params *p)
 	p->leave_early = 50 * GPRIO_NS_PER_MS;
 	p->leave_early_waits = 20;
 	p->offline_floor = GPRIO_NS_PER_MS;
+	p->offline_turn = 200 * GPRIO_NS_PER_MS;
+	p->turn_drain = 500 * GPRIO_NS_PER_MS;
 }
 
 const char *gprio_mech_name(enum gprio_mech m)
 {
 	static const char *const names[GPRIO_USE_COUNT] = {
-		"idle", "leave", "tsg", "tsg-guarded", "gate", "tsg-shared", "mps"};
+		"idle", "leave", "tsg", "tsg-guarded", "gate", "tsg-shared", "mps", "tsg-turns"};
 	return (unsigned)m < GPRIO_USE_COUNT ? names[m] : "?";
 }
 
@@ -49,17 +51,17 @@ static enum gprio_mech protect(const struct gprio_mech_params *p, const struct g
 		       "timeslice, offline at its floor (a shorter one would starve it)";
 		return GPRIO_USE_TSG_GUARDED;
 	}
-	/* two offline contexts at a 1 us timeslice would hand the GPU to each other every
-	 * microsecond, each switch a context save of about 0.2 ms: they would spend their time
-	 * switching (the simulator: two training jobs next to a CUDA-graph service made no
-	 * iteration at all under `tsg`, one made 0.9 of its speed; H200, cell `two` at a 1 us
-	 * offline timeslice: 1.1 iterations a second for both, 27 at the floor). At the floor an
-	 * online restart still waits at most about 0.26 ms (H100 probe, 1 ms offline slices). */
+	/* two offline contexts with work at a 1 us timeslice hand the GPU to each other every
+	 * microsecond and make no progress (H200, cell twooff, the CUDA-graph service next to
+	 * two training jobs under static TSG: 220 and 235 launches in five minutes); at a longer
+	 * offline timeslice online waits for theirs (part 35: 1 ms, p99 2.17x alone with offline
+	 * at 0.90 of unmanaged; 250 us, 1.30x and 0.54; 100 us, 1.24x and 0.12). One at a time
+	 * (turns) the GPU holds what it holds next to one offline job. */
 	if (o->offline_procs >= 2) {
 		*why = "online GPU-bound next to two or more offline processes: online long "
-		       "timeslice, offline at its floor (at 1 us they would spend their time "
-		       "switching between themselves)";
-		return GPRIO_USE_TSG_SHARED;
+		       "timeslice, offline short, the offline processes taking turns (two at 1 us "
+		       "would spend their time switching between themselves)";
+		return GPRIO_USE_TSG_TURNS;
 	}
 	/* once shared, shared while online launches often enough to restart the GPU that often:
 	 * under the floor its work waits for offline's slice instead of draining, so its

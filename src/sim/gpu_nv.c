@@ -59,7 +59,8 @@ static bool ctx_held(struct sim_world *w, int p)
 
 static gprio_ns ctx_slice(struct sim_world *w, int p)
 {
-	return ctx_held(w, p) ? w->pr->held_timeslice : w->p[p].ts;
+	/* a process waiting for its turn is not held by the gate: its timeslice is its own */
+	return ctx_held(w, p) && !w->p[p].turn_held ? w->pr->held_timeslice : w->p[p].ts;
 }
 
 /* Next context with work after `from`, round-robin, skipping `from` itself. */
@@ -142,7 +143,7 @@ static void hold(struct sim_world *w, const uint64_t *keys, size_t n, bool held)
 		/* the monitor's view follows its request; the gate only where the mechanism gates
 		 * (as the shims do with gpriod's overrides) */
 		q->want_held = held;
-		sim_set_held(w, q, held && gating(w));
+		sim_set_held(w, q, (held && gating(w)) || w->p[q->proc].turn_held);
 		q->hw_held = held;
 		q->hw_changed_at = w->now + (held ? w->pr->gate : 0);
 	}
@@ -167,9 +168,13 @@ static void nv_fail_open(struct sim_world *w)
 {
 	/* every shim sees its daemon socket close, releases its gate and puts its timeslices
 	 * back */
+	for (uint32_t i = 0; i < w->np; i++)
+		w->p[i].turn_held = false; /* and waits for no turn */
+	w->turns = (struct gprio_turns){0};
 	for (uint32_t i = 0; i < w->nq; i++) {
 		uint64_t k = i;
 		hold(w, &k, 1, false);
+		sim_set_held(w, &w->q[i], false);
 	}
 	for (uint32_t i = 0; i < w->np; i++)
 		w->p[i].ts = w->p[i].ts0;
@@ -247,22 +252,55 @@ void sim_nv_mechanism_tick(struct sim_world *w)
 		w->mech_ns[was] +=
 			w->now - (w->mech_at > w->sc->warmup ? w->mech_at : w->sc->warmup);
 	w->mech_at = w->now;
-	if (!gprio_mech_choose(&w->mp, &o, &w->mst, w->now))
+	bool changed = gprio_mech_choose(&w->mp, &o, &w->mst, w->now);
+	if (changed)
+		w->mech_changes++;
+	/* TSG turns, as gpriod takes them: the offline processes started, in order, pending
+	 * while a kernel of theirs runs, waiting while they have work they may not start */
+	struct gprio_turn_cand c[64];
+	size_t n = 0;
+	for (uint32_t i = 0; i < w->np && n < 64; i++) {
+		const struct sim_p *p = &w->p[i];
+		if (p->spec->klass == GPRIO_CLASS_ONLINE || p->spec->start > w->now)
+			continue;
+		struct gprio_turn_cand x = {.key = i};
+		for (uint32_t k = 0; k < p->nq; k++) {
+			const struct sim_q *q = &w->q[p->q0 + k];
+			x.pending = x.pending || q->rptr != q->done;
+			x.waiting = x.waiting || (p->turn_held && q->wptr != q->rptr);
+		}
+		c[n++] = x;
+	}
+	bool single = gprio_turns_single(&w->turns);
+	uint32_t turn = gprio_turns_step(&w->turns, w->mst.mech == GPRIO_USE_TSG_TURNS, c, n,
+					 w->mp.offline_turn, w->mp.turn_drain, w->now);
+	bool turns_changed = false;
+	for (uint32_t i = 0; i < w->np; i++) {
+		struct sim_p *p = &w->p[i];
+		bool held = p->spec->klass != GPRIO_CLASS_ONLINE && turn != GPRIO_TURN_ALL &&
+			    turn != i + 1;
+		turns_changed = turns_changed || held != p->turn_held;
+		p->turn_held = held;
+	}
+	if (!changed && !turns_changed && single == gprio_turns_single(&w->turns))
 		return;
-	w->mech_changes++;
 	enum gprio_mech m = w->mst.mech;
+	/* turns: offline at the floor until the first turn, and while older work drains beside the
+	 * holder's (as gpriod publishes it) */
+	bool warm = m == GPRIO_USE_TSG_TURNS && gprio_turns_single(&w->turns);
 	for (uint32_t i = 0; i < w->np; i++) {
 		struct sim_p *p = &w->p[i];
 		bool online = p->spec->klass == GPRIO_CLASS_ONLINE;
-		p->ts = online ? (m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_SHARED ? GPRIO_NS_PER_S
-										  : p->ts0)
-			: m == GPRIO_USE_TSG ? w->pr->held_timeslice
-			: m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_TSG_SHARED
+		p->ts = online ? (gprio_mech_online_long(m) ? GPRIO_NS_PER_S : p->ts0)
+			: m == GPRIO_USE_TSG || warm ? w->pr->held_timeslice
+			: m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_TSG_SHARED ||
+					m == GPRIO_USE_TSG_TURNS
 				? w->mp.offline_floor
 				: p->ts0;
 	}
 	for (uint32_t i = 0; i < w->nq; i++)
-		sim_set_held(w, &w->q[i], w->q[i].want_held && gating(w));
+		sim_set_held(w, &w->q[i],
+			     (w->q[i].want_held && gating(w)) || w->p[w->q[i].proc].turn_held);
 	if (w->slice_pending && !w->switching) {
 		w->slice_pending = false;
 		w->slice_gen++;

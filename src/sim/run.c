@@ -156,6 +156,9 @@ int sim_run(const struct sim_scenario *sc, struct sim_result *res, char *err, si
 		rc = sim_world_run_until(&w, w.end, false);
 	} else if (rc == -ECANCELED) {
 		rc = gprio_monitor_release_all(m);
+		/* and the offline turns end, as gpriod's do when it stops (NVIDIA only) */
+		if (w.turns.turn != GPRIO_TURN_ALL)
+			w.arch->fail_open(&w);
 		if (ctl.c) {
 			int rc2 = ctl.c->close(ctl.st);
 			rc = rc < 0 ? rc : rc2;

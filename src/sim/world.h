@@ -6,6 +6,7 @@
 
 #include "evq.h"
 #include "gprio/mechanism.h"
+#include "gprio/turns.h"
 #include "sim.h"
 
 #define SIM_STARTUP UINT64_MAX
@@ -95,6 +96,7 @@ struct sim_p {
 	gprio_ns *last_launch;
 	/* nv */
 	gprio_ns ts, ts0;   /* timeslice in force; the process's own (or the profile's) */
+	bool turn_held;     /* offline: not its turn (TSG turns): its queues start nothing */
 	gprio_ns wait_from; /* online: its last kernel of the request launched (host waits) */
 	/* online: what its shim's counters gathered since gpriod's last tick (mechanism = auto) */
 	uint64_t mo_waits, mo_starts, mo_launches;
@@ -178,6 +180,7 @@ struct sim_world {
 	/* NV, mechanism = auto: what the shims would count for gpriod, and its choice */
 	struct gprio_mech_params mp;
 	struct gprio_mech_state mst;
+	struct gprio_turns turns; /* offline turns (TSG turns): as gpriod keeps them per GPU */
 	gprio_ns on_last_work, mech_at;
 	uint32_t mech_changes;
 	gprio_ns mech_ns[GPRIO_USE_COUNT];

@@ -545,28 +545,31 @@ static void side_stream_and_refusals(void **s)
  * GPU 3000 times a second: protection stays (its own restarts are few), but offline gets its
  * floor instead of 1 us (each of the other's restarts would preempt it); when the other goes
  * quiet, plain TSG again. */
-/* Two offline contexts at a 1 us timeslice would switch between themselves: GPU-bound online
- * work next to two or more gets offline at its floor (tsg-shared), next to one the 1 us of
- * tsg, and back again when the second one goes. */
-static void two_offline_processes_get_the_floor(void **s)
+/* Two offline contexts with work at a 1 us timeslice would switch between themselves: GPU-bound
+ * online work next to two or more gets them taking turns (tsg-turns), next to one plain tsg,
+ * and back again when the second one goes. */
+static void two_offline_processes_take_turns(void **s)
 {
 	(void)s;
 	struct gprio_mech_state st = {0};
 	offline_procs = 2;
 	struct gprio_mech_obs o = both(5 * MS);
 	gprio_mech_choose(&P, &o, &st, 5 * MS);
-	assert_int_equal(st.mech, GPRIO_USE_TSG_SHARED);
+	assert_int_equal(st.mech, GPRIO_USE_TSG_TURNS);
+	assert_true(gprio_mech_protects(st.mech) && gprio_mech_online_long(st.mech));
+	assert_false(gprio_mech_gates(st.mech));
 	gprio_ns t = 5 * MS;
 	while (t < 5 * MS + P.window + P.trial)
 		t = graph_tick(&st, t, 2400 * US);
-	assert_int_equal(st.mech, GPRIO_USE_TSG_SHARED);
+	assert_int_equal(st.mech, GPRIO_USE_TSG_TURNS);
 	assert_non_null(strstr(st.why, "two or more offline processes"));
+	assert_non_null(strstr(st.why, "taking turns"));
 	offline_procs = 1;
 	t = graph_tick(&st, t, 2400 * US);
 	assert_int_equal(st.mech, GPRIO_USE_TSG);
 	offline_procs = 3;
 	graph_tick(&st, t, 2400 * US);
-	assert_int_equal(st.mech, GPRIO_USE_TSG_SHARED);
+	assert_int_equal(st.mech, GPRIO_USE_TSG_TURNS);
 }
 
 static int one_offline_process(void **s)
@@ -799,6 +802,7 @@ static void names(void **s)
 	assert_string_equal(gprio_mech_name(GPRIO_USE_TSG_GUARDED), "tsg-guarded");
 	assert_string_equal(gprio_mech_name(GPRIO_USE_TSG_SHARED), "tsg-shared");
 	assert_string_equal(gprio_mech_name(GPRIO_USE_MPS), "mps");
+	assert_string_equal(gprio_mech_name(GPRIO_USE_TSG_TURNS), "tsg-turns");
 	assert_string_equal(gprio_mech_name(GPRIO_USE_COUNT), "?");
 }
 
@@ -820,7 +824,7 @@ int main(void)
 		cmocka_unit_test(a_bursty_graph_service_keeps_protection),
 		cmocka_unit_test(idle_forgets_the_window),
 		cmocka_unit_test(side_stream_and_refusals),
-		cmocka_unit_test_teardown(two_offline_processes_get_the_floor, one_offline_process),
+		cmocka_unit_test_teardown(two_offline_processes_take_turns, one_offline_process),
 		cmocka_unit_test(mps_clients_are_not_tried),
 		cmocka_unit_test(restarts_below_the_decider_give_offline_its_floor),
 		cmocka_unit_test(long_waits_under_protection_are_gpu_bound),

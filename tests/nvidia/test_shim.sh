@@ -584,8 +584,10 @@ echo "$m7" | grep -q "^tsg: online GPU-bound" &&
 	ok "GPU-bound work that polls instead of synchronising: its unfinished work's age brings tsg" ||
 	bad "polling service: '$m7' $(tail -4 "$TMP/d8.err")"
 sleep 0.1
-# a GPU-bound service next to two offline jobs: at 1 us the two offline contexts would switch
-# between themselves, so offline gets its floor (tsg-shared, 1 ms); with one left, 1 us again
+# a GPU-bound service next to two offline jobs: at 1 us two offline contexts with work would
+# switch between themselves, so they take turns (tsg-turns): one launches while the other's
+# launches wait, each turn 200 ms, offline at its 1 ms floor only until the first turn; with one
+# left, plain tsg
 run8 offline 0x1b 80000 tsg >/dev/null 2>&1 &
 OFF=$!
 run8 offline 0x1b 80000 tsg >/dev/null 2>&1 &
@@ -594,21 +596,31 @@ sleep 0.3
 run8 online 0x1b 800 gpu >/dev/null 2>&1 &
 ON=$!
 ts() { GPRIO_SHM="$S8" "$GPRIO" status --json | python3 -c 'import json,sys; g=json.load(sys.stdin)["gpus"][0]; print(g["online_timeslice_us"], g["offline_timeslice_us"])'; }
-await_why "^tsg-shared: "
+await_why "^tsg-turns: "
 m9a=$(why)
-ts9a=$(ts)
+sleep 1.5 # turns of 200 ms, a drain of the stand-in's queue after each: each job has had one
+GPRIO_SHM="$S8" "$GPRIO" status --json >"$TMP/st9t.json"
+t9=$(python3 -c 'import json,sys
+d=json.load(sys.stdin); a,b=(int(x) for x in sys.argv[1:3]); g=d["gpus"][0]; p={q["pid"]: q for q in d["processes"]}
+# 1 us with one job'"'"'s work on the GPU, the 1 ms floor while the older work drains (the
+# stand-in queues launches without bound: its drains are long)
+assert g["mechanism"] == "tsg-turns" and g["offline_timeslice_us"] in (1, 1000), g
+assert g["offline_turn_pid"] in (a, b, 0), g
+assert p[a]["gated_launches"] > 0 and p[b]["gated_launches"] > 0, (p[a], p[b])
+print(p[a]["gated_launches"], p[b]["gated_launches"], g["offline_turn_pid"])' $OFF $OFF2 <"$TMP/st9t.json" 2>&1)
 kill $OFF2 2>/dev/null
 wait $OFF2 2>/dev/null
 await_why "^tsg: "
 m9b=$(why)
 ts9b=$(ts)
+t9b=$(GPRIO_SHM="$S8" "$GPRIO" status --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["gpus"][0]["offline_turn_pid"])')
 kill $ON $OFF 2>/dev/null
 wait $ON $OFF 2>/dev/null
-echo "$m9a" | grep -q "^tsg-shared: online GPU-bound next to two or more offline processes: online long timeslice, offline at its floor (at 1 us they would spend their time switching between themselves)$" &&
-	[ "$ts9a" = "1000000 1000" ] && echo "$m9b" | grep -q "^tsg: online GPU-bound" &&
-	[ "$ts9b" = "1000000 1" ] &&
-	ok "a GPU-bound service next to two offline jobs: offline at its 1 ms floor (tsg-shared; gprio status shows the whole reason), 1 us again once one is gone" ||
-	bad "two offline jobs: '$m9a' ($ts9a) then '$m9b' ($ts9b) $(tail -6 "$TMP/d8.err")"
+echo "$m9a" | grep -q "^tsg-turns: online GPU-bound next to two or more offline processes: online long timeslice, offline short, the offline processes taking turns (two at 1 us would spend their time switching between themselves)$" &&
+	echo "$t9" | grep -q "^[1-9][0-9]* [1-9][0-9]* [0-9]*$" && echo "$m9b" | grep -q "^tsg: online GPU-bound" &&
+	[ "$ts9b" = "1000000 1" ] && [ "$t9b" = None ] &&
+	ok "a GPU-bound service next to two offline jobs: they take turns at 1 us (tsg-turns; gated launches and the turn's pid: $t9; gprio status shows the whole reason), plain tsg once one is gone" ||
+	bad "two offline jobs: '$m9a' ($t9) then '$m9b' ($ts9b, turn $t9b) $(tail -6 "$TMP/d8.err")"
 sleep 0.1
 # two online services on one GPU: a CPU-bound one at priority 8 (alone, it is left) and a
 # GPU-bound one at priority 11: the work above decides, and both are protected; the one

@@ -315,6 +315,8 @@ void gprio_nv_close(struct gprio_nv *nv, bool unlink_files)
 		atomic_store(&nv->shm->procs[i].gate_override, GPRIO_GATE_AUTO);
 		atomic_store(&nv->shm->procs[i].pid, 0);
 	}
+	for (int g = 0; g < GPRIO_SHM_GPUS; g++)
+		atomic_store(&nv->shm->gpus[g].turn, GPRIO_TURN_ALL);
 	munmap(nv->shm, sizeof(*nv->shm));
 	munmap(nv->hot, sizeof(*nv->hot));
 	nv->shm = NULL;

@@ -11,6 +11,7 @@
 
 #include "gprio/backend.h"
 #include "gprio/mechanism.h"
+#include "gprio/turns.h"
 #include "shm.h"
 
 #include "../../daemon/auth.h"
@@ -78,6 +79,7 @@ struct gprio_nv {
 	bool pci_unverified; /* no PCI tree in sysfs to check GPUs against (said once) */
 	/* per-GPU mechanisms (nvidia_mech.c) */
 	struct gprio_mech_state mst[GPRIO_SHM_GPUS];
+	struct gprio_turns turns[GPRIO_SHM_GPUS]; /* offline turns per GPU (TSG turns) */
 	gprio_ns mech_tick; /* the previous mechanism tick (active time is counted per tick) */
 	struct {
 		uint32_t pid;

@@ -77,11 +77,16 @@ static void publish(struct gprio_nv *nv, int g, const struct gprio_mech_state *s
 	snprintf(r->why, sizeof(r->why), "%s", st->why ? st->why : "");
 	uint32_t floor_us = (uint32_t)(nv->cfg.mech.offline_floor / GPRIO_NS_PER_US);
 	atomic_store(&r->online_timeslice_us,
-		     m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_SHARED ? nv->cfg.tsg_online_us : 0);
+		     gprio_mech_online_long(m) ? nv->cfg.tsg_online_us : 0);
+	/* turns: the floor until the first turn, and while older work drains beside the holder's
+	 * (two offline contexts with work at 1 us would switch between themselves) */
+	bool turns_warm = m == GPRIO_USE_TSG_TURNS && gprio_turns_single(&nv->turns[g]);
 	atomic_store(&r->offline_timeslice_us,
-		     m == GPRIO_USE_TSG ? nv->cfg.tsg_offline_us
-		     : m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_TSG_SHARED ? floor_us
-									       : 0);
+		     m == GPRIO_USE_TSG || turns_warm ? nv->cfg.tsg_offline_us
+		     : m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_TSG_SHARED ||
+				     m == GPRIO_USE_TSG_TURNS
+			     ? floor_us
+			     : 0);
 	atomic_store(&r->gating, gprio_mech_gates(m) ? 1u : 0u);
 	atomic_store(&r->since_ns, st->since);
 	atomic_store(&r->mech, (uint32_t)m);
@@ -110,7 +115,7 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 	 * GPU-bound one above it unprotected; the lower one is protected with it) */
 	struct seen {
 		uint32_t rows, mech;
-		bool online, side, active;
+		bool online, side, active, pending, waiting;
 		unsigned prio;
 		uint64_t d[6];
 		gprio_ns cur, last;
@@ -172,6 +177,9 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 			since = oldest;
 		e->cur = since && since < now ? now - since : 0;
 		e->last = atomic_load(&st->last_launch_ns);
+		e->pending = atomic_load(&st->pending) != 0 ||
+			     !(atomic_load(&st->mechanisms) & GPRIO_MECH_COMPLETION);
+		e->waiting = atomic_load(&st->waiting) != 0;
 		if (atomic_load(&st->pending))
 			e->last = now; /* unfinished work is work */
 		e->side = atomic_load(&st->stuck) && atomic_load(&st->streams) >= 2;
@@ -282,6 +290,36 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		} else if (strncmp(s->gpus[g].why, st->why ? st->why : "",
 				   sizeof(s->gpus[g].why) - 1))
 			publish(nv, g, st); /* same mechanism, new reason */
+	}
+	/* TSG turns: which offline process may launch on each GPU (gprio/turns.h), where online
+	 * work is known to run (one that has not reported its GPU yet counts on every GPU for
+	 * the mechanism, but holds no offline launch on a GPU it may not use) */
+	uint32_t known_online = 0;
+	for (uint32_t i = 0; i < GPRIO_SHM_PROCS; i++)
+		if (seen[i].rows && seen[i].online && seen[i].active)
+			known_online |= nv->prev[i].rows;
+	for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
+		if (!atomic_load(&s->gpus[g].pci))
+			continue;
+		struct gprio_turn_cand c[GPRIO_SHM_PROCS];
+		size_t n = 0;
+		for (uint32_t i = 0; i < GPRIO_SHM_PROCS; i++) {
+			const struct seen *e = &seen[i];
+			if ((nv->prev[i].rows & 1u << g) && e->rows && !e->online &&
+			    (e->active || e->waiting))
+				c[n++] = (struct gprio_turn_cand){
+					.key = i, .pending = e->pending, .waiting = e->waiting};
+		}
+		bool on = nv->mst[g].mech == GPRIO_USE_TSG_TURNS && (known_online & 1u << g);
+		struct gprio_turns *t = &nv->turns[g];
+		bool single = gprio_turns_single(t);
+		uint32_t was = t->turn;
+		uint32_t turn = gprio_turns_step(t, on, c, n, nv->cfg.mech.offline_turn,
+						 nv->cfg.mech.turn_drain, now);
+		if (turn != was)
+			atomic_store(&s->gpus[g].turn, turn);
+		if (single != gprio_turns_single(t))
+			publish(nv, g, &nv->mst[g]); /* offline at 1 us, or at its floor again */
 	}
 	/* a trial of protection on a GPU: its online processes sample every launch */
 	for (uint32_t i = 0; i < GPRIO_SHM_PROCS; i++) {

@@ -22,7 +22,7 @@
 #include "gprio/priority.h"
 
 #define GPRIO_SHM_MAGIC     0x6770726fu /* "gpro" */
-#define GPRIO_SHM_VERSION   9u
+#define GPRIO_SHM_VERSION   10u
 #define GPRIO_SHM_PROCS     64
 #define GPRIO_SHM_GPUS      16 /* GPUs of one node gpriod schedules apart */
 #define GPRIO_SHM_PROC_GPUS 4  /* GPUs one process reports */
@@ -132,7 +132,10 @@ struct gprio_shm_gpu {
 	_Atomic uint32_t online_timeslice_us;
 	_Atomic uint32_t offline_timeslice_us;
 	_Atomic uint32_t gating;
-	_Atomic uint32_t pad;
+	/* TSG turns (gprio/turns.h): 0, every offline process launches; row + 1, only that
+	 * offline process does; UINT32_MAX, none does (between turns). Offline launches wait
+	 * for their turn in the shim. */
+	_Atomic uint32_t turn;
 	_Atomic uint64_t since_ns;
 	char why[232]; /* the reason, for gprio status (gpriod writes it before mech); the
 			* longest the law gives is 166 characters (112 until version 9 cut four of

@@ -5,6 +5,7 @@
 #include <time.h>
 
 #include "gprio/gate.h"
+#include "gprio/turns.h"
 #include "shim.h"
 
 gprio_ns shim_now(void)
@@ -87,6 +88,57 @@ static bool gating_on(const struct shim_binding *b, uint32_t rows)
 	return false;
 }
 
+/* TSG turns (gprio/turns.h): is the turn on one of our known GPUs someone else's? */
+static bool turn_elsewhere(const struct shim_binding *b, uint32_t me)
+{
+	uint32_t rows = shim_gpu_rows(b);
+	for (int g = 0; g < GPRIO_SHM_GPUS; g++) {
+		if (!(rows & 1u << g))
+			continue;
+		uint32_t t = atomic_load_explicit(&b->shm->gpus[g].turn, memory_order_relaxed);
+		if (t != GPRIO_TURN_ALL && t != me)
+			return true;
+	}
+	return false;
+}
+
+/* An offline launch waits for its turn on its GPUs: until then, until gpriod is gone (fail
+ * open), or, for a member of a group, for at most the group's bound (its peers' collectives
+ * must not time out). Counted as a gated launch. */
+static void turn_wait(struct shim_binding *b, gprio_ns now)
+{
+	const struct gprio_shm_proc *row = b->row;
+	uint32_t me = (uint32_t)(row - b->shm->procs) + 1;
+	if (atomic_load_explicit(&row->klass, memory_order_relaxed) != GPRIO_CLASS_OFFLINE ||
+	    !turn_elsewhere(b, me))
+		return;
+	atomic_fetch_add(&b->stats->waiting, 1);
+	gprio_ns t0 = now;
+	for (;;) {
+		struct timespec ts = {0, 20000};
+		nanosleep(&ts, NULL);
+		now = shim_now();
+		if (!shim_daemon_fresh(b, now) ||
+		    !atomic_load_explicit(&g_shim.live, memory_order_relaxed)) {
+			SHIM_LOG("turn wait released after %.3f ms: daemon gone\n",
+				 (double)(now - t0) / 1e6);
+			break;
+		}
+		gprio_ns most = atomic_load_explicit(&b->shm->group_hold_ns, memory_order_relaxed);
+		if (atomic_load_explicit(&row->group_rows, memory_order_relaxed) && most &&
+		    now - t0 >= most) {
+			SHIM_LOG("turn wait: group member let through after %.3f ms\n",
+				 (double)(now - t0) / 1e6);
+			break;
+		}
+		if (!turn_elsewhere(b, me))
+			break;
+	}
+	atomic_fetch_sub(&b->stats->waiting, 1);
+	atomic_fetch_add(&b->stats->gated_launches, 1);
+	atomic_fetch_add(&b->stats->gate_wait_ns, now - t0);
+}
+
 /* Called before every submission. Cheap when inactive: one acquire load. */
 void shim_launch_gate(void)
 {
@@ -117,6 +169,7 @@ void shim_launch_gate(void)
 				want = gprio_hot_extend(cur, now, hyst);
 		}
 	}
+	turn_wait(b, now);
 	/* held as one with our group: while any of its GPUs is hot (publishing stays ours) */
 	uint32_t group = atomic_load_explicit(&row->group_rows, memory_order_relaxed);
 	rows |= group;

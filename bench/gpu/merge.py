@@ -37,17 +37,21 @@ def main():
         lines.append(f"\n{cell}")
         lines.append(f"  {'setup':18} {'part':>6} {'requests':>8} {'p50 ms':>9} {'p99 ms':>9} {'p99/alone':>9} "
                      f"{'offline/s':>9} {'off/alone':>9} {'off/left':>8}")
-        extra = sorted({s for r in runs for s in r["setups"] if s not in ORDER}, reverse=True)
-        for s in ORDER + extra:  # extra: gprio_mpsN (gpriod --mps-offline-sm N)
+        extra = sorted({s for r in runs for s in r["setups"] if s not in ORDER}, reverse=True,
+                       key=lambda s: (s.rstrip("0123456789"), int("0" + s.lstrip("abcdefghijklmnopqrstuvwxyz_"))))
+        for s in ORDER + extra:  # extra: gprio_mpsN (gpriod --mps-offline-sm N), tsgN
             for r in runs:
                 v = r["setups"].get(s)
                 if not v:
                     continue
                 f = lambda k, fmt: (fmt % v[k]) if v.get(k) is not None else "-"
+                label = LABEL.get(s, f"TSG, off {s[3:]} us" if s[3:].isdigit() else s)  # tsgN
+                off = "killed" if "offline_killed" in v else \
+                    f('offline_total_per_s' if 'offline_total_per_s' in v else 'offline_kernels_per_s', '%.1f')
                 part = f"{r['part']}" + (f"@{r['repeat']}" if "repeat" in r else "")
-                lines.append(f"  {LABEL.get(s, s):18} {part:>6} {f('requests', '%d'):>8} {f('p50_ms', '%.3f'):>9} "
+                lines.append(f"  {label:18} {part:>6} {f('requests', '%d'):>8} {f('p50_ms', '%.3f'):>9} "
                              f"{f('p99_ms', '%.3f'):>9} {f('p99_vs_alone', '%.3f'):>9} "
-                             f"{f('offline_total_per_s' if 'offline_total_per_s' in v else 'offline_kernels_per_s', '%.1f'):>9} {f('offline_vs_alone', '%.3f'):>9} "
+                             f"{off:>9} {f('offline_vs_alone', '%.3f'):>9} "
                              f"{f('offline_vs_left_by_online', '%.3f'):>8}")
     lines.append("\nparts:")
     for i, p in enumerate(merged["parts"]):

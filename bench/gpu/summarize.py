@@ -147,6 +147,7 @@ def main():
                       if d and d.get("mode") == "killed"]
             if killed:
                 r["offline_killed"] = killed
+                r["offline_killed_note"] = (off or {}).get("note")
                 off = None
             if off:
                 r["offline_kernels_per_s"] = off["window_kernels_per_s"]

@@ -25,23 +25,23 @@
 
 #include "gprio/types.h"
 
-#define GPRIO_TURN_ALL  0u          /* no turns: every offline process launches */
+#define GPRIO_TURN_ALL  0u         /* no turns: every offline process launches */
 #define GPRIO_TURN_NONE UINT32_MAX /* between turns: none launches (work drains) */
 
 /* One active offline process on the GPU. */
 struct gprio_turn_cand {
-	uint32_t key;  /* the caller's identity for it (a row); the turn published is key + 1 */
-	bool pending;  /* work submitted and not finished (or not known to be finished) */
-	bool waiting;  /* a launch of it is waiting for its turn */
+	uint32_t key; /* the caller's identity for it (a row); the turn published is key + 1 */
+	bool pending; /* work submitted and not finished (or not known to be finished) */
+	bool waiting; /* a launch of it is waiting for its turn */
 };
 
 /* Per GPU, kept by the caller (zero it to start). */
 struct gprio_turns {
-	uint32_t turn;   /* what is published: GPRIO_TURN_ALL, GPRIO_TURN_NONE or key + 1 */
-	uint32_t last;   /* key + 1 of the latest turn's holder (0: none yet) */
-	gprio_ns since;  /* when `turn` took its value */
-	uint64_t given;  /* turns given since turns began (0: still draining before the first) */
-	bool mixed;      /* a turn was given before the older work drained: two have work */
+	uint32_t turn;  /* what is published: GPRIO_TURN_ALL, GPRIO_TURN_NONE or key + 1 */
+	uint32_t last;  /* key + 1 of the latest turn's holder (0: none yet) */
+	gprio_ns since; /* when `turn` took its value */
+	uint64_t given; /* turns given since turns began (0: still draining before the first) */
+	bool mixed;     /* a turn was given before the older work drained: two have work */
 };
 
 /* One offline context at most has work: the short offline timeslice is safe (after the first
@@ -53,8 +53,8 @@ static inline bool gprio_turns_single(const struct gprio_turns *t)
 
 /* The turn now: `on` whether the GPU's mechanism takes turns, c[0..n) its active offline
  * processes in any order (keys distinct). Returns the value to publish (also in t->turn). */
-uint32_t gprio_turns_step(struct gprio_turns *t, bool on, const struct gprio_turn_cand *c,
-			  size_t n, gprio_ns turn, gprio_ns drain, gprio_ns now);
+uint32_t gprio_turns_step(struct gprio_turns *t, bool on, const struct gprio_turn_cand *c, size_t n,
+			  gprio_ns turn, gprio_ns drain, gprio_ns now);
 
 /* The key + 1 after `last` in c's keys, cyclically (the smallest when none is larger), among
  * those waiting when any is. */

@@ -56,8 +56,8 @@ static uint32_t set(struct gprio_turns *t, uint32_t v, gprio_ns now)
 	return v;
 }
 
-uint32_t gprio_turns_step(struct gprio_turns *t, bool on, const struct gprio_turn_cand *c,
-			  size_t n, gprio_ns turn, gprio_ns drain, gprio_ns now)
+uint32_t gprio_turns_step(struct gprio_turns *t, bool on, const struct gprio_turn_cand *c, size_t n,
+			  gprio_ns turn, gprio_ns drain, gprio_ns now)
 {
 	if (!on || n < 2) {
 		t->last = 0;

@@ -6,8 +6,8 @@
 
 #include "gprio/turns.h"
 
-#define MS   GPRIO_NS_PER_MS
-#define TURN (200 * MS)
+#define MS    GPRIO_NS_PER_MS
+#define TURN  (200 * MS)
 #define DRAIN (500 * MS)
 
 static uint32_t step(struct gprio_turns *t, struct gprio_turn_cand *c, size_t n, gprio_ns now)

@@ -302,7 +302,8 @@ if awk -v e="$el" 'BEGIN { exit !(e >= 36) }'; then ok "offline in-flight bound 
 else bad "in-flight bound: $out"; fi
 out=$("$GPRIO" run --offline -- "$APP" 20 legacy)
 el=$(echo "$out" | field elapsed_ms)
-awk -v e="$el" 'BEGIN { exit !(e < 20) }' && ok "no daemon: no bound (${el} ms)" || bad "unbounded: $out"
+# (under 30 ms: 19 x 2 ms bounded; ThreadSanitizer's slower start took 23.9 ms once)
+awk -v e="$el" 'BEGIN { exit !(e < 30) }' && ok "no daemon: no bound (${el} ms)" || bad "unbounded: $out"
 
 # 5b. TSG timeslices (mechanism a) against the stand-in RM ioctls: the app sets a context up as
 #     libcuda 580 does (4 TSGs, then its own SET_TIMESLICE 2048 us on the first). The app is
@@ -905,6 +906,42 @@ rc=$?
 	ok "gpriod --mps on where a control daemon already serves: refused, that daemon left alone" ||
 	bad "busy mps: rc $rc $(cat "$TMP/d11c.err")"
 echo quit | CUDA_MPS_PIPE_DIRECTORY="$M/busy/mps/pipe" "$M/bin/nvidia-cuda-mps-control"
+
+# 12. turns fail open: two offline jobs taking turns beside a GPU-bound service; gpriod killed
+#     while one of them waits for its turn -> that launch goes (the socket closes)
+S12="$TMP/shm12"
+GPRIO_SYSFS_PCI="$TMP/pci" "$GPRIOD" --shm "$S12" 2>"$TMP/d12.err" &
+DPID=$!
+sleep 0.3
+run12() { S8=$S12 run8 "$@"; }
+GPRIO_DEBUG=1 run12 offline 0x1b 60000 tsg >/dev/null 2>"$TMP/t12a.err" &
+TA=$!
+GPRIO_DEBUG=1 run12 offline 0x1b 60000 tsg >/dev/null 2>"$TMP/t12b.err" &
+TB=$!
+sleep 0.3
+run12 online 0x1b 800 gpu >/dev/null 2>&1 &
+ON=$!
+w12= i=0
+until [ -n "$w12" ] || [ $i -ge 300 ]; do # a turn given and the other job waiting for its own
+	w12=$(GPRIO_SHM="$S12" "$GPRIO" status --json 2>/dev/null | python3 -c 'import json,sys
+d=json.load(sys.stdin); g=d["gpus"][0] if d["gpus"] else {}
+w=[p["pid"] for p in d["processes"] if p["class"] == "offline" and p["waiting"]]
+print(w[0] if g.get("mechanism") == "tsg-turns" and g.get("offline_turn_pid") and w else "")' 2>/dev/null)
+	sleep 0.02
+	i=$((i + 1))
+done
+kill -9 "$DPID"
+wait "$DPID" 2>/dev/null
+DPID=
+sleep 0.3
+wf=$TMP/t12a.err
+[ "$w12" = "$TB" ] && wf=$TMP/t12b.err
+rel=$(grep -o "turn wait released after [0-9.]* ms: daemon gone" "$wf" | tail -1)
+kill $TA $TB $ON 2>/dev/null
+wait $TA $TB $ON 2>/dev/null
+[ -n "$w12" ] && [ -n "$rel" ] &&
+	ok "gpriod killed while an offline job waits for its turn: its launch goes within 0.3 s ($rel)" ||
+	bad "turn fail-open: waiting '$w12' ($TA $TB), '$rel': $(tail -3 "$wf") $(tail -3 "$TMP/d12.err")"
 
 [ "$fails" -eq 0 ] || { echo "$fails shim test(s) failed"; exit 1; }
 echo "all shim tests passed"

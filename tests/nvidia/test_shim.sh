@@ -480,6 +480,16 @@ DPID=$!
 sleep 0.3
 mechs() { GPRIO_SHM="$S8" "$GPRIO" status --json 2>/dev/null |
 	python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(g["pci"]+"="+g["mechanism"] for g in d["gpus"]))'; }
+# wait up to 5 s until gpriod lists each PID with the GPU it reported: await_gpus PID...
+await_gpus() {
+	i=0
+	until GPRIO_SHM="$S8" "$GPRIO" status --json 2>/dev/null | python3 -c 'import json,sys
+d=json.load(sys.stdin); p={q["pid"]: q for q in d["processes"]}
+sys.exit(not all(int(a) in p and p[int(a)]["gpus"] for a in sys.argv[1:]))' "$@" || [ $i -ge 50 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
 # wait up to 5 s for gpriod to choose MECH for GPU: await_mech 0000:1b:00=tsg
 await_mech() {
 	i=0
@@ -661,12 +671,13 @@ echo "$m6a" | grep -q "^leave: online restarts" &&
 	bad "two online priorities: '$m6a' then '$m6b' (timeslices $ts6) $(tail -6 "$TMP/d8.err")"
 sleep 0.1
 # two GPUs: timeslices refused on 1b (so gating there), an offline job on 1c untouched
-FAKE_RM_REFUSE=1 run8 offline 0x1b 30000 tsg >"$TMP/offA.json" 2>/dev/null &
+FAKE_RM_REFUSE=1 run8 offline 0x1b 100000 tsg >"$TMP/offA.json" 2>/dev/null &
 OFFA=$!
-run8 offline 0x1c 30000 tsg >"$TMP/offB.json" 2>/dev/null &
+run8 offline 0x1c 100000 tsg >"$TMP/offB.json" 2>/dev/null &
 OFFB=$!
 sleep 0.4
-FAKE_RM_REFUSE=1 run8 online 0x1b 150 gpu >/dev/null 2>&1 &
+await_gpus $OFFA $OFFB # (a loaded machine: the service must not find them unlisted)
+FAKE_RM_REFUSE=1 run8 online 0x1b 300 gpu >/dev/null 2>&1 &
 ON=$!
 await_mech "0000:1b:00=gate"
 m3=$(mechs)
@@ -717,12 +728,12 @@ mechs8m() { GPRIO_SHM="$S8m" "$GPRIO" status --json 2>/dev/null |
 	python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(g["pci"]+"="+g["mechanism"] for g in d["gpus"]))'; }
 await8m() {
 	i=0
-	until mechs8m | grep -q "$1" || [ $i -ge 100 ]; do sleep 0.02; i=$((i + 1)); done
+	until mechs8m | grep -q "$1" || [ $i -ge 250 ]; do sleep 0.02; i=$((i + 1)); done
 }
-run8m yes offline 40000 tsg >/dev/null 2>&1 &
+run8m yes offline 100000 tsg >/dev/null 2>&1 &
 OFF=$!
 sleep 0.4
-run8m yes online 250 gpu >/dev/null 2>&1 &
+run8m yes online 600 gpu >/dev/null 2>&1 &
 ON=$!
 await8m "0000:1b:00=mps"
 m1=$(mechs8m)
@@ -735,10 +746,10 @@ assert "mps" in off["mechanisms"] and off["gated_launches"] == 0, off' <"$TMP/st
 	[ "$m1" = "0000:1b:00=mps" ] && grep -q "GPU 0000:1b:00: mps (was [a-z-]*): " "$TMP/d8m.err" &&
 	ok "all programs MPS clients: mechanism mps, no gating, no offline launch held" ||
 	bad "mps mechanism: '$m1' $(cat "$TMP/err") $(cat "$TMP/d8m.err")"
-run8m no offline 40000 tsg >/dev/null 2>&1 &
+run8m no offline 100000 tsg >/dev/null 2>&1 &
 OFF=$!
 sleep 0.4
-run8m yes online 250 gpu >/dev/null 2>&1 &
+run8m yes online 600 gpu >/dev/null 2>&1 &
 ON=$!
 await8m "0000:1b:00=gate"
 m2=$(mechs8m)
@@ -750,21 +761,22 @@ kill $DPID; wait $DPID 2>/dev/null; DPID=$D8
 # 9. groups: the processes of one job (GPRIO_GROUP; gprio run gives each invocation its own)
 #    are held as one. A rank on GPU 1c whose peer is on 1b, where timeslices are refused and
 #    gating holds offline work, is held with it; an offline job alone on 1c is not.
-GPRIO_GROUP=ddp FAKE_RM_REFUSE=1 run8 offline 0x1b 30000 tsg >/dev/null 2>&1 &
+GPRIO_GROUP=ddp FAKE_RM_REFUSE=1 run8 offline 0x1b 100000 tsg >/dev/null 2>&1 &
 GA=$!
-GPRIO_GROUP=ddp run8 offline 0x1c 30000 tsg >/dev/null 2>&1 &
+GPRIO_GROUP=ddp run8 offline 0x1c 100000 tsg >/dev/null 2>&1 &
 GB=$!
-run8 offline 0x1c 30000 tsg >/dev/null 2>&1 &
+run8 offline 0x1c 100000 tsg >/dev/null 2>&1 &
 GC=$!
 # another user naming the same group joins nothing of root's: groups are per user
 GN=
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null; then
 	GPRIO_GROUP=ddp setpriv --reuid=65534 --regid=65534 --clear-groups env GPRIO_SHM="$S8" \
-		GPRIO_CLASS=offline FAKE_PCI_BUS=0x1c LD_PRELOAD="$SHIM:$FAKERM" "$APP" 30000 tsg \
+		GPRIO_CLASS=offline FAKE_PCI_BUS=0x1c LD_PRELOAD="$SHIM:$FAKERM" "$APP" 100000 tsg \
 		>/dev/null 2>&1 &
 	GN=$!
 fi
 sleep 0.4
+await_gpus $GA $GB $GC $GN # a job not listed yet is held on every GPU until it is
 FAKE_RM_REFUSE=1 run8 online 0x1b 150 gpu >/dev/null 2>&1 &
 ON=$!
 await_mech "0000:1b:00=gate"

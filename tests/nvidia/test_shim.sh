@@ -953,11 +953,14 @@ done
 kill -9 "$DPID"
 wait "$DPID" 2>/dev/null
 DPID=
-wf=$TMP/t12a.err
-[ "$w12" = "$TB" ] && wf=$TMP/t12b.err
-rel= i=0
+# while turns go on, one of the two jobs waits for its turn at any moment (the one seen
+# waiting may have had its turn since: status reads take a while under ThreadSanitizer)
+rel= i=0 wf=
 until [ -n "$rel" ] || [ $i -ge 150 ]; do # 3 s at most
-	rel=$(grep -o "turn wait released after [0-9.]* ms: daemon gone" "$wf" | tail -1)
+	for wf in "$TMP/t12a.err" "$TMP/t12b.err"; do
+		rel=$(grep -o "turn wait released after [0-9.]* ms: daemon gone" "$wf" | tail -1)
+		[ -n "$rel" ] && break
+	done
 	sleep 0.02
 	i=$((i + 1))
 done

@@ -103,22 +103,18 @@ def main():
     opts = dict(zip(sys.argv[3::2], sys.argv[4::2]))
     files = glob.glob(os.path.join(out, "*.*.online.json")) + glob.glob(os.path.join(out, "*.*.offline.json"))
     cases = sorted({os.path.basename(p).split(".")[0] for p in files} - {"correct"})
-    # gprio_mpsN: gpriod --mps on --mps-offline-sm N (matrix.sh), after gprio_mps
-    for n in sorted({int(os.path.basename(p).split(".")[1][9:]) for p in files
-                     if re.fullmatch(r"gprio_mps\d+", os.path.basename(p).split(".")[1])}, reverse=True):
-        s = f"gprio_mps{n}"
-        if s not in SETUPS:
-            SETUPS.insert(SETUPS.index("gprio_mps") + 1, s)
-            LABEL[s] = f"gprio MPS, offline {n}% SMs"
-            COLORS[s] = (0, 120, max(0, 220 - 2 * (100 - n)))
-    # tsgN: static TSG with the offline timeslice at N us (matrix.sh), after tsg, shortest first
-    for n in sorted({int(os.path.basename(p).split(".")[1][3:]) for p in files
-                     if re.fullmatch(r"tsg\d+", os.path.basename(p).split(".")[1])}, reverse=True):
-        s = f"tsg{n}"
-        if s not in SETUPS:
-            SETUPS.insert(SETUPS.index("tsg") + 1, s)
-            LABEL[s] = f"TSG, off {n} us"
-            COLORS[s] = (240, 160, min(200, n // 5))
+    # numbered setups of matrix.sh, placed after their base setup: gprio_mpsN (gpriod --mps on
+    # --mps-offline-sm N) and tsgN (static TSG with the offline timeslice at N us, shortest
+    # first)
+    for base, label, color in (("gprio_mps", "gprio MPS, offline {}% SMs", lambda n: (0, 120, max(0, 220 - 2 * (100 - n)))),
+                               ("tsg", "TSG, off {} us", lambda n: (240, 160, min(200, n // 5)))):
+        for n in sorted({int(os.path.basename(p).split(".")[1][len(base):]) for p in files
+                         if re.fullmatch(base + r"\d+", os.path.basename(p).split(".")[1])}, reverse=True):
+            s = f"{base}{n}"
+            if s not in SETUPS:
+                SETUPS.insert(SETUPS.index(base) + 1, s)
+                LABEL[s] = label.format(n)
+                COLORS[s] = color(n)
     res = {"command": opts.get("--command", "bench/gpu/run.sh"), "gpu": opts.get("--gpu", "?"),
            "driver": opts.get("--driver", "?"), "date": opts.get("--date", datetime.now(timezone.utc).isoformat()),
            "cases": {}}
@@ -142,9 +138,12 @@ def main():
                 r.update({k: on[k] for k in ("requests", "p50_ms", "p90_ms", "p99_ms", "max_ms") if k in on})
                 if "busy_share" in on:
                     r["online_busy_share"] = on["busy_share"]
+            # a second service and a second offline job (matrix.sh cells two, twooff): their
+            # own figures, and the offline ratios below taken on both jobs together
+            on2 = load(os.path.join(out, f"{c}.{s}.online2.json"))
+            off2 = load(os.path.join(out, f"{c}.{s}.offline2.json"))
             # an offline job killed after starving (bench/lib.sh pair): no figure, said so
-            killed = [f for f, d in (("offline", off), ("offline2", load(os.path.join(out, f"{c}.{s}.offline2.json"))))
-                      if d and d.get("mode") == "killed"]
+            killed = [f for f, d in (("offline", off), ("offline2", off2)) if d and d.get("mode") == "killed"]
             if killed:
                 r["offline_killed"] = killed
                 r["offline_killed_note"] = (off or {}).get("note")
@@ -152,13 +151,9 @@ def main():
             if off:
                 r["offline_kernels_per_s"] = off["window_kernels_per_s"]
                 r["offline_checksum"] = off["checksum"]
-            # a second service and a second offline job (matrix.sh cells two, twooff): their
-            # own figures, and the offline ratios below taken on both jobs together
-            on2 = load(os.path.join(out, f"{c}.{s}.online2.json"))
-            off2 = load(os.path.join(out, f"{c}.{s}.offline2.json"))
             if on2:
                 r.update({"online2_" + k: on2[k] for k in ("requests", "p50_ms", "p99_ms", "busy_share") if k in on2})
-            if off and off2 and off2.get("mode") != "killed":
+            if off and off2:  # (neither killed: off is None where one was)
                 r["offline2_kernels_per_s"] = off2["window_kernels_per_s"]
                 r["offline_total_per_s"] = round(off["window_kernels_per_s"] + off2["window_kernels_per_s"], 2)
             rows[s] = r

@@ -225,6 +225,19 @@ static inline bool gprio_mech_online_long(enum gprio_mech m)
 {
 	return m == GPRIO_USE_TSG || m == GPRIO_USE_TSG_SHARED || m == GPRIO_USE_TSG_TURNS;
 }
+/* The offline timeslice a mechanism asks for: the driver's, the short one (TSG, and TSG turns
+ * while at most one offline context has work: gprio_turns_single), or `offline_floor`
+ * (guarded, shared, and turns otherwise). gpriod and the simulator map it to their values. */
+enum gprio_offline_slice { GPRIO_SLICE_DRIVER, GPRIO_SLICE_SHORT, GPRIO_SLICE_FLOOR };
+static inline enum gprio_offline_slice gprio_mech_offline_slice(enum gprio_mech m,
+								bool turns_single)
+{
+	if (m == GPRIO_USE_TSG || (m == GPRIO_USE_TSG_TURNS && turns_single))
+		return GPRIO_SLICE_SHORT;
+	if (m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_TSG_SHARED || m == GPRIO_USE_TSG_TURNS)
+		return GPRIO_SLICE_FLOOR;
+	return GPRIO_SLICE_DRIVER;
+}
 /* What the mechanism asks of the hardware. */
 static inline bool gprio_mech_gates(enum gprio_mech m)
 {

@@ -134,16 +134,22 @@ static bool gating(const struct sim_world *w)
 	return !w->sc->mech_auto || gprio_mech_gates(w->mst.mech);
 }
 
+/* A queue starts nothing while the monitor holds it where the mechanism gates (as the shims do
+ * with gpriod's overrides), or while it is not its process's turn (TSG turns). */
+static bool q_held(const struct sim_world *w, const struct sim_q *q)
+{
+	return (q->want_held && gating(w)) || w->p[q->proc].turn_held;
+}
+
 static void hold(struct sim_world *w, const uint64_t *keys, size_t n, bool held)
 {
 	for (size_t i = 0; i < n; i++) {
 		struct sim_q *q = sim_q_by_key(w, keys[i]);
 		if (!q || q->want_held == held)
 			continue;
-		/* the monitor's view follows its request; the gate only where the mechanism gates
-		 * (as the shims do with gpriod's overrides) */
+		/* the monitor's view follows its request; the queue as q_held says */
 		q->want_held = held;
-		sim_set_held(w, q, (held && gating(w)) || w->p[q->proc].turn_held);
+		sim_set_held(w, q, q_held(w, q));
 		q->hw_held = held;
 		q->hw_changed_at = w->now + (held ? w->pr->gate : 0);
 	}
@@ -285,22 +291,19 @@ void sim_nv_mechanism_tick(struct sim_world *w)
 	if (!changed && !turns_changed && single == gprio_turns_single(&w->turns))
 		return;
 	enum gprio_mech m = w->mst.mech;
-	/* turns: offline at the floor until the first turn, and while older work drains beside the
-	 * holder's (as gpriod publishes it) */
-	bool warm = m == GPRIO_USE_TSG_TURNS && gprio_turns_single(&w->turns);
+	/* offline's timeslice as gpriod publishes it (turns: the floor until the first turn, and
+	 * while older work drains beside the holder's) */
+	enum gprio_offline_slice off = gprio_mech_offline_slice(m, gprio_turns_single(&w->turns));
 	for (uint32_t i = 0; i < w->np; i++) {
 		struct sim_p *p = &w->p[i];
 		bool online = p->spec->klass == GPRIO_CLASS_ONLINE;
 		p->ts = online ? (gprio_mech_online_long(m) ? GPRIO_NS_PER_S : p->ts0)
-			: m == GPRIO_USE_TSG || warm ? w->pr->held_timeslice
-			: m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_TSG_SHARED ||
-					m == GPRIO_USE_TSG_TURNS
-				? w->mp.offline_floor
-				: p->ts0;
+			: off == GPRIO_SLICE_SHORT ? w->pr->held_timeslice
+			: off == GPRIO_SLICE_FLOOR ? w->mp.offline_floor
+						   : p->ts0;
 	}
 	for (uint32_t i = 0; i < w->nq; i++)
-		sim_set_held(w, &w->q[i],
-			     (w->q[i].want_held && gating(w)) || w->p[w->q[i].proc].turn_held);
+		sim_set_held(w, &w->q[i], q_held(w, &w->q[i]));
 	if (w->slice_pending && !w->switching) {
 		w->slice_pending = false;
 		w->slice_gen++;

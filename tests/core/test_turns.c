@@ -15,6 +15,16 @@ static uint32_t step(struct gprio_turns *t, struct gprio_turn_cand *c, size_t n,
 	return gprio_turns_step(t, true, c, n, TURN, DRAIN, now);
 }
 
+/* Turns begin (at 0, nothing pending): nobody until the drain is seen over, then at 1 ms the
+ * lowest key, key 1 of c's. */
+static void first_turn(struct gprio_turns *t, struct gprio_turn_cand *c, size_t n)
+{
+	assert_int_equal(step(t, c, n, 0), GPRIO_TURN_NONE);
+	assert_false(gprio_turns_single(t)); /* before the first turn */
+	assert_int_equal(step(t, c, n, MS), 2);
+	assert_true(gprio_turns_single(t));
+}
+
 /* Off, or fewer than two: everyone launches (and nothing is remembered). */
 static void one_or_off_is_everyone(void **s)
 {
@@ -64,8 +74,7 @@ static void nobody_waiting_keeps_the_turn(void **s)
 	(void)s;
 	struct gprio_turns t = {0};
 	struct gprio_turn_cand c[2] = {{.key = 1}, {.key = 2}};
-	step(&t, c, 2, 0);
-	assert_int_equal(step(&t, c, 2, MS), 2);
+	first_turn(&t, c, 2);
 	c[0].pending = true;
 	assert_int_equal(step(&t, c, 2, 5 * TURN), 2);
 	c[1].waiting = true;
@@ -78,8 +87,7 @@ static void holder_gone_hands_on(void **s)
 	(void)s;
 	struct gprio_turns t = {0};
 	struct gprio_turn_cand c[3] = {{.key = 1}, {.key = 2}, {.key = 3}};
-	step(&t, c, 3, 0);
-	assert_int_equal(step(&t, c, 3, MS), 2);
+	first_turn(&t, c, 3);
 	assert_int_equal(step(&t, c + 1, 2, 2 * MS), GPRIO_TURN_NONE);
 	assert_int_equal(step(&t, c + 1, 2, 3 * MS), 3);
 }
@@ -92,10 +100,7 @@ static void undrained_work_does_not_keep_the_gpu(void **s)
 	(void)s;
 	struct gprio_turns t = {0};
 	struct gprio_turn_cand c[2] = {{.key = 1}, {.key = 2}};
-	step(&t, c, 2, 0);
-	assert_false(gprio_turns_single(&t)); /* before the first turn */
-	assert_int_equal(step(&t, c, 2, MS), 2);
-	assert_true(gprio_turns_single(&t));
+	first_turn(&t, c, 2);
 	c[0].pending = true;
 	c[1].waiting = true;
 	assert_int_equal(step(&t, c, 2, MS + TURN), GPRIO_TURN_NONE);
@@ -133,8 +138,7 @@ static void off_resets(void **s)
 	(void)s;
 	struct gprio_turns t = {0};
 	struct gprio_turn_cand c[2] = {{.key = 1}, {.key = 2}};
-	step(&t, c, 2, 0);
-	assert_int_equal(step(&t, c, 2, MS), 2);
+	first_turn(&t, c, 2);
 	assert_int_equal(gprio_turns_step(&t, false, c, 2, TURN, DRAIN, 2 * MS), GPRIO_TURN_ALL);
 	assert_int_equal(t.given, 0);
 	assert_int_equal(step(&t, c, 2, 3 * MS), GPRIO_TURN_NONE);

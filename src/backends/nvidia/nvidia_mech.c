@@ -80,13 +80,11 @@ static void publish(struct gprio_nv *nv, int g, const struct gprio_mech_state *s
 		     gprio_mech_online_long(m) ? nv->cfg.tsg_online_us : 0);
 	/* turns: the floor until the first turn, and while older work drains beside the holder's
 	 * (two offline contexts with work at 1 us would switch between themselves) */
-	bool turns_warm = m == GPRIO_USE_TSG_TURNS && gprio_turns_single(&nv->turns[g]);
+	const uint32_t slice_us[] = {[GPRIO_SLICE_DRIVER] = 0,
+				     [GPRIO_SLICE_SHORT] = nv->cfg.tsg_offline_us,
+				     [GPRIO_SLICE_FLOOR] = floor_us};
 	atomic_store(&r->offline_timeslice_us,
-		     m == GPRIO_USE_TSG || turns_warm ? nv->cfg.tsg_offline_us
-		     : m == GPRIO_USE_TSG_GUARDED || m == GPRIO_USE_TSG_SHARED ||
-				     m == GPRIO_USE_TSG_TURNS
-			     ? floor_us
-			     : 0);
+		     slice_us[gprio_mech_offline_slice(m, gprio_turns_single(&nv->turns[g]))]);
 	atomic_store(&r->gating, gprio_mech_gates(m) ? 1u : 0u);
 	atomic_store(&r->since_ns, st->since);
 	atomic_store(&r->mech, (uint32_t)m);
@@ -177,11 +175,13 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 			since = oldest;
 		e->cur = since && since < now ? now - since : 0;
 		e->last = atomic_load(&st->last_launch_ns);
-		e->pending = atomic_load(&st->pending) != 0 ||
-			     !(atomic_load(&st->mechanisms) & GPRIO_MECH_COMPLETION);
-		e->waiting = atomic_load(&st->waiting) != 0;
-		if (atomic_load(&st->pending))
+		uint32_t pending = atomic_load(&st->pending);
+		if (pending)
 			e->last = now; /* unfinished work is work */
+		/* for turns: without completion counters, work is taken as pending (a handover
+		 * waits out `drain`) */
+		e->pending = pending || !(e->mech & GPRIO_MECH_COMPLETION);
+		e->waiting = atomic_load(&st->waiting) != 0;
 		e->side = atomic_load(&st->stuck) && atomic_load(&st->streams) >= 2;
 		/* an online process idle for `idle_after` does not decide (a registered but quiet
 		 * service at a higher priority must not leave a busy one unobserved) */
@@ -305,8 +305,7 @@ void gprio_nv_mechanisms(struct gprio_nv *nv, gprio_ns now)
 		size_t n = 0;
 		for (uint32_t i = 0; i < GPRIO_SHM_PROCS; i++) {
 			const struct seen *e = &seen[i];
-			if ((nv->prev[i].rows & 1u << g) && e->rows && !e->online &&
-			    (e->active || e->waiting))
+			if ((nv->prev[i].rows & 1u << g) && !e->online && (e->active || e->waiting))
 				c[n++] = (struct gprio_turn_cand){
 					.key = i, .pending = e->pending, .waiting = e->waiting};
 		}

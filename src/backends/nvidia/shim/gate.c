@@ -88,6 +88,47 @@ static bool gating_on(const struct shim_binding *b, uint32_t rows)
 	return false;
 }
 
+/* How a held launch's wait ended. */
+enum held_end { HELD_OPEN, HELD_DAEMON, HELD_GROUP };
+
+/* A held launch waits in 20 us naps (well under a context switch) while still_held says so,
+ * and never once gpriod is gone or its heartbeat stale (fail open), nor, for a member of a
+ * group, longer than the group's bound (its peers' collectives must not time out: this launch
+ * goes, the next one is held again). Counted as one gated launch; *now: when it ended. */
+static enum held_end wait_held(struct shim_binding *b, gprio_ns *now,
+			       bool (*still_held)(struct shim_binding *, gprio_ns, void *),
+			       void *arg)
+{
+	const struct gprio_shm_proc *row = b->row;
+	gprio_ns t0 = *now;
+	enum held_end end;
+	atomic_fetch_add(&b->stats->waiting, 1);
+	for (;;) {
+		struct timespec ts = {0, 20000};
+		nanosleep(&ts, NULL);
+		*now = shim_now();
+		if (!shim_daemon_fresh(b, *now) ||
+		    !atomic_load_explicit(&g_shim.live, memory_order_relaxed)) {
+			end = HELD_DAEMON;
+			break;
+		}
+		gprio_ns most = atomic_load_explicit(&b->shm->group_hold_ns, memory_order_relaxed);
+		if (atomic_load_explicit(&row->group_rows, memory_order_relaxed) && most &&
+		    *now - t0 >= most) {
+			end = HELD_GROUP;
+			break;
+		}
+		if (!still_held(b, *now, arg)) {
+			end = HELD_OPEN;
+			break;
+		}
+	}
+	atomic_fetch_sub(&b->stats->waiting, 1);
+	atomic_fetch_add(&b->stats->gated_launches, 1);
+	atomic_fetch_add(&b->stats->gate_wait_ns, *now - t0);
+	return end;
+}
+
 /* TSG turns (gprio/turns.h): is the turn on one of our known GPUs someone else's? */
 static bool turn_elsewhere(const struct shim_binding *b, uint32_t me)
 {
@@ -102,9 +143,13 @@ static bool turn_elsewhere(const struct shim_binding *b, uint32_t me)
 	return false;
 }
 
-/* An offline launch waits for its turn on its GPUs: until then, until gpriod is gone (fail
- * open), or, for a member of a group, for at most the group's bound (its peers' collectives
- * must not time out). Counted as a gated launch. */
+static bool turn_held(struct shim_binding *b, gprio_ns now, void *me)
+{
+	(void)now;
+	return turn_elsewhere(b, *(const uint32_t *)me);
+}
+
+/* An offline launch waits for its turn on its GPUs (wait_held's bounds). */
 static void turn_wait(struct shim_binding *b, gprio_ns now)
 {
 	const struct gprio_shm_proc *row = b->row;
@@ -112,31 +157,32 @@ static void turn_wait(struct shim_binding *b, gprio_ns now)
 	if (atomic_load_explicit(&row->klass, memory_order_relaxed) != GPRIO_CLASS_OFFLINE ||
 	    !turn_elsewhere(b, me))
 		return;
-	atomic_fetch_add(&b->stats->waiting, 1);
 	gprio_ns t0 = now;
-	for (;;) {
-		struct timespec ts = {0, 20000};
-		nanosleep(&ts, NULL);
-		now = shim_now();
-		if (!shim_daemon_fresh(b, now) ||
-		    !atomic_load_explicit(&g_shim.live, memory_order_relaxed)) {
-			SHIM_LOG("turn wait released after %.3f ms: daemon gone\n",
-				 (double)(now - t0) / 1e6);
-			break;
-		}
-		gprio_ns most = atomic_load_explicit(&b->shm->group_hold_ns, memory_order_relaxed);
-		if (atomic_load_explicit(&row->group_rows, memory_order_relaxed) && most &&
-		    now - t0 >= most) {
-			SHIM_LOG("turn wait: group member let through after %.3f ms\n",
-				 (double)(now - t0) / 1e6);
-			break;
-		}
-		if (!turn_elsewhere(b, me))
-			break;
-	}
-	atomic_fetch_sub(&b->stats->waiting, 1);
-	atomic_fetch_add(&b->stats->gated_launches, 1);
-	atomic_fetch_add(&b->stats->gate_wait_ns, now - t0);
+	enum held_end end = wait_held(b, &now, turn_held, &me);
+	if (end == HELD_DAEMON)
+		SHIM_LOG("turn wait released after %.3f ms: daemon gone\n",
+			 (double)(now - t0) / 1e6);
+	else if (end == HELD_GROUP)
+		SHIM_LOG("turn wait: group member let through after %.3f ms\n",
+			 (double)(now - t0) / 1e6);
+}
+
+/* The gate's state while it holds a launch: what it decided on, reread at each look. */
+struct gate_look {
+	const struct gprio_policy *pol;
+	gprio_ns hot[GPRIO_PRIO_LEVELS];
+	unsigned ov;
+};
+
+static bool gate_held(struct shim_binding *b, gprio_ns now, void *arg)
+{
+	struct gate_look *l = arg;
+	const struct gprio_shm_proc *row = b->row;
+	uint32_t group = atomic_load_explicit(&row->group_rows, memory_order_relaxed);
+	load_hot(b, rows_of(b) | group, l->hot);
+	l->ov = atomic_load_explicit(&row->gate_override, memory_order_relaxed);
+	int prio = (int)atomic_load_explicit(&row->priority, memory_order_relaxed);
+	return gprio_gate_closed(l->pol, l->hot, prio, l->ov, now);
 }
 
 /* Called before every submission. Cheap when inactive: one acquire load. */
@@ -178,48 +224,22 @@ void shim_launch_gate(void)
 	unsigned bound = shim_inflight_bound();
 	if (bound)
 		shim_inflight_wait(bound);
-	gprio_ns hot[GPRIO_PRIO_LEVELS];
-	load_hot(b, rows, hot);
-	unsigned ov = atomic_load_explicit(&row->gate_override, memory_order_relaxed);
-	const struct gprio_policy *pol =
-		gprio_policy_at(atomic_load_explicit(&b->shm->policy, memory_order_relaxed));
-	if (!gprio_gate_closed(pol, hot, prio, ov, now))
+	struct gate_look l = {.pol = gprio_policy_at(
+				      atomic_load_explicit(&b->shm->policy, memory_order_relaxed))};
+	load_hot(b, rows, l.hot);
+	l.ov = atomic_load_explicit(&row->gate_override, memory_order_relaxed);
+	if (!gprio_gate_closed(l.pol, l.hot, prio, l.ov, now))
 		return;
 	/* held: wait for the level above to cool down, a release, or the daemon to vanish */
-	atomic_fetch_add(&b->stats->waiting, 1);
 	gprio_ns t0 = now;
-	for (;;) {
-		struct timespec ts = {0, 20000}; /* 20 us: well under a context switch */
-		nanosleep(&ts, NULL);
-		now = shim_now();
-		if (!shim_daemon_fresh(b, now) ||
-		    !atomic_load_explicit(&g_shim.live, memory_order_relaxed)) {
-			SHIM_LOG("gate released after %.3f ms: daemon %s\n",
-				 (double)(now - t0) / 1e6,
-				 shim_daemon_fresh(b, now) ? "inactive or gone"
-							   : "heartbeat stale");
-			break; /* fail open */
-		}
-		gprio_ns most = atomic_load_explicit(&b->shm->group_hold_ns, memory_order_relaxed);
-		if (group && most && now - t0 >= most) {
-			/* a group member is never held so long that its peers' collectives time
-			 * out: this launch goes, the next one is gated again */
-			SHIM_LOG("gate: group member let through after %.3f ms\n",
-				 (double)(now - t0) / 1e6);
-			break;
-		}
-		group = atomic_load_explicit(&row->group_rows, memory_order_relaxed);
-		rows = rows_of(b) | group;
-		load_hot(b, rows, hot);
-		ov = atomic_load_explicit(&row->gate_override, memory_order_relaxed);
-		prio = (int)atomic_load_explicit(&row->priority, memory_order_relaxed);
-		if (!gprio_gate_closed(pol, hot, prio, ov, now)) {
-			SHIM_LOG("gate opened after %.3f ms (hot level %d, override %u)\n",
-				 (double)(now - t0) / 1e6, gprio_hot_level(hot, now), ov);
-			break;
-		}
-	}
-	atomic_fetch_sub(&b->stats->waiting, 1);
-	atomic_fetch_add(&b->stats->gated_launches, 1);
-	atomic_fetch_add(&b->stats->gate_wait_ns, now - t0);
+	enum held_end end = wait_held(b, &now, gate_held, &l);
+	if (end == HELD_DAEMON)
+		SHIM_LOG("gate released after %.3f ms: daemon %s\n", (double)(now - t0) / 1e6,
+			 shim_daemon_fresh(b, now) ? "inactive or gone" : "heartbeat stale");
+	else if (end == HELD_GROUP)
+		SHIM_LOG("gate: group member let through after %.3f ms\n",
+			 (double)(now - t0) / 1e6);
+	else
+		SHIM_LOG("gate opened after %.3f ms (hot level %d, override %u)\n",
+			 (double)(now - t0) / 1e6, gprio_hot_level(l.hot, now), l.ov);
 }

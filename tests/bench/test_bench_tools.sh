@@ -2,7 +2,8 @@
 # The GPU matrix's reporting tools on made-up output of known values: bench/gpu/summarize.py
 # (ratios within a call; a second service and a second offline job, as cells two and twooff
 # write them), bench/gpu/merge.py (CELL@N listed under CELL) and bench/gpu/pool.py (repeats
-# pooled, gprio's mechanism seconds from its log). The published numbers come out of these.
+# pooled, gprio's mechanism seconds from its log); bench/sim/compare_sweeps.py (two simulator
+# sweeps cell by cell). The published numbers come out of these.
 #   tests/bench/test_bench_tools.sh SOURCE_DIR
 set -u
 SRC=${1:?usage: test_bench_tools.sh SOURCE_DIR}
@@ -78,5 +79,33 @@ assert g["mechanism_seconds_per_run"][1] is None, g
 assert g["p99_vs_alone"] == 1.0, g' "$TMP/pool.json" 2>>"$TMP/err" &&
 	ok "pool.py: two runs pooled (200 requests, p50 101, p99 199), each run's p99 and offline, gprio's seconds per mechanism" ||
 	bad "pool.py: $(cat "$TMP/err") $(cat "$TMP/pool.txt")"
+# bench/sim/compare_sweeps.py: two made-up sweeps of three cells. A wait after every kernel:
+# B better on both axes; a wait every 10: B worse online (p99 over 1.03x); one every setup of A
+# overloads and B's gprio serves (p99 2.2 against 2.0 alone, 6.0 it/s against together's 7.5)
+python3 - "$TMP" <<'PY'
+import json, sys
+def cell(seed, sync, p99, off, over=False, all_over=False, tog_off=7.0):
+    s = lambda p, o, ov: {"p99_ms": p, "offline": o, "overloaded": ov, "requests": 200}
+    return {"seed": seed, "kernel_time": "5us", "gap": "15us", "kernels": 300,
+            "sync_every": sync, "blocks": 16, "rate": 20, "alone_p99_ms": 2.0,
+            "all_over": all_over,
+            "setups": {"together": s(9.0, tog_off, all_over), "tsg": s(9.0, 1.0, all_over),
+                       "gprio": s(p99, off, over)}}
+a = {"command": "sweep A", "cells": [cell(1, 1, 20.0, 2.0), cell(1, 10, 4.0, 5.0),
+                                     cell(2, 1, 900.0, 0.0, True, True, 7.5)]}
+b = {"command": "sweep B", "cells": [cell(1, 1, 3.0, 6.0), cell(1, 10, 4.4, 5.0),
+                                     cell(2, 1, 2.2, 6.0, False, False, 7.5)]}
+for n, d in (("a", a), ("b", b)):
+    json.dump(d, open(f"{sys.argv[1]}/sweep-{n}.json", "w"))
+PY
+python3 "$SRC/bench/sim/compare_sweeps.py" "$TMP/sweep-a.json" "$TMP/sweep-b.json" >"$TMP/cmp.txt" 2>"$TMP/err" &&
+	grep -q "^a wait after every kernel: 2 cells, B against A$" "$TMP/cmp.txt" &&
+	grep -q "^ *2  online better, offline better$" "$TMP/cmp.txt" &&
+	grep -q "^ *1  online worse, offline same$" "$TMP/cmp.txt" &&
+	grep -q "online worse, by the CPU gap between launches: 15us 1$" "$TMP/cmp.txt" &&
+	grep -q "neither overloaded (1): B's p99 / A's median 0.15; p99 / alone median A 10.00, B 1.50$" "$TMP/cmp.txt" &&
+	grep -q "overloads the service in 1 cells; B's gprio does not in 1 (p99 / alone median 1.10, offline median 6.00 it/s against together's 7.50)$" "$TMP/cmp.txt" &&
+	ok "compare_sweeps.py: cell by cell, grouped by where the service waits; overloaded cells served" ||
+	bad "compare_sweeps.py: $(cat "$TMP/err") $(cat "$TMP/cmp.txt")"
 [ "$fails" = 0 ] && echo "all bench tool checks passed"
 exit $((fails > 0))

@@ -4,6 +4,11 @@
 # stand-in libcuda.so.1; the real gpriod. TSG timeslices against a stand-in for the driver's RM
 # ioctls (fake_rm.c); on the real driver: tests/gpu/test_gpu.sh.
 set -u
+# one interpreter for the many status reads: a version manager's python3 on PATH (a shell
+# script that looks the version up at each call) took 0.35 s a call on the CI machine and 2.5 s
+# under load, and the bounded waits below poll through it
+PY=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || PY=
+if [ -n "$PY" ]; then python3() { "$PY" "$@"; }; fi
 GPRIO=$1 GPRIOD=$2 SHIM=$3 APP=$4 FAKE=$5 FAKERM=$6
 TMP=$(mktemp -d)
 chmod 755 "$TMP" # the cross-user checks run a process as nobody
@@ -286,7 +291,9 @@ kill -CONT "$DPID"; kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 after=$(( (T1 - TK) / 1000000 ))
 [ "$started" -lt 3000 ] && ok "gpriod stopped: 40 programs started and ran in ${started} ms together (no wait on it)" ||
 	bad "stopped daemon delays programs: 40 took ${started} ms"
-if [ "$(field legacy <"$TMP/held4.json")" = 5 ] && [ "$after" -ge 50 ] && [ "$after" -lt 400 ]; then
+# (a stale heartbeat is one 100 ms old; ThreadSanitizer on two loaded cores took 640 ms once to
+# see it and run the 5 launches: without the heartbeat the launches would wait for good)
+if [ "$(field legacy <"$TMP/held4.json")" = 5 ] && [ "$after" -ge 50 ] && [ "$after" -lt 1000 ]; then
 	ok "daemon stopped (SIGSTOP): held launches released ${after} ms later (heartbeat)"
 else bad "stopped daemon: released ${after} ms later: $(cat "$TMP/held4.json")"; fi
 

@@ -982,5 +982,42 @@ wait $TA $TB $ON 2>/dev/null
 	ok "gpriod killed while an offline job waits for its turn: its launch goes ($rel; logged $((i * 20)) ms or less after the kill)" ||
 	bad "turn fail-open: waiting '$w12' ($TA $TB), '$rel': $(tail -3 "$wf") $(tail -3 "$TMP/d12.err")"
 
+# 13. a group's members never wait for a turn longer than the group's bound (DDP ranks beside
+#     another job on one of their GPUs: a rank waiting out the others' turns must not leave its
+#     peers' collectives waiting past NCCL's watchdog); an offline job in no group waits its turns
+S13="$TMP/shm13"
+GPRIO_SYSFS_PCI="$TMP/pci" "$GPRIOD" --shm "$S13" --group-max-hold 100ms 2>"$TMP/d13.err" &
+DPID=$!
+sleep 0.3
+run13() { S8=$S13 run8 "$@"; }
+GPRIO_DEBUG=1 GPRIO_GROUP=ddp FAKE_KERNEL_US=50 run13 offline 0x1b 1000000 tsg >/dev/null 2>"$TMP/t13a.err" &
+TA=$!
+GPRIO_GROUP=ddp FAKE_KERNEL_US=50 run13 offline 0x1b 1000000 tsg >/dev/null 2>&1 &
+TB=$!
+GPRIO_DEBUG=1 FAKE_KERNEL_US=50 run13 offline 0x1b 1000000 tsg >/dev/null 2>"$TMP/t13c.err" &
+TC=$!
+sleep 0.3
+run13 online 0x1b 100000 gpu >/dev/null 2>&1 &
+ON=$!
+n13= i=0
+until [ -n "$n13" ] || [ $i -ge 500 ]; do # 10 s at most: the member let through three times
+	[ "$(grep -c "turn wait: group member let through" "$TMP/t13a.err")" -ge 3 ] && n13=3
+	sleep 0.02
+	i=$((i + 1))
+done
+g13=$(GPRIO_SHM="$S13" "$GPRIO" status --json | python3 -c 'import json,sys
+d=json.load(sys.stdin); c=int(sys.argv[1]); p={q["pid"]: q for q in d["processes"]}
+# (a wait is counted as it ends: one in progress shows as waiting)
+print(d["gpus"][0]["mechanism"] if d["gpus"] else "none",
+      p[c]["gated_launches"] + (p[c]["waiting"] > 0) if c in p else -1)' $TC 2>&1)
+kill $TA $TB $TC $ON 2>/dev/null
+wait $TA $TB $TC $ON 2>/dev/null
+kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
+m13=$(sed -n 's/.*turn wait: group member let through after \([0-9.]*\) ms.*/\1/p' "$TMP/t13a.err" | sort -g | tail -1)
+[ -n "$n13" ] && awk -v m="${m13:-999}" 'BEGIN { exit !(m >= 100 && m <= 300) }' &&
+	! grep -q "let through" "$TMP/t13c.err" && echo "$g13" | grep -q "^tsg-turns [1-9]" &&
+	ok "a group member's wait for its turn is bounded by --group-max-hold 100ms (longest $m13 ms); a job in no group waits its turns (mechanism, its waits: $g13)" ||
+	bad "group turns: let through '$n13', longest '$m13' ms, lone job '$g13', $(grep -c "let through" "$TMP/t13c.err") let through: $(tail -4 "$TMP/d13.err")"
+
 [ "$fails" -eq 0 ] || { echo "$fails shim test(s) failed"; exit 1; }
 echo "all shim tests passed"

@@ -35,7 +35,7 @@ def main():
     other = {tuple(r[k] for k in KEY): r for r in b["cells"]}
     print(f"A: {a['command']}\nB: {b['command']}")
     groups = collections.defaultdict(collections.Counter)
-    worse_gap = collections.defaultdict(collections.Counter)
+    by_shape = collections.defaultdict(lambda: collections.defaultdict(collections.Counter))
     bounded = collections.defaultdict(list)
     rescued, still = [], 0
     for r in a["cells"]:
@@ -45,8 +45,7 @@ def main():
         ga, gb = r["setups"]["gprio"], s["setups"]["gprio"]
         on, off = verdict(ga, gb)
         groups[r["sync_every"]][f"online {on}, offline {off}"] += 1
-        if on == "worse":
-            worse_gap[r["sync_every"]][r["gap"]] += 1
+        by_shape[r["sync_every"]][on][f"{r['kernel_time']}/{r['gap']}"] += 1
         if not ga["overloaded"] and not gb["overloaded"]:
             bounded[r["sync_every"]].append((ga, gb, r["alone_p99_ms"]))
         if r.get("all_over"):
@@ -60,9 +59,10 @@ def main():
         print(f"\n{what}: {sum(groups[se].values())} cells, B against A")
         for k, n in groups[se].most_common():
             print(f"  {n:4d}  {k}")
-        if worse_gap[se]:
-            print("  online worse, by the CPU gap between launches: " +
-                  ", ".join(f"{g} {n}" for g, n in sorted(worse_gap[se].items())))
+        for on in ("better", "worse"):
+            if by_shape[se][on]:
+                print(f"  online {on}, by kernel time / CPU gap between launches: " +
+                      ", ".join(f"{k} {n}" for k, n in sorted(by_shape[se][on].items())))
         rows = bounded[se]
         if rows:
             med = statistics.median

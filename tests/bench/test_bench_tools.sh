@@ -102,7 +102,8 @@ python3 "$SRC/bench/sim/compare_sweeps.py" "$TMP/sweep-a.json" "$TMP/sweep-b.jso
 	grep -q "^a wait after every kernel: 2 cells, B against A$" "$TMP/cmp.txt" &&
 	grep -q "^ *2  online better, offline better$" "$TMP/cmp.txt" &&
 	grep -q "^ *1  online worse, offline same$" "$TMP/cmp.txt" &&
-	grep -q "online worse, by the CPU gap between launches: 15us 1$" "$TMP/cmp.txt" &&
+	grep -q "online worse, by kernel time / CPU gap between launches: 5us/15us 1$" "$TMP/cmp.txt" &&
+	grep -q "online better, by kernel time / CPU gap between launches: 5us/15us 2$" "$TMP/cmp.txt" &&
 	grep -q "neither overloaded (1): B's p99 / A's median 0.15; p99 / alone median A 10.00, B 1.50$" "$TMP/cmp.txt" &&
 	grep -q "overloads the service in 1 cells; B's gprio does not in 1 (p99 / alone median 1.10, offline median 6.00 it/s against together's 7.50)$" "$TMP/cmp.txt" &&
 	ok "compare_sweeps.py: cell by cell, grouped by where the service waits; overloaded cells served" ||

@@ -482,9 +482,16 @@ fi
 S8="$TMP/shm8"
 # the stand-in GPUs as sysfs shows NVIDIA devices (gpriod lists only this machine's GPUs)
 for b in 1b 1c; do mkdir -p "$TMP/pci/0000:$b:00.0" && echo 0x10de >"$TMP/pci/0000:$b:00.0/vendor"; done
-GPRIO_SYSFS_PCI="$TMP/pci" "$GPRIOD" --shm "$S8" 2>"$TMP/d8.err" &
-DPID=$!
-sleep 0.3
+# gpriod over the stand-in PCI tree (GPUs 1b and 1c), serving SHM, its log in LOG; DPID is it:
+# gpriod_pci SHM LOG [OPTION...]
+gpriod_pci() {
+	s=$1 l=$2
+	shift 2
+	GPRIO_SYSFS_PCI="$TMP/pci" "$GPRIOD" --shm "$s" "$@" 2>"$l" &
+	DPID=$!
+	sleep 0.3
+}
+gpriod_pci "$S8" "$TMP/d8.err"
 mechs() { GPRIO_SHM="$S8" "$GPRIO" status --json 2>/dev/null |
 	python3 -c 'import json,sys; d=json.load(sys.stdin); print(" ".join(g["pci"]+"="+g["mechanism"] for g in d["gpus"]))'; }
 # wait up to 5 s until gpriod lists each PID with the GPU it reported: await_gpus PID...
@@ -724,9 +731,7 @@ out=$(run8 online 0x1b 50 capture 2>&1)
 S8m="$TMP/shm8m"
 mkdir -p "$TMP/mps8/pipe" && : >"$TMP/mps8/pipe/control"
 D8=$DPID # section 8's gpriod serves section 9 too
-GPRIO_SYSFS_PCI="$TMP/pci" "$GPRIOD" --shm "$S8m" 2>"$TMP/d8m.err" &
-DPID=$!
-sleep 0.3
+gpriod_pci "$S8m" "$TMP/d8m.err"
 run8m() { # MPS(yes|no) CLASS ARGS...
 	m=$1 c=$2
 	shift 2
@@ -820,9 +825,7 @@ kill "$DPID"; wait "$DPID" 2>/dev/null; DPID=
 # for a loaded machine), each; a process
 # in no group waits until online work cools down
 S9="$TMP/shm9"
-GPRIO_SYSFS_PCI="$TMP/pci" "$GPRIOD" --shm "$S9" --gating=on --group-max-hold 100ms 2>"$TMP/d9.err" &
-DPID=$!
-sleep 0.3
+gpriod_pci "$S9" "$TMP/d9.err" --gating=on --group-max-hold 100ms
 run9() { S8=$S9 run8 "$@"; } # run8 against this gpriod
 GPRIO_DEBUG=1 GPRIO_GROUP=job run9 offline 0x1c 30000 tsg >/dev/null 2>"$TMP/ga9.err" &
 GA=$!
@@ -941,9 +944,7 @@ echo quit | CUDA_MPS_PIPE_DIRECTORY="$M/busy/mps/pipe" "$M/bin/nvidia-cuda-mps-c
 # 12. turns fail open: two offline jobs taking turns beside a GPU-bound service; gpriod killed
 #     while one of them waits for its turn -> that launch goes (the socket closes)
 S12="$TMP/shm12"
-GPRIO_SYSFS_PCI="$TMP/pci" "$GPRIOD" --shm "$S12" 2>"$TMP/d12.err" &
-DPID=$!
-sleep 0.3
+gpriod_pci "$S12" "$TMP/d12.err"
 run12() { S8=$S12 run8 "$@"; }
 # (kernels that keep up with the launches, as in section 8's turns)
 GPRIO_DEBUG=1 FAKE_KERNEL_US=50 run12 offline 0x1b 600000 tsg >/dev/null 2>"$TMP/t12a.err" &
@@ -986,9 +987,7 @@ wait $TA $TB $ON 2>/dev/null
 #     another job on one of their GPUs: a rank waiting out the others' turns must not leave its
 #     peers' collectives waiting past NCCL's watchdog); an offline job in no group waits its turns
 S13="$TMP/shm13"
-GPRIO_SYSFS_PCI="$TMP/pci" "$GPRIOD" --shm "$S13" --group-max-hold 100ms 2>"$TMP/d13.err" &
-DPID=$!
-sleep 0.3
+gpriod_pci "$S13" "$TMP/d13.err" --group-max-hold 100ms
 run13() { S8=$S13 run8 "$@"; }
 GPRIO_DEBUG=1 GPRIO_GROUP=ddp FAKE_KERNEL_US=50 run13 offline 0x1b 1000000 tsg >/dev/null 2>"$TMP/t13a.err" &
 TA=$!
